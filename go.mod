@@ -1,0 +1,3 @@
+module github.com/spindle-yarn/spindle
+
+go 1.26

@@ -1,0 +1,14 @@
+// Package yarn is Spindle's public YARN API: the ResourceManager client
+// (Hadoop RPC and REST, with ResourceManager high availability), the
+// ApplicationMaster client that negotiates containers, the NodeManager client
+// that starts and stops them, and the tokens and credentials files that carry
+// a deployment's identity between them.
+//
+// Every call that can reach the network takes a context.Context first and
+// honours its deadline. Clients are safe for concurrent use and are released
+// with Close. Errors returned by a remote Hadoop service are *RemoteError
+// values that match this package's sentinels through errors.Is.
+//
+// No generated protobuf type appears in this package's API; the wire codecs
+// live under internal/.
+package yarn
