@@ -110,6 +110,24 @@ public final class TestBed {
       t.printStackTrace();
       System.exit(1);
     }
+    if (opts.exitOnStdinEof) {
+      // The parent (the Go harness) holds our stdin open; when it dies for
+      // any reason, even a panic or a test timeout, the pipe closes and the
+      // test bed takes itself down instead of outliving it.
+      Thread watchdog = new Thread(() -> {
+        try {
+          while (System.in.read() >= 0) {
+            // Input is ignored; only end-of-file matters.
+          }
+        } catch (IOException e) {
+          // A broken pipe means the same as end-of-file.
+        }
+        System.err.println("testbed: stdin closed; shutting down");
+        System.exit(0);
+      }, "testbed-stdin-watchdog");
+      watchdog.setDaemon(true);
+      watchdog.start();
+    }
     stopped.await();
   }
 
@@ -543,6 +561,9 @@ public final class TestBed {
       if (!"POST".equals(ex.getRequestMethod())) {
         code = 405;
         body = "use POST";
+      } else if (path.equals("/rm/failover") && !opts.ha) {
+        code = 409;
+        body = "failover needs the HA test bed (HA=1)";
       } else {
         body = serviceUgi.doAs((PrivilegedExceptionAction<String>) () -> control(path));
         if (body == null) {
@@ -720,6 +741,7 @@ public final class TestBed {
     File dir;
     boolean kerberos;
     boolean ha;
+    boolean exitOnStdinEof;
     String rpcProtection = "authentication,integrity,privacy";
     int nodeManagers = 2;
     int nnPort;
@@ -737,6 +759,7 @@ public final class TestBed {
           case "--dir": o.dir = new File(need(a, v)); i++; break;
           case "--kerberos": o.kerberos = true; break;
           case "--ha": o.ha = true; break;
+          case "--exit-on-stdin-eof": o.exitOnStdinEof = true; break;
           case "--rpc-protection": o.rpcProtection = need(a, v); i++; break;
           case "--nodemanagers": o.nodeManagers = Integer.parseInt(need(a, v)); i++; break;
           case "--token-renew-interval-ms": o.tokenRenewMs = Long.parseLong(need(a, v)); i++; break;
@@ -768,6 +791,7 @@ public final class TestBed {
 
     static final String USAGE = "usage: TestBed --dir DIR [--kerberos] [--ha]"
         + " [--rpc-protection authentication|integrity|privacy[,...]] [--nodemanagers N]"
-        + " [--token-renew-interval-ms MS] [--token-max-lifetime-ms MS] [--ticket-lifetime-ms MS]";
+        + " [--token-renew-interval-ms MS] [--token-max-lifetime-ms MS] [--ticket-lifetime-ms MS]"
+        + " [--exit-on-stdin-eof]";
   }
 }

@@ -1,0 +1,40 @@
+# Spindle: the two commands a new user needs are `make demo` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+GOFLAGS_TEST ?= -race -count=1
+TESTBED := integration/testbed
+
+.PHONY: all build test unit integration fuzz generate testbed testbed-build demo vet clean
+
+all: build
+
+build:
+	$(GO) build ./...
+
+vet:
+	$(GO) vet ./...
+
+# Regenerates the Go code for every .proto under internal/proto (committed;
+# needs Debian's protobuf-compiler; protoc-gen-go comes at go.mod's version).
+PROTO_DIRS := $(sort $(dir $(wildcard internal/proto/*/*.proto)))
+generate:
+	GOBIN=$(CURDIR)/bin $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go
+	protoc --plugin=protoc-gen-go=$(CURDIR)/bin/protoc-gen-go \
+	  $(foreach d,$(PROTO_DIRS),-I $(d)) \
+	  --go_out=. --go_opt=module=github.com/spindle-yarn/spindle \
+	  $(wildcard internal/proto/*/*.proto)
+
+testbed-build:
+	$(TESTBED)/build.sh
+
+# Runs the Hadoop test bed in the foreground until interrupted:
+#   make testbed DIR=/tmp/tb [KERBEROS=1] [HA=1] [RPC_PROTECTION=privacy]
+DIR ?= $(CURDIR)/.testbed/manual
+testbed:
+	$(TESTBED)/run.sh "$(DIR)" $(if $(filter 1,$(KERBEROS)),--kerberos) $(if $(filter 1,$(HA)),--ha) \
+	  $(if $(RPC_PROTECTION),--rpc-protection $(RPC_PROTECTION)) \
+	  $(if $(TOKEN_RENEW_MS),--token-renew-interval-ms $(TOKEN_RENEW_MS)) \
+	  $(if $(TOKEN_MAX_LIFETIME_MS),--token-max-lifetime-ms $(TOKEN_MAX_LIFETIME_MS))
+
+clean:
+	rm -rf bin .testbed $(TESTBED)/target
