@@ -24,6 +24,23 @@ generate:
 	  --go_out=. --go_opt=module=github.com/spindle-yarn/spindle \
 	  $(wildcard internal/proto/*/*.proto)
 
+# The whole suite: unit tests, brief fuzzing, and the integration tests on
+# the real test bed in each mode (plain, kerberos, ha), with their counts.
+test: vet unit fuzz integration
+
+unit:
+	$(GO) test $(GOFLAGS_TEST) ./...
+
+fuzz:
+	internal/fuzz.sh
+
+integration: testbed-build
+	integration/run-suite.sh $(MODES)
+
+# Starts a plain test bed and shows what runs on it.
+demo: testbed-build
+	$(GO) run ./integration/cmd/demo
+
 testbed-build:
 	$(TESTBED)/build.sh
 
