@@ -16,30 +16,15 @@ vet:
 
 # Regenerates the Go code for every .proto under internal/proto (committed;
 # needs Debian's protobuf-compiler; protoc-gen-go comes at go.mod's version).
-PROTO_DIRS := $(sort $(dir $(wildcard internal/proto/*/*.proto)))
+# Files are named relative to internal/proto ("hadoopcommon/RpcHeader.proto")
+# and their packages carry a "spindle." prefix, so that Go's protobuf
+# registry does not clash with colinmarc/hdfs, which registers Hadoop's
+# files under their bare names; neither reaches the wire.
 generate:
 	GOBIN=$(CURDIR)/bin $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go
-	protoc --plugin=protoc-gen-go=$(CURDIR)/bin/protoc-gen-go \
-	  $(foreach d,$(PROTO_DIRS),-I $(d)) \
+	protoc --plugin=protoc-gen-go=$(CURDIR)/bin/protoc-gen-go -I internal/proto \
 	  --go_out=. --go_opt=module=github.com/spindle-yarn/spindle \
 	  $(wildcard internal/proto/*/*.proto)
-
-# The whole suite: unit tests, brief fuzzing, and the integration tests on
-# the real test bed in each mode (plain, kerberos, ha), with their counts.
-test: vet unit fuzz integration
-
-unit:
-	$(GO) test $(GOFLAGS_TEST) ./...
-
-fuzz:
-	internal/fuzz.sh
-
-integration: testbed-build
-	integration/run-suite.sh $(MODES)
-
-# Starts a plain test bed and shows what runs on it.
-demo: testbed-build
-	$(GO) run ./integration/cmd/demo
 
 testbed-build:
 	$(TESTBED)/build.sh

@@ -7,7 +7,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: IpcConnectionContext.proto
+// source: hadoopcommon/IpcConnectionContext.proto
 
 package hadoopcommon
 
@@ -37,7 +37,7 @@ type UserInformationProto struct {
 
 func (x *UserInformationProto) Reset() {
 	*x = UserInformationProto{}
-	mi := &file_IpcConnectionContext_proto_msgTypes[0]
+	mi := &file_hadoopcommon_IpcConnectionContext_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -49,7 +49,7 @@ func (x *UserInformationProto) String() string {
 func (*UserInformationProto) ProtoMessage() {}
 
 func (x *UserInformationProto) ProtoReflect() protoreflect.Message {
-	mi := &file_IpcConnectionContext_proto_msgTypes[0]
+	mi := &file_hadoopcommon_IpcConnectionContext_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -62,7 +62,7 @@ func (x *UserInformationProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserInformationProto.ProtoReflect.Descriptor instead.
 func (*UserInformationProto) Descriptor() ([]byte, []int) {
-	return file_IpcConnectionContext_proto_rawDescGZIP(), []int{0}
+	return file_hadoopcommon_IpcConnectionContext_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *UserInformationProto) GetEffectiveUser() string {
@@ -90,7 +90,7 @@ type IpcConnectionContextProto struct {
 
 func (x *IpcConnectionContextProto) Reset() {
 	*x = IpcConnectionContextProto{}
-	mi := &file_IpcConnectionContext_proto_msgTypes[1]
+	mi := &file_hadoopcommon_IpcConnectionContext_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -102,7 +102,7 @@ func (x *IpcConnectionContextProto) String() string {
 func (*IpcConnectionContextProto) ProtoMessage() {}
 
 func (x *IpcConnectionContextProto) ProtoReflect() protoreflect.Message {
-	mi := &file_IpcConnectionContext_proto_msgTypes[1]
+	mi := &file_hadoopcommon_IpcConnectionContext_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -115,7 +115,7 @@ func (x *IpcConnectionContextProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IpcConnectionContextProto.ProtoReflect.Descriptor instead.
 func (*IpcConnectionContextProto) Descriptor() ([]byte, []int) {
-	return file_IpcConnectionContext_proto_rawDescGZIP(), []int{1}
+	return file_hadoopcommon_IpcConnectionContext_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *IpcConnectionContextProto) GetUserInfo() *UserInformationProto {
@@ -132,37 +132,37 @@ func (x *IpcConnectionContextProto) GetProtocol() string {
 	return ""
 }
 
-var File_IpcConnectionContext_proto protoreflect.FileDescriptor
+var File_hadoopcommon_IpcConnectionContext_proto protoreflect.FileDescriptor
 
-const file_IpcConnectionContext_proto_rawDesc = "" +
+const file_hadoopcommon_IpcConnectionContext_proto_rawDesc = "" +
 	"\n" +
-	"\x1aIpcConnectionContext.proto\x12\rhadoop.common\"X\n" +
+	"'hadoopcommon/IpcConnectionContext.proto\x12\x15spindle.hadoop.common\"X\n" +
 	"\x14UserInformationProto\x12$\n" +
 	"\reffectiveUser\x18\x01 \x01(\tR\reffectiveUser\x12\x1a\n" +
-	"\brealUser\x18\x02 \x01(\tR\brealUser\"x\n" +
-	"\x19IpcConnectionContextProto\x12?\n" +
-	"\buserInfo\x18\x02 \x01(\v2#.hadoop.common.UserInformationProtoR\buserInfo\x12\x1a\n" +
+	"\brealUser\x18\x02 \x01(\tR\brealUser\"\x80\x01\n" +
+	"\x19IpcConnectionContextProto\x12G\n" +
+	"\buserInfo\x18\x02 \x01(\v2+.spindle.hadoop.common.UserInformationProtoR\buserInfo\x12\x1a\n" +
 	"\bprotocol\x18\x03 \x01(\tR\bprotocolB=Z;github.com/spindle-yarn/spindle/internal/proto/hadoopcommon"
 
 var (
-	file_IpcConnectionContext_proto_rawDescOnce sync.Once
-	file_IpcConnectionContext_proto_rawDescData []byte
+	file_hadoopcommon_IpcConnectionContext_proto_rawDescOnce sync.Once
+	file_hadoopcommon_IpcConnectionContext_proto_rawDescData []byte
 )
 
-func file_IpcConnectionContext_proto_rawDescGZIP() []byte {
-	file_IpcConnectionContext_proto_rawDescOnce.Do(func() {
-		file_IpcConnectionContext_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_IpcConnectionContext_proto_rawDesc), len(file_IpcConnectionContext_proto_rawDesc)))
+func file_hadoopcommon_IpcConnectionContext_proto_rawDescGZIP() []byte {
+	file_hadoopcommon_IpcConnectionContext_proto_rawDescOnce.Do(func() {
+		file_hadoopcommon_IpcConnectionContext_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_hadoopcommon_IpcConnectionContext_proto_rawDesc), len(file_hadoopcommon_IpcConnectionContext_proto_rawDesc)))
 	})
-	return file_IpcConnectionContext_proto_rawDescData
+	return file_hadoopcommon_IpcConnectionContext_proto_rawDescData
 }
 
-var file_IpcConnectionContext_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
-var file_IpcConnectionContext_proto_goTypes = []any{
-	(*UserInformationProto)(nil),      // 0: hadoop.common.UserInformationProto
-	(*IpcConnectionContextProto)(nil), // 1: hadoop.common.IpcConnectionContextProto
+var file_hadoopcommon_IpcConnectionContext_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_hadoopcommon_IpcConnectionContext_proto_goTypes = []any{
+	(*UserInformationProto)(nil),      // 0: spindle.hadoop.common.UserInformationProto
+	(*IpcConnectionContextProto)(nil), // 1: spindle.hadoop.common.IpcConnectionContextProto
 }
-var file_IpcConnectionContext_proto_depIdxs = []int32{
-	0, // 0: hadoop.common.IpcConnectionContextProto.userInfo:type_name -> hadoop.common.UserInformationProto
+var file_hadoopcommon_IpcConnectionContext_proto_depIdxs = []int32{
+	0, // 0: spindle.hadoop.common.IpcConnectionContextProto.userInfo:type_name -> spindle.hadoop.common.UserInformationProto
 	1, // [1:1] is the sub-list for method output_type
 	1, // [1:1] is the sub-list for method input_type
 	1, // [1:1] is the sub-list for extension type_name
@@ -170,26 +170,26 @@ var file_IpcConnectionContext_proto_depIdxs = []int32{
 	0, // [0:1] is the sub-list for field type_name
 }
 
-func init() { file_IpcConnectionContext_proto_init() }
-func file_IpcConnectionContext_proto_init() {
-	if File_IpcConnectionContext_proto != nil {
+func init() { file_hadoopcommon_IpcConnectionContext_proto_init() }
+func file_hadoopcommon_IpcConnectionContext_proto_init() {
+	if File_hadoopcommon_IpcConnectionContext_proto != nil {
 		return
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_IpcConnectionContext_proto_rawDesc), len(file_IpcConnectionContext_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hadoopcommon_IpcConnectionContext_proto_rawDesc), len(file_hadoopcommon_IpcConnectionContext_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
-		GoTypes:           file_IpcConnectionContext_proto_goTypes,
-		DependencyIndexes: file_IpcConnectionContext_proto_depIdxs,
-		MessageInfos:      file_IpcConnectionContext_proto_msgTypes,
+		GoTypes:           file_hadoopcommon_IpcConnectionContext_proto_goTypes,
+		DependencyIndexes: file_hadoopcommon_IpcConnectionContext_proto_depIdxs,
+		MessageInfos:      file_hadoopcommon_IpcConnectionContext_proto_msgTypes,
 	}.Build()
-	File_IpcConnectionContext_proto = out.File
-	file_IpcConnectionContext_proto_goTypes = nil
-	file_IpcConnectionContext_proto_depIdxs = nil
+	File_hadoopcommon_IpcConnectionContext_proto = out.File
+	file_hadoopcommon_IpcConnectionContext_proto_goTypes = nil
+	file_hadoopcommon_IpcConnectionContext_proto_depIdxs = nil
 }

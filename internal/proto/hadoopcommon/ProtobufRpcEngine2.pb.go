@@ -8,7 +8,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: ProtobufRpcEngine2.proto
+// source: hadoopcommon/ProtobufRpcEngine2.proto
 
 package hadoopcommon
 
@@ -38,7 +38,7 @@ type RequestHeaderProto struct {
 
 func (x *RequestHeaderProto) Reset() {
 	*x = RequestHeaderProto{}
-	mi := &file_ProtobufRpcEngine2_proto_msgTypes[0]
+	mi := &file_hadoopcommon_ProtobufRpcEngine2_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -50,7 +50,7 @@ func (x *RequestHeaderProto) String() string {
 func (*RequestHeaderProto) ProtoMessage() {}
 
 func (x *RequestHeaderProto) ProtoReflect() protoreflect.Message {
-	mi := &file_ProtobufRpcEngine2_proto_msgTypes[0]
+	mi := &file_hadoopcommon_ProtobufRpcEngine2_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -63,7 +63,7 @@ func (x *RequestHeaderProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestHeaderProto.ProtoReflect.Descriptor instead.
 func (*RequestHeaderProto) Descriptor() ([]byte, []int) {
-	return file_ProtobufRpcEngine2_proto_rawDescGZIP(), []int{0}
+	return file_hadoopcommon_ProtobufRpcEngine2_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *RequestHeaderProto) GetMethodName() string {
@@ -87,11 +87,11 @@ func (x *RequestHeaderProto) GetClientProtocolVersion() uint64 {
 	return 0
 }
 
-var File_ProtobufRpcEngine2_proto protoreflect.FileDescriptor
+var File_hadoopcommon_ProtobufRpcEngine2_proto protoreflect.FileDescriptor
 
-const file_ProtobufRpcEngine2_proto_rawDesc = "" +
+const file_hadoopcommon_ProtobufRpcEngine2_proto_rawDesc = "" +
 	"\n" +
-	"\x18ProtobufRpcEngine2.proto\x12\rhadoop.common\"\xaa\x01\n" +
+	"%hadoopcommon/ProtobufRpcEngine2.proto\x12\x15spindle.hadoop.common\"\xaa\x01\n" +
 	"\x12RequestHeaderProto\x12\x1e\n" +
 	"\n" +
 	"methodName\x18\x01 \x02(\tR\n" +
@@ -100,22 +100,22 @@ const file_ProtobufRpcEngine2_proto_rawDesc = "" +
 	"\x15clientProtocolVersion\x18\x03 \x02(\x04R\x15clientProtocolVersionB=Z;github.com/spindle-yarn/spindle/internal/proto/hadoopcommon"
 
 var (
-	file_ProtobufRpcEngine2_proto_rawDescOnce sync.Once
-	file_ProtobufRpcEngine2_proto_rawDescData []byte
+	file_hadoopcommon_ProtobufRpcEngine2_proto_rawDescOnce sync.Once
+	file_hadoopcommon_ProtobufRpcEngine2_proto_rawDescData []byte
 )
 
-func file_ProtobufRpcEngine2_proto_rawDescGZIP() []byte {
-	file_ProtobufRpcEngine2_proto_rawDescOnce.Do(func() {
-		file_ProtobufRpcEngine2_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_ProtobufRpcEngine2_proto_rawDesc), len(file_ProtobufRpcEngine2_proto_rawDesc)))
+func file_hadoopcommon_ProtobufRpcEngine2_proto_rawDescGZIP() []byte {
+	file_hadoopcommon_ProtobufRpcEngine2_proto_rawDescOnce.Do(func() {
+		file_hadoopcommon_ProtobufRpcEngine2_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_hadoopcommon_ProtobufRpcEngine2_proto_rawDesc), len(file_hadoopcommon_ProtobufRpcEngine2_proto_rawDesc)))
 	})
-	return file_ProtobufRpcEngine2_proto_rawDescData
+	return file_hadoopcommon_ProtobufRpcEngine2_proto_rawDescData
 }
 
-var file_ProtobufRpcEngine2_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
-var file_ProtobufRpcEngine2_proto_goTypes = []any{
-	(*RequestHeaderProto)(nil), // 0: hadoop.common.RequestHeaderProto
+var file_hadoopcommon_ProtobufRpcEngine2_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_hadoopcommon_ProtobufRpcEngine2_proto_goTypes = []any{
+	(*RequestHeaderProto)(nil), // 0: spindle.hadoop.common.RequestHeaderProto
 }
-var file_ProtobufRpcEngine2_proto_depIdxs = []int32{
+var file_hadoopcommon_ProtobufRpcEngine2_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
 	0, // [0:0] is the sub-list for method input_type
 	0, // [0:0] is the sub-list for extension type_name
@@ -123,26 +123,26 @@ var file_ProtobufRpcEngine2_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for field type_name
 }
 
-func init() { file_ProtobufRpcEngine2_proto_init() }
-func file_ProtobufRpcEngine2_proto_init() {
-	if File_ProtobufRpcEngine2_proto != nil {
+func init() { file_hadoopcommon_ProtobufRpcEngine2_proto_init() }
+func file_hadoopcommon_ProtobufRpcEngine2_proto_init() {
+	if File_hadoopcommon_ProtobufRpcEngine2_proto != nil {
 		return
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ProtobufRpcEngine2_proto_rawDesc), len(file_ProtobufRpcEngine2_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hadoopcommon_ProtobufRpcEngine2_proto_rawDesc), len(file_hadoopcommon_ProtobufRpcEngine2_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   1,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
-		GoTypes:           file_ProtobufRpcEngine2_proto_goTypes,
-		DependencyIndexes: file_ProtobufRpcEngine2_proto_depIdxs,
-		MessageInfos:      file_ProtobufRpcEngine2_proto_msgTypes,
+		GoTypes:           file_hadoopcommon_ProtobufRpcEngine2_proto_goTypes,
+		DependencyIndexes: file_hadoopcommon_ProtobufRpcEngine2_proto_depIdxs,
+		MessageInfos:      file_hadoopcommon_ProtobufRpcEngine2_proto_msgTypes,
 	}.Build()
-	File_ProtobufRpcEngine2_proto = out.File
-	file_ProtobufRpcEngine2_proto_goTypes = nil
-	file_ProtobufRpcEngine2_proto_depIdxs = nil
+	File_hadoopcommon_ProtobufRpcEngine2_proto = out.File
+	file_hadoopcommon_ProtobufRpcEngine2_proto_goTypes = nil
+	file_hadoopcommon_ProtobufRpcEngine2_proto_depIdxs = nil
 }

@@ -11,7 +11,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: RpcHeader.proto
+// source: hadoopcommon/RpcHeader.proto
 
 package hadoopcommon
 
@@ -65,11 +65,11 @@ func (x RpcKindProto) String() string {
 }
 
 func (RpcKindProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_RpcHeader_proto_enumTypes[0].Descriptor()
+	return file_hadoopcommon_RpcHeader_proto_enumTypes[0].Descriptor()
 }
 
 func (RpcKindProto) Type() protoreflect.EnumType {
-	return &file_RpcHeader_proto_enumTypes[0]
+	return &file_hadoopcommon_RpcHeader_proto_enumTypes[0]
 }
 
 func (x RpcKindProto) Number() protoreflect.EnumNumber {
@@ -88,7 +88,7 @@ func (x *RpcKindProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use RpcKindProto.Descriptor instead.
 func (RpcKindProto) EnumDescriptor() ([]byte, []int) {
-	return file_RpcHeader_proto_rawDescGZIP(), []int{0}
+	return file_hadoopcommon_RpcHeader_proto_rawDescGZIP(), []int{0}
 }
 
 type RpcRequestHeaderProto_OperationProto int32
@@ -124,11 +124,11 @@ func (x RpcRequestHeaderProto_OperationProto) String() string {
 }
 
 func (RpcRequestHeaderProto_OperationProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_RpcHeader_proto_enumTypes[1].Descriptor()
+	return file_hadoopcommon_RpcHeader_proto_enumTypes[1].Descriptor()
 }
 
 func (RpcRequestHeaderProto_OperationProto) Type() protoreflect.EnumType {
-	return &file_RpcHeader_proto_enumTypes[1]
+	return &file_hadoopcommon_RpcHeader_proto_enumTypes[1]
 }
 
 func (x RpcRequestHeaderProto_OperationProto) Number() protoreflect.EnumNumber {
@@ -147,7 +147,7 @@ func (x *RpcRequestHeaderProto_OperationProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use RpcRequestHeaderProto_OperationProto.Descriptor instead.
 func (RpcRequestHeaderProto_OperationProto) EnumDescriptor() ([]byte, []int) {
-	return file_RpcHeader_proto_rawDescGZIP(), []int{0, 0}
+	return file_hadoopcommon_RpcHeader_proto_rawDescGZIP(), []int{0, 0}
 }
 
 type RpcResponseHeaderProto_RpcStatusProto int32
@@ -183,11 +183,11 @@ func (x RpcResponseHeaderProto_RpcStatusProto) String() string {
 }
 
 func (RpcResponseHeaderProto_RpcStatusProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_RpcHeader_proto_enumTypes[2].Descriptor()
+	return file_hadoopcommon_RpcHeader_proto_enumTypes[2].Descriptor()
 }
 
 func (RpcResponseHeaderProto_RpcStatusProto) Type() protoreflect.EnumType {
-	return &file_RpcHeader_proto_enumTypes[2]
+	return &file_hadoopcommon_RpcHeader_proto_enumTypes[2]
 }
 
 func (x RpcResponseHeaderProto_RpcStatusProto) Number() protoreflect.EnumNumber {
@@ -206,7 +206,7 @@ func (x *RpcResponseHeaderProto_RpcStatusProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use RpcResponseHeaderProto_RpcStatusProto.Descriptor instead.
 func (RpcResponseHeaderProto_RpcStatusProto) EnumDescriptor() ([]byte, []int) {
-	return file_RpcHeader_proto_rawDescGZIP(), []int{1, 0}
+	return file_hadoopcommon_RpcHeader_proto_rawDescGZIP(), []int{1, 0}
 }
 
 type RpcResponseHeaderProto_RpcErrorCodeProto int32
@@ -269,11 +269,11 @@ func (x RpcResponseHeaderProto_RpcErrorCodeProto) String() string {
 }
 
 func (RpcResponseHeaderProto_RpcErrorCodeProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_RpcHeader_proto_enumTypes[3].Descriptor()
+	return file_hadoopcommon_RpcHeader_proto_enumTypes[3].Descriptor()
 }
 
 func (RpcResponseHeaderProto_RpcErrorCodeProto) Type() protoreflect.EnumType {
-	return &file_RpcHeader_proto_enumTypes[3]
+	return &file_hadoopcommon_RpcHeader_proto_enumTypes[3]
 }
 
 func (x RpcResponseHeaderProto_RpcErrorCodeProto) Number() protoreflect.EnumNumber {
@@ -292,7 +292,7 @@ func (x *RpcResponseHeaderProto_RpcErrorCodeProto) UnmarshalJSON(b []byte) error
 
 // Deprecated: Use RpcResponseHeaderProto_RpcErrorCodeProto.Descriptor instead.
 func (RpcResponseHeaderProto_RpcErrorCodeProto) EnumDescriptor() ([]byte, []int) {
-	return file_RpcHeader_proto_rawDescGZIP(), []int{1, 1}
+	return file_hadoopcommon_RpcHeader_proto_rawDescGZIP(), []int{1, 1}
 }
 
 type RpcSaslProto_SaslState int32
@@ -337,11 +337,11 @@ func (x RpcSaslProto_SaslState) String() string {
 }
 
 func (RpcSaslProto_SaslState) Descriptor() protoreflect.EnumDescriptor {
-	return file_RpcHeader_proto_enumTypes[4].Descriptor()
+	return file_hadoopcommon_RpcHeader_proto_enumTypes[4].Descriptor()
 }
 
 func (RpcSaslProto_SaslState) Type() protoreflect.EnumType {
-	return &file_RpcHeader_proto_enumTypes[4]
+	return &file_hadoopcommon_RpcHeader_proto_enumTypes[4]
 }
 
 func (x RpcSaslProto_SaslState) Number() protoreflect.EnumNumber {
@@ -360,7 +360,7 @@ func (x *RpcSaslProto_SaslState) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use RpcSaslProto_SaslState.Descriptor instead.
 func (RpcSaslProto_SaslState) EnumDescriptor() ([]byte, []int) {
-	return file_RpcHeader_proto_rawDescGZIP(), []int{2, 0}
+	return file_hadoopcommon_RpcHeader_proto_rawDescGZIP(), []int{2, 0}
 }
 
 // The header of every request packet, including pings, the connection
@@ -368,8 +368,8 @@ func (RpcSaslProto_SaslState) EnumDescriptor() ([]byte, []int) {
 // rpcOp, so both are always set even where they hold their zero value.
 type RpcRequestHeaderProto struct {
 	state   protoimpl.MessageState                `protogen:"open.v1"`
-	RpcKind *RpcKindProto                         `protobuf:"varint,1,opt,name=rpcKind,enum=hadoop.common.RpcKindProto" json:"rpcKind,omitempty"`
-	RpcOp   *RpcRequestHeaderProto_OperationProto `protobuf:"varint,2,opt,name=rpcOp,enum=hadoop.common.RpcRequestHeaderProto_OperationProto" json:"rpcOp,omitempty"`
+	RpcKind *RpcKindProto                         `protobuf:"varint,1,opt,name=rpcKind,enum=spindle.hadoop.common.RpcKindProto" json:"rpcKind,omitempty"`
+	RpcOp   *RpcRequestHeaderProto_OperationProto `protobuf:"varint,2,opt,name=rpcOp,enum=spindle.hadoop.common.RpcRequestHeaderProto_OperationProto" json:"rpcOp,omitempty"`
 	// Non-negative for calls; negative ids name the connection's own
 	// messages (-3 context, -4 ping, -33 SASL).
 	CallId *int32 `protobuf:"zigzag32,3,req,name=callId" json:"callId,omitempty"`
@@ -390,7 +390,7 @@ const (
 
 func (x *RpcRequestHeaderProto) Reset() {
 	*x = RpcRequestHeaderProto{}
-	mi := &file_RpcHeader_proto_msgTypes[0]
+	mi := &file_hadoopcommon_RpcHeader_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -402,7 +402,7 @@ func (x *RpcRequestHeaderProto) String() string {
 func (*RpcRequestHeaderProto) ProtoMessage() {}
 
 func (x *RpcRequestHeaderProto) ProtoReflect() protoreflect.Message {
-	mi := &file_RpcHeader_proto_msgTypes[0]
+	mi := &file_hadoopcommon_RpcHeader_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -415,7 +415,7 @@ func (x *RpcRequestHeaderProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RpcRequestHeaderProto.ProtoReflect.Descriptor instead.
 func (*RpcRequestHeaderProto) Descriptor() ([]byte, []int) {
-	return file_RpcHeader_proto_rawDescGZIP(), []int{0}
+	return file_hadoopcommon_RpcHeader_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *RpcRequestHeaderProto) GetRpcKind() RpcKindProto {
@@ -460,11 +460,11 @@ type RpcResponseHeaderProto struct {
 	// Unsigned on the wire although request call ids are signed: the
 	// connection's own ids arrive as 2^32 + id and must be cast to int32.
 	CallId              *uint32                                   `protobuf:"varint,1,req,name=callId" json:"callId,omitempty"`
-	Status              *RpcResponseHeaderProto_RpcStatusProto    `protobuf:"varint,2,req,name=status,enum=hadoop.common.RpcResponseHeaderProto_RpcStatusProto" json:"status,omitempty"`
+	Status              *RpcResponseHeaderProto_RpcStatusProto    `protobuf:"varint,2,req,name=status,enum=spindle.hadoop.common.RpcResponseHeaderProto_RpcStatusProto" json:"status,omitempty"`
 	ServerIpcVersionNum *uint32                                   `protobuf:"varint,3,opt,name=serverIpcVersionNum" json:"serverIpcVersionNum,omitempty"`
 	ExceptionClassName  *string                                   `protobuf:"bytes,4,opt,name=exceptionClassName" json:"exceptionClassName,omitempty"`
 	ErrorMsg            *string                                   `protobuf:"bytes,5,opt,name=errorMsg" json:"errorMsg,omitempty"` // often a whole Java stack trace
-	ErrorDetail         *RpcResponseHeaderProto_RpcErrorCodeProto `protobuf:"varint,6,opt,name=errorDetail,enum=hadoop.common.RpcResponseHeaderProto_RpcErrorCodeProto" json:"errorDetail,omitempty"`
+	ErrorDetail         *RpcResponseHeaderProto_RpcErrorCodeProto `protobuf:"varint,6,opt,name=errorDetail,enum=spindle.hadoop.common.RpcResponseHeaderProto_RpcErrorCodeProto" json:"errorDetail,omitempty"`
 	ClientId            []byte                                    `protobuf:"bytes,7,opt,name=clientId" json:"clientId,omitempty"`
 	RetryCount          *int32                                    `protobuf:"zigzag32,8,opt,name=retryCount,def=-1" json:"retryCount,omitempty"`
 	unknownFields       protoimpl.UnknownFields
@@ -478,7 +478,7 @@ const (
 
 func (x *RpcResponseHeaderProto) Reset() {
 	*x = RpcResponseHeaderProto{}
-	mi := &file_RpcHeader_proto_msgTypes[1]
+	mi := &file_hadoopcommon_RpcHeader_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -490,7 +490,7 @@ func (x *RpcResponseHeaderProto) String() string {
 func (*RpcResponseHeaderProto) ProtoMessage() {}
 
 func (x *RpcResponseHeaderProto) ProtoReflect() protoreflect.Message {
-	mi := &file_RpcHeader_proto_msgTypes[1]
+	mi := &file_hadoopcommon_RpcHeader_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -503,7 +503,7 @@ func (x *RpcResponseHeaderProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RpcResponseHeaderProto.ProtoReflect.Descriptor instead.
 func (*RpcResponseHeaderProto) Descriptor() ([]byte, []int) {
-	return file_RpcHeader_proto_rawDescGZIP(), []int{1}
+	return file_hadoopcommon_RpcHeader_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *RpcResponseHeaderProto) GetCallId() uint32 {
@@ -567,7 +567,7 @@ func (x *RpcResponseHeaderProto) GetRetryCount() int32 {
 type RpcSaslProto struct {
 	state         protoimpl.MessageState   `protogen:"open.v1"`
 	Version       *uint32                  `protobuf:"varint,1,opt,name=version" json:"version,omitempty"`
-	State         *RpcSaslProto_SaslState  `protobuf:"varint,2,req,name=state,enum=hadoop.common.RpcSaslProto_SaslState" json:"state,omitempty"`
+	State         *RpcSaslProto_SaslState  `protobuf:"varint,2,req,name=state,enum=spindle.hadoop.common.RpcSaslProto_SaslState" json:"state,omitempty"`
 	Token         []byte                   `protobuf:"bytes,3,opt,name=token" json:"token,omitempty"`
 	Auths         []*RpcSaslProto_SaslAuth `protobuf:"bytes,4,rep,name=auths" json:"auths,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -576,7 +576,7 @@ type RpcSaslProto struct {
 
 func (x *RpcSaslProto) Reset() {
 	*x = RpcSaslProto{}
-	mi := &file_RpcHeader_proto_msgTypes[2]
+	mi := &file_hadoopcommon_RpcHeader_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -588,7 +588,7 @@ func (x *RpcSaslProto) String() string {
 func (*RpcSaslProto) ProtoMessage() {}
 
 func (x *RpcSaslProto) ProtoReflect() protoreflect.Message {
-	mi := &file_RpcHeader_proto_msgTypes[2]
+	mi := &file_hadoopcommon_RpcHeader_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -601,7 +601,7 @@ func (x *RpcSaslProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RpcSaslProto.ProtoReflect.Descriptor instead.
 func (*RpcSaslProto) Descriptor() ([]byte, []int) {
-	return file_RpcHeader_proto_rawDescGZIP(), []int{2}
+	return file_hadoopcommon_RpcHeader_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *RpcSaslProto) GetVersion() uint32 {
@@ -647,7 +647,7 @@ type RpcSaslProto_SaslAuth struct {
 
 func (x *RpcSaslProto_SaslAuth) Reset() {
 	*x = RpcSaslProto_SaslAuth{}
-	mi := &file_RpcHeader_proto_msgTypes[3]
+	mi := &file_hadoopcommon_RpcHeader_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -659,7 +659,7 @@ func (x *RpcSaslProto_SaslAuth) String() string {
 func (*RpcSaslProto_SaslAuth) ProtoMessage() {}
 
 func (x *RpcSaslProto_SaslAuth) ProtoReflect() protoreflect.Message {
-	mi := &file_RpcHeader_proto_msgTypes[3]
+	mi := &file_hadoopcommon_RpcHeader_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -672,7 +672,7 @@ func (x *RpcSaslProto_SaslAuth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RpcSaslProto_SaslAuth.ProtoReflect.Descriptor instead.
 func (*RpcSaslProto_SaslAuth) Descriptor() ([]byte, []int) {
-	return file_RpcHeader_proto_rawDescGZIP(), []int{2, 0}
+	return file_hadoopcommon_RpcHeader_proto_rawDescGZIP(), []int{2, 0}
 }
 
 func (x *RpcSaslProto_SaslAuth) GetMethod() string {
@@ -710,14 +710,14 @@ func (x *RpcSaslProto_SaslAuth) GetChallenge() []byte {
 	return nil
 }
 
-var File_RpcHeader_proto protoreflect.FileDescriptor
+var File_hadoopcommon_RpcHeader_proto protoreflect.FileDescriptor
 
-const file_RpcHeader_proto_rawDesc = "" +
+const file_hadoopcommon_RpcHeader_proto_rawDesc = "" +
 	"\n" +
-	"\x0fRpcHeader.proto\x12\rhadoop.common\"\xd0\x02\n" +
-	"\x15RpcRequestHeaderProto\x125\n" +
-	"\arpcKind\x18\x01 \x01(\x0e2\x1b.hadoop.common.RpcKindProtoR\arpcKind\x12I\n" +
-	"\x05rpcOp\x18\x02 \x01(\x0e23.hadoop.common.RpcRequestHeaderProto.OperationProtoR\x05rpcOp\x12\x16\n" +
+	"\x1chadoopcommon/RpcHeader.proto\x12\x15spindle.hadoop.common\"\xe0\x02\n" +
+	"\x15RpcRequestHeaderProto\x12=\n" +
+	"\arpcKind\x18\x01 \x01(\x0e2#.spindle.hadoop.common.RpcKindProtoR\arpcKind\x12Q\n" +
+	"\x05rpcOp\x18\x02 \x01(\x0e2;.spindle.hadoop.common.RpcRequestHeaderProto.OperationProtoR\x05rpcOp\x12\x16\n" +
 	"\x06callId\x18\x03 \x02(\x11R\x06callId\x12\x1a\n" +
 	"\bclientId\x18\x04 \x02(\fR\bclientId\x12\"\n" +
 	"\n" +
@@ -726,14 +726,14 @@ const file_RpcHeader_proto_rawDesc = "" +
 	"\x0eOperationProto\x12\x14\n" +
 	"\x10RPC_FINAL_PACKET\x10\x00\x12\x1b\n" +
 	"\x17RPC_CONTINUATION_PACKET\x10\x01\x12\x18\n" +
-	"\x14RPC_CLOSE_CONNECTION\x10\x02\"\xb0\x06\n" +
+	"\x14RPC_CLOSE_CONNECTION\x10\x02\"\xc0\x06\n" +
 	"\x16RpcResponseHeaderProto\x12\x16\n" +
-	"\x06callId\x18\x01 \x02(\rR\x06callId\x12L\n" +
-	"\x06status\x18\x02 \x02(\x0e24.hadoop.common.RpcResponseHeaderProto.RpcStatusProtoR\x06status\x120\n" +
+	"\x06callId\x18\x01 \x02(\rR\x06callId\x12T\n" +
+	"\x06status\x18\x02 \x02(\x0e2<.spindle.hadoop.common.RpcResponseHeaderProto.RpcStatusProtoR\x06status\x120\n" +
 	"\x13serverIpcVersionNum\x18\x03 \x01(\rR\x13serverIpcVersionNum\x12.\n" +
 	"\x12exceptionClassName\x18\x04 \x01(\tR\x12exceptionClassName\x12\x1a\n" +
-	"\berrorMsg\x18\x05 \x01(\tR\berrorMsg\x12Y\n" +
-	"\verrorDetail\x18\x06 \x01(\x0e27.hadoop.common.RpcResponseHeaderProto.RpcErrorCodeProtoR\verrorDetail\x12\x1a\n" +
+	"\berrorMsg\x18\x05 \x01(\tR\berrorMsg\x12a\n" +
+	"\verrorDetail\x18\x06 \x01(\x0e2?.spindle.hadoop.common.RpcResponseHeaderProto.RpcErrorCodeProtoR\verrorDetail\x12\x1a\n" +
 	"\bclientId\x18\a \x01(\fR\bclientId\x12\"\n" +
 	"\n" +
 	"retryCount\x18\b \x01(\x11:\x02-1R\n" +
@@ -755,12 +755,12 @@ const file_RpcHeader_proto_rawDesc = "" +
 	"\x18FATAL_INVALID_RPC_HEADER\x10\f\x12\x1f\n" +
 	"\x1bFATAL_DESERIALIZING_REQUEST\x10\r\x12\x1a\n" +
 	"\x16FATAL_VERSION_MISMATCH\x10\x0e\x12\x16\n" +
-	"\x12FATAL_UNAUTHORIZED\x10\x0f\"\xae\x03\n" +
+	"\x12FATAL_UNAUTHORIZED\x10\x0f\"\xbe\x03\n" +
 	"\fRpcSaslProto\x12\x18\n" +
-	"\aversion\x18\x01 \x01(\rR\aversion\x12;\n" +
-	"\x05state\x18\x02 \x02(\x0e2%.hadoop.common.RpcSaslProto.SaslStateR\x05state\x12\x14\n" +
-	"\x05token\x18\x03 \x01(\fR\x05token\x12:\n" +
-	"\x05auths\x18\x04 \x03(\v2$.hadoop.common.RpcSaslProto.SaslAuthR\x05auths\x1a\x96\x01\n" +
+	"\aversion\x18\x01 \x01(\rR\aversion\x12C\n" +
+	"\x05state\x18\x02 \x02(\x0e2-.spindle.hadoop.common.RpcSaslProto.SaslStateR\x05state\x12\x14\n" +
+	"\x05token\x18\x03 \x01(\fR\x05token\x12B\n" +
+	"\x05auths\x18\x04 \x03(\v2,.spindle.hadoop.common.RpcSaslProto.SaslAuthR\x05auths\x1a\x96\x01\n" +
 	"\bSaslAuth\x12\x16\n" +
 	"\x06method\x18\x01 \x02(\tR\x06method\x12\x1c\n" +
 	"\tmechanism\x18\x02 \x02(\tR\tmechanism\x12\x1a\n" +
@@ -780,37 +780,37 @@ const file_RpcHeader_proto_rawDesc = "" +
 	"\x13RPC_PROTOCOL_BUFFER\x10\x02B=Z;github.com/spindle-yarn/spindle/internal/proto/hadoopcommon"
 
 var (
-	file_RpcHeader_proto_rawDescOnce sync.Once
-	file_RpcHeader_proto_rawDescData []byte
+	file_hadoopcommon_RpcHeader_proto_rawDescOnce sync.Once
+	file_hadoopcommon_RpcHeader_proto_rawDescData []byte
 )
 
-func file_RpcHeader_proto_rawDescGZIP() []byte {
-	file_RpcHeader_proto_rawDescOnce.Do(func() {
-		file_RpcHeader_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_RpcHeader_proto_rawDesc), len(file_RpcHeader_proto_rawDesc)))
+func file_hadoopcommon_RpcHeader_proto_rawDescGZIP() []byte {
+	file_hadoopcommon_RpcHeader_proto_rawDescOnce.Do(func() {
+		file_hadoopcommon_RpcHeader_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_hadoopcommon_RpcHeader_proto_rawDesc), len(file_hadoopcommon_RpcHeader_proto_rawDesc)))
 	})
-	return file_RpcHeader_proto_rawDescData
+	return file_hadoopcommon_RpcHeader_proto_rawDescData
 }
 
-var file_RpcHeader_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_RpcHeader_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
-var file_RpcHeader_proto_goTypes = []any{
-	(RpcKindProto)(0),                             // 0: hadoop.common.RpcKindProto
-	(RpcRequestHeaderProto_OperationProto)(0),     // 1: hadoop.common.RpcRequestHeaderProto.OperationProto
-	(RpcResponseHeaderProto_RpcStatusProto)(0),    // 2: hadoop.common.RpcResponseHeaderProto.RpcStatusProto
-	(RpcResponseHeaderProto_RpcErrorCodeProto)(0), // 3: hadoop.common.RpcResponseHeaderProto.RpcErrorCodeProto
-	(RpcSaslProto_SaslState)(0),                   // 4: hadoop.common.RpcSaslProto.SaslState
-	(*RpcRequestHeaderProto)(nil),                 // 5: hadoop.common.RpcRequestHeaderProto
-	(*RpcResponseHeaderProto)(nil),                // 6: hadoop.common.RpcResponseHeaderProto
-	(*RpcSaslProto)(nil),                          // 7: hadoop.common.RpcSaslProto
-	(*RpcSaslProto_SaslAuth)(nil),                 // 8: hadoop.common.RpcSaslProto.SaslAuth
+var file_hadoopcommon_RpcHeader_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_hadoopcommon_RpcHeader_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_hadoopcommon_RpcHeader_proto_goTypes = []any{
+	(RpcKindProto)(0),                             // 0: spindle.hadoop.common.RpcKindProto
+	(RpcRequestHeaderProto_OperationProto)(0),     // 1: spindle.hadoop.common.RpcRequestHeaderProto.OperationProto
+	(RpcResponseHeaderProto_RpcStatusProto)(0),    // 2: spindle.hadoop.common.RpcResponseHeaderProto.RpcStatusProto
+	(RpcResponseHeaderProto_RpcErrorCodeProto)(0), // 3: spindle.hadoop.common.RpcResponseHeaderProto.RpcErrorCodeProto
+	(RpcSaslProto_SaslState)(0),                   // 4: spindle.hadoop.common.RpcSaslProto.SaslState
+	(*RpcRequestHeaderProto)(nil),                 // 5: spindle.hadoop.common.RpcRequestHeaderProto
+	(*RpcResponseHeaderProto)(nil),                // 6: spindle.hadoop.common.RpcResponseHeaderProto
+	(*RpcSaslProto)(nil),                          // 7: spindle.hadoop.common.RpcSaslProto
+	(*RpcSaslProto_SaslAuth)(nil),                 // 8: spindle.hadoop.common.RpcSaslProto.SaslAuth
 }
-var file_RpcHeader_proto_depIdxs = []int32{
-	0, // 0: hadoop.common.RpcRequestHeaderProto.rpcKind:type_name -> hadoop.common.RpcKindProto
-	1, // 1: hadoop.common.RpcRequestHeaderProto.rpcOp:type_name -> hadoop.common.RpcRequestHeaderProto.OperationProto
-	2, // 2: hadoop.common.RpcResponseHeaderProto.status:type_name -> hadoop.common.RpcResponseHeaderProto.RpcStatusProto
-	3, // 3: hadoop.common.RpcResponseHeaderProto.errorDetail:type_name -> hadoop.common.RpcResponseHeaderProto.RpcErrorCodeProto
-	4, // 4: hadoop.common.RpcSaslProto.state:type_name -> hadoop.common.RpcSaslProto.SaslState
-	8, // 5: hadoop.common.RpcSaslProto.auths:type_name -> hadoop.common.RpcSaslProto.SaslAuth
+var file_hadoopcommon_RpcHeader_proto_depIdxs = []int32{
+	0, // 0: spindle.hadoop.common.RpcRequestHeaderProto.rpcKind:type_name -> spindle.hadoop.common.RpcKindProto
+	1, // 1: spindle.hadoop.common.RpcRequestHeaderProto.rpcOp:type_name -> spindle.hadoop.common.RpcRequestHeaderProto.OperationProto
+	2, // 2: spindle.hadoop.common.RpcResponseHeaderProto.status:type_name -> spindle.hadoop.common.RpcResponseHeaderProto.RpcStatusProto
+	3, // 3: spindle.hadoop.common.RpcResponseHeaderProto.errorDetail:type_name -> spindle.hadoop.common.RpcResponseHeaderProto.RpcErrorCodeProto
+	4, // 4: spindle.hadoop.common.RpcSaslProto.state:type_name -> spindle.hadoop.common.RpcSaslProto.SaslState
+	8, // 5: spindle.hadoop.common.RpcSaslProto.auths:type_name -> spindle.hadoop.common.RpcSaslProto.SaslAuth
 	6, // [6:6] is the sub-list for method output_type
 	6, // [6:6] is the sub-list for method input_type
 	6, // [6:6] is the sub-list for extension type_name
@@ -818,27 +818,27 @@ var file_RpcHeader_proto_depIdxs = []int32{
 	0, // [0:6] is the sub-list for field type_name
 }
 
-func init() { file_RpcHeader_proto_init() }
-func file_RpcHeader_proto_init() {
-	if File_RpcHeader_proto != nil {
+func init() { file_hadoopcommon_RpcHeader_proto_init() }
+func file_hadoopcommon_RpcHeader_proto_init() {
+	if File_hadoopcommon_RpcHeader_proto != nil {
 		return
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_RpcHeader_proto_rawDesc), len(file_RpcHeader_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hadoopcommon_RpcHeader_proto_rawDesc), len(file_hadoopcommon_RpcHeader_proto_rawDesc)),
 			NumEnums:      5,
 			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
-		GoTypes:           file_RpcHeader_proto_goTypes,
-		DependencyIndexes: file_RpcHeader_proto_depIdxs,
-		EnumInfos:         file_RpcHeader_proto_enumTypes,
-		MessageInfos:      file_RpcHeader_proto_msgTypes,
+		GoTypes:           file_hadoopcommon_RpcHeader_proto_goTypes,
+		DependencyIndexes: file_hadoopcommon_RpcHeader_proto_depIdxs,
+		EnumInfos:         file_hadoopcommon_RpcHeader_proto_enumTypes,
+		MessageInfos:      file_hadoopcommon_RpcHeader_proto_msgTypes,
 	}.Build()
-	File_RpcHeader_proto = out.File
-	file_RpcHeader_proto_goTypes = nil
-	file_RpcHeader_proto_depIdxs = nil
+	File_hadoopcommon_RpcHeader_proto = out.File
+	file_hadoopcommon_RpcHeader_proto_goTypes = nil
+	file_hadoopcommon_RpcHeader_proto_depIdxs = nil
 }

@@ -8,7 +8,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: Security.proto
+// source: hadoopcommon/Security.proto
 
 package hadoopcommon
 
@@ -41,7 +41,7 @@ type TokenProto struct {
 
 func (x *TokenProto) Reset() {
 	*x = TokenProto{}
-	mi := &file_Security_proto_msgTypes[0]
+	mi := &file_hadoopcommon_Security_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -53,7 +53,7 @@ func (x *TokenProto) String() string {
 func (*TokenProto) ProtoMessage() {}
 
 func (x *TokenProto) ProtoReflect() protoreflect.Message {
-	mi := &file_Security_proto_msgTypes[0]
+	mi := &file_hadoopcommon_Security_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -66,7 +66,7 @@ func (x *TokenProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenProto.ProtoReflect.Descriptor instead.
 func (*TokenProto) Descriptor() ([]byte, []int) {
-	return file_Security_proto_rawDescGZIP(), []int{0}
+	return file_hadoopcommon_Security_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *TokenProto) GetIdentifier() []byte {
@@ -109,7 +109,7 @@ type CredentialsKVProto struct {
 
 func (x *CredentialsKVProto) Reset() {
 	*x = CredentialsKVProto{}
-	mi := &file_Security_proto_msgTypes[1]
+	mi := &file_hadoopcommon_Security_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -121,7 +121,7 @@ func (x *CredentialsKVProto) String() string {
 func (*CredentialsKVProto) ProtoMessage() {}
 
 func (x *CredentialsKVProto) ProtoReflect() protoreflect.Message {
-	mi := &file_Security_proto_msgTypes[1]
+	mi := &file_hadoopcommon_Security_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -134,7 +134,7 @@ func (x *CredentialsKVProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CredentialsKVProto.ProtoReflect.Descriptor instead.
 func (*CredentialsKVProto) Descriptor() ([]byte, []int) {
-	return file_Security_proto_rawDescGZIP(), []int{1}
+	return file_hadoopcommon_Security_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *CredentialsKVProto) GetAlias() string {
@@ -169,7 +169,7 @@ type CredentialsProto struct {
 
 func (x *CredentialsProto) Reset() {
 	*x = CredentialsProto{}
-	mi := &file_Security_proto_msgTypes[2]
+	mi := &file_hadoopcommon_Security_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -181,7 +181,7 @@ func (x *CredentialsProto) String() string {
 func (*CredentialsProto) ProtoMessage() {}
 
 func (x *CredentialsProto) ProtoReflect() protoreflect.Message {
-	mi := &file_Security_proto_msgTypes[2]
+	mi := &file_hadoopcommon_Security_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -194,7 +194,7 @@ func (x *CredentialsProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CredentialsProto.ProtoReflect.Descriptor instead.
 func (*CredentialsProto) Descriptor() ([]byte, []int) {
-	return file_Security_proto_rawDescGZIP(), []int{2}
+	return file_hadoopcommon_Security_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *CredentialsProto) GetTokens() []*CredentialsKVProto {
@@ -220,7 +220,7 @@ type GetDelegationTokenRequestProto struct {
 
 func (x *GetDelegationTokenRequestProto) Reset() {
 	*x = GetDelegationTokenRequestProto{}
-	mi := &file_Security_proto_msgTypes[3]
+	mi := &file_hadoopcommon_Security_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -232,7 +232,7 @@ func (x *GetDelegationTokenRequestProto) String() string {
 func (*GetDelegationTokenRequestProto) ProtoMessage() {}
 
 func (x *GetDelegationTokenRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_Security_proto_msgTypes[3]
+	mi := &file_hadoopcommon_Security_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -245,7 +245,7 @@ func (x *GetDelegationTokenRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDelegationTokenRequestProto.ProtoReflect.Descriptor instead.
 func (*GetDelegationTokenRequestProto) Descriptor() ([]byte, []int) {
-	return file_Security_proto_rawDescGZIP(), []int{3}
+	return file_hadoopcommon_Security_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetDelegationTokenRequestProto) GetRenewer() string {
@@ -264,7 +264,7 @@ type GetDelegationTokenResponseProto struct {
 
 func (x *GetDelegationTokenResponseProto) Reset() {
 	*x = GetDelegationTokenResponseProto{}
-	mi := &file_Security_proto_msgTypes[4]
+	mi := &file_hadoopcommon_Security_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -276,7 +276,7 @@ func (x *GetDelegationTokenResponseProto) String() string {
 func (*GetDelegationTokenResponseProto) ProtoMessage() {}
 
 func (x *GetDelegationTokenResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_Security_proto_msgTypes[4]
+	mi := &file_hadoopcommon_Security_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -289,7 +289,7 @@ func (x *GetDelegationTokenResponseProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDelegationTokenResponseProto.ProtoReflect.Descriptor instead.
 func (*GetDelegationTokenResponseProto) Descriptor() ([]byte, []int) {
-	return file_Security_proto_rawDescGZIP(), []int{4}
+	return file_hadoopcommon_Security_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetDelegationTokenResponseProto) GetToken() *TokenProto {
@@ -308,7 +308,7 @@ type RenewDelegationTokenRequestProto struct {
 
 func (x *RenewDelegationTokenRequestProto) Reset() {
 	*x = RenewDelegationTokenRequestProto{}
-	mi := &file_Security_proto_msgTypes[5]
+	mi := &file_hadoopcommon_Security_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -320,7 +320,7 @@ func (x *RenewDelegationTokenRequestProto) String() string {
 func (*RenewDelegationTokenRequestProto) ProtoMessage() {}
 
 func (x *RenewDelegationTokenRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_Security_proto_msgTypes[5]
+	mi := &file_hadoopcommon_Security_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -333,7 +333,7 @@ func (x *RenewDelegationTokenRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewDelegationTokenRequestProto.ProtoReflect.Descriptor instead.
 func (*RenewDelegationTokenRequestProto) Descriptor() ([]byte, []int) {
-	return file_Security_proto_rawDescGZIP(), []int{5}
+	return file_hadoopcommon_Security_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RenewDelegationTokenRequestProto) GetToken() *TokenProto {
@@ -352,7 +352,7 @@ type RenewDelegationTokenResponseProto struct {
 
 func (x *RenewDelegationTokenResponseProto) Reset() {
 	*x = RenewDelegationTokenResponseProto{}
-	mi := &file_Security_proto_msgTypes[6]
+	mi := &file_hadoopcommon_Security_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -364,7 +364,7 @@ func (x *RenewDelegationTokenResponseProto) String() string {
 func (*RenewDelegationTokenResponseProto) ProtoMessage() {}
 
 func (x *RenewDelegationTokenResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_Security_proto_msgTypes[6]
+	mi := &file_hadoopcommon_Security_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -377,7 +377,7 @@ func (x *RenewDelegationTokenResponseProto) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use RenewDelegationTokenResponseProto.ProtoReflect.Descriptor instead.
 func (*RenewDelegationTokenResponseProto) Descriptor() ([]byte, []int) {
-	return file_Security_proto_rawDescGZIP(), []int{6}
+	return file_hadoopcommon_Security_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RenewDelegationTokenResponseProto) GetNewExpiryTime() uint64 {
@@ -396,7 +396,7 @@ type CancelDelegationTokenRequestProto struct {
 
 func (x *CancelDelegationTokenRequestProto) Reset() {
 	*x = CancelDelegationTokenRequestProto{}
-	mi := &file_Security_proto_msgTypes[7]
+	mi := &file_hadoopcommon_Security_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -408,7 +408,7 @@ func (x *CancelDelegationTokenRequestProto) String() string {
 func (*CancelDelegationTokenRequestProto) ProtoMessage() {}
 
 func (x *CancelDelegationTokenRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_Security_proto_msgTypes[7]
+	mi := &file_hadoopcommon_Security_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -421,7 +421,7 @@ func (x *CancelDelegationTokenRequestProto) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use CancelDelegationTokenRequestProto.ProtoReflect.Descriptor instead.
 func (*CancelDelegationTokenRequestProto) Descriptor() ([]byte, []int) {
-	return file_Security_proto_rawDescGZIP(), []int{7}
+	return file_hadoopcommon_Security_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CancelDelegationTokenRequestProto) GetToken() *TokenProto {
@@ -439,7 +439,7 @@ type CancelDelegationTokenResponseProto struct {
 
 func (x *CancelDelegationTokenResponseProto) Reset() {
 	*x = CancelDelegationTokenResponseProto{}
-	mi := &file_Security_proto_msgTypes[8]
+	mi := &file_hadoopcommon_Security_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -451,7 +451,7 @@ func (x *CancelDelegationTokenResponseProto) String() string {
 func (*CancelDelegationTokenResponseProto) ProtoMessage() {}
 
 func (x *CancelDelegationTokenResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_Security_proto_msgTypes[8]
+	mi := &file_hadoopcommon_Security_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -464,14 +464,14 @@ func (x *CancelDelegationTokenResponseProto) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use CancelDelegationTokenResponseProto.ProtoReflect.Descriptor instead.
 func (*CancelDelegationTokenResponseProto) Descriptor() ([]byte, []int) {
-	return file_Security_proto_rawDescGZIP(), []int{8}
+	return file_hadoopcommon_Security_proto_rawDescGZIP(), []int{8}
 }
 
-var File_Security_proto protoreflect.FileDescriptor
+var File_hadoopcommon_Security_proto protoreflect.FileDescriptor
 
-const file_Security_proto_rawDesc = "" +
+const file_hadoopcommon_Security_proto_rawDesc = "" +
 	"\n" +
-	"\x0eSecurity.proto\x12\rhadoop.common\"v\n" +
+	"\x1bhadoopcommon/Security.proto\x12\x15spindle.hadoop.common\"v\n" +
 	"\n" +
 	"TokenProto\x12\x1e\n" +
 	"\n" +
@@ -479,57 +479,57 @@ const file_Security_proto_rawDesc = "" +
 	"identifier\x12\x1a\n" +
 	"\bpassword\x18\x02 \x02(\fR\bpassword\x12\x12\n" +
 	"\x04kind\x18\x03 \x02(\tR\x04kind\x12\x18\n" +
-	"\aservice\x18\x04 \x02(\tR\aservice\"s\n" +
+	"\aservice\x18\x04 \x02(\tR\aservice\"{\n" +
 	"\x12CredentialsKVProto\x12\x14\n" +
-	"\x05alias\x18\x01 \x02(\tR\x05alias\x12/\n" +
-	"\x05token\x18\x02 \x01(\v2\x19.hadoop.common.TokenProtoR\x05token\x12\x16\n" +
-	"\x06secret\x18\x03 \x01(\fR\x06secret\"\x8a\x01\n" +
-	"\x10CredentialsProto\x129\n" +
-	"\x06tokens\x18\x01 \x03(\v2!.hadoop.common.CredentialsKVProtoR\x06tokens\x12;\n" +
-	"\asecrets\x18\x02 \x03(\v2!.hadoop.common.CredentialsKVProtoR\asecrets\":\n" +
+	"\x05alias\x18\x01 \x02(\tR\x05alias\x127\n" +
+	"\x05token\x18\x02 \x01(\v2!.spindle.hadoop.common.TokenProtoR\x05token\x12\x16\n" +
+	"\x06secret\x18\x03 \x01(\fR\x06secret\"\x9a\x01\n" +
+	"\x10CredentialsProto\x12A\n" +
+	"\x06tokens\x18\x01 \x03(\v2).spindle.hadoop.common.CredentialsKVProtoR\x06tokens\x12C\n" +
+	"\asecrets\x18\x02 \x03(\v2).spindle.hadoop.common.CredentialsKVProtoR\asecrets\":\n" +
 	"\x1eGetDelegationTokenRequestProto\x12\x18\n" +
-	"\arenewer\x18\x01 \x02(\tR\arenewer\"R\n" +
-	"\x1fGetDelegationTokenResponseProto\x12/\n" +
-	"\x05token\x18\x01 \x01(\v2\x19.hadoop.common.TokenProtoR\x05token\"S\n" +
-	" RenewDelegationTokenRequestProto\x12/\n" +
-	"\x05token\x18\x01 \x02(\v2\x19.hadoop.common.TokenProtoR\x05token\"I\n" +
+	"\arenewer\x18\x01 \x02(\tR\arenewer\"Z\n" +
+	"\x1fGetDelegationTokenResponseProto\x127\n" +
+	"\x05token\x18\x01 \x01(\v2!.spindle.hadoop.common.TokenProtoR\x05token\"[\n" +
+	" RenewDelegationTokenRequestProto\x127\n" +
+	"\x05token\x18\x01 \x02(\v2!.spindle.hadoop.common.TokenProtoR\x05token\"I\n" +
 	"!RenewDelegationTokenResponseProto\x12$\n" +
-	"\rnewExpiryTime\x18\x01 \x02(\x04R\rnewExpiryTime\"T\n" +
-	"!CancelDelegationTokenRequestProto\x12/\n" +
-	"\x05token\x18\x01 \x02(\v2\x19.hadoop.common.TokenProtoR\x05token\"$\n" +
+	"\rnewExpiryTime\x18\x01 \x02(\x04R\rnewExpiryTime\"\\\n" +
+	"!CancelDelegationTokenRequestProto\x127\n" +
+	"\x05token\x18\x01 \x02(\v2!.spindle.hadoop.common.TokenProtoR\x05token\"$\n" +
 	"\"CancelDelegationTokenResponseProtoB=Z;github.com/spindle-yarn/spindle/internal/proto/hadoopcommon"
 
 var (
-	file_Security_proto_rawDescOnce sync.Once
-	file_Security_proto_rawDescData []byte
+	file_hadoopcommon_Security_proto_rawDescOnce sync.Once
+	file_hadoopcommon_Security_proto_rawDescData []byte
 )
 
-func file_Security_proto_rawDescGZIP() []byte {
-	file_Security_proto_rawDescOnce.Do(func() {
-		file_Security_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_Security_proto_rawDesc), len(file_Security_proto_rawDesc)))
+func file_hadoopcommon_Security_proto_rawDescGZIP() []byte {
+	file_hadoopcommon_Security_proto_rawDescOnce.Do(func() {
+		file_hadoopcommon_Security_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_hadoopcommon_Security_proto_rawDesc), len(file_hadoopcommon_Security_proto_rawDesc)))
 	})
-	return file_Security_proto_rawDescData
+	return file_hadoopcommon_Security_proto_rawDescData
 }
 
-var file_Security_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
-var file_Security_proto_goTypes = []any{
-	(*TokenProto)(nil),                         // 0: hadoop.common.TokenProto
-	(*CredentialsKVProto)(nil),                 // 1: hadoop.common.CredentialsKVProto
-	(*CredentialsProto)(nil),                   // 2: hadoop.common.CredentialsProto
-	(*GetDelegationTokenRequestProto)(nil),     // 3: hadoop.common.GetDelegationTokenRequestProto
-	(*GetDelegationTokenResponseProto)(nil),    // 4: hadoop.common.GetDelegationTokenResponseProto
-	(*RenewDelegationTokenRequestProto)(nil),   // 5: hadoop.common.RenewDelegationTokenRequestProto
-	(*RenewDelegationTokenResponseProto)(nil),  // 6: hadoop.common.RenewDelegationTokenResponseProto
-	(*CancelDelegationTokenRequestProto)(nil),  // 7: hadoop.common.CancelDelegationTokenRequestProto
-	(*CancelDelegationTokenResponseProto)(nil), // 8: hadoop.common.CancelDelegationTokenResponseProto
+var file_hadoopcommon_Security_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_hadoopcommon_Security_proto_goTypes = []any{
+	(*TokenProto)(nil),                         // 0: spindle.hadoop.common.TokenProto
+	(*CredentialsKVProto)(nil),                 // 1: spindle.hadoop.common.CredentialsKVProto
+	(*CredentialsProto)(nil),                   // 2: spindle.hadoop.common.CredentialsProto
+	(*GetDelegationTokenRequestProto)(nil),     // 3: spindle.hadoop.common.GetDelegationTokenRequestProto
+	(*GetDelegationTokenResponseProto)(nil),    // 4: spindle.hadoop.common.GetDelegationTokenResponseProto
+	(*RenewDelegationTokenRequestProto)(nil),   // 5: spindle.hadoop.common.RenewDelegationTokenRequestProto
+	(*RenewDelegationTokenResponseProto)(nil),  // 6: spindle.hadoop.common.RenewDelegationTokenResponseProto
+	(*CancelDelegationTokenRequestProto)(nil),  // 7: spindle.hadoop.common.CancelDelegationTokenRequestProto
+	(*CancelDelegationTokenResponseProto)(nil), // 8: spindle.hadoop.common.CancelDelegationTokenResponseProto
 }
-var file_Security_proto_depIdxs = []int32{
-	0, // 0: hadoop.common.CredentialsKVProto.token:type_name -> hadoop.common.TokenProto
-	1, // 1: hadoop.common.CredentialsProto.tokens:type_name -> hadoop.common.CredentialsKVProto
-	1, // 2: hadoop.common.CredentialsProto.secrets:type_name -> hadoop.common.CredentialsKVProto
-	0, // 3: hadoop.common.GetDelegationTokenResponseProto.token:type_name -> hadoop.common.TokenProto
-	0, // 4: hadoop.common.RenewDelegationTokenRequestProto.token:type_name -> hadoop.common.TokenProto
-	0, // 5: hadoop.common.CancelDelegationTokenRequestProto.token:type_name -> hadoop.common.TokenProto
+var file_hadoopcommon_Security_proto_depIdxs = []int32{
+	0, // 0: spindle.hadoop.common.CredentialsKVProto.token:type_name -> spindle.hadoop.common.TokenProto
+	1, // 1: spindle.hadoop.common.CredentialsProto.tokens:type_name -> spindle.hadoop.common.CredentialsKVProto
+	1, // 2: spindle.hadoop.common.CredentialsProto.secrets:type_name -> spindle.hadoop.common.CredentialsKVProto
+	0, // 3: spindle.hadoop.common.GetDelegationTokenResponseProto.token:type_name -> spindle.hadoop.common.TokenProto
+	0, // 4: spindle.hadoop.common.RenewDelegationTokenRequestProto.token:type_name -> spindle.hadoop.common.TokenProto
+	0, // 5: spindle.hadoop.common.CancelDelegationTokenRequestProto.token:type_name -> spindle.hadoop.common.TokenProto
 	6, // [6:6] is the sub-list for method output_type
 	6, // [6:6] is the sub-list for method input_type
 	6, // [6:6] is the sub-list for extension type_name
@@ -537,26 +537,26 @@ var file_Security_proto_depIdxs = []int32{
 	0, // [0:6] is the sub-list for field type_name
 }
 
-func init() { file_Security_proto_init() }
-func file_Security_proto_init() {
-	if File_Security_proto != nil {
+func init() { file_hadoopcommon_Security_proto_init() }
+func file_hadoopcommon_Security_proto_init() {
+	if File_hadoopcommon_Security_proto != nil {
 		return
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_Security_proto_rawDesc), len(file_Security_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hadoopcommon_Security_proto_rawDesc), len(file_hadoopcommon_Security_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
-		GoTypes:           file_Security_proto_goTypes,
-		DependencyIndexes: file_Security_proto_depIdxs,
-		MessageInfos:      file_Security_proto_msgTypes,
+		GoTypes:           file_hadoopcommon_Security_proto_goTypes,
+		DependencyIndexes: file_hadoopcommon_Security_proto_depIdxs,
+		MessageInfos:      file_hadoopcommon_Security_proto_msgTypes,
 	}.Build()
-	File_Security_proto = out.File
-	file_Security_proto_goTypes = nil
-	file_Security_proto_depIdxs = nil
+	File_hadoopcommon_Security_proto = out.File
+	file_hadoopcommon_Security_proto_goTypes = nil
+	file_hadoopcommon_Security_proto_depIdxs = nil
 }

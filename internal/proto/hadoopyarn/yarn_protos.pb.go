@@ -12,7 +12,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: yarn_protos.proto
+// source: hadoopyarn/yarn_protos.proto
 
 package hadoopyarn
 
@@ -59,11 +59,11 @@ func (x ResourceTypesProto) String() string {
 }
 
 func (ResourceTypesProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[0].Descriptor()
+	return file_hadoopyarn_yarn_protos_proto_enumTypes[0].Descriptor()
 }
 
 func (ResourceTypesProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[0]
+	return &file_hadoopyarn_yarn_protos_proto_enumTypes[0]
 }
 
 func (x ResourceTypesProto) Number() protoreflect.EnumNumber {
@@ -82,7 +82,7 @@ func (x *ResourceTypesProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use ResourceTypesProto.Descriptor instead.
 func (ResourceTypesProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{0}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{0}
 }
 
 // 3.5.0 has three container states; the substates live in
@@ -120,11 +120,11 @@ func (x ContainerStateProto) String() string {
 }
 
 func (ContainerStateProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[1].Descriptor()
+	return file_hadoopyarn_yarn_protos_proto_enumTypes[1].Descriptor()
 }
 
 func (ContainerStateProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[1]
+	return &file_hadoopyarn_yarn_protos_proto_enumTypes[1]
 }
 
 func (x ContainerStateProto) Number() protoreflect.EnumNumber {
@@ -143,7 +143,7 @@ func (x *ContainerStateProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use ContainerStateProto.Descriptor instead.
 func (ContainerStateProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{1}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{1}
 }
 
 type ContainerSubStateProto int32
@@ -185,11 +185,11 @@ func (x ContainerSubStateProto) String() string {
 }
 
 func (ContainerSubStateProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[2].Descriptor()
+	return file_hadoopyarn_yarn_protos_proto_enumTypes[2].Descriptor()
 }
 
 func (ContainerSubStateProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[2]
+	return &file_hadoopyarn_yarn_protos_proto_enumTypes[2]
 }
 
 func (x ContainerSubStateProto) Number() protoreflect.EnumNumber {
@@ -208,7 +208,7 @@ func (x *ContainerSubStateProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use ContainerSubStateProto.Descriptor instead.
 func (ContainerSubStateProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{2}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{2}
 }
 
 type YarnApplicationStateProto int32
@@ -259,11 +259,11 @@ func (x YarnApplicationStateProto) String() string {
 }
 
 func (YarnApplicationStateProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[3].Descriptor()
+	return file_hadoopyarn_yarn_protos_proto_enumTypes[3].Descriptor()
 }
 
 func (YarnApplicationStateProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[3]
+	return &file_hadoopyarn_yarn_protos_proto_enumTypes[3]
 }
 
 func (x YarnApplicationStateProto) Number() protoreflect.EnumNumber {
@@ -282,7 +282,7 @@ func (x *YarnApplicationStateProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use YarnApplicationStateProto.Descriptor instead.
 func (YarnApplicationStateProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{3}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{3}
 }
 
 type YarnApplicationAttemptStateProto int32
@@ -342,11 +342,11 @@ func (x YarnApplicationAttemptStateProto) String() string {
 }
 
 func (YarnApplicationAttemptStateProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[4].Descriptor()
+	return file_hadoopyarn_yarn_protos_proto_enumTypes[4].Descriptor()
 }
 
 func (YarnApplicationAttemptStateProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[4]
+	return &file_hadoopyarn_yarn_protos_proto_enumTypes[4]
 }
 
 func (x YarnApplicationAttemptStateProto) Number() protoreflect.EnumNumber {
@@ -365,7 +365,7 @@ func (x *YarnApplicationAttemptStateProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use YarnApplicationAttemptStateProto.Descriptor instead.
 func (YarnApplicationAttemptStateProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{4}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{4}
 }
 
 type FinalApplicationStatusProto int32
@@ -407,11 +407,11 @@ func (x FinalApplicationStatusProto) String() string {
 }
 
 func (FinalApplicationStatusProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[5].Descriptor()
+	return file_hadoopyarn_yarn_protos_proto_enumTypes[5].Descriptor()
 }
 
 func (FinalApplicationStatusProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[5]
+	return &file_hadoopyarn_yarn_protos_proto_enumTypes[5]
 }
 
 func (x FinalApplicationStatusProto) Number() protoreflect.EnumNumber {
@@ -430,7 +430,7 @@ func (x *FinalApplicationStatusProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use FinalApplicationStatusProto.Descriptor instead.
 func (FinalApplicationStatusProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{5}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{5}
 }
 
 type LocalResourceVisibilityProto int32
@@ -466,11 +466,11 @@ func (x LocalResourceVisibilityProto) String() string {
 }
 
 func (LocalResourceVisibilityProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[6].Descriptor()
+	return file_hadoopyarn_yarn_protos_proto_enumTypes[6].Descriptor()
 }
 
 func (LocalResourceVisibilityProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[6]
+	return &file_hadoopyarn_yarn_protos_proto_enumTypes[6]
 }
 
 func (x LocalResourceVisibilityProto) Number() protoreflect.EnumNumber {
@@ -489,7 +489,7 @@ func (x *LocalResourceVisibilityProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use LocalResourceVisibilityProto.Descriptor instead.
 func (LocalResourceVisibilityProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{6}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{6}
 }
 
 type LocalResourceTypeProto int32
@@ -525,11 +525,11 @@ func (x LocalResourceTypeProto) String() string {
 }
 
 func (LocalResourceTypeProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[7].Descriptor()
+	return file_hadoopyarn_yarn_protos_proto_enumTypes[7].Descriptor()
 }
 
 func (LocalResourceTypeProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[7]
+	return &file_hadoopyarn_yarn_protos_proto_enumTypes[7]
 }
 
 func (x LocalResourceTypeProto) Number() protoreflect.EnumNumber {
@@ -548,7 +548,7 @@ func (x *LocalResourceTypeProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use LocalResourceTypeProto.Descriptor instead.
 func (LocalResourceTypeProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{7}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{7}
 }
 
 type LogAggregationStatusProto int32
@@ -596,11 +596,11 @@ func (x LogAggregationStatusProto) String() string {
 }
 
 func (LogAggregationStatusProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[8].Descriptor()
+	return file_hadoopyarn_yarn_protos_proto_enumTypes[8].Descriptor()
 }
 
 func (LogAggregationStatusProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[8]
+	return &file_hadoopyarn_yarn_protos_proto_enumTypes[8]
 }
 
 func (x LogAggregationStatusProto) Number() protoreflect.EnumNumber {
@@ -619,7 +619,7 @@ func (x *LogAggregationStatusProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use LogAggregationStatusProto.Descriptor instead.
 func (LogAggregationStatusProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{8}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{8}
 }
 
 type NodeStateProto int32
@@ -670,11 +670,11 @@ func (x NodeStateProto) String() string {
 }
 
 func (NodeStateProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[9].Descriptor()
+	return file_hadoopyarn_yarn_protos_proto_enumTypes[9].Descriptor()
 }
 
 func (NodeStateProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[9]
+	return &file_hadoopyarn_yarn_protos_proto_enumTypes[9]
 }
 
 func (x NodeStateProto) Number() protoreflect.EnumNumber {
@@ -693,7 +693,7 @@ func (x *NodeStateProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use NodeStateProto.Descriptor instead.
 func (NodeStateProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{9}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{9}
 }
 
 type NodeUpdateTypeProto int32
@@ -729,11 +729,11 @@ func (x NodeUpdateTypeProto) String() string {
 }
 
 func (NodeUpdateTypeProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[10].Descriptor()
+	return file_hadoopyarn_yarn_protos_proto_enumTypes[10].Descriptor()
 }
 
 func (NodeUpdateTypeProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[10]
+	return &file_hadoopyarn_yarn_protos_proto_enumTypes[10]
 }
 
 func (x NodeUpdateTypeProto) Number() protoreflect.EnumNumber {
@@ -752,7 +752,7 @@ func (x *NodeUpdateTypeProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use NodeUpdateTypeProto.Descriptor instead.
 func (NodeUpdateTypeProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{10}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{10}
 }
 
 type ExecutionTypeProto int32
@@ -785,11 +785,11 @@ func (x ExecutionTypeProto) String() string {
 }
 
 func (ExecutionTypeProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[11].Descriptor()
+	return file_hadoopyarn_yarn_protos_proto_enumTypes[11].Descriptor()
 }
 
 func (ExecutionTypeProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[11]
+	return &file_hadoopyarn_yarn_protos_proto_enumTypes[11]
 }
 
 func (x ExecutionTypeProto) Number() protoreflect.EnumNumber {
@@ -808,7 +808,7 @@ func (x *ExecutionTypeProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use ExecutionTypeProto.Descriptor instead.
 func (ExecutionTypeProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{11}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{11}
 }
 
 type AMCommandProto int32
@@ -841,11 +841,11 @@ func (x AMCommandProto) String() string {
 }
 
 func (AMCommandProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[12].Descriptor()
+	return file_hadoopyarn_yarn_protos_proto_enumTypes[12].Descriptor()
 }
 
 func (AMCommandProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[12]
+	return &file_hadoopyarn_yarn_protos_proto_enumTypes[12]
 }
 
 func (x AMCommandProto) Number() protoreflect.EnumNumber {
@@ -864,7 +864,7 @@ func (x *AMCommandProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use AMCommandProto.Descriptor instead.
 func (AMCommandProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{12}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{12}
 }
 
 type ApplicationTimeoutTypeProto int32
@@ -894,11 +894,11 @@ func (x ApplicationTimeoutTypeProto) String() string {
 }
 
 func (ApplicationTimeoutTypeProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[13].Descriptor()
+	return file_hadoopyarn_yarn_protos_proto_enumTypes[13].Descriptor()
 }
 
 func (ApplicationTimeoutTypeProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[13]
+	return &file_hadoopyarn_yarn_protos_proto_enumTypes[13]
 }
 
 func (x ApplicationTimeoutTypeProto) Number() protoreflect.EnumNumber {
@@ -917,7 +917,7 @@ func (x *ApplicationTimeoutTypeProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use ApplicationTimeoutTypeProto.Descriptor instead.
 func (ApplicationTimeoutTypeProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{13}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{13}
 }
 
 type ApplicationAccessTypeProto int32
@@ -950,11 +950,11 @@ func (x ApplicationAccessTypeProto) String() string {
 }
 
 func (ApplicationAccessTypeProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[14].Descriptor()
+	return file_hadoopyarn_yarn_protos_proto_enumTypes[14].Descriptor()
 }
 
 func (ApplicationAccessTypeProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[14]
+	return &file_hadoopyarn_yarn_protos_proto_enumTypes[14]
 }
 
 func (x ApplicationAccessTypeProto) Number() protoreflect.EnumNumber {
@@ -973,7 +973,7 @@ func (x *ApplicationAccessTypeProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use ApplicationAccessTypeProto.Descriptor instead.
 func (ApplicationAccessTypeProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{14}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{14}
 }
 
 type QueueStateProto int32
@@ -1009,11 +1009,11 @@ func (x QueueStateProto) String() string {
 }
 
 func (QueueStateProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[15].Descriptor()
+	return file_hadoopyarn_yarn_protos_proto_enumTypes[15].Descriptor()
 }
 
 func (QueueStateProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[15]
+	return &file_hadoopyarn_yarn_protos_proto_enumTypes[15]
 }
 
 func (x QueueStateProto) Number() protoreflect.EnumNumber {
@@ -1032,7 +1032,7 @@ func (x *QueueStateProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use QueueStateProto.Descriptor instead.
 func (QueueStateProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{15}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{15}
 }
 
 type ContainerRetryPolicyProto int32
@@ -1068,11 +1068,11 @@ func (x ContainerRetryPolicyProto) String() string {
 }
 
 func (ContainerRetryPolicyProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[16].Descriptor()
+	return file_hadoopyarn_yarn_protos_proto_enumTypes[16].Descriptor()
 }
 
 func (ContainerRetryPolicyProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[16]
+	return &file_hadoopyarn_yarn_protos_proto_enumTypes[16]
 }
 
 func (x ContainerRetryPolicyProto) Number() protoreflect.EnumNumber {
@@ -1091,7 +1091,7 @@ func (x *ContainerRetryPolicyProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use ContainerRetryPolicyProto.Descriptor instead.
 func (ContainerRetryPolicyProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{16}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{16}
 }
 
 type SerializedExceptionProto struct {
@@ -1106,7 +1106,7 @@ type SerializedExceptionProto struct {
 
 func (x *SerializedExceptionProto) Reset() {
 	*x = SerializedExceptionProto{}
-	mi := &file_yarn_protos_proto_msgTypes[0]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1118,7 +1118,7 @@ func (x *SerializedExceptionProto) String() string {
 func (*SerializedExceptionProto) ProtoMessage() {}
 
 func (x *SerializedExceptionProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[0]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1131,7 +1131,7 @@ func (x *SerializedExceptionProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SerializedExceptionProto.ProtoReflect.Descriptor instead.
 func (*SerializedExceptionProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{0}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *SerializedExceptionProto) GetMessage() string {
@@ -1172,7 +1172,7 @@ type ApplicationIdProto struct {
 
 func (x *ApplicationIdProto) Reset() {
 	*x = ApplicationIdProto{}
-	mi := &file_yarn_protos_proto_msgTypes[1]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1184,7 +1184,7 @@ func (x *ApplicationIdProto) String() string {
 func (*ApplicationIdProto) ProtoMessage() {}
 
 func (x *ApplicationIdProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[1]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1197,7 +1197,7 @@ func (x *ApplicationIdProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplicationIdProto.ProtoReflect.Descriptor instead.
 func (*ApplicationIdProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{1}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *ApplicationIdProto) GetId() int32 {
@@ -1224,7 +1224,7 @@ type ApplicationAttemptIdProto struct {
 
 func (x *ApplicationAttemptIdProto) Reset() {
 	*x = ApplicationAttemptIdProto{}
-	mi := &file_yarn_protos_proto_msgTypes[2]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1236,7 +1236,7 @@ func (x *ApplicationAttemptIdProto) String() string {
 func (*ApplicationAttemptIdProto) ProtoMessage() {}
 
 func (x *ApplicationAttemptIdProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[2]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1249,7 +1249,7 @@ func (x *ApplicationAttemptIdProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplicationAttemptIdProto.ProtoReflect.Descriptor instead.
 func (*ApplicationAttemptIdProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{2}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ApplicationAttemptIdProto) GetApplicationId() *ApplicationIdProto {
@@ -1279,7 +1279,7 @@ type ContainerIdProto struct {
 
 func (x *ContainerIdProto) Reset() {
 	*x = ContainerIdProto{}
-	mi := &file_yarn_protos_proto_msgTypes[3]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1291,7 +1291,7 @@ func (x *ContainerIdProto) String() string {
 func (*ContainerIdProto) ProtoMessage() {}
 
 func (x *ContainerIdProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[3]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1304,7 +1304,7 @@ func (x *ContainerIdProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerIdProto.ProtoReflect.Descriptor instead.
 func (*ContainerIdProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{3}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ContainerIdProto) GetAppId() *ApplicationIdProto {
@@ -1338,7 +1338,7 @@ type NodeIdProto struct {
 
 func (x *NodeIdProto) Reset() {
 	*x = NodeIdProto{}
-	mi := &file_yarn_protos_proto_msgTypes[4]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1350,7 +1350,7 @@ func (x *NodeIdProto) String() string {
 func (*NodeIdProto) ProtoMessage() {}
 
 func (x *NodeIdProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[4]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1363,7 +1363,7 @@ func (x *NodeIdProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeIdProto.ProtoReflect.Descriptor instead.
 func (*NodeIdProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{4}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *NodeIdProto) GetHost() string {
@@ -1390,7 +1390,7 @@ type ReservationIdProto struct {
 
 func (x *ReservationIdProto) Reset() {
 	*x = ReservationIdProto{}
-	mi := &file_yarn_protos_proto_msgTypes[5]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1402,7 +1402,7 @@ func (x *ReservationIdProto) String() string {
 func (*ReservationIdProto) ProtoMessage() {}
 
 func (x *ReservationIdProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[5]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1415,7 +1415,7 @@ func (x *ReservationIdProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReservationIdProto.ProtoReflect.Descriptor instead.
 func (*ReservationIdProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{5}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ReservationIdProto) GetId() int64 {
@@ -1437,7 +1437,7 @@ type ResourceInformationProto struct {
 	Key           *string                 `protobuf:"bytes,1,req,name=key" json:"key,omitempty"`
 	Value         *int64                  `protobuf:"varint,2,opt,name=value" json:"value,omitempty"`
 	Units         *string                 `protobuf:"bytes,3,opt,name=units" json:"units,omitempty"`
-	Type          *ResourceTypesProto     `protobuf:"varint,4,opt,name=type,enum=hadoop.yarn.ResourceTypesProto" json:"type,omitempty"`
+	Type          *ResourceTypesProto     `protobuf:"varint,4,opt,name=type,enum=spindle.hadoop.yarn.ResourceTypesProto" json:"type,omitempty"`
 	Tags          []string                `protobuf:"bytes,5,rep,name=tags" json:"tags,omitempty"`
 	Attributes    []*StringStringMapProto `protobuf:"bytes,6,rep,name=attributes" json:"attributes,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1446,7 +1446,7 @@ type ResourceInformationProto struct {
 
 func (x *ResourceInformationProto) Reset() {
 	*x = ResourceInformationProto{}
-	mi := &file_yarn_protos_proto_msgTypes[6]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1458,7 +1458,7 @@ func (x *ResourceInformationProto) String() string {
 func (*ResourceInformationProto) ProtoMessage() {}
 
 func (x *ResourceInformationProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[6]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1471,7 +1471,7 @@ func (x *ResourceInformationProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceInformationProto.ProtoReflect.Descriptor instead.
 func (*ResourceInformationProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{6}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ResourceInformationProto) GetKey() string {
@@ -1520,14 +1520,14 @@ type ResourceTypeInfoProto struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          *string                `protobuf:"bytes,1,req,name=name" json:"name,omitempty"`
 	Units         *string                `protobuf:"bytes,2,opt,name=units" json:"units,omitempty"`
-	Type          *ResourceTypesProto    `protobuf:"varint,3,opt,name=type,enum=hadoop.yarn.ResourceTypesProto" json:"type,omitempty"`
+	Type          *ResourceTypesProto    `protobuf:"varint,3,opt,name=type,enum=spindle.hadoop.yarn.ResourceTypesProto" json:"type,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ResourceTypeInfoProto) Reset() {
 	*x = ResourceTypeInfoProto{}
-	mi := &file_yarn_protos_proto_msgTypes[7]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1539,7 +1539,7 @@ func (x *ResourceTypeInfoProto) String() string {
 func (*ResourceTypeInfoProto) ProtoMessage() {}
 
 func (x *ResourceTypeInfoProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[7]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1552,7 +1552,7 @@ func (x *ResourceTypeInfoProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceTypeInfoProto.ProtoReflect.Descriptor instead.
 func (*ResourceTypeInfoProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{7}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ResourceTypeInfoProto) GetName() string {
@@ -1589,7 +1589,7 @@ type ResourceProto struct {
 
 func (x *ResourceProto) Reset() {
 	*x = ResourceProto{}
-	mi := &file_yarn_protos_proto_msgTypes[8]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1601,7 +1601,7 @@ func (x *ResourceProto) String() string {
 func (*ResourceProto) ProtoMessage() {}
 
 func (x *ResourceProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[8]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1614,7 +1614,7 @@ func (x *ResourceProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceProto.ProtoReflect.Descriptor instead.
 func (*ResourceProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{8}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ResourceProto) GetMemory() int64 {
@@ -1650,7 +1650,7 @@ type ResourceUtilizationProto struct {
 
 func (x *ResourceUtilizationProto) Reset() {
 	*x = ResourceUtilizationProto{}
-	mi := &file_yarn_protos_proto_msgTypes[9]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1662,7 +1662,7 @@ func (x *ResourceUtilizationProto) String() string {
 func (*ResourceUtilizationProto) ProtoMessage() {}
 
 func (x *ResourceUtilizationProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[9]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1675,7 +1675,7 @@ func (x *ResourceUtilizationProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceUtilizationProto.ProtoReflect.Descriptor instead.
 func (*ResourceUtilizationProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{9}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ResourceUtilizationProto) GetPmem() int32 {
@@ -1715,7 +1715,7 @@ type PriorityProto struct {
 
 func (x *PriorityProto) Reset() {
 	*x = PriorityProto{}
-	mi := &file_yarn_protos_proto_msgTypes[10]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1727,7 +1727,7 @@ func (x *PriorityProto) String() string {
 func (*PriorityProto) ProtoMessage() {}
 
 func (x *PriorityProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[10]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1740,7 +1740,7 @@ func (x *PriorityProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PriorityProto.ProtoReflect.Descriptor instead.
 func (*PriorityProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{10}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PriorityProto) GetPriority() int32 {
@@ -1760,7 +1760,7 @@ type StringStringMapProto struct {
 
 func (x *StringStringMapProto) Reset() {
 	*x = StringStringMapProto{}
-	mi := &file_yarn_protos_proto_msgTypes[11]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1772,7 +1772,7 @@ func (x *StringStringMapProto) String() string {
 func (*StringStringMapProto) ProtoMessage() {}
 
 func (x *StringStringMapProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[11]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1785,7 +1785,7 @@ func (x *StringStringMapProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StringStringMapProto.ProtoReflect.Descriptor instead.
 func (*StringStringMapProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{11}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *StringStringMapProto) GetKey() string {
@@ -1812,7 +1812,7 @@ type StringBytesMapProto struct {
 
 func (x *StringBytesMapProto) Reset() {
 	*x = StringBytesMapProto{}
-	mi := &file_yarn_protos_proto_msgTypes[12]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1824,7 +1824,7 @@ func (x *StringBytesMapProto) String() string {
 func (*StringBytesMapProto) ProtoMessage() {}
 
 func (x *StringBytesMapProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[12]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1837,7 +1837,7 @@ func (x *StringBytesMapProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StringBytesMapProto.ProtoReflect.Descriptor instead.
 func (*StringBytesMapProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{12}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *StringBytesMapProto) GetKey() string {
@@ -1864,7 +1864,7 @@ type StringLongMapProto struct {
 
 func (x *StringLongMapProto) Reset() {
 	*x = StringLongMapProto{}
-	mi := &file_yarn_protos_proto_msgTypes[13]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1876,7 +1876,7 @@ func (x *StringLongMapProto) String() string {
 func (*StringLongMapProto) ProtoMessage() {}
 
 func (x *StringLongMapProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[13]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1889,7 +1889,7 @@ func (x *StringLongMapProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StringLongMapProto.ProtoReflect.Descriptor instead.
 func (*StringLongMapProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{13}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *StringLongMapProto) GetKey() string {
@@ -1916,7 +1916,7 @@ type StringFloatMapProto struct {
 
 func (x *StringFloatMapProto) Reset() {
 	*x = StringFloatMapProto{}
-	mi := &file_yarn_protos_proto_msgTypes[14]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1928,7 +1928,7 @@ func (x *StringFloatMapProto) String() string {
 func (*StringFloatMapProto) ProtoMessage() {}
 
 func (x *StringFloatMapProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[14]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1941,7 +1941,7 @@ func (x *StringFloatMapProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StringFloatMapProto.ProtoReflect.Descriptor instead.
 func (*StringFloatMapProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{14}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *StringFloatMapProto) GetKey() string {
@@ -1966,7 +1966,7 @@ type ContainerProto struct {
 	Resource            *ResourceProto           `protobuf:"bytes,4,opt,name=resource" json:"resource,omitempty"`
 	Priority            *PriorityProto           `protobuf:"bytes,5,opt,name=priority" json:"priority,omitempty"`
 	ContainerToken      *hadoopcommon.TokenProto `protobuf:"bytes,6,opt,name=container_token,json=containerToken" json:"container_token,omitempty"`
-	ExecutionType       *ExecutionTypeProto      `protobuf:"varint,7,opt,name=execution_type,json=executionType,enum=hadoop.yarn.ExecutionTypeProto,def=1" json:"execution_type,omitempty"`
+	ExecutionType       *ExecutionTypeProto      `protobuf:"varint,7,opt,name=execution_type,json=executionType,enum=spindle.hadoop.yarn.ExecutionTypeProto,def=1" json:"execution_type,omitempty"`
 	AllocationRequestId *int64                   `protobuf:"varint,8,opt,name=allocation_request_id,json=allocationRequestId,def=-1" json:"allocation_request_id,omitempty"`
 	Version             *int32                   `protobuf:"varint,9,opt,name=version,def=0" json:"version,omitempty"`
 	AllocationTags      []string                 `protobuf:"bytes,10,rep,name=allocation_tags,json=allocationTags" json:"allocation_tags,omitempty"`
@@ -1984,7 +1984,7 @@ const (
 
 func (x *ContainerProto) Reset() {
 	*x = ContainerProto{}
-	mi := &file_yarn_protos_proto_msgTypes[15]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1996,7 +1996,7 @@ func (x *ContainerProto) String() string {
 func (*ContainerProto) ProtoMessage() {}
 
 func (x *ContainerProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[15]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2009,7 +2009,7 @@ func (x *ContainerProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerProto.ProtoReflect.Descriptor instead.
 func (*ContainerProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{15}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ContainerProto) GetId() *ContainerIdProto {
@@ -2100,9 +2100,9 @@ type ContainerReportProto struct {
 	DiagnosticsInfo     *string                `protobuf:"bytes,7,opt,name=diagnostics_info,json=diagnosticsInfo,def=N/A" json:"diagnostics_info,omitempty"`
 	LogUrl              *string                `protobuf:"bytes,8,opt,name=log_url,json=logUrl" json:"log_url,omitempty"`
 	ContainerExitStatus *int32                 `protobuf:"varint,9,opt,name=container_exit_status,json=containerExitStatus" json:"container_exit_status,omitempty"`
-	ContainerState      *ContainerStateProto   `protobuf:"varint,10,opt,name=container_state,json=containerState,enum=hadoop.yarn.ContainerStateProto" json:"container_state,omitempty"`
+	ContainerState      *ContainerStateProto   `protobuf:"varint,10,opt,name=container_state,json=containerState,enum=spindle.hadoop.yarn.ContainerStateProto" json:"container_state,omitempty"`
 	NodeHttpAddress     *string                `protobuf:"bytes,11,opt,name=node_http_address,json=nodeHttpAddress" json:"node_http_address,omitempty"`
-	ExecutionType       *ExecutionTypeProto    `protobuf:"varint,12,opt,name=executionType,enum=hadoop.yarn.ExecutionTypeProto,def=1" json:"executionType,omitempty"`
+	ExecutionType       *ExecutionTypeProto    `protobuf:"varint,12,opt,name=executionType,enum=spindle.hadoop.yarn.ExecutionTypeProto,def=1" json:"executionType,omitempty"`
 	ExposedPorts        *string                `protobuf:"bytes,13,opt,name=exposed_ports,json=exposedPorts" json:"exposed_ports,omitempty"`
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache
@@ -2116,7 +2116,7 @@ const (
 
 func (x *ContainerReportProto) Reset() {
 	*x = ContainerReportProto{}
-	mi := &file_yarn_protos_proto_msgTypes[16]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2128,7 +2128,7 @@ func (x *ContainerReportProto) String() string {
 func (*ContainerReportProto) ProtoMessage() {}
 
 func (x *ContainerReportProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[16]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2141,7 +2141,7 @@ func (x *ContainerReportProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerReportProto.ProtoReflect.Descriptor instead.
 func (*ContainerReportProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{16}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ContainerReportProto) GetContainerId() *ContainerIdProto {
@@ -2238,13 +2238,13 @@ func (x *ContainerReportProto) GetExposedPorts() string {
 type ContainerStatusProto struct {
 	state               protoimpl.MessageState  `protogen:"open.v1"`
 	ContainerId         *ContainerIdProto       `protobuf:"bytes,1,opt,name=container_id,json=containerId" json:"container_id,omitempty"`
-	State               *ContainerStateProto    `protobuf:"varint,2,opt,name=state,enum=hadoop.yarn.ContainerStateProto" json:"state,omitempty"`
+	State               *ContainerStateProto    `protobuf:"varint,2,opt,name=state,enum=spindle.hadoop.yarn.ContainerStateProto" json:"state,omitempty"`
 	Diagnostics         *string                 `protobuf:"bytes,3,opt,name=diagnostics,def=N/A" json:"diagnostics,omitempty"`
 	ExitStatus          *int32                  `protobuf:"varint,4,opt,name=exit_status,json=exitStatus,def=-1000" json:"exit_status,omitempty"`
 	Capability          *ResourceProto          `protobuf:"bytes,5,opt,name=capability" json:"capability,omitempty"`
-	ExecutionType       *ExecutionTypeProto     `protobuf:"varint,6,opt,name=executionType,enum=hadoop.yarn.ExecutionTypeProto,def=1" json:"executionType,omitempty"`
+	ExecutionType       *ExecutionTypeProto     `protobuf:"varint,6,opt,name=executionType,enum=spindle.hadoop.yarn.ExecutionTypeProto,def=1" json:"executionType,omitempty"`
 	ContainerAttributes []*StringStringMapProto `protobuf:"bytes,7,rep,name=container_attributes,json=containerAttributes" json:"container_attributes,omitempty"`
-	ContainerSubState   *ContainerSubStateProto `protobuf:"varint,8,opt,name=container_sub_state,json=containerSubState,enum=hadoop.yarn.ContainerSubStateProto" json:"container_sub_state,omitempty"`
+	ContainerSubState   *ContainerSubStateProto `protobuf:"varint,8,opt,name=container_sub_state,json=containerSubState,enum=spindle.hadoop.yarn.ContainerSubStateProto" json:"container_sub_state,omitempty"`
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache
 }
@@ -2258,7 +2258,7 @@ const (
 
 func (x *ContainerStatusProto) Reset() {
 	*x = ContainerStatusProto{}
-	mi := &file_yarn_protos_proto_msgTypes[17]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2270,7 +2270,7 @@ func (x *ContainerStatusProto) String() string {
 func (*ContainerStatusProto) ProtoMessage() {}
 
 func (x *ContainerStatusProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[17]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2283,7 +2283,7 @@ func (x *ContainerStatusProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStatusProto.ProtoReflect.Descriptor instead.
 func (*ContainerStatusProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{17}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ContainerStatusProto) GetContainerId() *ContainerIdProto {
@@ -2357,7 +2357,7 @@ type URLProto struct {
 
 func (x *URLProto) Reset() {
 	*x = URLProto{}
-	mi := &file_yarn_protos_proto_msgTypes[18]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2369,7 +2369,7 @@ func (x *URLProto) String() string {
 func (*URLProto) ProtoMessage() {}
 
 func (x *URLProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[18]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2382,7 +2382,7 @@ func (x *URLProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use URLProto.ProtoReflect.Descriptor instead.
 func (*URLProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{18}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *URLProto) GetScheme() string {
@@ -2425,8 +2425,8 @@ type LocalResourceProto struct {
 	Resource                      *URLProto                     `protobuf:"bytes,1,opt,name=resource" json:"resource,omitempty"`
 	Size                          *int64                        `protobuf:"varint,2,opt,name=size" json:"size,omitempty"`
 	Timestamp                     *int64                        `protobuf:"varint,3,opt,name=timestamp" json:"timestamp,omitempty"`
-	Type                          *LocalResourceTypeProto       `protobuf:"varint,4,opt,name=type,enum=hadoop.yarn.LocalResourceTypeProto" json:"type,omitempty"`
-	Visibility                    *LocalResourceVisibilityProto `protobuf:"varint,5,opt,name=visibility,enum=hadoop.yarn.LocalResourceVisibilityProto" json:"visibility,omitempty"`
+	Type                          *LocalResourceTypeProto       `protobuf:"varint,4,opt,name=type,enum=spindle.hadoop.yarn.LocalResourceTypeProto" json:"type,omitempty"`
+	Visibility                    *LocalResourceVisibilityProto `protobuf:"varint,5,opt,name=visibility,enum=spindle.hadoop.yarn.LocalResourceVisibilityProto" json:"visibility,omitempty"`
 	Pattern                       *string                       `protobuf:"bytes,6,opt,name=pattern" json:"pattern,omitempty"`
 	ShouldBeUploadedToSharedCache *bool                         `protobuf:"varint,7,opt,name=should_be_uploaded_to_shared_cache,json=shouldBeUploadedToSharedCache" json:"should_be_uploaded_to_shared_cache,omitempty"`
 	unknownFields                 protoimpl.UnknownFields
@@ -2435,7 +2435,7 @@ type LocalResourceProto struct {
 
 func (x *LocalResourceProto) Reset() {
 	*x = LocalResourceProto{}
-	mi := &file_yarn_protos_proto_msgTypes[19]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2447,7 +2447,7 @@ func (x *LocalResourceProto) String() string {
 func (*LocalResourceProto) ProtoMessage() {}
 
 func (x *LocalResourceProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[19]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2460,7 +2460,7 @@ func (x *LocalResourceProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalResourceProto.ProtoReflect.Descriptor instead.
 func (*LocalResourceProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{19}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *LocalResourceProto) GetResource() *URLProto {
@@ -2522,7 +2522,7 @@ type StringLocalResourceMapProto struct {
 
 func (x *StringLocalResourceMapProto) Reset() {
 	*x = StringLocalResourceMapProto{}
-	mi := &file_yarn_protos_proto_msgTypes[20]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2534,7 +2534,7 @@ func (x *StringLocalResourceMapProto) String() string {
 func (*StringLocalResourceMapProto) ProtoMessage() {}
 
 func (x *StringLocalResourceMapProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[20]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2547,7 +2547,7 @@ func (x *StringLocalResourceMapProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StringLocalResourceMapProto.ProtoReflect.Descriptor instead.
 func (*StringLocalResourceMapProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{20}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *StringLocalResourceMapProto) GetKey() string {
@@ -2566,7 +2566,7 @@ func (x *StringLocalResourceMapProto) GetValue() *LocalResourceProto {
 
 type ApplicationACLMapProto struct {
 	state         protoimpl.MessageState      `protogen:"open.v1"`
-	AccessType    *ApplicationAccessTypeProto `protobuf:"varint,1,opt,name=accessType,enum=hadoop.yarn.ApplicationAccessTypeProto" json:"accessType,omitempty"`
+	AccessType    *ApplicationAccessTypeProto `protobuf:"varint,1,opt,name=accessType,enum=spindle.hadoop.yarn.ApplicationAccessTypeProto" json:"accessType,omitempty"`
 	Acl           *string                     `protobuf:"bytes,2,opt,name=acl,def= " json:"acl,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2579,7 +2579,7 @@ const (
 
 func (x *ApplicationACLMapProto) Reset() {
 	*x = ApplicationACLMapProto{}
-	mi := &file_yarn_protos_proto_msgTypes[21]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2591,7 +2591,7 @@ func (x *ApplicationACLMapProto) String() string {
 func (*ApplicationACLMapProto) ProtoMessage() {}
 
 func (x *ApplicationACLMapProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[21]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2604,7 +2604,7 @@ func (x *ApplicationACLMapProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplicationACLMapProto.ProtoReflect.Descriptor instead.
 func (*ApplicationACLMapProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{21}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ApplicationACLMapProto) GetAccessType() ApplicationAccessTypeProto {
@@ -2623,7 +2623,7 @@ func (x *ApplicationACLMapProto) GetAcl() string {
 
 type ContainerRetryContextProto struct {
 	state                    protoimpl.MessageState     `protogen:"open.v1"`
-	RetryPolicy              *ContainerRetryPolicyProto `protobuf:"varint,1,opt,name=retry_policy,json=retryPolicy,enum=hadoop.yarn.ContainerRetryPolicyProto,def=0" json:"retry_policy,omitempty"`
+	RetryPolicy              *ContainerRetryPolicyProto `protobuf:"varint,1,opt,name=retry_policy,json=retryPolicy,enum=spindle.hadoop.yarn.ContainerRetryPolicyProto,def=0" json:"retry_policy,omitempty"`
 	ErrorCodes               []int32                    `protobuf:"varint,2,rep,name=error_codes,json=errorCodes" json:"error_codes,omitempty"`
 	MaxRetries               *int32                     `protobuf:"varint,3,opt,name=max_retries,json=maxRetries,def=0" json:"max_retries,omitempty"`
 	RetryInterval            *int32                     `protobuf:"varint,4,opt,name=retry_interval,json=retryInterval,def=0" json:"retry_interval,omitempty"`
@@ -2642,7 +2642,7 @@ const (
 
 func (x *ContainerRetryContextProto) Reset() {
 	*x = ContainerRetryContextProto{}
-	mi := &file_yarn_protos_proto_msgTypes[22]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2654,7 +2654,7 @@ func (x *ContainerRetryContextProto) String() string {
 func (*ContainerRetryContextProto) ProtoMessage() {}
 
 func (x *ContainerRetryContextProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[22]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2667,7 +2667,7 @@ func (x *ContainerRetryContextProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerRetryContextProto.ProtoReflect.Descriptor instead.
 func (*ContainerRetryContextProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{22}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ContainerRetryContextProto) GetRetryPolicy() ContainerRetryPolicyProto {
@@ -2722,7 +2722,7 @@ type ContainerLaunchContextProto struct {
 
 func (x *ContainerLaunchContextProto) Reset() {
 	*x = ContainerLaunchContextProto{}
-	mi := &file_yarn_protos_proto_msgTypes[23]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2734,7 +2734,7 @@ func (x *ContainerLaunchContextProto) String() string {
 func (*ContainerLaunchContextProto) ProtoMessage() {}
 
 func (x *ContainerLaunchContextProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[23]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2747,7 +2747,7 @@ func (x *ContainerLaunchContextProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerLaunchContextProto.ProtoReflect.Descriptor instead.
 func (*ContainerLaunchContextProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{23}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ContainerLaunchContextProto) GetLocalResources() []*StringLocalResourceMapProto {
@@ -2827,7 +2827,7 @@ type ApplicationResourceUsageReportProto struct {
 
 func (x *ApplicationResourceUsageReportProto) Reset() {
 	*x = ApplicationResourceUsageReportProto{}
-	mi := &file_yarn_protos_proto_msgTypes[24]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2839,7 +2839,7 @@ func (x *ApplicationResourceUsageReportProto) String() string {
 func (*ApplicationResourceUsageReportProto) ProtoMessage() {}
 
 func (x *ApplicationResourceUsageReportProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[24]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2852,7 +2852,7 @@ func (x *ApplicationResourceUsageReportProto) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use ApplicationResourceUsageReportProto.ProtoReflect.Descriptor instead.
 func (*ApplicationResourceUsageReportProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{24}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ApplicationResourceUsageReportProto) GetNumUsedContainers() int32 {
@@ -2948,7 +2948,7 @@ func (x *ApplicationResourceUsageReportProto) GetApplicationPreemptedResourceUsa
 
 type ApplicationTimeoutProto struct {
 	state                  protoimpl.MessageState       `protogen:"open.v1"`
-	ApplicationTimeoutType *ApplicationTimeoutTypeProto `protobuf:"varint,1,req,name=application_timeout_type,json=applicationTimeoutType,enum=hadoop.yarn.ApplicationTimeoutTypeProto" json:"application_timeout_type,omitempty"`
+	ApplicationTimeoutType *ApplicationTimeoutTypeProto `protobuf:"varint,1,req,name=application_timeout_type,json=applicationTimeoutType,enum=spindle.hadoop.yarn.ApplicationTimeoutTypeProto" json:"application_timeout_type,omitempty"`
 	ExpireTime             *string                      `protobuf:"bytes,2,opt,name=expire_time,json=expireTime" json:"expire_time,omitempty"`
 	RemainingTime          *int64                       `protobuf:"varint,3,opt,name=remaining_time,json=remainingTime" json:"remaining_time,omitempty"`
 	unknownFields          protoimpl.UnknownFields
@@ -2957,7 +2957,7 @@ type ApplicationTimeoutProto struct {
 
 func (x *ApplicationTimeoutProto) Reset() {
 	*x = ApplicationTimeoutProto{}
-	mi := &file_yarn_protos_proto_msgTypes[25]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2969,7 +2969,7 @@ func (x *ApplicationTimeoutProto) String() string {
 func (*ApplicationTimeoutProto) ProtoMessage() {}
 
 func (x *ApplicationTimeoutProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[25]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2982,7 +2982,7 @@ func (x *ApplicationTimeoutProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplicationTimeoutProto.ProtoReflect.Descriptor instead.
 func (*ApplicationTimeoutProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{25}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ApplicationTimeoutProto) GetApplicationTimeoutType() ApplicationTimeoutTypeProto {
@@ -3008,7 +3008,7 @@ func (x *ApplicationTimeoutProto) GetRemainingTime() int64 {
 
 type AppTimeoutsMapProto struct {
 	state                  protoimpl.MessageState       `protogen:"open.v1"`
-	ApplicationTimeoutType *ApplicationTimeoutTypeProto `protobuf:"varint,1,opt,name=application_timeout_type,json=applicationTimeoutType,enum=hadoop.yarn.ApplicationTimeoutTypeProto" json:"application_timeout_type,omitempty"`
+	ApplicationTimeoutType *ApplicationTimeoutTypeProto `protobuf:"varint,1,opt,name=application_timeout_type,json=applicationTimeoutType,enum=spindle.hadoop.yarn.ApplicationTimeoutTypeProto" json:"application_timeout_type,omitempty"`
 	ApplicationTimeout     *ApplicationTimeoutProto     `protobuf:"bytes,2,opt,name=application_timeout,json=applicationTimeout" json:"application_timeout,omitempty"`
 	unknownFields          protoimpl.UnknownFields
 	sizeCache              protoimpl.SizeCache
@@ -3016,7 +3016,7 @@ type AppTimeoutsMapProto struct {
 
 func (x *AppTimeoutsMapProto) Reset() {
 	*x = AppTimeoutsMapProto{}
-	mi := &file_yarn_protos_proto_msgTypes[26]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3028,7 +3028,7 @@ func (x *AppTimeoutsMapProto) String() string {
 func (*AppTimeoutsMapProto) ProtoMessage() {}
 
 func (x *AppTimeoutsMapProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[26]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3041,7 +3041,7 @@ func (x *AppTimeoutsMapProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppTimeoutsMapProto.ProtoReflect.Descriptor instead.
 func (*AppTimeoutsMapProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{26}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AppTimeoutsMapProto) GetApplicationTimeoutType() ApplicationTimeoutTypeProto {
@@ -3067,12 +3067,12 @@ type ApplicationReportProto struct {
 	Host                        *string                              `protobuf:"bytes,5,opt,name=host" json:"host,omitempty"`
 	RpcPort                     *int32                               `protobuf:"varint,6,opt,name=rpc_port,json=rpcPort" json:"rpc_port,omitempty"`
 	ClientToAmToken             *hadoopcommon.TokenProto             `protobuf:"bytes,7,opt,name=client_to_am_token,json=clientToAmToken" json:"client_to_am_token,omitempty"`
-	YarnApplicationState        *YarnApplicationStateProto           `protobuf:"varint,8,opt,name=yarn_application_state,json=yarnApplicationState,enum=hadoop.yarn.YarnApplicationStateProto" json:"yarn_application_state,omitempty"`
+	YarnApplicationState        *YarnApplicationStateProto           `protobuf:"varint,8,opt,name=yarn_application_state,json=yarnApplicationState,enum=spindle.hadoop.yarn.YarnApplicationStateProto" json:"yarn_application_state,omitempty"`
 	TrackingUrl                 *string                              `protobuf:"bytes,9,opt,name=trackingUrl" json:"trackingUrl,omitempty"`
 	Diagnostics                 *string                              `protobuf:"bytes,10,opt,name=diagnostics,def=N/A" json:"diagnostics,omitempty"`
 	StartTime                   *int64                               `protobuf:"varint,11,opt,name=startTime" json:"startTime,omitempty"`
 	FinishTime                  *int64                               `protobuf:"varint,12,opt,name=finishTime" json:"finishTime,omitempty"`
-	FinalApplicationStatus      *FinalApplicationStatusProto         `protobuf:"varint,13,opt,name=final_application_status,json=finalApplicationStatus,enum=hadoop.yarn.FinalApplicationStatusProto" json:"final_application_status,omitempty"`
+	FinalApplicationStatus      *FinalApplicationStatusProto         `protobuf:"varint,13,opt,name=final_application_status,json=finalApplicationStatus,enum=spindle.hadoop.yarn.FinalApplicationStatusProto" json:"final_application_status,omitempty"`
 	AppResource_Usage           *ApplicationResourceUsageReportProto `protobuf:"bytes,14,opt,name=app_resource_Usage,json=appResourceUsage" json:"app_resource_Usage,omitempty"`
 	OriginalTrackingUrl         *string                              `protobuf:"bytes,15,opt,name=originalTrackingUrl" json:"originalTrackingUrl,omitempty"`
 	CurrentApplicationAttemptId *ApplicationAttemptIdProto           `protobuf:"bytes,16,opt,name=currentApplicationAttemptId" json:"currentApplicationAttemptId,omitempty"`
@@ -3080,7 +3080,7 @@ type ApplicationReportProto struct {
 	ApplicationType             *string                              `protobuf:"bytes,18,opt,name=applicationType" json:"applicationType,omitempty"`
 	AmRmToken                   *hadoopcommon.TokenProto             `protobuf:"bytes,19,opt,name=am_rm_token,json=amRmToken" json:"am_rm_token,omitempty"`
 	ApplicationTags             []string                             `protobuf:"bytes,20,rep,name=applicationTags" json:"applicationTags,omitempty"`
-	LogAggregationStatus        *LogAggregationStatusProto           `protobuf:"varint,21,opt,name=log_aggregation_status,json=logAggregationStatus,enum=hadoop.yarn.LogAggregationStatusProto" json:"log_aggregation_status,omitempty"`
+	LogAggregationStatus        *LogAggregationStatusProto           `protobuf:"varint,21,opt,name=log_aggregation_status,json=logAggregationStatus,enum=spindle.hadoop.yarn.LogAggregationStatusProto" json:"log_aggregation_status,omitempty"`
 	UnmanagedApplication        *bool                                `protobuf:"varint,22,opt,name=unmanaged_application,json=unmanagedApplication,def=0" json:"unmanaged_application,omitempty"`
 	Priority                    *PriorityProto                       `protobuf:"bytes,23,opt,name=priority" json:"priority,omitempty"`
 	AppNodeLabelExpression      *string                              `protobuf:"bytes,24,opt,name=appNodeLabelExpression" json:"appNodeLabelExpression,omitempty"`
@@ -3101,7 +3101,7 @@ const (
 
 func (x *ApplicationReportProto) Reset() {
 	*x = ApplicationReportProto{}
-	mi := &file_yarn_protos_proto_msgTypes[27]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3113,7 +3113,7 @@ func (x *ApplicationReportProto) String() string {
 func (*ApplicationReportProto) ProtoMessage() {}
 
 func (x *ApplicationReportProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[27]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3126,7 +3126,7 @@ func (x *ApplicationReportProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplicationReportProto.ProtoReflect.Descriptor instead.
 func (*ApplicationReportProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{27}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ApplicationReportProto) GetApplicationId() *ApplicationIdProto {
@@ -3339,7 +3339,7 @@ type ApplicationAttemptReportProto struct {
 	RpcPort                     *int32                            `protobuf:"varint,3,opt,name=rpc_port,json=rpcPort" json:"rpc_port,omitempty"`
 	TrackingUrl                 *string                           `protobuf:"bytes,4,opt,name=tracking_url,json=trackingUrl" json:"tracking_url,omitempty"`
 	Diagnostics                 *string                           `protobuf:"bytes,5,opt,name=diagnostics,def=N/A" json:"diagnostics,omitempty"`
-	YarnApplicationAttemptState *YarnApplicationAttemptStateProto `protobuf:"varint,6,opt,name=yarn_application_attempt_state,json=yarnApplicationAttemptState,enum=hadoop.yarn.YarnApplicationAttemptStateProto" json:"yarn_application_attempt_state,omitempty"`
+	YarnApplicationAttemptState *YarnApplicationAttemptStateProto `protobuf:"varint,6,opt,name=yarn_application_attempt_state,json=yarnApplicationAttemptState,enum=spindle.hadoop.yarn.YarnApplicationAttemptStateProto" json:"yarn_application_attempt_state,omitempty"`
 	AmContainerId               *ContainerIdProto                 `protobuf:"bytes,7,opt,name=am_container_id,json=amContainerId" json:"am_container_id,omitempty"`
 	OriginalTrackingUrl         *string                           `protobuf:"bytes,8,opt,name=original_tracking_url,json=originalTrackingUrl" json:"original_tracking_url,omitempty"`
 	StartTime                   *int64                            `protobuf:"varint,9,opt,name=startTime" json:"startTime,omitempty"`
@@ -3355,7 +3355,7 @@ const (
 
 func (x *ApplicationAttemptReportProto) Reset() {
 	*x = ApplicationAttemptReportProto{}
-	mi := &file_yarn_protos_proto_msgTypes[28]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3367,7 +3367,7 @@ func (x *ApplicationAttemptReportProto) String() string {
 func (*ApplicationAttemptReportProto) ProtoMessage() {}
 
 func (x *ApplicationAttemptReportProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[28]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3380,7 +3380,7 @@ func (x *ApplicationAttemptReportProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplicationAttemptReportProto.ProtoReflect.Descriptor instead.
 func (*ApplicationAttemptReportProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{28}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ApplicationAttemptReportProto) GetApplicationAttemptId() *ApplicationAttemptIdProto {
@@ -3455,7 +3455,7 @@ func (x *ApplicationAttemptReportProto) GetFinishTime() int64 {
 
 type ApplicationTimeoutMapProto struct {
 	state                  protoimpl.MessageState       `protogen:"open.v1"`
-	ApplicationTimeoutType *ApplicationTimeoutTypeProto `protobuf:"varint,1,opt,name=application_timeout_type,json=applicationTimeoutType,enum=hadoop.yarn.ApplicationTimeoutTypeProto" json:"application_timeout_type,omitempty"`
+	ApplicationTimeoutType *ApplicationTimeoutTypeProto `protobuf:"varint,1,opt,name=application_timeout_type,json=applicationTimeoutType,enum=spindle.hadoop.yarn.ApplicationTimeoutTypeProto" json:"application_timeout_type,omitempty"`
 	Timeout                *int64                       `protobuf:"varint,2,opt,name=timeout" json:"timeout,omitempty"`
 	unknownFields          protoimpl.UnknownFields
 	sizeCache              protoimpl.SizeCache
@@ -3463,7 +3463,7 @@ type ApplicationTimeoutMapProto struct {
 
 func (x *ApplicationTimeoutMapProto) Reset() {
 	*x = ApplicationTimeoutMapProto{}
-	mi := &file_yarn_protos_proto_msgTypes[29]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3475,7 +3475,7 @@ func (x *ApplicationTimeoutMapProto) String() string {
 func (*ApplicationTimeoutMapProto) ProtoMessage() {}
 
 func (x *ApplicationTimeoutMapProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[29]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3488,7 +3488,7 @@ func (x *ApplicationTimeoutMapProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplicationTimeoutMapProto.ProtoReflect.Descriptor instead.
 func (*ApplicationTimeoutMapProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{29}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ApplicationTimeoutMapProto) GetApplicationTimeoutType() ApplicationTimeoutTypeProto {
@@ -3527,7 +3527,7 @@ const (
 
 func (x *LogAggregationContextProto) Reset() {
 	*x = LogAggregationContextProto{}
-	mi := &file_yarn_protos_proto_msgTypes[30]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3539,7 +3539,7 @@ func (x *LogAggregationContextProto) String() string {
 func (*LogAggregationContextProto) ProtoMessage() {}
 
 func (x *LogAggregationContextProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[30]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3552,7 +3552,7 @@ func (x *LogAggregationContextProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogAggregationContextProto.ProtoReflect.Descriptor instead.
 func (*LogAggregationContextProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{30}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *LogAggregationContextProto) GetIncludePattern() string {
@@ -3636,7 +3636,7 @@ const (
 
 func (x *ApplicationSubmissionContextProto) Reset() {
 	*x = ApplicationSubmissionContextProto{}
-	mi := &file_yarn_protos_proto_msgTypes[31]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3648,7 +3648,7 @@ func (x *ApplicationSubmissionContextProto) String() string {
 func (*ApplicationSubmissionContextProto) ProtoMessage() {}
 
 func (x *ApplicationSubmissionContextProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[31]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3661,7 +3661,7 @@ func (x *ApplicationSubmissionContextProto) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use ApplicationSubmissionContextProto.ProtoReflect.Descriptor instead.
 func (*ApplicationSubmissionContextProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{31}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ApplicationSubmissionContextProto) GetApplicationId() *ApplicationIdProto {
@@ -3805,21 +3805,21 @@ type NodeReportProto struct {
 	Used                   *ResourceProto            `protobuf:"bytes,4,opt,name=used" json:"used,omitempty"`
 	Capability             *ResourceProto            `protobuf:"bytes,5,opt,name=capability" json:"capability,omitempty"`
 	NumContainers          *int32                    `protobuf:"varint,6,opt,name=numContainers" json:"numContainers,omitempty"`
-	NodeState              *NodeStateProto           `protobuf:"varint,7,opt,name=node_state,json=nodeState,enum=hadoop.yarn.NodeStateProto" json:"node_state,omitempty"`
+	NodeState              *NodeStateProto           `protobuf:"varint,7,opt,name=node_state,json=nodeState,enum=spindle.hadoop.yarn.NodeStateProto" json:"node_state,omitempty"`
 	HealthReport           *string                   `protobuf:"bytes,8,opt,name=health_report,json=healthReport" json:"health_report,omitempty"`
 	LastHealthReportTime   *int64                    `protobuf:"varint,9,opt,name=last_health_report_time,json=lastHealthReportTime" json:"last_health_report_time,omitempty"`
 	NodeLabels             []string                  `protobuf:"bytes,10,rep,name=node_labels,json=nodeLabels" json:"node_labels,omitempty"`
 	ContainersUtilization  *ResourceUtilizationProto `protobuf:"bytes,11,opt,name=containers_utilization,json=containersUtilization" json:"containers_utilization,omitempty"`
 	NodeUtilization        *ResourceUtilizationProto `protobuf:"bytes,12,opt,name=node_utilization,json=nodeUtilization" json:"node_utilization,omitempty"`
 	DecommissioningTimeout *uint32                   `protobuf:"varint,13,opt,name=decommissioning_timeout,json=decommissioningTimeout" json:"decommissioning_timeout,omitempty"`
-	NodeUpdateType         *NodeUpdateTypeProto      `protobuf:"varint,14,opt,name=node_update_type,json=nodeUpdateType,enum=hadoop.yarn.NodeUpdateTypeProto" json:"node_update_type,omitempty"`
+	NodeUpdateType         *NodeUpdateTypeProto      `protobuf:"varint,14,opt,name=node_update_type,json=nodeUpdateType,enum=spindle.hadoop.yarn.NodeUpdateTypeProto" json:"node_update_type,omitempty"`
 	unknownFields          protoimpl.UnknownFields
 	sizeCache              protoimpl.SizeCache
 }
 
 func (x *NodeReportProto) Reset() {
 	*x = NodeReportProto{}
-	mi := &file_yarn_protos_proto_msgTypes[32]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3831,7 +3831,7 @@ func (x *NodeReportProto) String() string {
 func (*NodeReportProto) ProtoMessage() {}
 
 func (x *NodeReportProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[32]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3844,7 +3844,7 @@ func (x *NodeReportProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeReportProto.ProtoReflect.Descriptor instead.
 func (*NodeReportProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{32}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *NodeReportProto) GetNodeId() *NodeIdProto {
@@ -3961,7 +3961,7 @@ type YarnClusterMetricsProto struct {
 
 func (x *YarnClusterMetricsProto) Reset() {
 	*x = YarnClusterMetricsProto{}
-	mi := &file_yarn_protos_proto_msgTypes[33]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3973,7 +3973,7 @@ func (x *YarnClusterMetricsProto) String() string {
 func (*YarnClusterMetricsProto) ProtoMessage() {}
 
 func (x *YarnClusterMetricsProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[33]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3986,7 +3986,7 @@ func (x *YarnClusterMetricsProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use YarnClusterMetricsProto.ProtoReflect.Descriptor instead.
 func (*YarnClusterMetricsProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{33}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *YarnClusterMetricsProto) GetNumNodeManagers() int32 {
@@ -4071,7 +4071,7 @@ type QueueStatisticsProto struct {
 
 func (x *QueueStatisticsProto) Reset() {
 	*x = QueueStatisticsProto{}
-	mi := &file_yarn_protos_proto_msgTypes[34]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4083,7 +4083,7 @@ func (x *QueueStatisticsProto) String() string {
 func (*QueueStatisticsProto) ProtoMessage() {}
 
 func (x *QueueStatisticsProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[34]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4096,7 +4096,7 @@ func (x *QueueStatisticsProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueStatisticsProto.ProtoReflect.Descriptor instead.
 func (*QueueStatisticsProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{34}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *QueueStatisticsProto) GetNumAppsSubmitted() int64 {
@@ -4231,7 +4231,7 @@ type QueueInfoProto struct {
 	Capacity                     *float32                  `protobuf:"fixed32,2,opt,name=capacity" json:"capacity,omitempty"`
 	MaximumCapacity              *float32                  `protobuf:"fixed32,3,opt,name=maximumCapacity" json:"maximumCapacity,omitempty"`
 	CurrentCapacity              *float32                  `protobuf:"fixed32,4,opt,name=currentCapacity" json:"currentCapacity,omitempty"`
-	State                        *QueueStateProto          `protobuf:"varint,5,opt,name=state,enum=hadoop.yarn.QueueStateProto" json:"state,omitempty"`
+	State                        *QueueStateProto          `protobuf:"varint,5,opt,name=state,enum=spindle.hadoop.yarn.QueueStateProto" json:"state,omitempty"`
 	ChildQueues                  []*QueueInfoProto         `protobuf:"bytes,6,rep,name=childQueues" json:"childQueues,omitempty"`
 	Applications                 []*ApplicationReportProto `protobuf:"bytes,7,rep,name=applications" json:"applications,omitempty"`
 	AccessibleNodeLabels         []string                  `protobuf:"bytes,8,rep,name=accessibleNodeLabels" json:"accessibleNodeLabels,omitempty"`
@@ -4249,7 +4249,7 @@ type QueueInfoProto struct {
 
 func (x *QueueInfoProto) Reset() {
 	*x = QueueInfoProto{}
-	mi := &file_yarn_protos_proto_msgTypes[35]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4261,7 +4261,7 @@ func (x *QueueInfoProto) String() string {
 func (*QueueInfoProto) ProtoMessage() {}
 
 func (x *QueueInfoProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[35]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4274,7 +4274,7 @@ func (x *QueueInfoProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueInfoProto.ProtoReflect.Descriptor instead.
 func (*QueueInfoProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{35}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *QueueInfoProto) GetQueueName() string {
@@ -4391,7 +4391,7 @@ func (x *QueueInfoProto) GetSchedulerType() string {
 
 type ExecutionTypeRequestProto struct {
 	state                protoimpl.MessageState `protogen:"open.v1"`
-	ExecutionType        *ExecutionTypeProto    `protobuf:"varint,1,opt,name=execution_type,json=executionType,enum=hadoop.yarn.ExecutionTypeProto,def=1" json:"execution_type,omitempty"`
+	ExecutionType        *ExecutionTypeProto    `protobuf:"varint,1,opt,name=execution_type,json=executionType,enum=spindle.hadoop.yarn.ExecutionTypeProto,def=1" json:"execution_type,omitempty"`
 	EnforceExecutionType *bool                  `protobuf:"varint,2,opt,name=enforce_execution_type,json=enforceExecutionType,def=0" json:"enforce_execution_type,omitempty"`
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
@@ -4405,7 +4405,7 @@ const (
 
 func (x *ExecutionTypeRequestProto) Reset() {
 	*x = ExecutionTypeRequestProto{}
-	mi := &file_yarn_protos_proto_msgTypes[36]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4417,7 +4417,7 @@ func (x *ExecutionTypeRequestProto) String() string {
 func (*ExecutionTypeRequestProto) ProtoMessage() {}
 
 func (x *ExecutionTypeRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[36]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4430,7 +4430,7 @@ func (x *ExecutionTypeRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecutionTypeRequestProto.ProtoReflect.Descriptor instead.
 func (*ExecutionTypeRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{36}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ExecutionTypeRequestProto) GetExecutionType() ExecutionTypeProto {
@@ -4471,7 +4471,7 @@ const (
 
 func (x *ResourceRequestProto) Reset() {
 	*x = ResourceRequestProto{}
-	mi := &file_yarn_protos_proto_msgTypes[37]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4483,7 +4483,7 @@ func (x *ResourceRequestProto) String() string {
 func (*ResourceRequestProto) ProtoMessage() {}
 
 func (x *ResourceRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[37]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4496,7 +4496,7 @@ func (x *ResourceRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceRequestProto.ProtoReflect.Descriptor instead.
 func (*ResourceRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{37}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ResourceRequestProto) GetPriority() *PriorityProto {
@@ -4565,7 +4565,7 @@ type ResourceBlacklistRequestProto struct {
 
 func (x *ResourceBlacklistRequestProto) Reset() {
 	*x = ResourceBlacklistRequestProto{}
-	mi := &file_yarn_protos_proto_msgTypes[38]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4577,7 +4577,7 @@ func (x *ResourceBlacklistRequestProto) String() string {
 func (*ResourceBlacklistRequestProto) ProtoMessage() {}
 
 func (x *ResourceBlacklistRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[38]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4590,7 +4590,7 @@ func (x *ResourceBlacklistRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceBlacklistRequestProto.ProtoReflect.Descriptor instead.
 func (*ResourceBlacklistRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{38}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ResourceBlacklistRequestProto) GetBlacklistAdditions() []string {
@@ -4616,7 +4616,7 @@ type PreemptionContainerProto struct {
 
 func (x *PreemptionContainerProto) Reset() {
 	*x = PreemptionContainerProto{}
-	mi := &file_yarn_protos_proto_msgTypes[39]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4628,7 +4628,7 @@ func (x *PreemptionContainerProto) String() string {
 func (*PreemptionContainerProto) ProtoMessage() {}
 
 func (x *PreemptionContainerProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[39]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4641,7 +4641,7 @@ func (x *PreemptionContainerProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreemptionContainerProto.ProtoReflect.Descriptor instead.
 func (*PreemptionContainerProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{39}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *PreemptionContainerProto) GetId() *ContainerIdProto {
@@ -4660,7 +4660,7 @@ type PreemptionResourceRequestProto struct {
 
 func (x *PreemptionResourceRequestProto) Reset() {
 	*x = PreemptionResourceRequestProto{}
-	mi := &file_yarn_protos_proto_msgTypes[40]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4672,7 +4672,7 @@ func (x *PreemptionResourceRequestProto) String() string {
 func (*PreemptionResourceRequestProto) ProtoMessage() {}
 
 func (x *PreemptionResourceRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[40]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4685,7 +4685,7 @@ func (x *PreemptionResourceRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreemptionResourceRequestProto.ProtoReflect.Descriptor instead.
 func (*PreemptionResourceRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{40}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *PreemptionResourceRequestProto) GetResource() *ResourceRequestProto {
@@ -4704,7 +4704,7 @@ type StrictPreemptionContractProto struct {
 
 func (x *StrictPreemptionContractProto) Reset() {
 	*x = StrictPreemptionContractProto{}
-	mi := &file_yarn_protos_proto_msgTypes[41]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4716,7 +4716,7 @@ func (x *StrictPreemptionContractProto) String() string {
 func (*StrictPreemptionContractProto) ProtoMessage() {}
 
 func (x *StrictPreemptionContractProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[41]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4729,7 +4729,7 @@ func (x *StrictPreemptionContractProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StrictPreemptionContractProto.ProtoReflect.Descriptor instead.
 func (*StrictPreemptionContractProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{41}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *StrictPreemptionContractProto) GetContainer() []*PreemptionContainerProto {
@@ -4749,7 +4749,7 @@ type PreemptionContractProto struct {
 
 func (x *PreemptionContractProto) Reset() {
 	*x = PreemptionContractProto{}
-	mi := &file_yarn_protos_proto_msgTypes[42]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4761,7 +4761,7 @@ func (x *PreemptionContractProto) String() string {
 func (*PreemptionContractProto) ProtoMessage() {}
 
 func (x *PreemptionContractProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[42]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4774,7 +4774,7 @@ func (x *PreemptionContractProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreemptionContractProto.ProtoReflect.Descriptor instead.
 func (*PreemptionContractProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{42}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *PreemptionContractProto) GetResource() []*PreemptionResourceRequestProto {
@@ -4801,7 +4801,7 @@ type PreemptionMessageProto struct {
 
 func (x *PreemptionMessageProto) Reset() {
 	*x = PreemptionMessageProto{}
-	mi := &file_yarn_protos_proto_msgTypes[43]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4813,7 +4813,7 @@ func (x *PreemptionMessageProto) String() string {
 func (*PreemptionMessageProto) ProtoMessage() {}
 
 func (x *PreemptionMessageProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[43]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4826,7 +4826,7 @@ func (x *PreemptionMessageProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreemptionMessageProto.ProtoReflect.Descriptor instead.
 func (*PreemptionMessageProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{43}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *PreemptionMessageProto) GetStrictContract() *StrictPreemptionContractProto {
@@ -4853,7 +4853,7 @@ type CollectorInfoProto struct {
 
 func (x *CollectorInfoProto) Reset() {
 	*x = CollectorInfoProto{}
-	mi := &file_yarn_protos_proto_msgTypes[44]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4865,7 +4865,7 @@ func (x *CollectorInfoProto) String() string {
 func (*CollectorInfoProto) ProtoMessage() {}
 
 func (x *CollectorInfoProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[44]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4878,7 +4878,7 @@ func (x *CollectorInfoProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectorInfoProto.ProtoReflect.Descriptor instead.
 func (*CollectorInfoProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{44}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *CollectorInfoProto) GetCollectorAddr() string {
@@ -4895,55 +4895,55 @@ func (x *CollectorInfoProto) GetCollectorToken() *hadoopcommon.TokenProto {
 	return nil
 }
 
-var File_yarn_protos_proto protoreflect.FileDescriptor
+var File_hadoopyarn_yarn_protos_proto protoreflect.FileDescriptor
 
-const file_yarn_protos_proto_rawDesc = "" +
+const file_hadoopyarn_yarn_protos_proto_rawDesc = "" +
 	"\n" +
-	"\x11yarn_protos.proto\x12\vhadoop.yarn\x1a\x0eSecurity.proto\"\xa6\x01\n" +
+	"\x1chadoopyarn/yarn_protos.proto\x12\x13spindle.hadoop.yarn\x1a\x1bhadoopcommon/Security.proto\"\xae\x01\n" +
 	"\x18SerializedExceptionProto\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\tR\amessage\x12\x14\n" +
 	"\x05trace\x18\x02 \x01(\tR\x05trace\x12\x1d\n" +
 	"\n" +
-	"class_name\x18\x03 \x01(\tR\tclassName\x12;\n" +
-	"\x05cause\x18\x04 \x01(\v2%.hadoop.yarn.SerializedExceptionProtoR\x05cause\"Q\n" +
+	"class_name\x18\x03 \x01(\tR\tclassName\x12C\n" +
+	"\x05cause\x18\x04 \x01(\v2-.spindle.hadoop.yarn.SerializedExceptionProtoR\x05cause\"Q\n" +
 	"\x12ApplicationIdProto\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x12+\n" +
-	"\x11cluster_timestamp\x18\x02 \x01(\x03R\x10clusterTimestamp\"\x81\x01\n" +
-	"\x19ApplicationAttemptIdProto\x12F\n" +
-	"\x0eapplication_id\x18\x01 \x01(\v2\x1f.hadoop.yarn.ApplicationIdProtoR\rapplicationId\x12\x1c\n" +
-	"\tattemptId\x18\x02 \x01(\x05R\tattemptId\"\xa8\x01\n" +
-	"\x10ContainerIdProto\x126\n" +
-	"\x06app_id\x18\x01 \x01(\v2\x1f.hadoop.yarn.ApplicationIdProtoR\x05appId\x12L\n" +
-	"\x0eapp_attempt_id\x18\x02 \x01(\v2&.hadoop.yarn.ApplicationAttemptIdProtoR\fappAttemptId\x12\x0e\n" +
+	"\x11cluster_timestamp\x18\x02 \x01(\x03R\x10clusterTimestamp\"\x89\x01\n" +
+	"\x19ApplicationAttemptIdProto\x12N\n" +
+	"\x0eapplication_id\x18\x01 \x01(\v2'.spindle.hadoop.yarn.ApplicationIdProtoR\rapplicationId\x12\x1c\n" +
+	"\tattemptId\x18\x02 \x01(\x05R\tattemptId\"\xb8\x01\n" +
+	"\x10ContainerIdProto\x12>\n" +
+	"\x06app_id\x18\x01 \x01(\v2'.spindle.hadoop.yarn.ApplicationIdProtoR\x05appId\x12T\n" +
+	"\x0eapp_attempt_id\x18\x02 \x01(\v2..spindle.hadoop.yarn.ApplicationAttemptIdProtoR\fappAttemptId\x12\x0e\n" +
 	"\x02id\x18\x03 \x01(\x03R\x02id\"5\n" +
 	"\vNodeIdProto\x12\x12\n" +
 	"\x04host\x18\x01 \x01(\tR\x04host\x12\x12\n" +
 	"\x04port\x18\x02 \x01(\x05R\x04port\"Q\n" +
 	"\x12ReservationIdProto\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12+\n" +
-	"\x11cluster_timestamp\x18\x02 \x01(\x03R\x10clusterTimestamp\"\xe4\x01\n" +
+	"\x11cluster_timestamp\x18\x02 \x01(\x03R\x10clusterTimestamp\"\xf4\x01\n" +
 	"\x18ResourceInformationProto\x12\x10\n" +
 	"\x03key\x18\x01 \x02(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value\x12\x14\n" +
-	"\x05units\x18\x03 \x01(\tR\x05units\x123\n" +
-	"\x04type\x18\x04 \x01(\x0e2\x1f.hadoop.yarn.ResourceTypesProtoR\x04type\x12\x12\n" +
-	"\x04tags\x18\x05 \x03(\tR\x04tags\x12A\n" +
+	"\x05units\x18\x03 \x01(\tR\x05units\x12;\n" +
+	"\x04type\x18\x04 \x01(\x0e2'.spindle.hadoop.yarn.ResourceTypesProtoR\x04type\x12\x12\n" +
+	"\x04tags\x18\x05 \x03(\tR\x04tags\x12I\n" +
 	"\n" +
-	"attributes\x18\x06 \x03(\v2!.hadoop.yarn.StringStringMapProtoR\n" +
-	"attributes\"v\n" +
+	"attributes\x18\x06 \x03(\v2).spindle.hadoop.yarn.StringStringMapProtoR\n" +
+	"attributes\"~\n" +
 	"\x15ResourceTypeInfoProto\x12\x12\n" +
 	"\x04name\x18\x01 \x02(\tR\x04name\x12\x14\n" +
-	"\x05units\x18\x02 \x01(\tR\x05units\x123\n" +
-	"\x04type\x18\x03 \x01(\x0e2\x1f.hadoop.yarn.ResourceTypesProtoR\x04type\"\xa1\x01\n" +
+	"\x05units\x18\x02 \x01(\tR\x05units\x12;\n" +
+	"\x04type\x18\x03 \x01(\x0e2'.spindle.hadoop.yarn.ResourceTypesProtoR\x04type\"\xa9\x01\n" +
 	"\rResourceProto\x12\x16\n" +
 	"\x06memory\x18\x01 \x01(\x03R\x06memory\x12#\n" +
-	"\rvirtual_cores\x18\x02 \x01(\x05R\fvirtualCores\x12S\n" +
-	"\x12resource_value_map\x18\x03 \x03(\v2%.hadoop.yarn.ResourceInformationProtoR\x10resourceValueMap\"\xa0\x01\n" +
+	"\rvirtual_cores\x18\x02 \x01(\x05R\fvirtualCores\x12[\n" +
+	"\x12resource_value_map\x18\x03 \x03(\v2-.spindle.hadoop.yarn.ResourceInformationProtoR\x10resourceValueMap\"\xa8\x01\n" +
 	"\x18ResourceUtilizationProto\x12\x12\n" +
 	"\x04pmem\x18\x01 \x01(\x05R\x04pmem\x12\x12\n" +
 	"\x04vmem\x18\x02 \x01(\x05R\x04vmem\x12\x10\n" +
-	"\x03cpu\x18\x03 \x01(\x02R\x03cpu\x12J\n" +
-	"\x0fcustomResources\x18\x04 \x03(\v2 .hadoop.yarn.StringFloatMapProtoR\x0fcustomResources\"+\n" +
+	"\x03cpu\x18\x03 \x01(\x02R\x03cpu\x12R\n" +
+	"\x0fcustomResources\x18\x04 \x03(\v2(.spindle.hadoop.yarn.StringFloatMapProtoR\x0fcustomResources\"+\n" +
 	"\rPriorityProto\x12\x1a\n" +
 	"\bpriority\x18\x01 \x01(\x05R\bpriority\">\n" +
 	"\x14StringStringMapProto\x12\x10\n" +
@@ -4957,169 +4957,169 @@ const file_yarn_protos_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x02(\x03R\x05value\"=\n" +
 	"\x13StringFloatMapProto\x12\x10\n" +
 	"\x03key\x18\x01 \x02(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x02(\x02R\x05value\"\xc8\x04\n" +
-	"\x0eContainerProto\x12-\n" +
-	"\x02id\x18\x01 \x01(\v2\x1d.hadoop.yarn.ContainerIdProtoR\x02id\x120\n" +
-	"\x06nodeId\x18\x02 \x01(\v2\x18.hadoop.yarn.NodeIdProtoR\x06nodeId\x12*\n" +
-	"\x11node_http_address\x18\x03 \x01(\tR\x0fnodeHttpAddress\x126\n" +
-	"\bresource\x18\x04 \x01(\v2\x1a.hadoop.yarn.ResourceProtoR\bresource\x126\n" +
-	"\bpriority\x18\x05 \x01(\v2\x1a.hadoop.yarn.PriorityProtoR\bpriority\x12B\n" +
-	"\x0fcontainer_token\x18\x06 \x01(\v2\x19.hadoop.common.TokenProtoR\x0econtainerToken\x12R\n" +
-	"\x0eexecution_type\x18\a \x01(\x0e2\x1f.hadoop.yarn.ExecutionTypeProto:\n" +
+	"\x05value\x18\x02 \x02(\x02R\x05value\"\xf8\x04\n" +
+	"\x0eContainerProto\x125\n" +
+	"\x02id\x18\x01 \x01(\v2%.spindle.hadoop.yarn.ContainerIdProtoR\x02id\x128\n" +
+	"\x06nodeId\x18\x02 \x01(\v2 .spindle.hadoop.yarn.NodeIdProtoR\x06nodeId\x12*\n" +
+	"\x11node_http_address\x18\x03 \x01(\tR\x0fnodeHttpAddress\x12>\n" +
+	"\bresource\x18\x04 \x01(\v2\".spindle.hadoop.yarn.ResourceProtoR\bresource\x12>\n" +
+	"\bpriority\x18\x05 \x01(\v2\".spindle.hadoop.yarn.PriorityProtoR\bpriority\x12J\n" +
+	"\x0fcontainer_token\x18\x06 \x01(\v2!.spindle.hadoop.common.TokenProtoR\x0econtainerToken\x12Z\n" +
+	"\x0eexecution_type\x18\a \x01(\x0e2'.spindle.hadoop.yarn.ExecutionTypeProto:\n" +
 	"GUARANTEEDR\rexecutionType\x126\n" +
 	"\x15allocation_request_id\x18\b \x01(\x03:\x02-1R\x13allocationRequestId\x12\x1b\n" +
 	"\aversion\x18\t \x01(\x05:\x010R\aversion\x12'\n" +
 	"\x0fallocation_tags\x18\n" +
 	" \x03(\tR\x0eallocationTags\x12#\n" +
-	"\rexposed_ports\x18\v \x01(\tR\fexposedPorts\"\xad\x05\n" +
-	"\x14ContainerReportProto\x12@\n" +
-	"\fcontainer_id\x18\x01 \x01(\v2\x1d.hadoop.yarn.ContainerIdProtoR\vcontainerId\x126\n" +
-	"\bresource\x18\x02 \x01(\v2\x1a.hadoop.yarn.ResourceProtoR\bresource\x121\n" +
-	"\anode_id\x18\x03 \x01(\v2\x18.hadoop.yarn.NodeIdProtoR\x06nodeId\x126\n" +
-	"\bpriority\x18\x04 \x01(\v2\x1a.hadoop.yarn.PriorityProtoR\bpriority\x12#\n" +
+	"\rexposed_ports\x18\v \x01(\tR\fexposedPorts\"\xdd\x05\n" +
+	"\x14ContainerReportProto\x12H\n" +
+	"\fcontainer_id\x18\x01 \x01(\v2%.spindle.hadoop.yarn.ContainerIdProtoR\vcontainerId\x12>\n" +
+	"\bresource\x18\x02 \x01(\v2\".spindle.hadoop.yarn.ResourceProtoR\bresource\x129\n" +
+	"\anode_id\x18\x03 \x01(\v2 .spindle.hadoop.yarn.NodeIdProtoR\x06nodeId\x12>\n" +
+	"\bpriority\x18\x04 \x01(\v2\".spindle.hadoop.yarn.PriorityProtoR\bpriority\x12#\n" +
 	"\rcreation_time\x18\x05 \x01(\x03R\fcreationTime\x12\x1f\n" +
 	"\vfinish_time\x18\x06 \x01(\x03R\n" +
 	"finishTime\x12.\n" +
 	"\x10diagnostics_info\x18\a \x01(\t:\x03N/AR\x0fdiagnosticsInfo\x12\x17\n" +
 	"\alog_url\x18\b \x01(\tR\x06logUrl\x122\n" +
-	"\x15container_exit_status\x18\t \x01(\x05R\x13containerExitStatus\x12I\n" +
+	"\x15container_exit_status\x18\t \x01(\x05R\x13containerExitStatus\x12Q\n" +
 	"\x0fcontainer_state\x18\n" +
-	" \x01(\x0e2 .hadoop.yarn.ContainerStateProtoR\x0econtainerState\x12*\n" +
-	"\x11node_http_address\x18\v \x01(\tR\x0fnodeHttpAddress\x12Q\n" +
-	"\rexecutionType\x18\f \x01(\x0e2\x1f.hadoop.yarn.ExecutionTypeProto:\n" +
+	" \x01(\x0e2(.spindle.hadoop.yarn.ContainerStateProtoR\x0econtainerState\x12*\n" +
+	"\x11node_http_address\x18\v \x01(\tR\x0fnodeHttpAddress\x12Y\n" +
+	"\rexecutionType\x18\f \x01(\x0e2'.spindle.hadoop.yarn.ExecutionTypeProto:\n" +
 	"GUARANTEEDR\rexecutionType\x12#\n" +
-	"\rexposed_ports\x18\r \x01(\tR\fexposedPorts\"\x99\x04\n" +
-	"\x14ContainerStatusProto\x12@\n" +
-	"\fcontainer_id\x18\x01 \x01(\v2\x1d.hadoop.yarn.ContainerIdProtoR\vcontainerId\x126\n" +
-	"\x05state\x18\x02 \x01(\x0e2 .hadoop.yarn.ContainerStateProtoR\x05state\x12%\n" +
+	"\rexposed_ports\x18\r \x01(\tR\fexposedPorts\"\xc9\x04\n" +
+	"\x14ContainerStatusProto\x12H\n" +
+	"\fcontainer_id\x18\x01 \x01(\v2%.spindle.hadoop.yarn.ContainerIdProtoR\vcontainerId\x12>\n" +
+	"\x05state\x18\x02 \x01(\x0e2(.spindle.hadoop.yarn.ContainerStateProtoR\x05state\x12%\n" +
 	"\vdiagnostics\x18\x03 \x01(\t:\x03N/AR\vdiagnostics\x12&\n" +
 	"\vexit_status\x18\x04 \x01(\x05:\x05-1000R\n" +
-	"exitStatus\x12:\n" +
+	"exitStatus\x12B\n" +
 	"\n" +
-	"capability\x18\x05 \x01(\v2\x1a.hadoop.yarn.ResourceProtoR\n" +
-	"capability\x12Q\n" +
-	"\rexecutionType\x18\x06 \x01(\x0e2\x1f.hadoop.yarn.ExecutionTypeProto:\n" +
-	"GUARANTEEDR\rexecutionType\x12T\n" +
-	"\x14container_attributes\x18\a \x03(\v2!.hadoop.yarn.StringStringMapProtoR\x13containerAttributes\x12S\n" +
-	"\x13container_sub_state\x18\b \x01(\x0e2#.hadoop.yarn.ContainerSubStateProtoR\x11containerSubState\"z\n" +
+	"capability\x18\x05 \x01(\v2\".spindle.hadoop.yarn.ResourceProtoR\n" +
+	"capability\x12Y\n" +
+	"\rexecutionType\x18\x06 \x01(\x0e2'.spindle.hadoop.yarn.ExecutionTypeProto:\n" +
+	"GUARANTEEDR\rexecutionType\x12\\\n" +
+	"\x14container_attributes\x18\a \x03(\v2).spindle.hadoop.yarn.StringStringMapProtoR\x13containerAttributes\x12[\n" +
+	"\x13container_sub_state\x18\b \x01(\x0e2+.spindle.hadoop.yarn.ContainerSubStateProtoR\x11containerSubState\"z\n" +
 	"\bURLProto\x12\x16\n" +
 	"\x06scheme\x18\x01 \x01(\tR\x06scheme\x12\x12\n" +
 	"\x04host\x18\x02 \x01(\tR\x04host\x12\x12\n" +
 	"\x04port\x18\x03 \x01(\x05R\x04port\x12\x12\n" +
 	"\x04file\x18\x04 \x01(\tR\x04file\x12\x1a\n" +
-	"\buserInfo\x18\x05 \x01(\tR\buserInfo\"\xe2\x02\n" +
-	"\x12LocalResourceProto\x121\n" +
-	"\bresource\x18\x01 \x01(\v2\x15.hadoop.yarn.URLProtoR\bresource\x12\x12\n" +
+	"\buserInfo\x18\x05 \x01(\tR\buserInfo\"\xfa\x02\n" +
+	"\x12LocalResourceProto\x129\n" +
+	"\bresource\x18\x01 \x01(\v2\x1d.spindle.hadoop.yarn.URLProtoR\bresource\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x1c\n" +
-	"\ttimestamp\x18\x03 \x01(\x03R\ttimestamp\x127\n" +
-	"\x04type\x18\x04 \x01(\x0e2#.hadoop.yarn.LocalResourceTypeProtoR\x04type\x12I\n" +
+	"\ttimestamp\x18\x03 \x01(\x03R\ttimestamp\x12?\n" +
+	"\x04type\x18\x04 \x01(\x0e2+.spindle.hadoop.yarn.LocalResourceTypeProtoR\x04type\x12Q\n" +
 	"\n" +
-	"visibility\x18\x05 \x01(\x0e2).hadoop.yarn.LocalResourceVisibilityProtoR\n" +
+	"visibility\x18\x05 \x01(\x0e21.spindle.hadoop.yarn.LocalResourceVisibilityProtoR\n" +
 	"visibility\x12\x18\n" +
 	"\apattern\x18\x06 \x01(\tR\apattern\x12I\n" +
-	"\"should_be_uploaded_to_shared_cache\x18\a \x01(\bR\x1dshouldBeUploadedToSharedCache\"f\n" +
+	"\"should_be_uploaded_to_shared_cache\x18\a \x01(\bR\x1dshouldBeUploadedToSharedCache\"n\n" +
 	"\x1bStringLocalResourceMapProto\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\tR\x03key\x125\n" +
-	"\x05value\x18\x02 \x01(\v2\x1f.hadoop.yarn.LocalResourceProtoR\x05value\"v\n" +
-	"\x16ApplicationACLMapProto\x12G\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12=\n" +
+	"\x05value\x18\x02 \x01(\v2'.spindle.hadoop.yarn.LocalResourceProtoR\x05value\"~\n" +
+	"\x16ApplicationACLMapProto\x12O\n" +
 	"\n" +
-	"accessType\x18\x01 \x01(\x0e2'.hadoop.yarn.ApplicationAccessTypeProtoR\n" +
+	"accessType\x18\x01 \x01(\x0e2/.spindle.hadoop.yarn.ApplicationAccessTypeProtoR\n" +
 	"accessType\x12\x13\n" +
-	"\x03acl\x18\x02 \x01(\t:\x01 R\x03acl\"\xa5\x02\n" +
-	"\x1aContainerRetryContextProto\x12V\n" +
-	"\fretry_policy\x18\x01 \x01(\x0e2&.hadoop.yarn.ContainerRetryPolicyProto:\vNEVER_RETRYR\vretryPolicy\x12\x1f\n" +
+	"\x03acl\x18\x02 \x01(\t:\x01 R\x03acl\"\xad\x02\n" +
+	"\x1aContainerRetryContextProto\x12^\n" +
+	"\fretry_policy\x18\x01 \x01(\x0e2..spindle.hadoop.yarn.ContainerRetryPolicyProto:\vNEVER_RETRYR\vretryPolicy\x12\x1f\n" +
 	"\verror_codes\x18\x02 \x03(\x05R\n" +
 	"errorCodes\x12\"\n" +
 	"\vmax_retries\x18\x03 \x01(\x05:\x010R\n" +
 	"maxRetries\x12(\n" +
 	"\x0eretry_interval\x18\x04 \x01(\x05:\x010R\rretryInterval\x12@\n" +
-	"\x1afailures_validity_interval\x18\x05 \x01(\x03:\x02-1R\x18failuresValidityInterval\"\xfd\x03\n" +
-	"\x1bContainerLaunchContextProto\x12P\n" +
-	"\x0elocalResources\x18\x01 \x03(\v2(.hadoop.yarn.StringLocalResourceMapProtoR\x0elocalResources\x12\x16\n" +
-	"\x06tokens\x18\x02 \x01(\fR\x06tokens\x12C\n" +
-	"\fservice_data\x18\x03 \x03(\v2 .hadoop.yarn.StringBytesMapProtoR\vserviceData\x12C\n" +
-	"\venvironment\x18\x04 \x03(\v2!.hadoop.yarn.StringStringMapProtoR\venvironment\x12\x18\n" +
-	"\acommand\x18\x05 \x03(\tR\acommand\x12N\n" +
-	"\x10application_ACLs\x18\x06 \x03(\v2#.hadoop.yarn.ApplicationACLMapProtoR\x0fapplicationACLs\x12_\n" +
-	"\x17container_retry_context\x18\a \x01(\v2'.hadoop.yarn.ContainerRetryContextProtoR\x15containerRetryContext\x12\x1f\n" +
+	"\x1afailures_validity_interval\x18\x05 \x01(\x03:\x02-1R\x18failuresValidityInterval\"\xa5\x04\n" +
+	"\x1bContainerLaunchContextProto\x12X\n" +
+	"\x0elocalResources\x18\x01 \x03(\v20.spindle.hadoop.yarn.StringLocalResourceMapProtoR\x0elocalResources\x12\x16\n" +
+	"\x06tokens\x18\x02 \x01(\fR\x06tokens\x12K\n" +
+	"\fservice_data\x18\x03 \x03(\v2(.spindle.hadoop.yarn.StringBytesMapProtoR\vserviceData\x12K\n" +
+	"\venvironment\x18\x04 \x03(\v2).spindle.hadoop.yarn.StringStringMapProtoR\venvironment\x12\x18\n" +
+	"\acommand\x18\x05 \x03(\tR\acommand\x12V\n" +
+	"\x10application_ACLs\x18\x06 \x03(\v2+.spindle.hadoop.yarn.ApplicationACLMapProtoR\x0fapplicationACLs\x12g\n" +
+	"\x17container_retry_context\x18\a \x01(\v2/.spindle.hadoop.yarn.ContainerRetryContextProtoR\x15containerRetryContext\x12\x1f\n" +
 	"\vtokens_conf\x18\b \x01(\fR\n" +
-	"tokensConf\"\xef\x06\n" +
+	"tokensConf\"\x97\a\n" +
 	"#ApplicationResourceUsageReportProto\x12.\n" +
 	"\x13num_used_containers\x18\x01 \x01(\x05R\x11numUsedContainers\x126\n" +
-	"\x17num_reserved_containers\x18\x02 \x01(\x05R\x15numReservedContainers\x12A\n" +
-	"\x0eused_resources\x18\x03 \x01(\v2\x1a.hadoop.yarn.ResourceProtoR\rusedResources\x12I\n" +
-	"\x12reserved_resources\x18\x04 \x01(\v2\x1a.hadoop.yarn.ResourceProtoR\x11reservedResources\x12E\n" +
-	"\x10needed_resources\x18\x05 \x01(\v2\x1a.hadoop.yarn.ResourceProtoR\x0fneededResources\x12%\n" +
+	"\x17num_reserved_containers\x18\x02 \x01(\x05R\x15numReservedContainers\x12I\n" +
+	"\x0eused_resources\x18\x03 \x01(\v2\".spindle.hadoop.yarn.ResourceProtoR\rusedResources\x12Q\n" +
+	"\x12reserved_resources\x18\x04 \x01(\v2\".spindle.hadoop.yarn.ResourceProtoR\x11reservedResources\x12M\n" +
+	"\x10needed_resources\x18\x05 \x01(\v2\".spindle.hadoop.yarn.ResourceProtoR\x0fneededResources\x12%\n" +
 	"\x0ememory_seconds\x18\x06 \x01(\x03R\rmemorySeconds\x12#\n" +
 	"\rvcore_seconds\x18\a \x01(\x03R\fvcoreSeconds\x124\n" +
 	"\x16queue_usage_percentage\x18\b \x01(\x02R\x14queueUsagePercentage\x128\n" +
 	"\x18cluster_usage_percentage\x18\t \x01(\x02R\x16clusterUsagePercentage\x128\n" +
 	"\x18preempted_memory_seconds\x18\n" +
 	" \x01(\x03R\x16preemptedMemorySeconds\x126\n" +
-	"\x17preempted_vcore_seconds\x18\v \x01(\x03R\x15preemptedVcoreSeconds\x12d\n" +
-	"\x1eapplication_resource_usage_map\x18\f \x03(\v2\x1f.hadoop.yarn.StringLongMapProtoR\x1bapplicationResourceUsageMap\x12w\n" +
-	"(application_preempted_resource_usage_map\x18\r \x03(\v2\x1f.hadoop.yarn.StringLongMapProtoR$applicationPreemptedResourceUsageMap\"\xc5\x01\n" +
-	"\x17ApplicationTimeoutProto\x12b\n" +
-	"\x18application_timeout_type\x18\x01 \x02(\x0e2(.hadoop.yarn.ApplicationTimeoutTypeProtoR\x16applicationTimeoutType\x12\x1f\n" +
+	"\x17preempted_vcore_seconds\x18\v \x01(\x03R\x15preemptedVcoreSeconds\x12l\n" +
+	"\x1eapplication_resource_usage_map\x18\f \x03(\v2'.spindle.hadoop.yarn.StringLongMapProtoR\x1bapplicationResourceUsageMap\x12\x7f\n" +
+	"(application_preempted_resource_usage_map\x18\r \x03(\v2'.spindle.hadoop.yarn.StringLongMapProtoR$applicationPreemptedResourceUsageMap\"\xcd\x01\n" +
+	"\x17ApplicationTimeoutProto\x12j\n" +
+	"\x18application_timeout_type\x18\x01 \x02(\x0e20.spindle.hadoop.yarn.ApplicationTimeoutTypeProtoR\x16applicationTimeoutType\x12\x1f\n" +
 	"\vexpire_time\x18\x02 \x01(\tR\n" +
 	"expireTime\x12%\n" +
-	"\x0eremaining_time\x18\x03 \x01(\x03R\rremainingTime\"\xd0\x01\n" +
-	"\x13AppTimeoutsMapProto\x12b\n" +
-	"\x18application_timeout_type\x18\x01 \x01(\x0e2(.hadoop.yarn.ApplicationTimeoutTypeProtoR\x16applicationTimeoutType\x12U\n" +
-	"\x13application_timeout\x18\x02 \x01(\v2$.hadoop.yarn.ApplicationTimeoutProtoR\x12applicationTimeout\"\xea\v\n" +
-	"\x16ApplicationReportProto\x12E\n" +
-	"\rapplicationId\x18\x01 \x01(\v2\x1f.hadoop.yarn.ApplicationIdProtoR\rapplicationId\x12\x12\n" +
+	"\x0eremaining_time\x18\x03 \x01(\x03R\rremainingTime\"\xe0\x01\n" +
+	"\x13AppTimeoutsMapProto\x12j\n" +
+	"\x18application_timeout_type\x18\x01 \x01(\x0e20.spindle.hadoop.yarn.ApplicationTimeoutTypeProtoR\x16applicationTimeoutType\x12]\n" +
+	"\x13application_timeout\x18\x02 \x01(\v2,.spindle.hadoop.yarn.ApplicationTimeoutProtoR\x12applicationTimeout\"\xba\f\n" +
+	"\x16ApplicationReportProto\x12M\n" +
+	"\rapplicationId\x18\x01 \x01(\v2'.spindle.hadoop.yarn.ApplicationIdProtoR\rapplicationId\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x14\n" +
 	"\x05queue\x18\x03 \x01(\tR\x05queue\x12\x12\n" +
 	"\x04name\x18\x04 \x01(\tR\x04name\x12\x12\n" +
 	"\x04host\x18\x05 \x01(\tR\x04host\x12\x19\n" +
-	"\brpc_port\x18\x06 \x01(\x05R\arpcPort\x12F\n" +
-	"\x12client_to_am_token\x18\a \x01(\v2\x19.hadoop.common.TokenProtoR\x0fclientToAmToken\x12\\\n" +
-	"\x16yarn_application_state\x18\b \x01(\x0e2&.hadoop.yarn.YarnApplicationStateProtoR\x14yarnApplicationState\x12 \n" +
+	"\brpc_port\x18\x06 \x01(\x05R\arpcPort\x12N\n" +
+	"\x12client_to_am_token\x18\a \x01(\v2!.spindle.hadoop.common.TokenProtoR\x0fclientToAmToken\x12d\n" +
+	"\x16yarn_application_state\x18\b \x01(\x0e2..spindle.hadoop.yarn.YarnApplicationStateProtoR\x14yarnApplicationState\x12 \n" +
 	"\vtrackingUrl\x18\t \x01(\tR\vtrackingUrl\x12%\n" +
 	"\vdiagnostics\x18\n" +
 	" \x01(\t:\x03N/AR\vdiagnostics\x12\x1c\n" +
 	"\tstartTime\x18\v \x01(\x03R\tstartTime\x12\x1e\n" +
 	"\n" +
 	"finishTime\x18\f \x01(\x03R\n" +
-	"finishTime\x12b\n" +
-	"\x18final_application_status\x18\r \x01(\x0e2(.hadoop.yarn.FinalApplicationStatusProtoR\x16finalApplicationStatus\x12^\n" +
-	"\x12app_resource_Usage\x18\x0e \x01(\v20.hadoop.yarn.ApplicationResourceUsageReportProtoR\x10appResourceUsage\x120\n" +
-	"\x13originalTrackingUrl\x18\x0f \x01(\tR\x13originalTrackingUrl\x12h\n" +
-	"\x1bcurrentApplicationAttemptId\x18\x10 \x01(\v2&.hadoop.yarn.ApplicationAttemptIdProtoR\x1bcurrentApplicationAttemptId\x12\x1a\n" +
+	"finishTime\x12j\n" +
+	"\x18final_application_status\x18\r \x01(\x0e20.spindle.hadoop.yarn.FinalApplicationStatusProtoR\x16finalApplicationStatus\x12f\n" +
+	"\x12app_resource_Usage\x18\x0e \x01(\v28.spindle.hadoop.yarn.ApplicationResourceUsageReportProtoR\x10appResourceUsage\x120\n" +
+	"\x13originalTrackingUrl\x18\x0f \x01(\tR\x13originalTrackingUrl\x12p\n" +
+	"\x1bcurrentApplicationAttemptId\x18\x10 \x01(\v2..spindle.hadoop.yarn.ApplicationAttemptIdProtoR\x1bcurrentApplicationAttemptId\x12\x1a\n" +
 	"\bprogress\x18\x11 \x01(\x02R\bprogress\x12(\n" +
-	"\x0fapplicationType\x18\x12 \x01(\tR\x0fapplicationType\x129\n" +
-	"\vam_rm_token\x18\x13 \x01(\v2\x19.hadoop.common.TokenProtoR\tamRmToken\x12(\n" +
-	"\x0fapplicationTags\x18\x14 \x03(\tR\x0fapplicationTags\x12\\\n" +
-	"\x16log_aggregation_status\x18\x15 \x01(\x0e2&.hadoop.yarn.LogAggregationStatusProtoR\x14logAggregationStatus\x12:\n" +
-	"\x15unmanaged_application\x18\x16 \x01(\b:\x05falseR\x14unmanagedApplication\x126\n" +
-	"\bpriority\x18\x17 \x01(\v2\x1a.hadoop.yarn.PriorityProtoR\bpriority\x126\n" +
+	"\x0fapplicationType\x18\x12 \x01(\tR\x0fapplicationType\x12A\n" +
+	"\vam_rm_token\x18\x13 \x01(\v2!.spindle.hadoop.common.TokenProtoR\tamRmToken\x12(\n" +
+	"\x0fapplicationTags\x18\x14 \x03(\tR\x0fapplicationTags\x12d\n" +
+	"\x16log_aggregation_status\x18\x15 \x01(\x0e2..spindle.hadoop.yarn.LogAggregationStatusProtoR\x14logAggregationStatus\x12:\n" +
+	"\x15unmanaged_application\x18\x16 \x01(\b:\x05falseR\x14unmanagedApplication\x12>\n" +
+	"\bpriority\x18\x17 \x01(\v2\".spindle.hadoop.yarn.PriorityProtoR\bpriority\x126\n" +
 	"\x16appNodeLabelExpression\x18\x18 \x01(\tR\x16appNodeLabelExpression\x124\n" +
-	"\x15amNodeLabelExpression\x18\x19 \x01(\tR\x15amNodeLabelExpression\x12B\n" +
-	"\vappTimeouts\x18\x1a \x03(\v2 .hadoop.yarn.AppTimeoutsMapProtoR\vappTimeouts\x12\x1e\n" +
+	"\x15amNodeLabelExpression\x18\x19 \x01(\tR\x15amNodeLabelExpression\x12J\n" +
+	"\vappTimeouts\x18\x1a \x03(\v2(.spindle.hadoop.yarn.AppTimeoutsMapProtoR\vappTimeouts\x12\x1e\n" +
 	"\n" +
 	"launchTime\x18\x1b \x01(\x03R\n" +
 	"launchTime\x12\x1e\n" +
 	"\n" +
 	"submitTime\x18\x1c \x01(\x03R\n" +
 	"submitTime\x12 \n" +
-	"\vrmClusterId\x18\x1d \x01(\tR\vrmClusterId\"\xa3\x04\n" +
-	"\x1dApplicationAttemptReportProto\x12\\\n" +
-	"\x16application_attempt_id\x18\x01 \x01(\v2&.hadoop.yarn.ApplicationAttemptIdProtoR\x14applicationAttemptId\x12\x12\n" +
+	"\vrmClusterId\x18\x1d \x01(\tR\vrmClusterId\"\xbb\x04\n" +
+	"\x1dApplicationAttemptReportProto\x12d\n" +
+	"\x16application_attempt_id\x18\x01 \x01(\v2..spindle.hadoop.yarn.ApplicationAttemptIdProtoR\x14applicationAttemptId\x12\x12\n" +
 	"\x04host\x18\x02 \x01(\tR\x04host\x12\x19\n" +
 	"\brpc_port\x18\x03 \x01(\x05R\arpcPort\x12!\n" +
 	"\ftracking_url\x18\x04 \x01(\tR\vtrackingUrl\x12%\n" +
-	"\vdiagnostics\x18\x05 \x01(\t:\x03N/AR\vdiagnostics\x12r\n" +
-	"\x1eyarn_application_attempt_state\x18\x06 \x01(\x0e2-.hadoop.yarn.YarnApplicationAttemptStateProtoR\x1byarnApplicationAttemptState\x12E\n" +
-	"\x0fam_container_id\x18\a \x01(\v2\x1d.hadoop.yarn.ContainerIdProtoR\ramContainerId\x122\n" +
+	"\vdiagnostics\x18\x05 \x01(\t:\x03N/AR\vdiagnostics\x12z\n" +
+	"\x1eyarn_application_attempt_state\x18\x06 \x01(\x0e25.spindle.hadoop.yarn.YarnApplicationAttemptStateProtoR\x1byarnApplicationAttemptState\x12M\n" +
+	"\x0fam_container_id\x18\a \x01(\v2%.spindle.hadoop.yarn.ContainerIdProtoR\ramContainerId\x122\n" +
 	"\x15original_tracking_url\x18\b \x01(\tR\x13originalTrackingUrl\x12\x1c\n" +
 	"\tstartTime\x18\t \x01(\x03R\tstartTime\x12\x1e\n" +
 	"\n" +
 	"finishTime\x18\n" +
 	" \x01(\x03R\n" +
-	"finishTime\"\x9a\x01\n" +
-	"\x1aApplicationTimeoutMapProto\x12b\n" +
-	"\x18application_timeout_type\x18\x01 \x01(\x0e2(.hadoop.yarn.ApplicationTimeoutTypeProtoR\x16applicationTimeoutType\x12\x18\n" +
+	"finishTime\"\xa2\x01\n" +
+	"\x1aApplicationTimeoutMapProto\x12j\n" +
+	"\x18application_timeout_type\x18\x01 \x01(\x0e20.spindle.hadoop.yarn.ApplicationTimeoutTypeProtoR\x16applicationTimeoutType\x12\x18\n" +
 	"\atimeout\x18\x02 \x01(\x03R\atimeout\"\x8d\x03\n" +
 	"\x1aLogAggregationContextProto\x12+\n" +
 	"\x0finclude_pattern\x18\x01 \x01(\t:\x02.*R\x0eincludePattern\x12)\n" +
@@ -5127,49 +5127,48 @@ const file_yarn_protos_proto_rawDesc = "" +
 	"\x1brolled_logs_include_pattern\x18\x03 \x01(\t:\x00R\x18rolledLogsIncludePattern\x12A\n" +
 	"\x1brolled_logs_exclude_pattern\x18\x04 \x01(\t:\x02.*R\x18rolledLogsExcludePattern\x12H\n" +
 	"!log_aggregation_policy_class_name\x18\x05 \x01(\tR\x1dlogAggregationPolicyClassName\x12I\n" +
-	"!log_aggregation_policy_parameters\x18\x06 \x01(\tR\x1elogAggregationPolicyParameters\"\xb8\n" +
-	"\n" +
-	"!ApplicationSubmissionContextProto\x12F\n" +
-	"\x0eapplication_id\x18\x01 \x01(\v2\x1f.hadoop.yarn.ApplicationIdProtoR\rapplicationId\x12.\n" +
+	"!log_aggregation_policy_parameters\x18\x06 \x01(\tR\x1elogAggregationPolicyParameters\"\x80\v\n" +
+	"!ApplicationSubmissionContextProto\x12N\n" +
+	"\x0eapplication_id\x18\x01 \x01(\v2'.spindle.hadoop.yarn.ApplicationIdProtoR\rapplicationId\x12.\n" +
 	"\x10application_name\x18\x02 \x01(\t:\x03N/AR\x0fapplicationName\x12\x1d\n" +
-	"\x05queue\x18\x03 \x01(\t:\adefaultR\x05queue\x126\n" +
-	"\bpriority\x18\x04 \x01(\v2\x1a.hadoop.yarn.PriorityProtoR\bpriority\x12T\n" +
-	"\x11am_container_spec\x18\x05 \x01(\v2(.hadoop.yarn.ContainerLaunchContextProtoR\x0famContainerSpec\x12C\n" +
+	"\x05queue\x18\x03 \x01(\t:\adefaultR\x05queue\x12>\n" +
+	"\bpriority\x18\x04 \x01(\v2\".spindle.hadoop.yarn.PriorityProtoR\bpriority\x12\\\n" +
+	"\x11am_container_spec\x18\x05 \x01(\v20.spindle.hadoop.yarn.ContainerLaunchContextProtoR\x0famContainerSpec\x12C\n" +
 	"\x1bcancel_tokens_when_complete\x18\x06 \x01(\b:\x04trueR\x18cancelTokensWhenComplete\x12(\n" +
 	"\funmanaged_am\x18\a \x01(\b:\x05falseR\vunmanagedAm\x12)\n" +
-	"\x0emaxAppAttempts\x18\b \x01(\x05:\x010R\x0emaxAppAttempts\x126\n" +
-	"\bresource\x18\t \x01(\v2\x1a.hadoop.yarn.ResourceProtoR\bresource\x12.\n" +
+	"\x0emaxAppAttempts\x18\b \x01(\x05:\x010R\x0emaxAppAttempts\x12>\n" +
+	"\bresource\x18\t \x01(\v2\".spindle.hadoop.yarn.ResourceProtoR\bresource\x12.\n" +
 	"\x0fapplicationType\x18\n" +
 	" \x01(\t:\x04YARNR\x0fapplicationType\x12c\n" +
 	"+keep_containers_across_application_attempts\x18\v \x01(\b:\x05falseR'keepContainersAcrossApplicationAttempts\x12(\n" +
 	"\x0fapplicationTags\x18\f \x03(\tR\x0fapplicationTags\x12O\n" +
-	"\"attempt_failures_validity_interval\x18\r \x01(\x03:\x02-1R\x1fattemptFailuresValidityInterval\x12_\n" +
-	"\x17log_aggregation_context\x18\x0e \x01(\v2'.hadoop.yarn.LogAggregationContextProtoR\x15logAggregationContext\x12F\n" +
-	"\x0ereservation_id\x18\x0f \x01(\v2\x1f.hadoop.yarn.ReservationIdProtoR\rreservationId\x122\n" +
-	"\x15node_label_expression\x18\x10 \x01(\tR\x13nodeLabelExpression\x12d\n" +
-	"\x1dam_container_resource_request\x18\x11 \x03(\v2!.hadoop.yarn.ResourceRequestProtoR\x1aamContainerResourceRequest\x12Z\n" +
-	"\x14application_timeouts\x18\x12 \x03(\v2'.hadoop.yarn.ApplicationTimeoutMapProtoR\x13applicationTimeouts\x12m\n" +
-	"!application_scheduling_properties\x18\x13 \x03(\v2!.hadoop.yarn.StringStringMapProtoR\x1fapplicationSchedulingProperties\"\x81\x06\n" +
-	"\x0fNodeReportProto\x120\n" +
-	"\x06nodeId\x18\x01 \x01(\v2\x18.hadoop.yarn.NodeIdProtoR\x06nodeId\x12 \n" +
+	"\"attempt_failures_validity_interval\x18\r \x01(\x03:\x02-1R\x1fattemptFailuresValidityInterval\x12g\n" +
+	"\x17log_aggregation_context\x18\x0e \x01(\v2/.spindle.hadoop.yarn.LogAggregationContextProtoR\x15logAggregationContext\x12N\n" +
+	"\x0ereservation_id\x18\x0f \x01(\v2'.spindle.hadoop.yarn.ReservationIdProtoR\rreservationId\x122\n" +
+	"\x15node_label_expression\x18\x10 \x01(\tR\x13nodeLabelExpression\x12l\n" +
+	"\x1dam_container_resource_request\x18\x11 \x03(\v2).spindle.hadoop.yarn.ResourceRequestProtoR\x1aamContainerResourceRequest\x12b\n" +
+	"\x14application_timeouts\x18\x12 \x03(\v2/.spindle.hadoop.yarn.ApplicationTimeoutMapProtoR\x13applicationTimeouts\x12u\n" +
+	"!application_scheduling_properties\x18\x13 \x03(\v2).spindle.hadoop.yarn.StringStringMapProtoR\x1fapplicationSchedulingProperties\"\xb9\x06\n" +
+	"\x0fNodeReportProto\x128\n" +
+	"\x06nodeId\x18\x01 \x01(\v2 .spindle.hadoop.yarn.NodeIdProtoR\x06nodeId\x12 \n" +
 	"\vhttpAddress\x18\x02 \x01(\tR\vhttpAddress\x12\x1a\n" +
-	"\brackName\x18\x03 \x01(\tR\brackName\x12.\n" +
-	"\x04used\x18\x04 \x01(\v2\x1a.hadoop.yarn.ResourceProtoR\x04used\x12:\n" +
+	"\brackName\x18\x03 \x01(\tR\brackName\x126\n" +
+	"\x04used\x18\x04 \x01(\v2\".spindle.hadoop.yarn.ResourceProtoR\x04used\x12B\n" +
 	"\n" +
-	"capability\x18\x05 \x01(\v2\x1a.hadoop.yarn.ResourceProtoR\n" +
+	"capability\x18\x05 \x01(\v2\".spindle.hadoop.yarn.ResourceProtoR\n" +
 	"capability\x12$\n" +
-	"\rnumContainers\x18\x06 \x01(\x05R\rnumContainers\x12:\n" +
+	"\rnumContainers\x18\x06 \x01(\x05R\rnumContainers\x12B\n" +
 	"\n" +
-	"node_state\x18\a \x01(\x0e2\x1b.hadoop.yarn.NodeStateProtoR\tnodeState\x12#\n" +
+	"node_state\x18\a \x01(\x0e2#.spindle.hadoop.yarn.NodeStateProtoR\tnodeState\x12#\n" +
 	"\rhealth_report\x18\b \x01(\tR\fhealthReport\x125\n" +
 	"\x17last_health_report_time\x18\t \x01(\x03R\x14lastHealthReportTime\x12\x1f\n" +
 	"\vnode_labels\x18\n" +
 	" \x03(\tR\n" +
-	"nodeLabels\x12\\\n" +
-	"\x16containers_utilization\x18\v \x01(\v2%.hadoop.yarn.ResourceUtilizationProtoR\x15containersUtilization\x12P\n" +
-	"\x10node_utilization\x18\f \x01(\v2%.hadoop.yarn.ResourceUtilizationProtoR\x0fnodeUtilization\x127\n" +
-	"\x17decommissioning_timeout\x18\r \x01(\rR\x16decommissioningTimeout\x12J\n" +
-	"\x10node_update_type\x18\x0e \x01(\x0e2 .hadoop.yarn.NodeUpdateTypeProtoR\x0enodeUpdateType\"\xfb\x02\n" +
+	"nodeLabels\x12d\n" +
+	"\x16containers_utilization\x18\v \x01(\v2-.spindle.hadoop.yarn.ResourceUtilizationProtoR\x15containersUtilization\x12X\n" +
+	"\x10node_utilization\x18\f \x01(\v2-.spindle.hadoop.yarn.ResourceUtilizationProtoR\x0fnodeUtilization\x127\n" +
+	"\x17decommissioning_timeout\x18\r \x01(\rR\x16decommissioningTimeout\x12R\n" +
+	"\x10node_update_type\x18\x0e \x01(\x0e2(.spindle.hadoop.yarn.NodeUpdateTypeProtoR\x0enodeUpdateType\"\xfb\x02\n" +
 	"\x17YarnClusterMetricsProto\x12*\n" +
 	"\x11num_node_managers\x18\x01 \x01(\x05R\x0fnumNodeManagers\x124\n" +
 	"\x16num_decommissioned_nms\x18\x02 \x01(\x05R\x14numDecommissionedNms\x12$\n" +
@@ -5199,58 +5198,58 @@ const file_yarn_protos_proto_rawDesc = "" +
 	"\x0ereservedVCores\x18\x0f \x01(\x03R\x0ereservedVCores\x120\n" +
 	"\x13allocatedContainers\x18\x10 \x01(\x03R\x13allocatedContainers\x12,\n" +
 	"\x11pendingContainers\x18\x11 \x01(\x03R\x11pendingContainers\x12.\n" +
-	"\x12reservedContainers\x18\x12 \x01(\x03R\x12reservedContainers\"\x95\x06\n" +
+	"\x12reservedContainers\x18\x12 \x01(\x03R\x12reservedContainers\"\xb5\x06\n" +
 	"\x0eQueueInfoProto\x12\x1c\n" +
 	"\tqueueName\x18\x01 \x01(\tR\tqueueName\x12\x1a\n" +
 	"\bcapacity\x18\x02 \x01(\x02R\bcapacity\x12(\n" +
 	"\x0fmaximumCapacity\x18\x03 \x01(\x02R\x0fmaximumCapacity\x12(\n" +
-	"\x0fcurrentCapacity\x18\x04 \x01(\x02R\x0fcurrentCapacity\x122\n" +
-	"\x05state\x18\x05 \x01(\x0e2\x1c.hadoop.yarn.QueueStateProtoR\x05state\x12=\n" +
-	"\vchildQueues\x18\x06 \x03(\v2\x1b.hadoop.yarn.QueueInfoProtoR\vchildQueues\x12G\n" +
-	"\fapplications\x18\a \x03(\v2#.hadoop.yarn.ApplicationReportProtoR\fapplications\x122\n" +
+	"\x0fcurrentCapacity\x18\x04 \x01(\x02R\x0fcurrentCapacity\x12:\n" +
+	"\x05state\x18\x05 \x01(\x0e2$.spindle.hadoop.yarn.QueueStateProtoR\x05state\x12E\n" +
+	"\vchildQueues\x18\x06 \x03(\v2#.spindle.hadoop.yarn.QueueInfoProtoR\vchildQueues\x12O\n" +
+	"\fapplications\x18\a \x03(\v2+.spindle.hadoop.yarn.ApplicationReportProtoR\fapplications\x122\n" +
 	"\x14accessibleNodeLabels\x18\b \x03(\tR\x14accessibleNodeLabels\x12>\n" +
-	"\x1adefaultNodeLabelExpression\x18\t \x01(\tR\x1adefaultNodeLabelExpression\x12K\n" +
+	"\x1adefaultNodeLabelExpression\x18\t \x01(\tR\x1adefaultNodeLabelExpression\x12S\n" +
 	"\x0fqueueStatistics\x18\n" +
-	" \x01(\v2!.hadoop.yarn.QueueStatisticsProtoR\x0fqueueStatistics\x12.\n" +
+	" \x01(\v2).spindle.hadoop.yarn.QueueStatisticsProtoR\x0fqueueStatistics\x12.\n" +
 	"\x12preemptionDisabled\x18\v \x01(\bR\x12preemptionDisabled\x12B\n" +
 	"\x1cintraQueuePreemptionDisabled\x18\r \x01(\bR\x1cintraQueuePreemptionDisabled\x12\x16\n" +
 	"\x06weight\x18\x0e \x01(\x02R\x06weight\x12\x1c\n" +
 	"\tqueuePath\x18\x0f \x01(\tR\tqueuePath\x12(\n" +
 	"\x0fmaxParallelApps\x18\x10 \x01(\x05R\x0fmaxParallelApps\x12$\n" +
-	"\rschedulerType\x18\x11 \x01(\tR\rschedulerType\"\xac\x01\n" +
-	"\x19ExecutionTypeRequestProto\x12R\n" +
-	"\x0eexecution_type\x18\x01 \x01(\x0e2\x1f.hadoop.yarn.ExecutionTypeProto:\n" +
+	"\rschedulerType\x18\x11 \x01(\tR\rschedulerType\"\xb4\x01\n" +
+	"\x19ExecutionTypeRequestProto\x12Z\n" +
+	"\x0eexecution_type\x18\x01 \x01(\x0e2'.spindle.hadoop.yarn.ExecutionTypeProto:\n" +
 	"GUARANTEEDR\rexecutionType\x12;\n" +
-	"\x16enforce_execution_type\x18\x02 \x01(\b:\x05falseR\x14enforceExecutionType\"\xcd\x03\n" +
-	"\x14ResourceRequestProto\x126\n" +
-	"\bpriority\x18\x01 \x01(\v2\x1a.hadoop.yarn.PriorityProtoR\bpriority\x12#\n" +
-	"\rresource_name\x18\x02 \x01(\tR\fresourceName\x12:\n" +
+	"\x16enforce_execution_type\x18\x02 \x01(\b:\x05falseR\x14enforceExecutionType\"\xe5\x03\n" +
+	"\x14ResourceRequestProto\x12>\n" +
+	"\bpriority\x18\x01 \x01(\v2\".spindle.hadoop.yarn.PriorityProtoR\bpriority\x12#\n" +
+	"\rresource_name\x18\x02 \x01(\tR\fresourceName\x12B\n" +
 	"\n" +
-	"capability\x18\x03 \x01(\v2\x1a.hadoop.yarn.ResourceProtoR\n" +
+	"capability\x18\x03 \x01(\v2\".spindle.hadoop.yarn.ResourceProtoR\n" +
 	"capability\x12%\n" +
 	"\x0enum_containers\x18\x04 \x01(\x05R\rnumContainers\x12+\n" +
 	"\x0erelax_locality\x18\x05 \x01(\b:\x04trueR\rrelaxLocality\x122\n" +
-	"\x15node_label_expression\x18\x06 \x01(\tR\x13nodeLabelExpression\x12\\\n" +
-	"\x16execution_type_request\x18\a \x01(\v2&.hadoop.yarn.ExecutionTypeRequestProtoR\x14executionTypeRequest\x126\n" +
+	"\x15node_label_expression\x18\x06 \x01(\tR\x13nodeLabelExpression\x12d\n" +
+	"\x16execution_type_request\x18\a \x01(\v2..spindle.hadoop.yarn.ExecutionTypeRequestProtoR\x14executionTypeRequest\x126\n" +
 	"\x15allocation_request_id\x18\b \x01(\x03:\x02-1R\x13allocationRequestId\"\x7f\n" +
 	"\x1dResourceBlacklistRequestProto\x12/\n" +
 	"\x13blacklist_additions\x18\x01 \x03(\tR\x12blacklistAdditions\x12-\n" +
-	"\x12blacklist_removals\x18\x02 \x03(\tR\x11blacklistRemovals\"I\n" +
-	"\x18PreemptionContainerProto\x12-\n" +
-	"\x02id\x18\x01 \x01(\v2\x1d.hadoop.yarn.ContainerIdProtoR\x02id\"_\n" +
-	"\x1ePreemptionResourceRequestProto\x12=\n" +
-	"\bresource\x18\x01 \x01(\v2!.hadoop.yarn.ResourceRequestProtoR\bresource\"d\n" +
-	"\x1dStrictPreemptionContractProto\x12C\n" +
-	"\tcontainer\x18\x01 \x03(\v2%.hadoop.yarn.PreemptionContainerProtoR\tcontainer\"\xa7\x01\n" +
-	"\x17PreemptionContractProto\x12G\n" +
-	"\bresource\x18\x01 \x03(\v2+.hadoop.yarn.PreemptionResourceRequestProtoR\bresource\x12C\n" +
-	"\tcontainer\x18\x02 \x03(\v2%.hadoop.yarn.PreemptionContainerProtoR\tcontainer\"\xae\x01\n" +
-	"\x16PreemptionMessageProto\x12R\n" +
-	"\x0estrictContract\x18\x01 \x01(\v2*.hadoop.yarn.StrictPreemptionContractProtoR\x0estrictContract\x12@\n" +
-	"\bcontract\x18\x02 \x01(\v2$.hadoop.yarn.PreemptionContractProtoR\bcontract\"\x7f\n" +
+	"\x12blacklist_removals\x18\x02 \x03(\tR\x11blacklistRemovals\"Q\n" +
+	"\x18PreemptionContainerProto\x125\n" +
+	"\x02id\x18\x01 \x01(\v2%.spindle.hadoop.yarn.ContainerIdProtoR\x02id\"g\n" +
+	"\x1ePreemptionResourceRequestProto\x12E\n" +
+	"\bresource\x18\x01 \x01(\v2).spindle.hadoop.yarn.ResourceRequestProtoR\bresource\"l\n" +
+	"\x1dStrictPreemptionContractProto\x12K\n" +
+	"\tcontainer\x18\x01 \x03(\v2-.spindle.hadoop.yarn.PreemptionContainerProtoR\tcontainer\"\xb7\x01\n" +
+	"\x17PreemptionContractProto\x12O\n" +
+	"\bresource\x18\x01 \x03(\v23.spindle.hadoop.yarn.PreemptionResourceRequestProtoR\bresource\x12K\n" +
+	"\tcontainer\x18\x02 \x03(\v2-.spindle.hadoop.yarn.PreemptionContainerProtoR\tcontainer\"\xbe\x01\n" +
+	"\x16PreemptionMessageProto\x12Z\n" +
+	"\x0estrictContract\x18\x01 \x01(\v22.spindle.hadoop.yarn.StrictPreemptionContractProtoR\x0estrictContract\x12H\n" +
+	"\bcontract\x18\x02 \x01(\v2,.spindle.hadoop.yarn.PreemptionContractProtoR\bcontract\"\x87\x01\n" +
 	"\x12CollectorInfoProto\x12%\n" +
-	"\x0ecollector_addr\x18\x01 \x01(\tR\rcollectorAddr\x12B\n" +
-	"\x0fcollector_token\x18\x02 \x01(\v2\x19.hadoop.common.TokenProtoR\x0ecollectorToken*#\n" +
+	"\x0ecollector_addr\x18\x01 \x01(\tR\rcollectorAddr\x12J\n" +
+	"\x0fcollector_token\x18\x02 \x01(\v2!.spindle.hadoop.common.TokenProtoR\x0ecollectorToken*#\n" +
 	"\x12ResourceTypesProto\x12\r\n" +
 	"\tCOUNTABLE\x10\x00*?\n" +
 	"\x13ContainerStateProto\x12\t\n" +
@@ -5354,177 +5353,177 @@ const file_yarn_protos_proto_rawDesc = "" +
 	"\x1dRETRY_ON_SPECIFIC_ERROR_CODES\x10\x02B;Z9github.com/spindle-yarn/spindle/internal/proto/hadoopyarn"
 
 var (
-	file_yarn_protos_proto_rawDescOnce sync.Once
-	file_yarn_protos_proto_rawDescData []byte
+	file_hadoopyarn_yarn_protos_proto_rawDescOnce sync.Once
+	file_hadoopyarn_yarn_protos_proto_rawDescData []byte
 )
 
-func file_yarn_protos_proto_rawDescGZIP() []byte {
-	file_yarn_protos_proto_rawDescOnce.Do(func() {
-		file_yarn_protos_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_yarn_protos_proto_rawDesc), len(file_yarn_protos_proto_rawDesc)))
+func file_hadoopyarn_yarn_protos_proto_rawDescGZIP() []byte {
+	file_hadoopyarn_yarn_protos_proto_rawDescOnce.Do(func() {
+		file_hadoopyarn_yarn_protos_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_hadoopyarn_yarn_protos_proto_rawDesc), len(file_hadoopyarn_yarn_protos_proto_rawDesc)))
 	})
-	return file_yarn_protos_proto_rawDescData
+	return file_hadoopyarn_yarn_protos_proto_rawDescData
 }
 
-var file_yarn_protos_proto_enumTypes = make([]protoimpl.EnumInfo, 17)
-var file_yarn_protos_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
-var file_yarn_protos_proto_goTypes = []any{
-	(ResourceTypesProto)(0),                     // 0: hadoop.yarn.ResourceTypesProto
-	(ContainerStateProto)(0),                    // 1: hadoop.yarn.ContainerStateProto
-	(ContainerSubStateProto)(0),                 // 2: hadoop.yarn.ContainerSubStateProto
-	(YarnApplicationStateProto)(0),              // 3: hadoop.yarn.YarnApplicationStateProto
-	(YarnApplicationAttemptStateProto)(0),       // 4: hadoop.yarn.YarnApplicationAttemptStateProto
-	(FinalApplicationStatusProto)(0),            // 5: hadoop.yarn.FinalApplicationStatusProto
-	(LocalResourceVisibilityProto)(0),           // 6: hadoop.yarn.LocalResourceVisibilityProto
-	(LocalResourceTypeProto)(0),                 // 7: hadoop.yarn.LocalResourceTypeProto
-	(LogAggregationStatusProto)(0),              // 8: hadoop.yarn.LogAggregationStatusProto
-	(NodeStateProto)(0),                         // 9: hadoop.yarn.NodeStateProto
-	(NodeUpdateTypeProto)(0),                    // 10: hadoop.yarn.NodeUpdateTypeProto
-	(ExecutionTypeProto)(0),                     // 11: hadoop.yarn.ExecutionTypeProto
-	(AMCommandProto)(0),                         // 12: hadoop.yarn.AMCommandProto
-	(ApplicationTimeoutTypeProto)(0),            // 13: hadoop.yarn.ApplicationTimeoutTypeProto
-	(ApplicationAccessTypeProto)(0),             // 14: hadoop.yarn.ApplicationAccessTypeProto
-	(QueueStateProto)(0),                        // 15: hadoop.yarn.QueueStateProto
-	(ContainerRetryPolicyProto)(0),              // 16: hadoop.yarn.ContainerRetryPolicyProto
-	(*SerializedExceptionProto)(nil),            // 17: hadoop.yarn.SerializedExceptionProto
-	(*ApplicationIdProto)(nil),                  // 18: hadoop.yarn.ApplicationIdProto
-	(*ApplicationAttemptIdProto)(nil),           // 19: hadoop.yarn.ApplicationAttemptIdProto
-	(*ContainerIdProto)(nil),                    // 20: hadoop.yarn.ContainerIdProto
-	(*NodeIdProto)(nil),                         // 21: hadoop.yarn.NodeIdProto
-	(*ReservationIdProto)(nil),                  // 22: hadoop.yarn.ReservationIdProto
-	(*ResourceInformationProto)(nil),            // 23: hadoop.yarn.ResourceInformationProto
-	(*ResourceTypeInfoProto)(nil),               // 24: hadoop.yarn.ResourceTypeInfoProto
-	(*ResourceProto)(nil),                       // 25: hadoop.yarn.ResourceProto
-	(*ResourceUtilizationProto)(nil),            // 26: hadoop.yarn.ResourceUtilizationProto
-	(*PriorityProto)(nil),                       // 27: hadoop.yarn.PriorityProto
-	(*StringStringMapProto)(nil),                // 28: hadoop.yarn.StringStringMapProto
-	(*StringBytesMapProto)(nil),                 // 29: hadoop.yarn.StringBytesMapProto
-	(*StringLongMapProto)(nil),                  // 30: hadoop.yarn.StringLongMapProto
-	(*StringFloatMapProto)(nil),                 // 31: hadoop.yarn.StringFloatMapProto
-	(*ContainerProto)(nil),                      // 32: hadoop.yarn.ContainerProto
-	(*ContainerReportProto)(nil),                // 33: hadoop.yarn.ContainerReportProto
-	(*ContainerStatusProto)(nil),                // 34: hadoop.yarn.ContainerStatusProto
-	(*URLProto)(nil),                            // 35: hadoop.yarn.URLProto
-	(*LocalResourceProto)(nil),                  // 36: hadoop.yarn.LocalResourceProto
-	(*StringLocalResourceMapProto)(nil),         // 37: hadoop.yarn.StringLocalResourceMapProto
-	(*ApplicationACLMapProto)(nil),              // 38: hadoop.yarn.ApplicationACLMapProto
-	(*ContainerRetryContextProto)(nil),          // 39: hadoop.yarn.ContainerRetryContextProto
-	(*ContainerLaunchContextProto)(nil),         // 40: hadoop.yarn.ContainerLaunchContextProto
-	(*ApplicationResourceUsageReportProto)(nil), // 41: hadoop.yarn.ApplicationResourceUsageReportProto
-	(*ApplicationTimeoutProto)(nil),             // 42: hadoop.yarn.ApplicationTimeoutProto
-	(*AppTimeoutsMapProto)(nil),                 // 43: hadoop.yarn.AppTimeoutsMapProto
-	(*ApplicationReportProto)(nil),              // 44: hadoop.yarn.ApplicationReportProto
-	(*ApplicationAttemptReportProto)(nil),       // 45: hadoop.yarn.ApplicationAttemptReportProto
-	(*ApplicationTimeoutMapProto)(nil),          // 46: hadoop.yarn.ApplicationTimeoutMapProto
-	(*LogAggregationContextProto)(nil),          // 47: hadoop.yarn.LogAggregationContextProto
-	(*ApplicationSubmissionContextProto)(nil),   // 48: hadoop.yarn.ApplicationSubmissionContextProto
-	(*NodeReportProto)(nil),                     // 49: hadoop.yarn.NodeReportProto
-	(*YarnClusterMetricsProto)(nil),             // 50: hadoop.yarn.YarnClusterMetricsProto
-	(*QueueStatisticsProto)(nil),                // 51: hadoop.yarn.QueueStatisticsProto
-	(*QueueInfoProto)(nil),                      // 52: hadoop.yarn.QueueInfoProto
-	(*ExecutionTypeRequestProto)(nil),           // 53: hadoop.yarn.ExecutionTypeRequestProto
-	(*ResourceRequestProto)(nil),                // 54: hadoop.yarn.ResourceRequestProto
-	(*ResourceBlacklistRequestProto)(nil),       // 55: hadoop.yarn.ResourceBlacklistRequestProto
-	(*PreemptionContainerProto)(nil),            // 56: hadoop.yarn.PreemptionContainerProto
-	(*PreemptionResourceRequestProto)(nil),      // 57: hadoop.yarn.PreemptionResourceRequestProto
-	(*StrictPreemptionContractProto)(nil),       // 58: hadoop.yarn.StrictPreemptionContractProto
-	(*PreemptionContractProto)(nil),             // 59: hadoop.yarn.PreemptionContractProto
-	(*PreemptionMessageProto)(nil),              // 60: hadoop.yarn.PreemptionMessageProto
-	(*CollectorInfoProto)(nil),                  // 61: hadoop.yarn.CollectorInfoProto
-	(*hadoopcommon.TokenProto)(nil),             // 62: hadoop.common.TokenProto
+var file_hadoopyarn_yarn_protos_proto_enumTypes = make([]protoimpl.EnumInfo, 17)
+var file_hadoopyarn_yarn_protos_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_hadoopyarn_yarn_protos_proto_goTypes = []any{
+	(ResourceTypesProto)(0),                     // 0: spindle.hadoop.yarn.ResourceTypesProto
+	(ContainerStateProto)(0),                    // 1: spindle.hadoop.yarn.ContainerStateProto
+	(ContainerSubStateProto)(0),                 // 2: spindle.hadoop.yarn.ContainerSubStateProto
+	(YarnApplicationStateProto)(0),              // 3: spindle.hadoop.yarn.YarnApplicationStateProto
+	(YarnApplicationAttemptStateProto)(0),       // 4: spindle.hadoop.yarn.YarnApplicationAttemptStateProto
+	(FinalApplicationStatusProto)(0),            // 5: spindle.hadoop.yarn.FinalApplicationStatusProto
+	(LocalResourceVisibilityProto)(0),           // 6: spindle.hadoop.yarn.LocalResourceVisibilityProto
+	(LocalResourceTypeProto)(0),                 // 7: spindle.hadoop.yarn.LocalResourceTypeProto
+	(LogAggregationStatusProto)(0),              // 8: spindle.hadoop.yarn.LogAggregationStatusProto
+	(NodeStateProto)(0),                         // 9: spindle.hadoop.yarn.NodeStateProto
+	(NodeUpdateTypeProto)(0),                    // 10: spindle.hadoop.yarn.NodeUpdateTypeProto
+	(ExecutionTypeProto)(0),                     // 11: spindle.hadoop.yarn.ExecutionTypeProto
+	(AMCommandProto)(0),                         // 12: spindle.hadoop.yarn.AMCommandProto
+	(ApplicationTimeoutTypeProto)(0),            // 13: spindle.hadoop.yarn.ApplicationTimeoutTypeProto
+	(ApplicationAccessTypeProto)(0),             // 14: spindle.hadoop.yarn.ApplicationAccessTypeProto
+	(QueueStateProto)(0),                        // 15: spindle.hadoop.yarn.QueueStateProto
+	(ContainerRetryPolicyProto)(0),              // 16: spindle.hadoop.yarn.ContainerRetryPolicyProto
+	(*SerializedExceptionProto)(nil),            // 17: spindle.hadoop.yarn.SerializedExceptionProto
+	(*ApplicationIdProto)(nil),                  // 18: spindle.hadoop.yarn.ApplicationIdProto
+	(*ApplicationAttemptIdProto)(nil),           // 19: spindle.hadoop.yarn.ApplicationAttemptIdProto
+	(*ContainerIdProto)(nil),                    // 20: spindle.hadoop.yarn.ContainerIdProto
+	(*NodeIdProto)(nil),                         // 21: spindle.hadoop.yarn.NodeIdProto
+	(*ReservationIdProto)(nil),                  // 22: spindle.hadoop.yarn.ReservationIdProto
+	(*ResourceInformationProto)(nil),            // 23: spindle.hadoop.yarn.ResourceInformationProto
+	(*ResourceTypeInfoProto)(nil),               // 24: spindle.hadoop.yarn.ResourceTypeInfoProto
+	(*ResourceProto)(nil),                       // 25: spindle.hadoop.yarn.ResourceProto
+	(*ResourceUtilizationProto)(nil),            // 26: spindle.hadoop.yarn.ResourceUtilizationProto
+	(*PriorityProto)(nil),                       // 27: spindle.hadoop.yarn.PriorityProto
+	(*StringStringMapProto)(nil),                // 28: spindle.hadoop.yarn.StringStringMapProto
+	(*StringBytesMapProto)(nil),                 // 29: spindle.hadoop.yarn.StringBytesMapProto
+	(*StringLongMapProto)(nil),                  // 30: spindle.hadoop.yarn.StringLongMapProto
+	(*StringFloatMapProto)(nil),                 // 31: spindle.hadoop.yarn.StringFloatMapProto
+	(*ContainerProto)(nil),                      // 32: spindle.hadoop.yarn.ContainerProto
+	(*ContainerReportProto)(nil),                // 33: spindle.hadoop.yarn.ContainerReportProto
+	(*ContainerStatusProto)(nil),                // 34: spindle.hadoop.yarn.ContainerStatusProto
+	(*URLProto)(nil),                            // 35: spindle.hadoop.yarn.URLProto
+	(*LocalResourceProto)(nil),                  // 36: spindle.hadoop.yarn.LocalResourceProto
+	(*StringLocalResourceMapProto)(nil),         // 37: spindle.hadoop.yarn.StringLocalResourceMapProto
+	(*ApplicationACLMapProto)(nil),              // 38: spindle.hadoop.yarn.ApplicationACLMapProto
+	(*ContainerRetryContextProto)(nil),          // 39: spindle.hadoop.yarn.ContainerRetryContextProto
+	(*ContainerLaunchContextProto)(nil),         // 40: spindle.hadoop.yarn.ContainerLaunchContextProto
+	(*ApplicationResourceUsageReportProto)(nil), // 41: spindle.hadoop.yarn.ApplicationResourceUsageReportProto
+	(*ApplicationTimeoutProto)(nil),             // 42: spindle.hadoop.yarn.ApplicationTimeoutProto
+	(*AppTimeoutsMapProto)(nil),                 // 43: spindle.hadoop.yarn.AppTimeoutsMapProto
+	(*ApplicationReportProto)(nil),              // 44: spindle.hadoop.yarn.ApplicationReportProto
+	(*ApplicationAttemptReportProto)(nil),       // 45: spindle.hadoop.yarn.ApplicationAttemptReportProto
+	(*ApplicationTimeoutMapProto)(nil),          // 46: spindle.hadoop.yarn.ApplicationTimeoutMapProto
+	(*LogAggregationContextProto)(nil),          // 47: spindle.hadoop.yarn.LogAggregationContextProto
+	(*ApplicationSubmissionContextProto)(nil),   // 48: spindle.hadoop.yarn.ApplicationSubmissionContextProto
+	(*NodeReportProto)(nil),                     // 49: spindle.hadoop.yarn.NodeReportProto
+	(*YarnClusterMetricsProto)(nil),             // 50: spindle.hadoop.yarn.YarnClusterMetricsProto
+	(*QueueStatisticsProto)(nil),                // 51: spindle.hadoop.yarn.QueueStatisticsProto
+	(*QueueInfoProto)(nil),                      // 52: spindle.hadoop.yarn.QueueInfoProto
+	(*ExecutionTypeRequestProto)(nil),           // 53: spindle.hadoop.yarn.ExecutionTypeRequestProto
+	(*ResourceRequestProto)(nil),                // 54: spindle.hadoop.yarn.ResourceRequestProto
+	(*ResourceBlacklistRequestProto)(nil),       // 55: spindle.hadoop.yarn.ResourceBlacklistRequestProto
+	(*PreemptionContainerProto)(nil),            // 56: spindle.hadoop.yarn.PreemptionContainerProto
+	(*PreemptionResourceRequestProto)(nil),      // 57: spindle.hadoop.yarn.PreemptionResourceRequestProto
+	(*StrictPreemptionContractProto)(nil),       // 58: spindle.hadoop.yarn.StrictPreemptionContractProto
+	(*PreemptionContractProto)(nil),             // 59: spindle.hadoop.yarn.PreemptionContractProto
+	(*PreemptionMessageProto)(nil),              // 60: spindle.hadoop.yarn.PreemptionMessageProto
+	(*CollectorInfoProto)(nil),                  // 61: spindle.hadoop.yarn.CollectorInfoProto
+	(*hadoopcommon.TokenProto)(nil),             // 62: spindle.hadoop.common.TokenProto
 }
-var file_yarn_protos_proto_depIdxs = []int32{
-	17, // 0: hadoop.yarn.SerializedExceptionProto.cause:type_name -> hadoop.yarn.SerializedExceptionProto
-	18, // 1: hadoop.yarn.ApplicationAttemptIdProto.application_id:type_name -> hadoop.yarn.ApplicationIdProto
-	18, // 2: hadoop.yarn.ContainerIdProto.app_id:type_name -> hadoop.yarn.ApplicationIdProto
-	19, // 3: hadoop.yarn.ContainerIdProto.app_attempt_id:type_name -> hadoop.yarn.ApplicationAttemptIdProto
-	0,  // 4: hadoop.yarn.ResourceInformationProto.type:type_name -> hadoop.yarn.ResourceTypesProto
-	28, // 5: hadoop.yarn.ResourceInformationProto.attributes:type_name -> hadoop.yarn.StringStringMapProto
-	0,  // 6: hadoop.yarn.ResourceTypeInfoProto.type:type_name -> hadoop.yarn.ResourceTypesProto
-	23, // 7: hadoop.yarn.ResourceProto.resource_value_map:type_name -> hadoop.yarn.ResourceInformationProto
-	31, // 8: hadoop.yarn.ResourceUtilizationProto.customResources:type_name -> hadoop.yarn.StringFloatMapProto
-	20, // 9: hadoop.yarn.ContainerProto.id:type_name -> hadoop.yarn.ContainerIdProto
-	21, // 10: hadoop.yarn.ContainerProto.nodeId:type_name -> hadoop.yarn.NodeIdProto
-	25, // 11: hadoop.yarn.ContainerProto.resource:type_name -> hadoop.yarn.ResourceProto
-	27, // 12: hadoop.yarn.ContainerProto.priority:type_name -> hadoop.yarn.PriorityProto
-	62, // 13: hadoop.yarn.ContainerProto.container_token:type_name -> hadoop.common.TokenProto
-	11, // 14: hadoop.yarn.ContainerProto.execution_type:type_name -> hadoop.yarn.ExecutionTypeProto
-	20, // 15: hadoop.yarn.ContainerReportProto.container_id:type_name -> hadoop.yarn.ContainerIdProto
-	25, // 16: hadoop.yarn.ContainerReportProto.resource:type_name -> hadoop.yarn.ResourceProto
-	21, // 17: hadoop.yarn.ContainerReportProto.node_id:type_name -> hadoop.yarn.NodeIdProto
-	27, // 18: hadoop.yarn.ContainerReportProto.priority:type_name -> hadoop.yarn.PriorityProto
-	1,  // 19: hadoop.yarn.ContainerReportProto.container_state:type_name -> hadoop.yarn.ContainerStateProto
-	11, // 20: hadoop.yarn.ContainerReportProto.executionType:type_name -> hadoop.yarn.ExecutionTypeProto
-	20, // 21: hadoop.yarn.ContainerStatusProto.container_id:type_name -> hadoop.yarn.ContainerIdProto
-	1,  // 22: hadoop.yarn.ContainerStatusProto.state:type_name -> hadoop.yarn.ContainerStateProto
-	25, // 23: hadoop.yarn.ContainerStatusProto.capability:type_name -> hadoop.yarn.ResourceProto
-	11, // 24: hadoop.yarn.ContainerStatusProto.executionType:type_name -> hadoop.yarn.ExecutionTypeProto
-	28, // 25: hadoop.yarn.ContainerStatusProto.container_attributes:type_name -> hadoop.yarn.StringStringMapProto
-	2,  // 26: hadoop.yarn.ContainerStatusProto.container_sub_state:type_name -> hadoop.yarn.ContainerSubStateProto
-	35, // 27: hadoop.yarn.LocalResourceProto.resource:type_name -> hadoop.yarn.URLProto
-	7,  // 28: hadoop.yarn.LocalResourceProto.type:type_name -> hadoop.yarn.LocalResourceTypeProto
-	6,  // 29: hadoop.yarn.LocalResourceProto.visibility:type_name -> hadoop.yarn.LocalResourceVisibilityProto
-	36, // 30: hadoop.yarn.StringLocalResourceMapProto.value:type_name -> hadoop.yarn.LocalResourceProto
-	14, // 31: hadoop.yarn.ApplicationACLMapProto.accessType:type_name -> hadoop.yarn.ApplicationAccessTypeProto
-	16, // 32: hadoop.yarn.ContainerRetryContextProto.retry_policy:type_name -> hadoop.yarn.ContainerRetryPolicyProto
-	37, // 33: hadoop.yarn.ContainerLaunchContextProto.localResources:type_name -> hadoop.yarn.StringLocalResourceMapProto
-	29, // 34: hadoop.yarn.ContainerLaunchContextProto.service_data:type_name -> hadoop.yarn.StringBytesMapProto
-	28, // 35: hadoop.yarn.ContainerLaunchContextProto.environment:type_name -> hadoop.yarn.StringStringMapProto
-	38, // 36: hadoop.yarn.ContainerLaunchContextProto.application_ACLs:type_name -> hadoop.yarn.ApplicationACLMapProto
-	39, // 37: hadoop.yarn.ContainerLaunchContextProto.container_retry_context:type_name -> hadoop.yarn.ContainerRetryContextProto
-	25, // 38: hadoop.yarn.ApplicationResourceUsageReportProto.used_resources:type_name -> hadoop.yarn.ResourceProto
-	25, // 39: hadoop.yarn.ApplicationResourceUsageReportProto.reserved_resources:type_name -> hadoop.yarn.ResourceProto
-	25, // 40: hadoop.yarn.ApplicationResourceUsageReportProto.needed_resources:type_name -> hadoop.yarn.ResourceProto
-	30, // 41: hadoop.yarn.ApplicationResourceUsageReportProto.application_resource_usage_map:type_name -> hadoop.yarn.StringLongMapProto
-	30, // 42: hadoop.yarn.ApplicationResourceUsageReportProto.application_preempted_resource_usage_map:type_name -> hadoop.yarn.StringLongMapProto
-	13, // 43: hadoop.yarn.ApplicationTimeoutProto.application_timeout_type:type_name -> hadoop.yarn.ApplicationTimeoutTypeProto
-	13, // 44: hadoop.yarn.AppTimeoutsMapProto.application_timeout_type:type_name -> hadoop.yarn.ApplicationTimeoutTypeProto
-	42, // 45: hadoop.yarn.AppTimeoutsMapProto.application_timeout:type_name -> hadoop.yarn.ApplicationTimeoutProto
-	18, // 46: hadoop.yarn.ApplicationReportProto.applicationId:type_name -> hadoop.yarn.ApplicationIdProto
-	62, // 47: hadoop.yarn.ApplicationReportProto.client_to_am_token:type_name -> hadoop.common.TokenProto
-	3,  // 48: hadoop.yarn.ApplicationReportProto.yarn_application_state:type_name -> hadoop.yarn.YarnApplicationStateProto
-	5,  // 49: hadoop.yarn.ApplicationReportProto.final_application_status:type_name -> hadoop.yarn.FinalApplicationStatusProto
-	41, // 50: hadoop.yarn.ApplicationReportProto.app_resource_Usage:type_name -> hadoop.yarn.ApplicationResourceUsageReportProto
-	19, // 51: hadoop.yarn.ApplicationReportProto.currentApplicationAttemptId:type_name -> hadoop.yarn.ApplicationAttemptIdProto
-	62, // 52: hadoop.yarn.ApplicationReportProto.am_rm_token:type_name -> hadoop.common.TokenProto
-	8,  // 53: hadoop.yarn.ApplicationReportProto.log_aggregation_status:type_name -> hadoop.yarn.LogAggregationStatusProto
-	27, // 54: hadoop.yarn.ApplicationReportProto.priority:type_name -> hadoop.yarn.PriorityProto
-	43, // 55: hadoop.yarn.ApplicationReportProto.appTimeouts:type_name -> hadoop.yarn.AppTimeoutsMapProto
-	19, // 56: hadoop.yarn.ApplicationAttemptReportProto.application_attempt_id:type_name -> hadoop.yarn.ApplicationAttemptIdProto
-	4,  // 57: hadoop.yarn.ApplicationAttemptReportProto.yarn_application_attempt_state:type_name -> hadoop.yarn.YarnApplicationAttemptStateProto
-	20, // 58: hadoop.yarn.ApplicationAttemptReportProto.am_container_id:type_name -> hadoop.yarn.ContainerIdProto
-	13, // 59: hadoop.yarn.ApplicationTimeoutMapProto.application_timeout_type:type_name -> hadoop.yarn.ApplicationTimeoutTypeProto
-	18, // 60: hadoop.yarn.ApplicationSubmissionContextProto.application_id:type_name -> hadoop.yarn.ApplicationIdProto
-	27, // 61: hadoop.yarn.ApplicationSubmissionContextProto.priority:type_name -> hadoop.yarn.PriorityProto
-	40, // 62: hadoop.yarn.ApplicationSubmissionContextProto.am_container_spec:type_name -> hadoop.yarn.ContainerLaunchContextProto
-	25, // 63: hadoop.yarn.ApplicationSubmissionContextProto.resource:type_name -> hadoop.yarn.ResourceProto
-	47, // 64: hadoop.yarn.ApplicationSubmissionContextProto.log_aggregation_context:type_name -> hadoop.yarn.LogAggregationContextProto
-	22, // 65: hadoop.yarn.ApplicationSubmissionContextProto.reservation_id:type_name -> hadoop.yarn.ReservationIdProto
-	54, // 66: hadoop.yarn.ApplicationSubmissionContextProto.am_container_resource_request:type_name -> hadoop.yarn.ResourceRequestProto
-	46, // 67: hadoop.yarn.ApplicationSubmissionContextProto.application_timeouts:type_name -> hadoop.yarn.ApplicationTimeoutMapProto
-	28, // 68: hadoop.yarn.ApplicationSubmissionContextProto.application_scheduling_properties:type_name -> hadoop.yarn.StringStringMapProto
-	21, // 69: hadoop.yarn.NodeReportProto.nodeId:type_name -> hadoop.yarn.NodeIdProto
-	25, // 70: hadoop.yarn.NodeReportProto.used:type_name -> hadoop.yarn.ResourceProto
-	25, // 71: hadoop.yarn.NodeReportProto.capability:type_name -> hadoop.yarn.ResourceProto
-	9,  // 72: hadoop.yarn.NodeReportProto.node_state:type_name -> hadoop.yarn.NodeStateProto
-	26, // 73: hadoop.yarn.NodeReportProto.containers_utilization:type_name -> hadoop.yarn.ResourceUtilizationProto
-	26, // 74: hadoop.yarn.NodeReportProto.node_utilization:type_name -> hadoop.yarn.ResourceUtilizationProto
-	10, // 75: hadoop.yarn.NodeReportProto.node_update_type:type_name -> hadoop.yarn.NodeUpdateTypeProto
-	15, // 76: hadoop.yarn.QueueInfoProto.state:type_name -> hadoop.yarn.QueueStateProto
-	52, // 77: hadoop.yarn.QueueInfoProto.childQueues:type_name -> hadoop.yarn.QueueInfoProto
-	44, // 78: hadoop.yarn.QueueInfoProto.applications:type_name -> hadoop.yarn.ApplicationReportProto
-	51, // 79: hadoop.yarn.QueueInfoProto.queueStatistics:type_name -> hadoop.yarn.QueueStatisticsProto
-	11, // 80: hadoop.yarn.ExecutionTypeRequestProto.execution_type:type_name -> hadoop.yarn.ExecutionTypeProto
-	27, // 81: hadoop.yarn.ResourceRequestProto.priority:type_name -> hadoop.yarn.PriorityProto
-	25, // 82: hadoop.yarn.ResourceRequestProto.capability:type_name -> hadoop.yarn.ResourceProto
-	53, // 83: hadoop.yarn.ResourceRequestProto.execution_type_request:type_name -> hadoop.yarn.ExecutionTypeRequestProto
-	20, // 84: hadoop.yarn.PreemptionContainerProto.id:type_name -> hadoop.yarn.ContainerIdProto
-	54, // 85: hadoop.yarn.PreemptionResourceRequestProto.resource:type_name -> hadoop.yarn.ResourceRequestProto
-	56, // 86: hadoop.yarn.StrictPreemptionContractProto.container:type_name -> hadoop.yarn.PreemptionContainerProto
-	57, // 87: hadoop.yarn.PreemptionContractProto.resource:type_name -> hadoop.yarn.PreemptionResourceRequestProto
-	56, // 88: hadoop.yarn.PreemptionContractProto.container:type_name -> hadoop.yarn.PreemptionContainerProto
-	58, // 89: hadoop.yarn.PreemptionMessageProto.strictContract:type_name -> hadoop.yarn.StrictPreemptionContractProto
-	59, // 90: hadoop.yarn.PreemptionMessageProto.contract:type_name -> hadoop.yarn.PreemptionContractProto
-	62, // 91: hadoop.yarn.CollectorInfoProto.collector_token:type_name -> hadoop.common.TokenProto
+var file_hadoopyarn_yarn_protos_proto_depIdxs = []int32{
+	17, // 0: spindle.hadoop.yarn.SerializedExceptionProto.cause:type_name -> spindle.hadoop.yarn.SerializedExceptionProto
+	18, // 1: spindle.hadoop.yarn.ApplicationAttemptIdProto.application_id:type_name -> spindle.hadoop.yarn.ApplicationIdProto
+	18, // 2: spindle.hadoop.yarn.ContainerIdProto.app_id:type_name -> spindle.hadoop.yarn.ApplicationIdProto
+	19, // 3: spindle.hadoop.yarn.ContainerIdProto.app_attempt_id:type_name -> spindle.hadoop.yarn.ApplicationAttemptIdProto
+	0,  // 4: spindle.hadoop.yarn.ResourceInformationProto.type:type_name -> spindle.hadoop.yarn.ResourceTypesProto
+	28, // 5: spindle.hadoop.yarn.ResourceInformationProto.attributes:type_name -> spindle.hadoop.yarn.StringStringMapProto
+	0,  // 6: spindle.hadoop.yarn.ResourceTypeInfoProto.type:type_name -> spindle.hadoop.yarn.ResourceTypesProto
+	23, // 7: spindle.hadoop.yarn.ResourceProto.resource_value_map:type_name -> spindle.hadoop.yarn.ResourceInformationProto
+	31, // 8: spindle.hadoop.yarn.ResourceUtilizationProto.customResources:type_name -> spindle.hadoop.yarn.StringFloatMapProto
+	20, // 9: spindle.hadoop.yarn.ContainerProto.id:type_name -> spindle.hadoop.yarn.ContainerIdProto
+	21, // 10: spindle.hadoop.yarn.ContainerProto.nodeId:type_name -> spindle.hadoop.yarn.NodeIdProto
+	25, // 11: spindle.hadoop.yarn.ContainerProto.resource:type_name -> spindle.hadoop.yarn.ResourceProto
+	27, // 12: spindle.hadoop.yarn.ContainerProto.priority:type_name -> spindle.hadoop.yarn.PriorityProto
+	62, // 13: spindle.hadoop.yarn.ContainerProto.container_token:type_name -> spindle.hadoop.common.TokenProto
+	11, // 14: spindle.hadoop.yarn.ContainerProto.execution_type:type_name -> spindle.hadoop.yarn.ExecutionTypeProto
+	20, // 15: spindle.hadoop.yarn.ContainerReportProto.container_id:type_name -> spindle.hadoop.yarn.ContainerIdProto
+	25, // 16: spindle.hadoop.yarn.ContainerReportProto.resource:type_name -> spindle.hadoop.yarn.ResourceProto
+	21, // 17: spindle.hadoop.yarn.ContainerReportProto.node_id:type_name -> spindle.hadoop.yarn.NodeIdProto
+	27, // 18: spindle.hadoop.yarn.ContainerReportProto.priority:type_name -> spindle.hadoop.yarn.PriorityProto
+	1,  // 19: spindle.hadoop.yarn.ContainerReportProto.container_state:type_name -> spindle.hadoop.yarn.ContainerStateProto
+	11, // 20: spindle.hadoop.yarn.ContainerReportProto.executionType:type_name -> spindle.hadoop.yarn.ExecutionTypeProto
+	20, // 21: spindle.hadoop.yarn.ContainerStatusProto.container_id:type_name -> spindle.hadoop.yarn.ContainerIdProto
+	1,  // 22: spindle.hadoop.yarn.ContainerStatusProto.state:type_name -> spindle.hadoop.yarn.ContainerStateProto
+	25, // 23: spindle.hadoop.yarn.ContainerStatusProto.capability:type_name -> spindle.hadoop.yarn.ResourceProto
+	11, // 24: spindle.hadoop.yarn.ContainerStatusProto.executionType:type_name -> spindle.hadoop.yarn.ExecutionTypeProto
+	28, // 25: spindle.hadoop.yarn.ContainerStatusProto.container_attributes:type_name -> spindle.hadoop.yarn.StringStringMapProto
+	2,  // 26: spindle.hadoop.yarn.ContainerStatusProto.container_sub_state:type_name -> spindle.hadoop.yarn.ContainerSubStateProto
+	35, // 27: spindle.hadoop.yarn.LocalResourceProto.resource:type_name -> spindle.hadoop.yarn.URLProto
+	7,  // 28: spindle.hadoop.yarn.LocalResourceProto.type:type_name -> spindle.hadoop.yarn.LocalResourceTypeProto
+	6,  // 29: spindle.hadoop.yarn.LocalResourceProto.visibility:type_name -> spindle.hadoop.yarn.LocalResourceVisibilityProto
+	36, // 30: spindle.hadoop.yarn.StringLocalResourceMapProto.value:type_name -> spindle.hadoop.yarn.LocalResourceProto
+	14, // 31: spindle.hadoop.yarn.ApplicationACLMapProto.accessType:type_name -> spindle.hadoop.yarn.ApplicationAccessTypeProto
+	16, // 32: spindle.hadoop.yarn.ContainerRetryContextProto.retry_policy:type_name -> spindle.hadoop.yarn.ContainerRetryPolicyProto
+	37, // 33: spindle.hadoop.yarn.ContainerLaunchContextProto.localResources:type_name -> spindle.hadoop.yarn.StringLocalResourceMapProto
+	29, // 34: spindle.hadoop.yarn.ContainerLaunchContextProto.service_data:type_name -> spindle.hadoop.yarn.StringBytesMapProto
+	28, // 35: spindle.hadoop.yarn.ContainerLaunchContextProto.environment:type_name -> spindle.hadoop.yarn.StringStringMapProto
+	38, // 36: spindle.hadoop.yarn.ContainerLaunchContextProto.application_ACLs:type_name -> spindle.hadoop.yarn.ApplicationACLMapProto
+	39, // 37: spindle.hadoop.yarn.ContainerLaunchContextProto.container_retry_context:type_name -> spindle.hadoop.yarn.ContainerRetryContextProto
+	25, // 38: spindle.hadoop.yarn.ApplicationResourceUsageReportProto.used_resources:type_name -> spindle.hadoop.yarn.ResourceProto
+	25, // 39: spindle.hadoop.yarn.ApplicationResourceUsageReportProto.reserved_resources:type_name -> spindle.hadoop.yarn.ResourceProto
+	25, // 40: spindle.hadoop.yarn.ApplicationResourceUsageReportProto.needed_resources:type_name -> spindle.hadoop.yarn.ResourceProto
+	30, // 41: spindle.hadoop.yarn.ApplicationResourceUsageReportProto.application_resource_usage_map:type_name -> spindle.hadoop.yarn.StringLongMapProto
+	30, // 42: spindle.hadoop.yarn.ApplicationResourceUsageReportProto.application_preempted_resource_usage_map:type_name -> spindle.hadoop.yarn.StringLongMapProto
+	13, // 43: spindle.hadoop.yarn.ApplicationTimeoutProto.application_timeout_type:type_name -> spindle.hadoop.yarn.ApplicationTimeoutTypeProto
+	13, // 44: spindle.hadoop.yarn.AppTimeoutsMapProto.application_timeout_type:type_name -> spindle.hadoop.yarn.ApplicationTimeoutTypeProto
+	42, // 45: spindle.hadoop.yarn.AppTimeoutsMapProto.application_timeout:type_name -> spindle.hadoop.yarn.ApplicationTimeoutProto
+	18, // 46: spindle.hadoop.yarn.ApplicationReportProto.applicationId:type_name -> spindle.hadoop.yarn.ApplicationIdProto
+	62, // 47: spindle.hadoop.yarn.ApplicationReportProto.client_to_am_token:type_name -> spindle.hadoop.common.TokenProto
+	3,  // 48: spindle.hadoop.yarn.ApplicationReportProto.yarn_application_state:type_name -> spindle.hadoop.yarn.YarnApplicationStateProto
+	5,  // 49: spindle.hadoop.yarn.ApplicationReportProto.final_application_status:type_name -> spindle.hadoop.yarn.FinalApplicationStatusProto
+	41, // 50: spindle.hadoop.yarn.ApplicationReportProto.app_resource_Usage:type_name -> spindle.hadoop.yarn.ApplicationResourceUsageReportProto
+	19, // 51: spindle.hadoop.yarn.ApplicationReportProto.currentApplicationAttemptId:type_name -> spindle.hadoop.yarn.ApplicationAttemptIdProto
+	62, // 52: spindle.hadoop.yarn.ApplicationReportProto.am_rm_token:type_name -> spindle.hadoop.common.TokenProto
+	8,  // 53: spindle.hadoop.yarn.ApplicationReportProto.log_aggregation_status:type_name -> spindle.hadoop.yarn.LogAggregationStatusProto
+	27, // 54: spindle.hadoop.yarn.ApplicationReportProto.priority:type_name -> spindle.hadoop.yarn.PriorityProto
+	43, // 55: spindle.hadoop.yarn.ApplicationReportProto.appTimeouts:type_name -> spindle.hadoop.yarn.AppTimeoutsMapProto
+	19, // 56: spindle.hadoop.yarn.ApplicationAttemptReportProto.application_attempt_id:type_name -> spindle.hadoop.yarn.ApplicationAttemptIdProto
+	4,  // 57: spindle.hadoop.yarn.ApplicationAttemptReportProto.yarn_application_attempt_state:type_name -> spindle.hadoop.yarn.YarnApplicationAttemptStateProto
+	20, // 58: spindle.hadoop.yarn.ApplicationAttemptReportProto.am_container_id:type_name -> spindle.hadoop.yarn.ContainerIdProto
+	13, // 59: spindle.hadoop.yarn.ApplicationTimeoutMapProto.application_timeout_type:type_name -> spindle.hadoop.yarn.ApplicationTimeoutTypeProto
+	18, // 60: spindle.hadoop.yarn.ApplicationSubmissionContextProto.application_id:type_name -> spindle.hadoop.yarn.ApplicationIdProto
+	27, // 61: spindle.hadoop.yarn.ApplicationSubmissionContextProto.priority:type_name -> spindle.hadoop.yarn.PriorityProto
+	40, // 62: spindle.hadoop.yarn.ApplicationSubmissionContextProto.am_container_spec:type_name -> spindle.hadoop.yarn.ContainerLaunchContextProto
+	25, // 63: spindle.hadoop.yarn.ApplicationSubmissionContextProto.resource:type_name -> spindle.hadoop.yarn.ResourceProto
+	47, // 64: spindle.hadoop.yarn.ApplicationSubmissionContextProto.log_aggregation_context:type_name -> spindle.hadoop.yarn.LogAggregationContextProto
+	22, // 65: spindle.hadoop.yarn.ApplicationSubmissionContextProto.reservation_id:type_name -> spindle.hadoop.yarn.ReservationIdProto
+	54, // 66: spindle.hadoop.yarn.ApplicationSubmissionContextProto.am_container_resource_request:type_name -> spindle.hadoop.yarn.ResourceRequestProto
+	46, // 67: spindle.hadoop.yarn.ApplicationSubmissionContextProto.application_timeouts:type_name -> spindle.hadoop.yarn.ApplicationTimeoutMapProto
+	28, // 68: spindle.hadoop.yarn.ApplicationSubmissionContextProto.application_scheduling_properties:type_name -> spindle.hadoop.yarn.StringStringMapProto
+	21, // 69: spindle.hadoop.yarn.NodeReportProto.nodeId:type_name -> spindle.hadoop.yarn.NodeIdProto
+	25, // 70: spindle.hadoop.yarn.NodeReportProto.used:type_name -> spindle.hadoop.yarn.ResourceProto
+	25, // 71: spindle.hadoop.yarn.NodeReportProto.capability:type_name -> spindle.hadoop.yarn.ResourceProto
+	9,  // 72: spindle.hadoop.yarn.NodeReportProto.node_state:type_name -> spindle.hadoop.yarn.NodeStateProto
+	26, // 73: spindle.hadoop.yarn.NodeReportProto.containers_utilization:type_name -> spindle.hadoop.yarn.ResourceUtilizationProto
+	26, // 74: spindle.hadoop.yarn.NodeReportProto.node_utilization:type_name -> spindle.hadoop.yarn.ResourceUtilizationProto
+	10, // 75: spindle.hadoop.yarn.NodeReportProto.node_update_type:type_name -> spindle.hadoop.yarn.NodeUpdateTypeProto
+	15, // 76: spindle.hadoop.yarn.QueueInfoProto.state:type_name -> spindle.hadoop.yarn.QueueStateProto
+	52, // 77: spindle.hadoop.yarn.QueueInfoProto.childQueues:type_name -> spindle.hadoop.yarn.QueueInfoProto
+	44, // 78: spindle.hadoop.yarn.QueueInfoProto.applications:type_name -> spindle.hadoop.yarn.ApplicationReportProto
+	51, // 79: spindle.hadoop.yarn.QueueInfoProto.queueStatistics:type_name -> spindle.hadoop.yarn.QueueStatisticsProto
+	11, // 80: spindle.hadoop.yarn.ExecutionTypeRequestProto.execution_type:type_name -> spindle.hadoop.yarn.ExecutionTypeProto
+	27, // 81: spindle.hadoop.yarn.ResourceRequestProto.priority:type_name -> spindle.hadoop.yarn.PriorityProto
+	25, // 82: spindle.hadoop.yarn.ResourceRequestProto.capability:type_name -> spindle.hadoop.yarn.ResourceProto
+	53, // 83: spindle.hadoop.yarn.ResourceRequestProto.execution_type_request:type_name -> spindle.hadoop.yarn.ExecutionTypeRequestProto
+	20, // 84: spindle.hadoop.yarn.PreemptionContainerProto.id:type_name -> spindle.hadoop.yarn.ContainerIdProto
+	54, // 85: spindle.hadoop.yarn.PreemptionResourceRequestProto.resource:type_name -> spindle.hadoop.yarn.ResourceRequestProto
+	56, // 86: spindle.hadoop.yarn.StrictPreemptionContractProto.container:type_name -> spindle.hadoop.yarn.PreemptionContainerProto
+	57, // 87: spindle.hadoop.yarn.PreemptionContractProto.resource:type_name -> spindle.hadoop.yarn.PreemptionResourceRequestProto
+	56, // 88: spindle.hadoop.yarn.PreemptionContractProto.container:type_name -> spindle.hadoop.yarn.PreemptionContainerProto
+	58, // 89: spindle.hadoop.yarn.PreemptionMessageProto.strictContract:type_name -> spindle.hadoop.yarn.StrictPreemptionContractProto
+	59, // 90: spindle.hadoop.yarn.PreemptionMessageProto.contract:type_name -> spindle.hadoop.yarn.PreemptionContractProto
+	62, // 91: spindle.hadoop.yarn.CollectorInfoProto.collector_token:type_name -> spindle.hadoop.common.TokenProto
 	92, // [92:92] is the sub-list for method output_type
 	92, // [92:92] is the sub-list for method input_type
 	92, // [92:92] is the sub-list for extension type_name
@@ -5532,27 +5531,27 @@ var file_yarn_protos_proto_depIdxs = []int32{
 	0,  // [0:92] is the sub-list for field type_name
 }
 
-func init() { file_yarn_protos_proto_init() }
-func file_yarn_protos_proto_init() {
-	if File_yarn_protos_proto != nil {
+func init() { file_hadoopyarn_yarn_protos_proto_init() }
+func file_hadoopyarn_yarn_protos_proto_init() {
+	if File_hadoopyarn_yarn_protos_proto != nil {
 		return
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yarn_protos_proto_rawDesc), len(file_yarn_protos_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hadoopyarn_yarn_protos_proto_rawDesc), len(file_hadoopyarn_yarn_protos_proto_rawDesc)),
 			NumEnums:      17,
 			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
-		GoTypes:           file_yarn_protos_proto_goTypes,
-		DependencyIndexes: file_yarn_protos_proto_depIdxs,
-		EnumInfos:         file_yarn_protos_proto_enumTypes,
-		MessageInfos:      file_yarn_protos_proto_msgTypes,
+		GoTypes:           file_hadoopyarn_yarn_protos_proto_goTypes,
+		DependencyIndexes: file_hadoopyarn_yarn_protos_proto_depIdxs,
+		EnumInfos:         file_hadoopyarn_yarn_protos_proto_enumTypes,
+		MessageInfos:      file_hadoopyarn_yarn_protos_proto_msgTypes,
 	}.Build()
-	File_yarn_protos_proto = out.File
-	file_yarn_protos_proto_goTypes = nil
-	file_yarn_protos_proto_depIdxs = nil
+	File_hadoopyarn_yarn_protos_proto = out.File
+	file_hadoopyarn_yarn_protos_proto_goTypes = nil
+	file_hadoopyarn_yarn_protos_proto_depIdxs = nil
 }

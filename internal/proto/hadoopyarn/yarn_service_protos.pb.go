@@ -15,7 +15,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: yarn_service_protos.proto
+// source: hadoopyarn/yarn_service_protos.proto
 
 package hadoopyarn
 
@@ -71,11 +71,11 @@ func (x ContainerUpdateTypeProto) String() string {
 }
 
 func (ContainerUpdateTypeProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_service_protos_proto_enumTypes[0].Descriptor()
+	return file_hadoopyarn_yarn_service_protos_proto_enumTypes[0].Descriptor()
 }
 
 func (ContainerUpdateTypeProto) Type() protoreflect.EnumType {
-	return &file_yarn_service_protos_proto_enumTypes[0]
+	return &file_hadoopyarn_yarn_service_protos_proto_enumTypes[0]
 }
 
 func (x ContainerUpdateTypeProto) Number() protoreflect.EnumNumber {
@@ -94,7 +94,7 @@ func (x *ContainerUpdateTypeProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use ContainerUpdateTypeProto.Descriptor instead.
 func (ContainerUpdateTypeProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{0}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{0}
 }
 
 type SchedulerResourceTypes int32
@@ -127,11 +127,11 @@ func (x SchedulerResourceTypes) String() string {
 }
 
 func (SchedulerResourceTypes) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_service_protos_proto_enumTypes[1].Descriptor()
+	return file_hadoopyarn_yarn_service_protos_proto_enumTypes[1].Descriptor()
 }
 
 func (SchedulerResourceTypes) Type() protoreflect.EnumType {
-	return &file_yarn_service_protos_proto_enumTypes[1]
+	return &file_hadoopyarn_yarn_service_protos_proto_enumTypes[1]
 }
 
 func (x SchedulerResourceTypes) Number() protoreflect.EnumNumber {
@@ -150,7 +150,7 @@ func (x *SchedulerResourceTypes) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use SchedulerResourceTypes.Descriptor instead.
 func (SchedulerResourceTypes) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{1}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{1}
 }
 
 type ApplicationsRequestScopeProto int32
@@ -186,11 +186,11 @@ func (x ApplicationsRequestScopeProto) String() string {
 }
 
 func (ApplicationsRequestScopeProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_service_protos_proto_enumTypes[2].Descriptor()
+	return file_hadoopyarn_yarn_service_protos_proto_enumTypes[2].Descriptor()
 }
 
 func (ApplicationsRequestScopeProto) Type() protoreflect.EnumType {
-	return &file_yarn_service_protos_proto_enumTypes[2]
+	return &file_hadoopyarn_yarn_service_protos_proto_enumTypes[2]
 }
 
 func (x ApplicationsRequestScopeProto) Number() protoreflect.EnumNumber {
@@ -209,7 +209,7 @@ func (x *ApplicationsRequestScopeProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use ApplicationsRequestScopeProto.Descriptor instead.
 func (ApplicationsRequestScopeProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{2}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{2}
 }
 
 type RegisterApplicationMasterRequestProto struct {
@@ -223,7 +223,7 @@ type RegisterApplicationMasterRequestProto struct {
 
 func (x *RegisterApplicationMasterRequestProto) Reset() {
 	*x = RegisterApplicationMasterRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[0]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -235,7 +235,7 @@ func (x *RegisterApplicationMasterRequestProto) String() string {
 func (*RegisterApplicationMasterRequestProto) ProtoMessage() {}
 
 func (x *RegisterApplicationMasterRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[0]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -248,7 +248,7 @@ func (x *RegisterApplicationMasterRequestProto) ProtoReflect() protoreflect.Mess
 
 // Deprecated: Use RegisterApplicationMasterRequestProto.ProtoReflect.Descriptor instead.
 func (*RegisterApplicationMasterRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{0}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *RegisterApplicationMasterRequestProto) GetHost() string {
@@ -280,7 +280,7 @@ type RegisterApplicationMasterResponseProto struct {
 	ContainersFromPreviousAttempts []*ContainerProto         `protobuf:"bytes,4,rep,name=containers_from_previous_attempts,json=containersFromPreviousAttempts" json:"containers_from_previous_attempts,omitempty"`
 	Queue                          *string                   `protobuf:"bytes,5,opt,name=queue" json:"queue,omitempty"`
 	NmTokensFromPreviousAttempts   []*NMTokenProto           `protobuf:"bytes,6,rep,name=nm_tokens_from_previous_attempts,json=nmTokensFromPreviousAttempts" json:"nm_tokens_from_previous_attempts,omitempty"`
-	SchedulerResourceTypes         []SchedulerResourceTypes  `protobuf:"varint,7,rep,name=scheduler_resource_types,json=schedulerResourceTypes,enum=hadoop.yarn.SchedulerResourceTypes" json:"scheduler_resource_types,omitempty"`
+	SchedulerResourceTypes         []SchedulerResourceTypes  `protobuf:"varint,7,rep,name=scheduler_resource_types,json=schedulerResourceTypes,enum=spindle.hadoop.yarn.SchedulerResourceTypes" json:"scheduler_resource_types,omitempty"`
 	ResourceTypes                  []*ResourceTypeInfoProto  `protobuf:"bytes,9,rep,name=resource_types,json=resourceTypes" json:"resource_types,omitempty"`
 	unknownFields                  protoimpl.UnknownFields
 	sizeCache                      protoimpl.SizeCache
@@ -288,7 +288,7 @@ type RegisterApplicationMasterResponseProto struct {
 
 func (x *RegisterApplicationMasterResponseProto) Reset() {
 	*x = RegisterApplicationMasterResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[1]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -300,7 +300,7 @@ func (x *RegisterApplicationMasterResponseProto) String() string {
 func (*RegisterApplicationMasterResponseProto) ProtoMessage() {}
 
 func (x *RegisterApplicationMasterResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[1]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -313,7 +313,7 @@ func (x *RegisterApplicationMasterResponseProto) ProtoReflect() protoreflect.Mes
 
 // Deprecated: Use RegisterApplicationMasterResponseProto.ProtoReflect.Descriptor instead.
 func (*RegisterApplicationMasterResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{1}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *RegisterApplicationMasterResponseProto) GetMaximumCapability() *ResourceProto {
@@ -376,14 +376,14 @@ type FinishApplicationMasterRequestProto struct {
 	state                  protoimpl.MessageState       `protogen:"open.v1"`
 	Diagnostics            *string                      `protobuf:"bytes,1,opt,name=diagnostics" json:"diagnostics,omitempty"`
 	TrackingUrl            *string                      `protobuf:"bytes,2,opt,name=tracking_url,json=trackingUrl" json:"tracking_url,omitempty"`
-	FinalApplicationStatus *FinalApplicationStatusProto `protobuf:"varint,3,opt,name=final_application_status,json=finalApplicationStatus,enum=hadoop.yarn.FinalApplicationStatusProto" json:"final_application_status,omitempty"`
+	FinalApplicationStatus *FinalApplicationStatusProto `protobuf:"varint,3,opt,name=final_application_status,json=finalApplicationStatus,enum=spindle.hadoop.yarn.FinalApplicationStatusProto" json:"final_application_status,omitempty"`
 	unknownFields          protoimpl.UnknownFields
 	sizeCache              protoimpl.SizeCache
 }
 
 func (x *FinishApplicationMasterRequestProto) Reset() {
 	*x = FinishApplicationMasterRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[2]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -395,7 +395,7 @@ func (x *FinishApplicationMasterRequestProto) String() string {
 func (*FinishApplicationMasterRequestProto) ProtoMessage() {}
 
 func (x *FinishApplicationMasterRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[2]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -408,7 +408,7 @@ func (x *FinishApplicationMasterRequestProto) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use FinishApplicationMasterRequestProto.ProtoReflect.Descriptor instead.
 func (*FinishApplicationMasterRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{2}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *FinishApplicationMasterRequestProto) GetDiagnostics() string {
@@ -446,7 +446,7 @@ const (
 
 func (x *FinishApplicationMasterResponseProto) Reset() {
 	*x = FinishApplicationMasterResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[3]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -458,7 +458,7 @@ func (x *FinishApplicationMasterResponseProto) String() string {
 func (*FinishApplicationMasterResponseProto) ProtoMessage() {}
 
 func (x *FinishApplicationMasterResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[3]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -471,7 +471,7 @@ func (x *FinishApplicationMasterResponseProto) ProtoReflect() protoreflect.Messa
 
 // Deprecated: Use FinishApplicationMasterResponseProto.ProtoReflect.Descriptor instead.
 func (*FinishApplicationMasterResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{3}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *FinishApplicationMasterResponseProto) GetIsUnregistered() bool {
@@ -485,16 +485,16 @@ type UpdateContainerRequestProto struct {
 	state            protoimpl.MessageState    `protogen:"open.v1"`
 	ContainerVersion *int32                    `protobuf:"varint,1,req,name=container_version,json=containerVersion" json:"container_version,omitempty"`
 	ContainerId      *ContainerIdProto         `protobuf:"bytes,2,req,name=container_id,json=containerId" json:"container_id,omitempty"`
-	UpdateType       *ContainerUpdateTypeProto `protobuf:"varint,3,req,name=update_type,json=updateType,enum=hadoop.yarn.ContainerUpdateTypeProto" json:"update_type,omitempty"`
+	UpdateType       *ContainerUpdateTypeProto `protobuf:"varint,3,req,name=update_type,json=updateType,enum=spindle.hadoop.yarn.ContainerUpdateTypeProto" json:"update_type,omitempty"`
 	Capability       *ResourceProto            `protobuf:"bytes,4,opt,name=capability" json:"capability,omitempty"`
-	ExecutionType    *ExecutionTypeProto       `protobuf:"varint,5,opt,name=execution_type,json=executionType,enum=hadoop.yarn.ExecutionTypeProto" json:"execution_type,omitempty"`
+	ExecutionType    *ExecutionTypeProto       `protobuf:"varint,5,opt,name=execution_type,json=executionType,enum=spindle.hadoop.yarn.ExecutionTypeProto" json:"execution_type,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
 
 func (x *UpdateContainerRequestProto) Reset() {
 	*x = UpdateContainerRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[4]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -506,7 +506,7 @@ func (x *UpdateContainerRequestProto) String() string {
 func (*UpdateContainerRequestProto) ProtoMessage() {}
 
 func (x *UpdateContainerRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[4]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -519,7 +519,7 @@ func (x *UpdateContainerRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateContainerRequestProto.ProtoReflect.Descriptor instead.
 func (*UpdateContainerRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{4}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *UpdateContainerRequestProto) GetContainerVersion() int32 {
@@ -568,7 +568,7 @@ type UpdateContainerErrorProto struct {
 
 func (x *UpdateContainerErrorProto) Reset() {
 	*x = UpdateContainerErrorProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[5]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -580,7 +580,7 @@ func (x *UpdateContainerErrorProto) String() string {
 func (*UpdateContainerErrorProto) ProtoMessage() {}
 
 func (x *UpdateContainerErrorProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[5]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -593,7 +593,7 @@ func (x *UpdateContainerErrorProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateContainerErrorProto.ProtoReflect.Descriptor instead.
 func (*UpdateContainerErrorProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{5}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *UpdateContainerErrorProto) GetReason() string {
@@ -632,7 +632,7 @@ type AllocateRequestProto struct {
 
 func (x *AllocateRequestProto) Reset() {
 	*x = AllocateRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[6]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -644,7 +644,7 @@ func (x *AllocateRequestProto) String() string {
 func (*AllocateRequestProto) ProtoMessage() {}
 
 func (x *AllocateRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[6]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -657,7 +657,7 @@ func (x *AllocateRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocateRequestProto.ProtoReflect.Descriptor instead.
 func (*AllocateRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{6}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AllocateRequestProto) GetAsk() []*ResourceRequestProto {
@@ -719,7 +719,7 @@ type NMTokenProto struct {
 
 func (x *NMTokenProto) Reset() {
 	*x = NMTokenProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[7]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -731,7 +731,7 @@ func (x *NMTokenProto) String() string {
 func (*NMTokenProto) ProtoMessage() {}
 
 func (x *NMTokenProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[7]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -744,7 +744,7 @@ func (x *NMTokenProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NMTokenProto.ProtoReflect.Descriptor instead.
 func (*NMTokenProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{7}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *NMTokenProto) GetNodeId() *NodeIdProto {
@@ -763,7 +763,7 @@ func (x *NMTokenProto) GetToken() *hadoopcommon.TokenProto {
 
 type UpdatedContainerProto struct {
 	state         protoimpl.MessageState    `protogen:"open.v1"`
-	UpdateType    *ContainerUpdateTypeProto `protobuf:"varint,1,req,name=update_type,json=updateType,enum=hadoop.yarn.ContainerUpdateTypeProto" json:"update_type,omitempty"`
+	UpdateType    *ContainerUpdateTypeProto `protobuf:"varint,1,req,name=update_type,json=updateType,enum=spindle.hadoop.yarn.ContainerUpdateTypeProto" json:"update_type,omitempty"`
 	Container     *ContainerProto           `protobuf:"bytes,2,req,name=container" json:"container,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -771,7 +771,7 @@ type UpdatedContainerProto struct {
 
 func (x *UpdatedContainerProto) Reset() {
 	*x = UpdatedContainerProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[8]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -783,7 +783,7 @@ func (x *UpdatedContainerProto) String() string {
 func (*UpdatedContainerProto) ProtoMessage() {}
 
 func (x *UpdatedContainerProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[8]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -796,7 +796,7 @@ func (x *UpdatedContainerProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatedContainerProto.ProtoReflect.Descriptor instead.
 func (*UpdatedContainerProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{8}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UpdatedContainerProto) GetUpdateType() ContainerUpdateTypeProto {
@@ -815,7 +815,7 @@ func (x *UpdatedContainerProto) GetContainer() *ContainerProto {
 
 type AllocateResponseProto struct {
 	state                          protoimpl.MessageState       `protogen:"open.v1"`
-	AMCommand                      *AMCommandProto              `protobuf:"varint,1,opt,name=a_m_command,json=aMCommand,enum=hadoop.yarn.AMCommandProto" json:"a_m_command,omitempty"`
+	AMCommand                      *AMCommandProto              `protobuf:"varint,1,opt,name=a_m_command,json=aMCommand,enum=spindle.hadoop.yarn.AMCommandProto" json:"a_m_command,omitempty"`
 	ResponseId                     *int32                       `protobuf:"varint,2,opt,name=response_id,json=responseId" json:"response_id,omitempty"`
 	AllocatedContainers            []*ContainerProto            `protobuf:"bytes,3,rep,name=allocated_containers,json=allocatedContainers" json:"allocated_containers,omitempty"`
 	CompletedContainerStatuses     []*ContainerStatusProto      `protobuf:"bytes,4,rep,name=completed_container_statuses,json=completedContainerStatuses" json:"completed_container_statuses,omitempty"`
@@ -836,7 +836,7 @@ type AllocateResponseProto struct {
 
 func (x *AllocateResponseProto) Reset() {
 	*x = AllocateResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[9]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -848,7 +848,7 @@ func (x *AllocateResponseProto) String() string {
 func (*AllocateResponseProto) ProtoMessage() {}
 
 func (x *AllocateResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[9]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -861,7 +861,7 @@ func (x *AllocateResponseProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocateResponseProto.ProtoReflect.Descriptor instead.
 func (*AllocateResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{9}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AllocateResponseProto) GetAMCommand() AMCommandProto {
@@ -977,7 +977,7 @@ type GetNewApplicationRequestProto struct {
 
 func (x *GetNewApplicationRequestProto) Reset() {
 	*x = GetNewApplicationRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[10]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -989,7 +989,7 @@ func (x *GetNewApplicationRequestProto) String() string {
 func (*GetNewApplicationRequestProto) ProtoMessage() {}
 
 func (x *GetNewApplicationRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[10]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1002,7 +1002,7 @@ func (x *GetNewApplicationRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNewApplicationRequestProto.ProtoReflect.Descriptor instead.
 func (*GetNewApplicationRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{10}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{10}
 }
 
 type GetNewApplicationResponseProto struct {
@@ -1015,7 +1015,7 @@ type GetNewApplicationResponseProto struct {
 
 func (x *GetNewApplicationResponseProto) Reset() {
 	*x = GetNewApplicationResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[11]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1027,7 +1027,7 @@ func (x *GetNewApplicationResponseProto) String() string {
 func (*GetNewApplicationResponseProto) ProtoMessage() {}
 
 func (x *GetNewApplicationResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[11]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1040,7 +1040,7 @@ func (x *GetNewApplicationResponseProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNewApplicationResponseProto.ProtoReflect.Descriptor instead.
 func (*GetNewApplicationResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{11}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetNewApplicationResponseProto) GetApplicationId() *ApplicationIdProto {
@@ -1066,7 +1066,7 @@ type GetApplicationReportRequestProto struct {
 
 func (x *GetApplicationReportRequestProto) Reset() {
 	*x = GetApplicationReportRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[12]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1078,7 +1078,7 @@ func (x *GetApplicationReportRequestProto) String() string {
 func (*GetApplicationReportRequestProto) ProtoMessage() {}
 
 func (x *GetApplicationReportRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[12]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1091,7 +1091,7 @@ func (x *GetApplicationReportRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetApplicationReportRequestProto.ProtoReflect.Descriptor instead.
 func (*GetApplicationReportRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{12}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetApplicationReportRequestProto) GetApplicationId() *ApplicationIdProto {
@@ -1110,7 +1110,7 @@ type GetApplicationReportResponseProto struct {
 
 func (x *GetApplicationReportResponseProto) Reset() {
 	*x = GetApplicationReportResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[13]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1122,7 +1122,7 @@ func (x *GetApplicationReportResponseProto) String() string {
 func (*GetApplicationReportResponseProto) ProtoMessage() {}
 
 func (x *GetApplicationReportResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[13]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1135,7 +1135,7 @@ func (x *GetApplicationReportResponseProto) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use GetApplicationReportResponseProto.ProtoReflect.Descriptor instead.
 func (*GetApplicationReportResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{13}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetApplicationReportResponseProto) GetApplicationReport() *ApplicationReportProto {
@@ -1154,7 +1154,7 @@ type SubmitApplicationRequestProto struct {
 
 func (x *SubmitApplicationRequestProto) Reset() {
 	*x = SubmitApplicationRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[14]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1166,7 +1166,7 @@ func (x *SubmitApplicationRequestProto) String() string {
 func (*SubmitApplicationRequestProto) ProtoMessage() {}
 
 func (x *SubmitApplicationRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[14]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1179,7 +1179,7 @@ func (x *SubmitApplicationRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitApplicationRequestProto.ProtoReflect.Descriptor instead.
 func (*SubmitApplicationRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{14}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SubmitApplicationRequestProto) GetApplicationSubmissionContext() *ApplicationSubmissionContextProto {
@@ -1197,7 +1197,7 @@ type SubmitApplicationResponseProto struct {
 
 func (x *SubmitApplicationResponseProto) Reset() {
 	*x = SubmitApplicationResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[15]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1209,7 +1209,7 @@ func (x *SubmitApplicationResponseProto) String() string {
 func (*SubmitApplicationResponseProto) ProtoMessage() {}
 
 func (x *SubmitApplicationResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[15]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1222,7 +1222,7 @@ func (x *SubmitApplicationResponseProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitApplicationResponseProto.ProtoReflect.Descriptor instead.
 func (*SubmitApplicationResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{15}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{15}
 }
 
 type KillApplicationRequestProto struct {
@@ -1235,7 +1235,7 @@ type KillApplicationRequestProto struct {
 
 func (x *KillApplicationRequestProto) Reset() {
 	*x = KillApplicationRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[16]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1247,7 +1247,7 @@ func (x *KillApplicationRequestProto) String() string {
 func (*KillApplicationRequestProto) ProtoMessage() {}
 
 func (x *KillApplicationRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[16]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1260,7 +1260,7 @@ func (x *KillApplicationRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillApplicationRequestProto.ProtoReflect.Descriptor instead.
 func (*KillApplicationRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{16}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *KillApplicationRequestProto) GetApplicationId() *ApplicationIdProto {
@@ -1291,7 +1291,7 @@ const (
 
 func (x *KillApplicationResponseProto) Reset() {
 	*x = KillApplicationResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[17]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1303,7 +1303,7 @@ func (x *KillApplicationResponseProto) String() string {
 func (*KillApplicationResponseProto) ProtoMessage() {}
 
 func (x *KillApplicationResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[17]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1316,7 +1316,7 @@ func (x *KillApplicationResponseProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillApplicationResponseProto.ProtoReflect.Descriptor instead.
 func (*KillApplicationResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{17}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *KillApplicationResponseProto) GetIsKillCompleted() bool {
@@ -1334,7 +1334,7 @@ type GetClusterMetricsRequestProto struct {
 
 func (x *GetClusterMetricsRequestProto) Reset() {
 	*x = GetClusterMetricsRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[18]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1346,7 +1346,7 @@ func (x *GetClusterMetricsRequestProto) String() string {
 func (*GetClusterMetricsRequestProto) ProtoMessage() {}
 
 func (x *GetClusterMetricsRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[18]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1359,7 +1359,7 @@ func (x *GetClusterMetricsRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClusterMetricsRequestProto.ProtoReflect.Descriptor instead.
 func (*GetClusterMetricsRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{18}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{18}
 }
 
 type GetClusterMetricsResponseProto struct {
@@ -1371,7 +1371,7 @@ type GetClusterMetricsResponseProto struct {
 
 func (x *GetClusterMetricsResponseProto) Reset() {
 	*x = GetClusterMetricsResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[19]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1383,7 +1383,7 @@ func (x *GetClusterMetricsResponseProto) String() string {
 func (*GetClusterMetricsResponseProto) ProtoMessage() {}
 
 func (x *GetClusterMetricsResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[19]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1396,7 +1396,7 @@ func (x *GetClusterMetricsResponseProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClusterMetricsResponseProto.ProtoReflect.Descriptor instead.
 func (*GetClusterMetricsResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{19}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetClusterMetricsResponseProto) GetClusterMetrics() *YarnClusterMetricsProto {
@@ -1416,7 +1416,7 @@ type MoveApplicationAcrossQueuesRequestProto struct {
 
 func (x *MoveApplicationAcrossQueuesRequestProto) Reset() {
 	*x = MoveApplicationAcrossQueuesRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[20]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1428,7 +1428,7 @@ func (x *MoveApplicationAcrossQueuesRequestProto) String() string {
 func (*MoveApplicationAcrossQueuesRequestProto) ProtoMessage() {}
 
 func (x *MoveApplicationAcrossQueuesRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[20]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1441,7 +1441,7 @@ func (x *MoveApplicationAcrossQueuesRequestProto) ProtoReflect() protoreflect.Me
 
 // Deprecated: Use MoveApplicationAcrossQueuesRequestProto.ProtoReflect.Descriptor instead.
 func (*MoveApplicationAcrossQueuesRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{20}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *MoveApplicationAcrossQueuesRequestProto) GetApplicationId() *ApplicationIdProto {
@@ -1466,7 +1466,7 @@ type MoveApplicationAcrossQueuesResponseProto struct {
 
 func (x *MoveApplicationAcrossQueuesResponseProto) Reset() {
 	*x = MoveApplicationAcrossQueuesResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[21]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1478,7 +1478,7 @@ func (x *MoveApplicationAcrossQueuesResponseProto) String() string {
 func (*MoveApplicationAcrossQueuesResponseProto) ProtoMessage() {}
 
 func (x *MoveApplicationAcrossQueuesResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[21]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1491,13 +1491,13 @@ func (x *MoveApplicationAcrossQueuesResponseProto) ProtoReflect() protoreflect.M
 
 // Deprecated: Use MoveApplicationAcrossQueuesResponseProto.ProtoReflect.Descriptor instead.
 func (*MoveApplicationAcrossQueuesResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{21}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{21}
 }
 
 type GetApplicationsRequestProto struct {
 	state             protoimpl.MessageState         `protogen:"open.v1"`
 	ApplicationTypes  []string                       `protobuf:"bytes,1,rep,name=application_types,json=applicationTypes" json:"application_types,omitempty"`
-	ApplicationStates []YarnApplicationStateProto    `protobuf:"varint,2,rep,name=application_states,json=applicationStates,enum=hadoop.yarn.YarnApplicationStateProto" json:"application_states,omitempty"`
+	ApplicationStates []YarnApplicationStateProto    `protobuf:"varint,2,rep,name=application_states,json=applicationStates,enum=spindle.hadoop.yarn.YarnApplicationStateProto" json:"application_states,omitempty"`
 	Users             []string                       `protobuf:"bytes,3,rep,name=users" json:"users,omitempty"`
 	Queues            []string                       `protobuf:"bytes,4,rep,name=queues" json:"queues,omitempty"`
 	Limit             *int64                         `protobuf:"varint,5,opt,name=limit" json:"limit,omitempty"`
@@ -1506,7 +1506,7 @@ type GetApplicationsRequestProto struct {
 	FinishBegin       *int64                         `protobuf:"varint,8,opt,name=finish_begin,json=finishBegin" json:"finish_begin,omitempty"`
 	FinishEnd         *int64                         `protobuf:"varint,9,opt,name=finish_end,json=finishEnd" json:"finish_end,omitempty"`
 	ApplicationTags   []string                       `protobuf:"bytes,10,rep,name=applicationTags" json:"applicationTags,omitempty"`
-	Scope             *ApplicationsRequestScopeProto `protobuf:"varint,11,opt,name=scope,enum=hadoop.yarn.ApplicationsRequestScopeProto,def=0" json:"scope,omitempty"`
+	Scope             *ApplicationsRequestScopeProto `protobuf:"varint,11,opt,name=scope,enum=spindle.hadoop.yarn.ApplicationsRequestScopeProto,def=0" json:"scope,omitempty"`
 	Name              *string                        `protobuf:"bytes,12,opt,name=name" json:"name,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
@@ -1519,7 +1519,7 @@ const (
 
 func (x *GetApplicationsRequestProto) Reset() {
 	*x = GetApplicationsRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[22]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1531,7 +1531,7 @@ func (x *GetApplicationsRequestProto) String() string {
 func (*GetApplicationsRequestProto) ProtoMessage() {}
 
 func (x *GetApplicationsRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[22]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1544,7 +1544,7 @@ func (x *GetApplicationsRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetApplicationsRequestProto.ProtoReflect.Descriptor instead.
 func (*GetApplicationsRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{22}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetApplicationsRequestProto) GetApplicationTypes() []string {
@@ -1640,7 +1640,7 @@ type GetApplicationsResponseProto struct {
 
 func (x *GetApplicationsResponseProto) Reset() {
 	*x = GetApplicationsResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[23]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1652,7 +1652,7 @@ func (x *GetApplicationsResponseProto) String() string {
 func (*GetApplicationsResponseProto) ProtoMessage() {}
 
 func (x *GetApplicationsResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[23]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1665,7 +1665,7 @@ func (x *GetApplicationsResponseProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetApplicationsResponseProto.ProtoReflect.Descriptor instead.
 func (*GetApplicationsResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{23}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetApplicationsResponseProto) GetApplications() []*ApplicationReportProto {
@@ -1677,14 +1677,14 @@ func (x *GetApplicationsResponseProto) GetApplications() []*ApplicationReportPro
 
 type GetClusterNodesRequestProto struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	NodeStates    []NodeStateProto       `protobuf:"varint,1,rep,name=nodeStates,enum=hadoop.yarn.NodeStateProto" json:"nodeStates,omitempty"`
+	NodeStates    []NodeStateProto       `protobuf:"varint,1,rep,name=nodeStates,enum=spindle.hadoop.yarn.NodeStateProto" json:"nodeStates,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetClusterNodesRequestProto) Reset() {
 	*x = GetClusterNodesRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[24]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1696,7 +1696,7 @@ func (x *GetClusterNodesRequestProto) String() string {
 func (*GetClusterNodesRequestProto) ProtoMessage() {}
 
 func (x *GetClusterNodesRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[24]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1709,7 +1709,7 @@ func (x *GetClusterNodesRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClusterNodesRequestProto.ProtoReflect.Descriptor instead.
 func (*GetClusterNodesRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{24}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetClusterNodesRequestProto) GetNodeStates() []NodeStateProto {
@@ -1728,7 +1728,7 @@ type GetClusterNodesResponseProto struct {
 
 func (x *GetClusterNodesResponseProto) Reset() {
 	*x = GetClusterNodesResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[25]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1740,7 +1740,7 @@ func (x *GetClusterNodesResponseProto) String() string {
 func (*GetClusterNodesResponseProto) ProtoMessage() {}
 
 func (x *GetClusterNodesResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[25]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1753,7 +1753,7 @@ func (x *GetClusterNodesResponseProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClusterNodesResponseProto.ProtoReflect.Descriptor instead.
 func (*GetClusterNodesResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{25}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetClusterNodesResponseProto) GetNodeReports() []*NodeReportProto {
@@ -1776,7 +1776,7 @@ type GetQueueInfoRequestProto struct {
 
 func (x *GetQueueInfoRequestProto) Reset() {
 	*x = GetQueueInfoRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[26]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1788,7 +1788,7 @@ func (x *GetQueueInfoRequestProto) String() string {
 func (*GetQueueInfoRequestProto) ProtoMessage() {}
 
 func (x *GetQueueInfoRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[26]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1801,7 +1801,7 @@ func (x *GetQueueInfoRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQueueInfoRequestProto.ProtoReflect.Descriptor instead.
 func (*GetQueueInfoRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{26}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetQueueInfoRequestProto) GetQueueName() string {
@@ -1848,7 +1848,7 @@ type GetQueueInfoResponseProto struct {
 
 func (x *GetQueueInfoResponseProto) Reset() {
 	*x = GetQueueInfoResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[27]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1860,7 +1860,7 @@ func (x *GetQueueInfoResponseProto) String() string {
 func (*GetQueueInfoResponseProto) ProtoMessage() {}
 
 func (x *GetQueueInfoResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[27]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1873,7 +1873,7 @@ func (x *GetQueueInfoResponseProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQueueInfoResponseProto.ProtoReflect.Descriptor instead.
 func (*GetQueueInfoResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{27}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetQueueInfoResponseProto) GetQueueInfo() *QueueInfoProto {
@@ -1892,7 +1892,7 @@ type GetApplicationAttemptsRequestProto struct {
 
 func (x *GetApplicationAttemptsRequestProto) Reset() {
 	*x = GetApplicationAttemptsRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[28]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1904,7 +1904,7 @@ func (x *GetApplicationAttemptsRequestProto) String() string {
 func (*GetApplicationAttemptsRequestProto) ProtoMessage() {}
 
 func (x *GetApplicationAttemptsRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[28]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1917,7 +1917,7 @@ func (x *GetApplicationAttemptsRequestProto) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use GetApplicationAttemptsRequestProto.ProtoReflect.Descriptor instead.
 func (*GetApplicationAttemptsRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{28}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetApplicationAttemptsRequestProto) GetApplicationId() *ApplicationIdProto {
@@ -1936,7 +1936,7 @@ type GetApplicationAttemptsResponseProto struct {
 
 func (x *GetApplicationAttemptsResponseProto) Reset() {
 	*x = GetApplicationAttemptsResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[29]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1948,7 +1948,7 @@ func (x *GetApplicationAttemptsResponseProto) String() string {
 func (*GetApplicationAttemptsResponseProto) ProtoMessage() {}
 
 func (x *GetApplicationAttemptsResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[29]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1961,7 +1961,7 @@ func (x *GetApplicationAttemptsResponseProto) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use GetApplicationAttemptsResponseProto.ProtoReflect.Descriptor instead.
 func (*GetApplicationAttemptsResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{29}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetApplicationAttemptsResponseProto) GetApplicationAttempts() []*ApplicationAttemptReportProto {
@@ -1980,7 +1980,7 @@ type GetContainersRequestProto struct {
 
 func (x *GetContainersRequestProto) Reset() {
 	*x = GetContainersRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[30]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1992,7 +1992,7 @@ func (x *GetContainersRequestProto) String() string {
 func (*GetContainersRequestProto) ProtoMessage() {}
 
 func (x *GetContainersRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[30]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2005,7 +2005,7 @@ func (x *GetContainersRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContainersRequestProto.ProtoReflect.Descriptor instead.
 func (*GetContainersRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{30}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetContainersRequestProto) GetApplicationAttemptId() *ApplicationAttemptIdProto {
@@ -2024,7 +2024,7 @@ type GetContainersResponseProto struct {
 
 func (x *GetContainersResponseProto) Reset() {
 	*x = GetContainersResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[31]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2036,7 +2036,7 @@ func (x *GetContainersResponseProto) String() string {
 func (*GetContainersResponseProto) ProtoMessage() {}
 
 func (x *GetContainersResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[31]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2049,7 +2049,7 @@ func (x *GetContainersResponseProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContainersResponseProto.ProtoReflect.Descriptor instead.
 func (*GetContainersResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{31}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetContainersResponseProto) GetContainers() []*ContainerReportProto {
@@ -2071,7 +2071,7 @@ type StartContainerRequestProto struct {
 
 func (x *StartContainerRequestProto) Reset() {
 	*x = StartContainerRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[32]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2083,7 +2083,7 @@ func (x *StartContainerRequestProto) String() string {
 func (*StartContainerRequestProto) ProtoMessage() {}
 
 func (x *StartContainerRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[32]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2096,7 +2096,7 @@ func (x *StartContainerRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartContainerRequestProto.ProtoReflect.Descriptor instead.
 func (*StartContainerRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{32}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *StartContainerRequestProto) GetContainerLaunchContext() *ContainerLaunchContextProto {
@@ -2122,7 +2122,7 @@ type StartContainersRequestProto struct {
 
 func (x *StartContainersRequestProto) Reset() {
 	*x = StartContainersRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[33]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2134,7 +2134,7 @@ func (x *StartContainersRequestProto) String() string {
 func (*StartContainersRequestProto) ProtoMessage() {}
 
 func (x *StartContainersRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[33]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2147,7 +2147,7 @@ func (x *StartContainersRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartContainersRequestProto.ProtoReflect.Descriptor instead.
 func (*StartContainersRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{33}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *StartContainersRequestProto) GetStartContainerRequest() []*StartContainerRequestProto {
@@ -2167,7 +2167,7 @@ type ContainerExceptionMapProto struct {
 
 func (x *ContainerExceptionMapProto) Reset() {
 	*x = ContainerExceptionMapProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[34]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2179,7 +2179,7 @@ func (x *ContainerExceptionMapProto) String() string {
 func (*ContainerExceptionMapProto) ProtoMessage() {}
 
 func (x *ContainerExceptionMapProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[34]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2192,7 +2192,7 @@ func (x *ContainerExceptionMapProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerExceptionMapProto.ProtoReflect.Descriptor instead.
 func (*ContainerExceptionMapProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{34}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ContainerExceptionMapProto) GetContainerId() *ContainerIdProto {
@@ -2220,7 +2220,7 @@ type StartContainersResponseProto struct {
 
 func (x *StartContainersResponseProto) Reset() {
 	*x = StartContainersResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[35]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2232,7 +2232,7 @@ func (x *StartContainersResponseProto) String() string {
 func (*StartContainersResponseProto) ProtoMessage() {}
 
 func (x *StartContainersResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[35]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2245,7 +2245,7 @@ func (x *StartContainersResponseProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartContainersResponseProto.ProtoReflect.Descriptor instead.
 func (*StartContainersResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{35}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *StartContainersResponseProto) GetServicesMetaData() []*StringBytesMapProto {
@@ -2278,7 +2278,7 @@ type StopContainersRequestProto struct {
 
 func (x *StopContainersRequestProto) Reset() {
 	*x = StopContainersRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[36]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2290,7 +2290,7 @@ func (x *StopContainersRequestProto) String() string {
 func (*StopContainersRequestProto) ProtoMessage() {}
 
 func (x *StopContainersRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[36]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2303,7 +2303,7 @@ func (x *StopContainersRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopContainersRequestProto.ProtoReflect.Descriptor instead.
 func (*StopContainersRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{36}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *StopContainersRequestProto) GetContainerId() []*ContainerIdProto {
@@ -2323,7 +2323,7 @@ type StopContainersResponseProto struct {
 
 func (x *StopContainersResponseProto) Reset() {
 	*x = StopContainersResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[37]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2335,7 +2335,7 @@ func (x *StopContainersResponseProto) String() string {
 func (*StopContainersResponseProto) ProtoMessage() {}
 
 func (x *StopContainersResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[37]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2348,7 +2348,7 @@ func (x *StopContainersResponseProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopContainersResponseProto.ProtoReflect.Descriptor instead.
 func (*StopContainersResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{37}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *StopContainersResponseProto) GetSucceededRequests() []*ContainerIdProto {
@@ -2374,7 +2374,7 @@ type GetContainerStatusesRequestProto struct {
 
 func (x *GetContainerStatusesRequestProto) Reset() {
 	*x = GetContainerStatusesRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[38]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2386,7 +2386,7 @@ func (x *GetContainerStatusesRequestProto) String() string {
 func (*GetContainerStatusesRequestProto) ProtoMessage() {}
 
 func (x *GetContainerStatusesRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[38]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2399,7 +2399,7 @@ func (x *GetContainerStatusesRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContainerStatusesRequestProto.ProtoReflect.Descriptor instead.
 func (*GetContainerStatusesRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{38}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetContainerStatusesRequestProto) GetContainerId() []*ContainerIdProto {
@@ -2419,7 +2419,7 @@ type GetContainerStatusesResponseProto struct {
 
 func (x *GetContainerStatusesResponseProto) Reset() {
 	*x = GetContainerStatusesResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[39]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2431,7 +2431,7 @@ func (x *GetContainerStatusesResponseProto) String() string {
 func (*GetContainerStatusesResponseProto) ProtoMessage() {}
 
 func (x *GetContainerStatusesResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[39]
+	mi := &file_hadoopyarn_yarn_service_protos_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2444,7 +2444,7 @@ func (x *GetContainerStatusesResponseProto) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use GetContainerStatusesResponseProto.ProtoReflect.Descriptor instead.
 func (*GetContainerStatusesResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{39}
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetContainerStatusesResponseProto) GetStatus() []*ContainerStatusProto {
@@ -2461,102 +2461,102 @@ func (x *GetContainerStatusesResponseProto) GetFailedRequests() []*ContainerExce
 	return nil
 }
 
-var File_yarn_service_protos_proto protoreflect.FileDescriptor
+var File_hadoopyarn_yarn_service_protos_proto protoreflect.FileDescriptor
 
-const file_yarn_service_protos_proto_rawDesc = "" +
+const file_hadoopyarn_yarn_service_protos_proto_rawDesc = "" +
 	"\n" +
-	"\x19yarn_service_protos.proto\x12\vhadoop.yarn\x1a\x0eSecurity.proto\x1a\x11yarn_protos.proto\"y\n" +
+	"$hadoopyarn/yarn_service_protos.proto\x12\x13spindle.hadoop.yarn\x1a\x1bhadoopcommon/Security.proto\x1a\x1chadoopyarn/yarn_protos.proto\"y\n" +
 	"%RegisterApplicationMasterRequestProto\x12\x12\n" +
 	"\x04host\x18\x01 \x01(\tR\x04host\x12\x19\n" +
 	"\brpc_port\x18\x02 \x01(\x05R\arpcPort\x12!\n" +
-	"\ftracking_url\x18\x03 \x01(\tR\vtrackingUrl\"\x8e\x05\n" +
-	"&RegisterApplicationMasterResponseProto\x12H\n" +
-	"\x11maximumCapability\x18\x01 \x01(\v2\x1a.hadoop.yarn.ResourceProtoR\x11maximumCapability\x12?\n" +
-	"\x1dclient_to_am_token_master_key\x18\x02 \x01(\fR\x18clientToAmTokenMasterKey\x12N\n" +
-	"\x10application_ACLs\x18\x03 \x03(\v2#.hadoop.yarn.ApplicationACLMapProtoR\x0fapplicationACLs\x12f\n" +
-	"!containers_from_previous_attempts\x18\x04 \x03(\v2\x1b.hadoop.yarn.ContainerProtoR\x1econtainersFromPreviousAttempts\x12\x14\n" +
-	"\x05queue\x18\x05 \x01(\tR\x05queue\x12a\n" +
-	" nm_tokens_from_previous_attempts\x18\x06 \x03(\v2\x19.hadoop.yarn.NMTokenProtoR\x1cnmTokensFromPreviousAttempts\x12]\n" +
-	"\x18scheduler_resource_types\x18\a \x03(\x0e2#.hadoop.yarn.SchedulerResourceTypesR\x16schedulerResourceTypes\x12I\n" +
-	"\x0eresource_types\x18\t \x03(\v2\".hadoop.yarn.ResourceTypeInfoProtoR\rresourceTypes\"\xce\x01\n" +
+	"\ftracking_url\x18\x03 \x01(\tR\vtrackingUrl\"\xbe\x05\n" +
+	"&RegisterApplicationMasterResponseProto\x12P\n" +
+	"\x11maximumCapability\x18\x01 \x01(\v2\".spindle.hadoop.yarn.ResourceProtoR\x11maximumCapability\x12?\n" +
+	"\x1dclient_to_am_token_master_key\x18\x02 \x01(\fR\x18clientToAmTokenMasterKey\x12V\n" +
+	"\x10application_ACLs\x18\x03 \x03(\v2+.spindle.hadoop.yarn.ApplicationACLMapProtoR\x0fapplicationACLs\x12n\n" +
+	"!containers_from_previous_attempts\x18\x04 \x03(\v2#.spindle.hadoop.yarn.ContainerProtoR\x1econtainersFromPreviousAttempts\x12\x14\n" +
+	"\x05queue\x18\x05 \x01(\tR\x05queue\x12i\n" +
+	" nm_tokens_from_previous_attempts\x18\x06 \x03(\v2!.spindle.hadoop.yarn.NMTokenProtoR\x1cnmTokensFromPreviousAttempts\x12e\n" +
+	"\x18scheduler_resource_types\x18\a \x03(\x0e2+.spindle.hadoop.yarn.SchedulerResourceTypesR\x16schedulerResourceTypes\x12Q\n" +
+	"\x0eresource_types\x18\t \x03(\v2*.spindle.hadoop.yarn.ResourceTypeInfoProtoR\rresourceTypes\"\xd6\x01\n" +
 	"#FinishApplicationMasterRequestProto\x12 \n" +
 	"\vdiagnostics\x18\x01 \x01(\tR\vdiagnostics\x12!\n" +
-	"\ftracking_url\x18\x02 \x01(\tR\vtrackingUrl\x12b\n" +
-	"\x18final_application_status\x18\x03 \x01(\x0e2(.hadoop.yarn.FinalApplicationStatusProtoR\x16finalApplicationStatus\"U\n" +
+	"\ftracking_url\x18\x02 \x01(\tR\vtrackingUrl\x12j\n" +
+	"\x18final_application_status\x18\x03 \x01(\x0e20.spindle.hadoop.yarn.FinalApplicationStatusProtoR\x16finalApplicationStatus\"U\n" +
 	"$FinishApplicationMasterResponseProto\x12-\n" +
-	"\x0eisUnregistered\x18\x01 \x01(\b:\x05falseR\x0eisUnregistered\"\xd8\x02\n" +
+	"\x0eisUnregistered\x18\x01 \x01(\b:\x05falseR\x0eisUnregistered\"\xf8\x02\n" +
 	"\x1bUpdateContainerRequestProto\x12+\n" +
-	"\x11container_version\x18\x01 \x02(\x05R\x10containerVersion\x12@\n" +
-	"\fcontainer_id\x18\x02 \x02(\v2\x1d.hadoop.yarn.ContainerIdProtoR\vcontainerId\x12F\n" +
-	"\vupdate_type\x18\x03 \x02(\x0e2%.hadoop.yarn.ContainerUpdateTypeProtoR\n" +
-	"updateType\x12:\n" +
+	"\x11container_version\x18\x01 \x02(\x05R\x10containerVersion\x12H\n" +
+	"\fcontainer_id\x18\x02 \x02(\v2%.spindle.hadoop.yarn.ContainerIdProtoR\vcontainerId\x12N\n" +
+	"\vupdate_type\x18\x03 \x02(\x0e2-.spindle.hadoop.yarn.ContainerUpdateTypeProtoR\n" +
+	"updateType\x12B\n" +
 	"\n" +
-	"capability\x18\x04 \x01(\v2\x1a.hadoop.yarn.ResourceProtoR\n" +
-	"capability\x12F\n" +
-	"\x0eexecution_type\x18\x05 \x01(\x0e2\x1f.hadoop.yarn.ExecutionTypeProtoR\rexecutionType\"\xc0\x01\n" +
+	"capability\x18\x04 \x01(\v2\".spindle.hadoop.yarn.ResourceProtoR\n" +
+	"capability\x12N\n" +
+	"\x0eexecution_type\x18\x05 \x01(\x0e2'.spindle.hadoop.yarn.ExecutionTypeProtoR\rexecutionType\"\xc8\x01\n" +
 	"\x19UpdateContainerErrorProto\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\x12O\n" +
-	"\x0eupdate_request\x18\x02 \x01(\v2(.hadoop.yarn.UpdateContainerRequestProtoR\rupdateRequest\x12:\n" +
-	"\x19current_container_version\x18\x03 \x01(\x05R\x17currentContainerVersion\"\x90\x03\n" +
-	"\x14AllocateRequestProto\x123\n" +
-	"\x03ask\x18\x01 \x03(\v2!.hadoop.yarn.ResourceRequestProtoR\x03ask\x127\n" +
-	"\arelease\x18\x02 \x03(\v2\x1d.hadoop.yarn.ContainerIdProtoR\arelease\x12W\n" +
-	"\x11blacklist_request\x18\x03 \x01(\v2*.hadoop.yarn.ResourceBlacklistRequestProtoR\x10blacklistRequest\x12\x1f\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12W\n" +
+	"\x0eupdate_request\x18\x02 \x01(\v20.spindle.hadoop.yarn.UpdateContainerRequestProtoR\rupdateRequest\x12:\n" +
+	"\x19current_container_version\x18\x03 \x01(\x05R\x17currentContainerVersion\"\xb0\x03\n" +
+	"\x14AllocateRequestProto\x12;\n" +
+	"\x03ask\x18\x01 \x03(\v2).spindle.hadoop.yarn.ResourceRequestProtoR\x03ask\x12?\n" +
+	"\arelease\x18\x02 \x03(\v2%.spindle.hadoop.yarn.ContainerIdProtoR\arelease\x12_\n" +
+	"\x11blacklist_request\x18\x03 \x01(\v22.spindle.hadoop.yarn.ResourceBlacklistRequestProtoR\x10blacklistRequest\x12\x1f\n" +
 	"\vresponse_id\x18\x04 \x01(\x05R\n" +
 	"responseId\x12\x1a\n" +
-	"\bprogress\x18\x05 \x01(\x02R\bprogress\x12Q\n" +
-	"\x0fupdate_requests\x18\a \x03(\v2(.hadoop.yarn.UpdateContainerRequestProtoR\x0eupdateRequests\x12!\n" +
-	"\ftracking_url\x18\v \x01(\tR\vtrackingUrl\"q\n" +
-	"\fNMTokenProto\x120\n" +
-	"\x06nodeId\x18\x01 \x01(\v2\x18.hadoop.yarn.NodeIdProtoR\x06nodeId\x12/\n" +
-	"\x05token\x18\x02 \x01(\v2\x19.hadoop.common.TokenProtoR\x05token\"\x9a\x01\n" +
-	"\x15UpdatedContainerProto\x12F\n" +
-	"\vupdate_type\x18\x01 \x02(\x0e2%.hadoop.yarn.ContainerUpdateTypeProtoR\n" +
-	"updateType\x129\n" +
-	"\tcontainer\x18\x02 \x02(\v2\x1b.hadoop.yarn.ContainerProtoR\tcontainer\"\x9c\b\n" +
-	"\x15AllocateResponseProto\x12;\n" +
-	"\va_m_command\x18\x01 \x01(\x0e2\x1b.hadoop.yarn.AMCommandProtoR\taMCommand\x12\x1f\n" +
+	"\bprogress\x18\x05 \x01(\x02R\bprogress\x12Y\n" +
+	"\x0fupdate_requests\x18\a \x03(\v20.spindle.hadoop.yarn.UpdateContainerRequestProtoR\x0eupdateRequests\x12!\n" +
+	"\ftracking_url\x18\v \x01(\tR\vtrackingUrl\"\x81\x01\n" +
+	"\fNMTokenProto\x128\n" +
+	"\x06nodeId\x18\x01 \x01(\v2 .spindle.hadoop.yarn.NodeIdProtoR\x06nodeId\x127\n" +
+	"\x05token\x18\x02 \x01(\v2!.spindle.hadoop.common.TokenProtoR\x05token\"\xaa\x01\n" +
+	"\x15UpdatedContainerProto\x12N\n" +
+	"\vupdate_type\x18\x01 \x02(\x0e2-.spindle.hadoop.yarn.ContainerUpdateTypeProtoR\n" +
+	"updateType\x12A\n" +
+	"\tcontainer\x18\x02 \x02(\v2#.spindle.hadoop.yarn.ContainerProtoR\tcontainer\"\x84\t\n" +
+	"\x15AllocateResponseProto\x12C\n" +
+	"\va_m_command\x18\x01 \x01(\x0e2#.spindle.hadoop.yarn.AMCommandProtoR\taMCommand\x12\x1f\n" +
 	"\vresponse_id\x18\x02 \x01(\x05R\n" +
-	"responseId\x12N\n" +
-	"\x14allocated_containers\x18\x03 \x03(\v2\x1b.hadoop.yarn.ContainerProtoR\x13allocatedContainers\x12c\n" +
-	"\x1ccompleted_container_statuses\x18\x04 \x03(\v2!.hadoop.yarn.ContainerStatusProtoR\x1acompletedContainerStatuses\x120\n" +
-	"\x05limit\x18\x05 \x01(\v2\x1a.hadoop.yarn.ResourceProtoR\x05limit\x12A\n" +
-	"\rupdated_nodes\x18\x06 \x03(\v2\x1c.hadoop.yarn.NodeReportProtoR\fupdatedNodes\x12*\n" +
-	"\x11num_cluster_nodes\x18\a \x01(\x05R\x0fnumClusterNodes\x12=\n" +
-	"\apreempt\x18\b \x01(\v2#.hadoop.yarn.PreemptionMessageProtoR\apreempt\x126\n" +
-	"\tnm_tokens\x18\t \x03(\v2\x19.hadoop.yarn.NMTokenProtoR\bnmTokens\x129\n" +
-	"\vam_rm_token\x18\f \x01(\v2\x19.hadoop.common.TokenProtoR\tamRmToken\x12M\n" +
-	"\x14application_priority\x18\r \x01(\v2\x1a.hadoop.yarn.PriorityProtoR\x13applicationPriority\x12F\n" +
-	"\x0ecollector_info\x18\x0e \x01(\v2\x1f.hadoop.yarn.CollectorInfoProtoR\rcollectorInfo\x12K\n" +
-	"\rupdate_errors\x18\x0f \x03(\v2&.hadoop.yarn.UpdateContainerErrorProtoR\fupdateErrors\x12Q\n" +
-	"\x12updated_containers\x18\x10 \x03(\v2\".hadoop.yarn.UpdatedContainerProtoR\x11updatedContainers\x12f\n" +
-	"!containers_from_previous_attempts\x18\x11 \x03(\v2\x1b.hadoop.yarn.ContainerProtoR\x1econtainersFromPreviousAttempts\"\x1f\n" +
-	"\x1dGetNewApplicationRequestProto\"\xb2\x01\n" +
-	"\x1eGetNewApplicationResponseProto\x12F\n" +
-	"\x0eapplication_id\x18\x01 \x01(\v2\x1f.hadoop.yarn.ApplicationIdProtoR\rapplicationId\x12H\n" +
-	"\x11maximumCapability\x18\x02 \x01(\v2\x1a.hadoop.yarn.ResourceProtoR\x11maximumCapability\"j\n" +
-	" GetApplicationReportRequestProto\x12F\n" +
-	"\x0eapplication_id\x18\x01 \x01(\v2\x1f.hadoop.yarn.ApplicationIdProtoR\rapplicationId\"w\n" +
-	"!GetApplicationReportResponseProto\x12R\n" +
-	"\x12application_report\x18\x01 \x01(\v2#.hadoop.yarn.ApplicationReportProtoR\x11applicationReport\"\x95\x01\n" +
-	"\x1dSubmitApplicationRequestProto\x12t\n" +
-	"\x1eapplication_submission_context\x18\x01 \x01(\v2..hadoop.yarn.ApplicationSubmissionContextProtoR\x1capplicationSubmissionContext\" \n" +
-	"\x1eSubmitApplicationResponseProto\"\x87\x01\n" +
-	"\x1bKillApplicationRequestProto\x12F\n" +
-	"\x0eapplication_id\x18\x01 \x01(\v2\x1f.hadoop.yarn.ApplicationIdProtoR\rapplicationId\x12 \n" +
+	"responseId\x12V\n" +
+	"\x14allocated_containers\x18\x03 \x03(\v2#.spindle.hadoop.yarn.ContainerProtoR\x13allocatedContainers\x12k\n" +
+	"\x1ccompleted_container_statuses\x18\x04 \x03(\v2).spindle.hadoop.yarn.ContainerStatusProtoR\x1acompletedContainerStatuses\x128\n" +
+	"\x05limit\x18\x05 \x01(\v2\".spindle.hadoop.yarn.ResourceProtoR\x05limit\x12I\n" +
+	"\rupdated_nodes\x18\x06 \x03(\v2$.spindle.hadoop.yarn.NodeReportProtoR\fupdatedNodes\x12*\n" +
+	"\x11num_cluster_nodes\x18\a \x01(\x05R\x0fnumClusterNodes\x12E\n" +
+	"\apreempt\x18\b \x01(\v2+.spindle.hadoop.yarn.PreemptionMessageProtoR\apreempt\x12>\n" +
+	"\tnm_tokens\x18\t \x03(\v2!.spindle.hadoop.yarn.NMTokenProtoR\bnmTokens\x12A\n" +
+	"\vam_rm_token\x18\f \x01(\v2!.spindle.hadoop.common.TokenProtoR\tamRmToken\x12U\n" +
+	"\x14application_priority\x18\r \x01(\v2\".spindle.hadoop.yarn.PriorityProtoR\x13applicationPriority\x12N\n" +
+	"\x0ecollector_info\x18\x0e \x01(\v2'.spindle.hadoop.yarn.CollectorInfoProtoR\rcollectorInfo\x12S\n" +
+	"\rupdate_errors\x18\x0f \x03(\v2..spindle.hadoop.yarn.UpdateContainerErrorProtoR\fupdateErrors\x12Y\n" +
+	"\x12updated_containers\x18\x10 \x03(\v2*.spindle.hadoop.yarn.UpdatedContainerProtoR\x11updatedContainers\x12n\n" +
+	"!containers_from_previous_attempts\x18\x11 \x03(\v2#.spindle.hadoop.yarn.ContainerProtoR\x1econtainersFromPreviousAttempts\"\x1f\n" +
+	"\x1dGetNewApplicationRequestProto\"\xc2\x01\n" +
+	"\x1eGetNewApplicationResponseProto\x12N\n" +
+	"\x0eapplication_id\x18\x01 \x01(\v2'.spindle.hadoop.yarn.ApplicationIdProtoR\rapplicationId\x12P\n" +
+	"\x11maximumCapability\x18\x02 \x01(\v2\".spindle.hadoop.yarn.ResourceProtoR\x11maximumCapability\"r\n" +
+	" GetApplicationReportRequestProto\x12N\n" +
+	"\x0eapplication_id\x18\x01 \x01(\v2'.spindle.hadoop.yarn.ApplicationIdProtoR\rapplicationId\"\x7f\n" +
+	"!GetApplicationReportResponseProto\x12Z\n" +
+	"\x12application_report\x18\x01 \x01(\v2+.spindle.hadoop.yarn.ApplicationReportProtoR\x11applicationReport\"\x9d\x01\n" +
+	"\x1dSubmitApplicationRequestProto\x12|\n" +
+	"\x1eapplication_submission_context\x18\x01 \x01(\v26.spindle.hadoop.yarn.ApplicationSubmissionContextProtoR\x1capplicationSubmissionContext\" \n" +
+	"\x1eSubmitApplicationResponseProto\"\x8f\x01\n" +
+	"\x1bKillApplicationRequestProto\x12N\n" +
+	"\x0eapplication_id\x18\x01 \x01(\v2'.spindle.hadoop.yarn.ApplicationIdProtoR\rapplicationId\x12 \n" +
 	"\vdiagnostics\x18\x02 \x01(\tR\vdiagnostics\"Q\n" +
 	"\x1cKillApplicationResponseProto\x121\n" +
 	"\x11is_kill_completed\x18\x01 \x01(\b:\x05falseR\x0fisKillCompleted\"\x1f\n" +
-	"\x1dGetClusterMetricsRequestProto\"o\n" +
-	"\x1eGetClusterMetricsResponseProto\x12M\n" +
-	"\x0fcluster_metrics\x18\x01 \x01(\v2$.hadoop.yarn.YarnClusterMetricsProtoR\x0eclusterMetrics\"\x94\x01\n" +
-	"'MoveApplicationAcrossQueuesRequestProto\x12F\n" +
-	"\x0eapplication_id\x18\x01 \x02(\v2\x1f.hadoop.yarn.ApplicationIdProtoR\rapplicationId\x12!\n" +
+	"\x1dGetClusterMetricsRequestProto\"w\n" +
+	"\x1eGetClusterMetricsResponseProto\x12U\n" +
+	"\x0fcluster_metrics\x18\x01 \x01(\v2,.spindle.hadoop.yarn.YarnClusterMetricsProtoR\x0eclusterMetrics\"\x9c\x01\n" +
+	"'MoveApplicationAcrossQueuesRequestProto\x12N\n" +
+	"\x0eapplication_id\x18\x01 \x02(\v2'.spindle.hadoop.yarn.ApplicationIdProtoR\rapplicationId\x12!\n" +
 	"\ftarget_queue\x18\x02 \x02(\tR\vtargetQueue\"*\n" +
-	"(MoveApplicationAcrossQueuesResponseProto\"\xea\x03\n" +
+	"(MoveApplicationAcrossQueuesResponseProto\"\xfa\x03\n" +
 	"\x1bGetApplicationsRequestProto\x12+\n" +
-	"\x11application_types\x18\x01 \x03(\tR\x10applicationTypes\x12U\n" +
-	"\x12application_states\x18\x02 \x03(\x0e2&.hadoop.yarn.YarnApplicationStateProtoR\x11applicationStates\x12\x14\n" +
+	"\x11application_types\x18\x01 \x03(\tR\x10applicationTypes\x12]\n" +
+	"\x12application_states\x18\x02 \x03(\x0e2..spindle.hadoop.yarn.YarnApplicationStateProtoR\x11applicationStates\x12\x14\n" +
 	"\x05users\x18\x03 \x03(\tR\x05users\x12\x16\n" +
 	"\x06queues\x18\x04 \x03(\tR\x06queues\x12\x14\n" +
 	"\x05limit\x18\x05 \x01(\x03R\x05limit\x12\x1f\n" +
@@ -2567,57 +2567,57 @@ const file_yarn_service_protos_proto_rawDesc = "" +
 	"\n" +
 	"finish_end\x18\t \x01(\x03R\tfinishEnd\x12(\n" +
 	"\x0fapplicationTags\x18\n" +
-	" \x03(\tR\x0fapplicationTags\x12E\n" +
-	"\x05scope\x18\v \x01(\x0e2*.hadoop.yarn.ApplicationsRequestScopeProto:\x03ALLR\x05scope\x12\x12\n" +
-	"\x04name\x18\f \x01(\tR\x04name\"g\n" +
-	"\x1cGetApplicationsResponseProto\x12G\n" +
-	"\fapplications\x18\x01 \x03(\v2#.hadoop.yarn.ApplicationReportProtoR\fapplications\"Z\n" +
-	"\x1bGetClusterNodesRequestProto\x12;\n" +
+	" \x03(\tR\x0fapplicationTags\x12M\n" +
+	"\x05scope\x18\v \x01(\x0e22.spindle.hadoop.yarn.ApplicationsRequestScopeProto:\x03ALLR\x05scope\x12\x12\n" +
+	"\x04name\x18\f \x01(\tR\x04name\"o\n" +
+	"\x1cGetApplicationsResponseProto\x12O\n" +
+	"\fapplications\x18\x01 \x03(\v2+.spindle.hadoop.yarn.ApplicationReportProtoR\fapplications\"b\n" +
+	"\x1bGetClusterNodesRequestProto\x12C\n" +
 	"\n" +
-	"nodeStates\x18\x01 \x03(\x0e2\x1b.hadoop.yarn.NodeStateProtoR\n" +
-	"nodeStates\"^\n" +
-	"\x1cGetClusterNodesResponseProto\x12>\n" +
-	"\vnodeReports\x18\x01 \x03(\v2\x1c.hadoop.yarn.NodeReportProtoR\vnodeReports\"\xdc\x01\n" +
+	"nodeStates\x18\x01 \x03(\x0e2#.spindle.hadoop.yarn.NodeStateProtoR\n" +
+	"nodeStates\"f\n" +
+	"\x1cGetClusterNodesResponseProto\x12F\n" +
+	"\vnodeReports\x18\x01 \x03(\v2$.spindle.hadoop.yarn.NodeReportProtoR\vnodeReports\"\xdc\x01\n" +
 	"\x18GetQueueInfoRequestProto\x12\x1c\n" +
 	"\tqueueName\x18\x01 \x01(\tR\tqueueName\x120\n" +
 	"\x13includeApplications\x18\x02 \x01(\bR\x13includeApplications\x12.\n" +
 	"\x12includeChildQueues\x18\x03 \x01(\bR\x12includeChildQueues\x12\x1c\n" +
 	"\trecursive\x18\x04 \x01(\bR\trecursive\x12\"\n" +
-	"\fsubClusterId\x18\x05 \x01(\tR\fsubClusterId\"V\n" +
-	"\x19GetQueueInfoResponseProto\x129\n" +
-	"\tqueueInfo\x18\x01 \x01(\v2\x1b.hadoop.yarn.QueueInfoProtoR\tqueueInfo\"l\n" +
-	"\"GetApplicationAttemptsRequestProto\x12F\n" +
-	"\x0eapplication_id\x18\x01 \x01(\v2\x1f.hadoop.yarn.ApplicationIdProtoR\rapplicationId\"\x84\x01\n" +
-	"#GetApplicationAttemptsResponseProto\x12]\n" +
-	"\x14application_attempts\x18\x01 \x03(\v2*.hadoop.yarn.ApplicationAttemptReportProtoR\x13applicationAttempts\"y\n" +
-	"\x19GetContainersRequestProto\x12\\\n" +
-	"\x16application_attempt_id\x18\x01 \x01(\v2&.hadoop.yarn.ApplicationAttemptIdProtoR\x14applicationAttemptId\"_\n" +
-	"\x1aGetContainersResponseProto\x12A\n" +
+	"\fsubClusterId\x18\x05 \x01(\tR\fsubClusterId\"^\n" +
+	"\x19GetQueueInfoResponseProto\x12A\n" +
+	"\tqueueInfo\x18\x01 \x01(\v2#.spindle.hadoop.yarn.QueueInfoProtoR\tqueueInfo\"t\n" +
+	"\"GetApplicationAttemptsRequestProto\x12N\n" +
+	"\x0eapplication_id\x18\x01 \x01(\v2'.spindle.hadoop.yarn.ApplicationIdProtoR\rapplicationId\"\x8c\x01\n" +
+	"#GetApplicationAttemptsResponseProto\x12e\n" +
+	"\x14application_attempts\x18\x01 \x03(\v22.spindle.hadoop.yarn.ApplicationAttemptReportProtoR\x13applicationAttempts\"\x81\x01\n" +
+	"\x19GetContainersRequestProto\x12d\n" +
+	"\x16application_attempt_id\x18\x01 \x01(\v2..spindle.hadoop.yarn.ApplicationAttemptIdProtoR\x14applicationAttemptId\"g\n" +
+	"\x1aGetContainersResponseProto\x12I\n" +
 	"\n" +
-	"containers\x18\x01 \x03(\v2!.hadoop.yarn.ContainerReportProtoR\n" +
-	"containers\"\xc4\x01\n" +
-	"\x1aStartContainerRequestProto\x12b\n" +
-	"\x18container_launch_context\x18\x01 \x01(\v2(.hadoop.yarn.ContainerLaunchContextProtoR\x16containerLaunchContext\x12B\n" +
-	"\x0fcontainer_token\x18\x02 \x01(\v2\x19.hadoop.common.TokenProtoR\x0econtainerToken\"~\n" +
-	"\x1bStartContainersRequestProto\x12_\n" +
-	"\x17start_container_request\x18\x01 \x03(\v2'.hadoop.yarn.StartContainerRequestProtoR\x15startContainerRequest\"\xa3\x01\n" +
-	"\x1aContainerExceptionMapProto\x12@\n" +
-	"\fcontainer_id\x18\x01 \x01(\v2\x1d.hadoop.yarn.ContainerIdProtoR\vcontainerId\x12C\n" +
-	"\texception\x18\x02 \x01(\v2%.hadoop.yarn.SerializedExceptionProtoR\texception\"\x8e\x02\n" +
-	"\x1cStartContainersResponseProto\x12N\n" +
-	"\x12services_meta_data\x18\x01 \x03(\v2 .hadoop.yarn.StringBytesMapProtoR\x10servicesMetaData\x12L\n" +
-	"\x12succeeded_requests\x18\x02 \x03(\v2\x1d.hadoop.yarn.ContainerIdProtoR\x11succeededRequests\x12P\n" +
-	"\x0ffailed_requests\x18\x03 \x03(\v2'.hadoop.yarn.ContainerExceptionMapProtoR\x0efailedRequests\"^\n" +
-	"\x1aStopContainersRequestProto\x12@\n" +
-	"\fcontainer_id\x18\x01 \x03(\v2\x1d.hadoop.yarn.ContainerIdProtoR\vcontainerId\"\xbd\x01\n" +
-	"\x1bStopContainersResponseProto\x12L\n" +
-	"\x12succeeded_requests\x18\x01 \x03(\v2\x1d.hadoop.yarn.ContainerIdProtoR\x11succeededRequests\x12P\n" +
-	"\x0ffailed_requests\x18\x02 \x03(\v2'.hadoop.yarn.ContainerExceptionMapProtoR\x0efailedRequests\"d\n" +
-	" GetContainerStatusesRequestProto\x12@\n" +
-	"\fcontainer_id\x18\x01 \x03(\v2\x1d.hadoop.yarn.ContainerIdProtoR\vcontainerId\"\xb0\x01\n" +
-	"!GetContainerStatusesResponseProto\x129\n" +
-	"\x06status\x18\x01 \x03(\v2!.hadoop.yarn.ContainerStatusProtoR\x06status\x12P\n" +
-	"\x0ffailed_requests\x18\x02 \x03(\v2'.hadoop.yarn.ContainerExceptionMapProtoR\x0efailedRequests*\x7f\n" +
+	"containers\x18\x01 \x03(\v2).spindle.hadoop.yarn.ContainerReportProtoR\n" +
+	"containers\"\xd4\x01\n" +
+	"\x1aStartContainerRequestProto\x12j\n" +
+	"\x18container_launch_context\x18\x01 \x01(\v20.spindle.hadoop.yarn.ContainerLaunchContextProtoR\x16containerLaunchContext\x12J\n" +
+	"\x0fcontainer_token\x18\x02 \x01(\v2!.spindle.hadoop.common.TokenProtoR\x0econtainerToken\"\x86\x01\n" +
+	"\x1bStartContainersRequestProto\x12g\n" +
+	"\x17start_container_request\x18\x01 \x03(\v2/.spindle.hadoop.yarn.StartContainerRequestProtoR\x15startContainerRequest\"\xb3\x01\n" +
+	"\x1aContainerExceptionMapProto\x12H\n" +
+	"\fcontainer_id\x18\x01 \x01(\v2%.spindle.hadoop.yarn.ContainerIdProtoR\vcontainerId\x12K\n" +
+	"\texception\x18\x02 \x01(\v2-.spindle.hadoop.yarn.SerializedExceptionProtoR\texception\"\xa6\x02\n" +
+	"\x1cStartContainersResponseProto\x12V\n" +
+	"\x12services_meta_data\x18\x01 \x03(\v2(.spindle.hadoop.yarn.StringBytesMapProtoR\x10servicesMetaData\x12T\n" +
+	"\x12succeeded_requests\x18\x02 \x03(\v2%.spindle.hadoop.yarn.ContainerIdProtoR\x11succeededRequests\x12X\n" +
+	"\x0ffailed_requests\x18\x03 \x03(\v2/.spindle.hadoop.yarn.ContainerExceptionMapProtoR\x0efailedRequests\"f\n" +
+	"\x1aStopContainersRequestProto\x12H\n" +
+	"\fcontainer_id\x18\x01 \x03(\v2%.spindle.hadoop.yarn.ContainerIdProtoR\vcontainerId\"\xcd\x01\n" +
+	"\x1bStopContainersResponseProto\x12T\n" +
+	"\x12succeeded_requests\x18\x01 \x03(\v2%.spindle.hadoop.yarn.ContainerIdProtoR\x11succeededRequests\x12X\n" +
+	"\x0ffailed_requests\x18\x02 \x03(\v2/.spindle.hadoop.yarn.ContainerExceptionMapProtoR\x0efailedRequests\"l\n" +
+	" GetContainerStatusesRequestProto\x12H\n" +
+	"\fcontainer_id\x18\x01 \x03(\v2%.spindle.hadoop.yarn.ContainerIdProtoR\vcontainerId\"\xc0\x01\n" +
+	"!GetContainerStatusesResponseProto\x12A\n" +
+	"\x06status\x18\x01 \x03(\v2).spindle.hadoop.yarn.ContainerStatusProtoR\x06status\x12X\n" +
+	"\x0ffailed_requests\x18\x02 \x03(\v2/.spindle.hadoop.yarn.ContainerExceptionMapProtoR\x0efailedRequests*\x7f\n" +
 	"\x18ContainerUpdateTypeProto\x12\x15\n" +
 	"\x11INCREASE_RESOURCE\x10\x00\x12\x15\n" +
 	"\x11DECREASE_RESOURCE\x10\x01\x12\x1a\n" +
@@ -2633,160 +2633,160 @@ const file_yarn_service_protos_proto_rawDesc = "" +
 	"\x03OWN\x10\x02B;Z9github.com/spindle-yarn/spindle/internal/proto/hadoopyarn"
 
 var (
-	file_yarn_service_protos_proto_rawDescOnce sync.Once
-	file_yarn_service_protos_proto_rawDescData []byte
+	file_hadoopyarn_yarn_service_protos_proto_rawDescOnce sync.Once
+	file_hadoopyarn_yarn_service_protos_proto_rawDescData []byte
 )
 
-func file_yarn_service_protos_proto_rawDescGZIP() []byte {
-	file_yarn_service_protos_proto_rawDescOnce.Do(func() {
-		file_yarn_service_protos_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_yarn_service_protos_proto_rawDesc), len(file_yarn_service_protos_proto_rawDesc)))
+func file_hadoopyarn_yarn_service_protos_proto_rawDescGZIP() []byte {
+	file_hadoopyarn_yarn_service_protos_proto_rawDescOnce.Do(func() {
+		file_hadoopyarn_yarn_service_protos_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_hadoopyarn_yarn_service_protos_proto_rawDesc), len(file_hadoopyarn_yarn_service_protos_proto_rawDesc)))
 	})
-	return file_yarn_service_protos_proto_rawDescData
+	return file_hadoopyarn_yarn_service_protos_proto_rawDescData
 }
 
-var file_yarn_service_protos_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_yarn_service_protos_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
-var file_yarn_service_protos_proto_goTypes = []any{
-	(ContainerUpdateTypeProto)(0),                    // 0: hadoop.yarn.ContainerUpdateTypeProto
-	(SchedulerResourceTypes)(0),                      // 1: hadoop.yarn.SchedulerResourceTypes
-	(ApplicationsRequestScopeProto)(0),               // 2: hadoop.yarn.ApplicationsRequestScopeProto
-	(*RegisterApplicationMasterRequestProto)(nil),    // 3: hadoop.yarn.RegisterApplicationMasterRequestProto
-	(*RegisterApplicationMasterResponseProto)(nil),   // 4: hadoop.yarn.RegisterApplicationMasterResponseProto
-	(*FinishApplicationMasterRequestProto)(nil),      // 5: hadoop.yarn.FinishApplicationMasterRequestProto
-	(*FinishApplicationMasterResponseProto)(nil),     // 6: hadoop.yarn.FinishApplicationMasterResponseProto
-	(*UpdateContainerRequestProto)(nil),              // 7: hadoop.yarn.UpdateContainerRequestProto
-	(*UpdateContainerErrorProto)(nil),                // 8: hadoop.yarn.UpdateContainerErrorProto
-	(*AllocateRequestProto)(nil),                     // 9: hadoop.yarn.AllocateRequestProto
-	(*NMTokenProto)(nil),                             // 10: hadoop.yarn.NMTokenProto
-	(*UpdatedContainerProto)(nil),                    // 11: hadoop.yarn.UpdatedContainerProto
-	(*AllocateResponseProto)(nil),                    // 12: hadoop.yarn.AllocateResponseProto
-	(*GetNewApplicationRequestProto)(nil),            // 13: hadoop.yarn.GetNewApplicationRequestProto
-	(*GetNewApplicationResponseProto)(nil),           // 14: hadoop.yarn.GetNewApplicationResponseProto
-	(*GetApplicationReportRequestProto)(nil),         // 15: hadoop.yarn.GetApplicationReportRequestProto
-	(*GetApplicationReportResponseProto)(nil),        // 16: hadoop.yarn.GetApplicationReportResponseProto
-	(*SubmitApplicationRequestProto)(nil),            // 17: hadoop.yarn.SubmitApplicationRequestProto
-	(*SubmitApplicationResponseProto)(nil),           // 18: hadoop.yarn.SubmitApplicationResponseProto
-	(*KillApplicationRequestProto)(nil),              // 19: hadoop.yarn.KillApplicationRequestProto
-	(*KillApplicationResponseProto)(nil),             // 20: hadoop.yarn.KillApplicationResponseProto
-	(*GetClusterMetricsRequestProto)(nil),            // 21: hadoop.yarn.GetClusterMetricsRequestProto
-	(*GetClusterMetricsResponseProto)(nil),           // 22: hadoop.yarn.GetClusterMetricsResponseProto
-	(*MoveApplicationAcrossQueuesRequestProto)(nil),  // 23: hadoop.yarn.MoveApplicationAcrossQueuesRequestProto
-	(*MoveApplicationAcrossQueuesResponseProto)(nil), // 24: hadoop.yarn.MoveApplicationAcrossQueuesResponseProto
-	(*GetApplicationsRequestProto)(nil),              // 25: hadoop.yarn.GetApplicationsRequestProto
-	(*GetApplicationsResponseProto)(nil),             // 26: hadoop.yarn.GetApplicationsResponseProto
-	(*GetClusterNodesRequestProto)(nil),              // 27: hadoop.yarn.GetClusterNodesRequestProto
-	(*GetClusterNodesResponseProto)(nil),             // 28: hadoop.yarn.GetClusterNodesResponseProto
-	(*GetQueueInfoRequestProto)(nil),                 // 29: hadoop.yarn.GetQueueInfoRequestProto
-	(*GetQueueInfoResponseProto)(nil),                // 30: hadoop.yarn.GetQueueInfoResponseProto
-	(*GetApplicationAttemptsRequestProto)(nil),       // 31: hadoop.yarn.GetApplicationAttemptsRequestProto
-	(*GetApplicationAttemptsResponseProto)(nil),      // 32: hadoop.yarn.GetApplicationAttemptsResponseProto
-	(*GetContainersRequestProto)(nil),                // 33: hadoop.yarn.GetContainersRequestProto
-	(*GetContainersResponseProto)(nil),               // 34: hadoop.yarn.GetContainersResponseProto
-	(*StartContainerRequestProto)(nil),               // 35: hadoop.yarn.StartContainerRequestProto
-	(*StartContainersRequestProto)(nil),              // 36: hadoop.yarn.StartContainersRequestProto
-	(*ContainerExceptionMapProto)(nil),               // 37: hadoop.yarn.ContainerExceptionMapProto
-	(*StartContainersResponseProto)(nil),             // 38: hadoop.yarn.StartContainersResponseProto
-	(*StopContainersRequestProto)(nil),               // 39: hadoop.yarn.StopContainersRequestProto
-	(*StopContainersResponseProto)(nil),              // 40: hadoop.yarn.StopContainersResponseProto
-	(*GetContainerStatusesRequestProto)(nil),         // 41: hadoop.yarn.GetContainerStatusesRequestProto
-	(*GetContainerStatusesResponseProto)(nil),        // 42: hadoop.yarn.GetContainerStatusesResponseProto
-	(*ResourceProto)(nil),                            // 43: hadoop.yarn.ResourceProto
-	(*ApplicationACLMapProto)(nil),                   // 44: hadoop.yarn.ApplicationACLMapProto
-	(*ContainerProto)(nil),                           // 45: hadoop.yarn.ContainerProto
-	(*ResourceTypeInfoProto)(nil),                    // 46: hadoop.yarn.ResourceTypeInfoProto
-	(FinalApplicationStatusProto)(0),                 // 47: hadoop.yarn.FinalApplicationStatusProto
-	(*ContainerIdProto)(nil),                         // 48: hadoop.yarn.ContainerIdProto
-	(ExecutionTypeProto)(0),                          // 49: hadoop.yarn.ExecutionTypeProto
-	(*ResourceRequestProto)(nil),                     // 50: hadoop.yarn.ResourceRequestProto
-	(*ResourceBlacklistRequestProto)(nil),            // 51: hadoop.yarn.ResourceBlacklistRequestProto
-	(*NodeIdProto)(nil),                              // 52: hadoop.yarn.NodeIdProto
-	(*hadoopcommon.TokenProto)(nil),                  // 53: hadoop.common.TokenProto
-	(AMCommandProto)(0),                              // 54: hadoop.yarn.AMCommandProto
-	(*ContainerStatusProto)(nil),                     // 55: hadoop.yarn.ContainerStatusProto
-	(*NodeReportProto)(nil),                          // 56: hadoop.yarn.NodeReportProto
-	(*PreemptionMessageProto)(nil),                   // 57: hadoop.yarn.PreemptionMessageProto
-	(*PriorityProto)(nil),                            // 58: hadoop.yarn.PriorityProto
-	(*CollectorInfoProto)(nil),                       // 59: hadoop.yarn.CollectorInfoProto
-	(*ApplicationIdProto)(nil),                       // 60: hadoop.yarn.ApplicationIdProto
-	(*ApplicationReportProto)(nil),                   // 61: hadoop.yarn.ApplicationReportProto
-	(*ApplicationSubmissionContextProto)(nil),        // 62: hadoop.yarn.ApplicationSubmissionContextProto
-	(*YarnClusterMetricsProto)(nil),                  // 63: hadoop.yarn.YarnClusterMetricsProto
-	(YarnApplicationStateProto)(0),                   // 64: hadoop.yarn.YarnApplicationStateProto
-	(NodeStateProto)(0),                              // 65: hadoop.yarn.NodeStateProto
-	(*QueueInfoProto)(nil),                           // 66: hadoop.yarn.QueueInfoProto
-	(*ApplicationAttemptReportProto)(nil),            // 67: hadoop.yarn.ApplicationAttemptReportProto
-	(*ApplicationAttemptIdProto)(nil),                // 68: hadoop.yarn.ApplicationAttemptIdProto
-	(*ContainerReportProto)(nil),                     // 69: hadoop.yarn.ContainerReportProto
-	(*ContainerLaunchContextProto)(nil),              // 70: hadoop.yarn.ContainerLaunchContextProto
-	(*SerializedExceptionProto)(nil),                 // 71: hadoop.yarn.SerializedExceptionProto
-	(*StringBytesMapProto)(nil),                      // 72: hadoop.yarn.StringBytesMapProto
+var file_hadoopyarn_yarn_service_protos_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_hadoopyarn_yarn_service_protos_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_hadoopyarn_yarn_service_protos_proto_goTypes = []any{
+	(ContainerUpdateTypeProto)(0),                    // 0: spindle.hadoop.yarn.ContainerUpdateTypeProto
+	(SchedulerResourceTypes)(0),                      // 1: spindle.hadoop.yarn.SchedulerResourceTypes
+	(ApplicationsRequestScopeProto)(0),               // 2: spindle.hadoop.yarn.ApplicationsRequestScopeProto
+	(*RegisterApplicationMasterRequestProto)(nil),    // 3: spindle.hadoop.yarn.RegisterApplicationMasterRequestProto
+	(*RegisterApplicationMasterResponseProto)(nil),   // 4: spindle.hadoop.yarn.RegisterApplicationMasterResponseProto
+	(*FinishApplicationMasterRequestProto)(nil),      // 5: spindle.hadoop.yarn.FinishApplicationMasterRequestProto
+	(*FinishApplicationMasterResponseProto)(nil),     // 6: spindle.hadoop.yarn.FinishApplicationMasterResponseProto
+	(*UpdateContainerRequestProto)(nil),              // 7: spindle.hadoop.yarn.UpdateContainerRequestProto
+	(*UpdateContainerErrorProto)(nil),                // 8: spindle.hadoop.yarn.UpdateContainerErrorProto
+	(*AllocateRequestProto)(nil),                     // 9: spindle.hadoop.yarn.AllocateRequestProto
+	(*NMTokenProto)(nil),                             // 10: spindle.hadoop.yarn.NMTokenProto
+	(*UpdatedContainerProto)(nil),                    // 11: spindle.hadoop.yarn.UpdatedContainerProto
+	(*AllocateResponseProto)(nil),                    // 12: spindle.hadoop.yarn.AllocateResponseProto
+	(*GetNewApplicationRequestProto)(nil),            // 13: spindle.hadoop.yarn.GetNewApplicationRequestProto
+	(*GetNewApplicationResponseProto)(nil),           // 14: spindle.hadoop.yarn.GetNewApplicationResponseProto
+	(*GetApplicationReportRequestProto)(nil),         // 15: spindle.hadoop.yarn.GetApplicationReportRequestProto
+	(*GetApplicationReportResponseProto)(nil),        // 16: spindle.hadoop.yarn.GetApplicationReportResponseProto
+	(*SubmitApplicationRequestProto)(nil),            // 17: spindle.hadoop.yarn.SubmitApplicationRequestProto
+	(*SubmitApplicationResponseProto)(nil),           // 18: spindle.hadoop.yarn.SubmitApplicationResponseProto
+	(*KillApplicationRequestProto)(nil),              // 19: spindle.hadoop.yarn.KillApplicationRequestProto
+	(*KillApplicationResponseProto)(nil),             // 20: spindle.hadoop.yarn.KillApplicationResponseProto
+	(*GetClusterMetricsRequestProto)(nil),            // 21: spindle.hadoop.yarn.GetClusterMetricsRequestProto
+	(*GetClusterMetricsResponseProto)(nil),           // 22: spindle.hadoop.yarn.GetClusterMetricsResponseProto
+	(*MoveApplicationAcrossQueuesRequestProto)(nil),  // 23: spindle.hadoop.yarn.MoveApplicationAcrossQueuesRequestProto
+	(*MoveApplicationAcrossQueuesResponseProto)(nil), // 24: spindle.hadoop.yarn.MoveApplicationAcrossQueuesResponseProto
+	(*GetApplicationsRequestProto)(nil),              // 25: spindle.hadoop.yarn.GetApplicationsRequestProto
+	(*GetApplicationsResponseProto)(nil),             // 26: spindle.hadoop.yarn.GetApplicationsResponseProto
+	(*GetClusterNodesRequestProto)(nil),              // 27: spindle.hadoop.yarn.GetClusterNodesRequestProto
+	(*GetClusterNodesResponseProto)(nil),             // 28: spindle.hadoop.yarn.GetClusterNodesResponseProto
+	(*GetQueueInfoRequestProto)(nil),                 // 29: spindle.hadoop.yarn.GetQueueInfoRequestProto
+	(*GetQueueInfoResponseProto)(nil),                // 30: spindle.hadoop.yarn.GetQueueInfoResponseProto
+	(*GetApplicationAttemptsRequestProto)(nil),       // 31: spindle.hadoop.yarn.GetApplicationAttemptsRequestProto
+	(*GetApplicationAttemptsResponseProto)(nil),      // 32: spindle.hadoop.yarn.GetApplicationAttemptsResponseProto
+	(*GetContainersRequestProto)(nil),                // 33: spindle.hadoop.yarn.GetContainersRequestProto
+	(*GetContainersResponseProto)(nil),               // 34: spindle.hadoop.yarn.GetContainersResponseProto
+	(*StartContainerRequestProto)(nil),               // 35: spindle.hadoop.yarn.StartContainerRequestProto
+	(*StartContainersRequestProto)(nil),              // 36: spindle.hadoop.yarn.StartContainersRequestProto
+	(*ContainerExceptionMapProto)(nil),               // 37: spindle.hadoop.yarn.ContainerExceptionMapProto
+	(*StartContainersResponseProto)(nil),             // 38: spindle.hadoop.yarn.StartContainersResponseProto
+	(*StopContainersRequestProto)(nil),               // 39: spindle.hadoop.yarn.StopContainersRequestProto
+	(*StopContainersResponseProto)(nil),              // 40: spindle.hadoop.yarn.StopContainersResponseProto
+	(*GetContainerStatusesRequestProto)(nil),         // 41: spindle.hadoop.yarn.GetContainerStatusesRequestProto
+	(*GetContainerStatusesResponseProto)(nil),        // 42: spindle.hadoop.yarn.GetContainerStatusesResponseProto
+	(*ResourceProto)(nil),                            // 43: spindle.hadoop.yarn.ResourceProto
+	(*ApplicationACLMapProto)(nil),                   // 44: spindle.hadoop.yarn.ApplicationACLMapProto
+	(*ContainerProto)(nil),                           // 45: spindle.hadoop.yarn.ContainerProto
+	(*ResourceTypeInfoProto)(nil),                    // 46: spindle.hadoop.yarn.ResourceTypeInfoProto
+	(FinalApplicationStatusProto)(0),                 // 47: spindle.hadoop.yarn.FinalApplicationStatusProto
+	(*ContainerIdProto)(nil),                         // 48: spindle.hadoop.yarn.ContainerIdProto
+	(ExecutionTypeProto)(0),                          // 49: spindle.hadoop.yarn.ExecutionTypeProto
+	(*ResourceRequestProto)(nil),                     // 50: spindle.hadoop.yarn.ResourceRequestProto
+	(*ResourceBlacklistRequestProto)(nil),            // 51: spindle.hadoop.yarn.ResourceBlacklistRequestProto
+	(*NodeIdProto)(nil),                              // 52: spindle.hadoop.yarn.NodeIdProto
+	(*hadoopcommon.TokenProto)(nil),                  // 53: spindle.hadoop.common.TokenProto
+	(AMCommandProto)(0),                              // 54: spindle.hadoop.yarn.AMCommandProto
+	(*ContainerStatusProto)(nil),                     // 55: spindle.hadoop.yarn.ContainerStatusProto
+	(*NodeReportProto)(nil),                          // 56: spindle.hadoop.yarn.NodeReportProto
+	(*PreemptionMessageProto)(nil),                   // 57: spindle.hadoop.yarn.PreemptionMessageProto
+	(*PriorityProto)(nil),                            // 58: spindle.hadoop.yarn.PriorityProto
+	(*CollectorInfoProto)(nil),                       // 59: spindle.hadoop.yarn.CollectorInfoProto
+	(*ApplicationIdProto)(nil),                       // 60: spindle.hadoop.yarn.ApplicationIdProto
+	(*ApplicationReportProto)(nil),                   // 61: spindle.hadoop.yarn.ApplicationReportProto
+	(*ApplicationSubmissionContextProto)(nil),        // 62: spindle.hadoop.yarn.ApplicationSubmissionContextProto
+	(*YarnClusterMetricsProto)(nil),                  // 63: spindle.hadoop.yarn.YarnClusterMetricsProto
+	(YarnApplicationStateProto)(0),                   // 64: spindle.hadoop.yarn.YarnApplicationStateProto
+	(NodeStateProto)(0),                              // 65: spindle.hadoop.yarn.NodeStateProto
+	(*QueueInfoProto)(nil),                           // 66: spindle.hadoop.yarn.QueueInfoProto
+	(*ApplicationAttemptReportProto)(nil),            // 67: spindle.hadoop.yarn.ApplicationAttemptReportProto
+	(*ApplicationAttemptIdProto)(nil),                // 68: spindle.hadoop.yarn.ApplicationAttemptIdProto
+	(*ContainerReportProto)(nil),                     // 69: spindle.hadoop.yarn.ContainerReportProto
+	(*ContainerLaunchContextProto)(nil),              // 70: spindle.hadoop.yarn.ContainerLaunchContextProto
+	(*SerializedExceptionProto)(nil),                 // 71: spindle.hadoop.yarn.SerializedExceptionProto
+	(*StringBytesMapProto)(nil),                      // 72: spindle.hadoop.yarn.StringBytesMapProto
 }
-var file_yarn_service_protos_proto_depIdxs = []int32{
-	43, // 0: hadoop.yarn.RegisterApplicationMasterResponseProto.maximumCapability:type_name -> hadoop.yarn.ResourceProto
-	44, // 1: hadoop.yarn.RegisterApplicationMasterResponseProto.application_ACLs:type_name -> hadoop.yarn.ApplicationACLMapProto
-	45, // 2: hadoop.yarn.RegisterApplicationMasterResponseProto.containers_from_previous_attempts:type_name -> hadoop.yarn.ContainerProto
-	10, // 3: hadoop.yarn.RegisterApplicationMasterResponseProto.nm_tokens_from_previous_attempts:type_name -> hadoop.yarn.NMTokenProto
-	1,  // 4: hadoop.yarn.RegisterApplicationMasterResponseProto.scheduler_resource_types:type_name -> hadoop.yarn.SchedulerResourceTypes
-	46, // 5: hadoop.yarn.RegisterApplicationMasterResponseProto.resource_types:type_name -> hadoop.yarn.ResourceTypeInfoProto
-	47, // 6: hadoop.yarn.FinishApplicationMasterRequestProto.final_application_status:type_name -> hadoop.yarn.FinalApplicationStatusProto
-	48, // 7: hadoop.yarn.UpdateContainerRequestProto.container_id:type_name -> hadoop.yarn.ContainerIdProto
-	0,  // 8: hadoop.yarn.UpdateContainerRequestProto.update_type:type_name -> hadoop.yarn.ContainerUpdateTypeProto
-	43, // 9: hadoop.yarn.UpdateContainerRequestProto.capability:type_name -> hadoop.yarn.ResourceProto
-	49, // 10: hadoop.yarn.UpdateContainerRequestProto.execution_type:type_name -> hadoop.yarn.ExecutionTypeProto
-	7,  // 11: hadoop.yarn.UpdateContainerErrorProto.update_request:type_name -> hadoop.yarn.UpdateContainerRequestProto
-	50, // 12: hadoop.yarn.AllocateRequestProto.ask:type_name -> hadoop.yarn.ResourceRequestProto
-	48, // 13: hadoop.yarn.AllocateRequestProto.release:type_name -> hadoop.yarn.ContainerIdProto
-	51, // 14: hadoop.yarn.AllocateRequestProto.blacklist_request:type_name -> hadoop.yarn.ResourceBlacklistRequestProto
-	7,  // 15: hadoop.yarn.AllocateRequestProto.update_requests:type_name -> hadoop.yarn.UpdateContainerRequestProto
-	52, // 16: hadoop.yarn.NMTokenProto.nodeId:type_name -> hadoop.yarn.NodeIdProto
-	53, // 17: hadoop.yarn.NMTokenProto.token:type_name -> hadoop.common.TokenProto
-	0,  // 18: hadoop.yarn.UpdatedContainerProto.update_type:type_name -> hadoop.yarn.ContainerUpdateTypeProto
-	45, // 19: hadoop.yarn.UpdatedContainerProto.container:type_name -> hadoop.yarn.ContainerProto
-	54, // 20: hadoop.yarn.AllocateResponseProto.a_m_command:type_name -> hadoop.yarn.AMCommandProto
-	45, // 21: hadoop.yarn.AllocateResponseProto.allocated_containers:type_name -> hadoop.yarn.ContainerProto
-	55, // 22: hadoop.yarn.AllocateResponseProto.completed_container_statuses:type_name -> hadoop.yarn.ContainerStatusProto
-	43, // 23: hadoop.yarn.AllocateResponseProto.limit:type_name -> hadoop.yarn.ResourceProto
-	56, // 24: hadoop.yarn.AllocateResponseProto.updated_nodes:type_name -> hadoop.yarn.NodeReportProto
-	57, // 25: hadoop.yarn.AllocateResponseProto.preempt:type_name -> hadoop.yarn.PreemptionMessageProto
-	10, // 26: hadoop.yarn.AllocateResponseProto.nm_tokens:type_name -> hadoop.yarn.NMTokenProto
-	53, // 27: hadoop.yarn.AllocateResponseProto.am_rm_token:type_name -> hadoop.common.TokenProto
-	58, // 28: hadoop.yarn.AllocateResponseProto.application_priority:type_name -> hadoop.yarn.PriorityProto
-	59, // 29: hadoop.yarn.AllocateResponseProto.collector_info:type_name -> hadoop.yarn.CollectorInfoProto
-	8,  // 30: hadoop.yarn.AllocateResponseProto.update_errors:type_name -> hadoop.yarn.UpdateContainerErrorProto
-	11, // 31: hadoop.yarn.AllocateResponseProto.updated_containers:type_name -> hadoop.yarn.UpdatedContainerProto
-	45, // 32: hadoop.yarn.AllocateResponseProto.containers_from_previous_attempts:type_name -> hadoop.yarn.ContainerProto
-	60, // 33: hadoop.yarn.GetNewApplicationResponseProto.application_id:type_name -> hadoop.yarn.ApplicationIdProto
-	43, // 34: hadoop.yarn.GetNewApplicationResponseProto.maximumCapability:type_name -> hadoop.yarn.ResourceProto
-	60, // 35: hadoop.yarn.GetApplicationReportRequestProto.application_id:type_name -> hadoop.yarn.ApplicationIdProto
-	61, // 36: hadoop.yarn.GetApplicationReportResponseProto.application_report:type_name -> hadoop.yarn.ApplicationReportProto
-	62, // 37: hadoop.yarn.SubmitApplicationRequestProto.application_submission_context:type_name -> hadoop.yarn.ApplicationSubmissionContextProto
-	60, // 38: hadoop.yarn.KillApplicationRequestProto.application_id:type_name -> hadoop.yarn.ApplicationIdProto
-	63, // 39: hadoop.yarn.GetClusterMetricsResponseProto.cluster_metrics:type_name -> hadoop.yarn.YarnClusterMetricsProto
-	60, // 40: hadoop.yarn.MoveApplicationAcrossQueuesRequestProto.application_id:type_name -> hadoop.yarn.ApplicationIdProto
-	64, // 41: hadoop.yarn.GetApplicationsRequestProto.application_states:type_name -> hadoop.yarn.YarnApplicationStateProto
-	2,  // 42: hadoop.yarn.GetApplicationsRequestProto.scope:type_name -> hadoop.yarn.ApplicationsRequestScopeProto
-	61, // 43: hadoop.yarn.GetApplicationsResponseProto.applications:type_name -> hadoop.yarn.ApplicationReportProto
-	65, // 44: hadoop.yarn.GetClusterNodesRequestProto.nodeStates:type_name -> hadoop.yarn.NodeStateProto
-	56, // 45: hadoop.yarn.GetClusterNodesResponseProto.nodeReports:type_name -> hadoop.yarn.NodeReportProto
-	66, // 46: hadoop.yarn.GetQueueInfoResponseProto.queueInfo:type_name -> hadoop.yarn.QueueInfoProto
-	60, // 47: hadoop.yarn.GetApplicationAttemptsRequestProto.application_id:type_name -> hadoop.yarn.ApplicationIdProto
-	67, // 48: hadoop.yarn.GetApplicationAttemptsResponseProto.application_attempts:type_name -> hadoop.yarn.ApplicationAttemptReportProto
-	68, // 49: hadoop.yarn.GetContainersRequestProto.application_attempt_id:type_name -> hadoop.yarn.ApplicationAttemptIdProto
-	69, // 50: hadoop.yarn.GetContainersResponseProto.containers:type_name -> hadoop.yarn.ContainerReportProto
-	70, // 51: hadoop.yarn.StartContainerRequestProto.container_launch_context:type_name -> hadoop.yarn.ContainerLaunchContextProto
-	53, // 52: hadoop.yarn.StartContainerRequestProto.container_token:type_name -> hadoop.common.TokenProto
-	35, // 53: hadoop.yarn.StartContainersRequestProto.start_container_request:type_name -> hadoop.yarn.StartContainerRequestProto
-	48, // 54: hadoop.yarn.ContainerExceptionMapProto.container_id:type_name -> hadoop.yarn.ContainerIdProto
-	71, // 55: hadoop.yarn.ContainerExceptionMapProto.exception:type_name -> hadoop.yarn.SerializedExceptionProto
-	72, // 56: hadoop.yarn.StartContainersResponseProto.services_meta_data:type_name -> hadoop.yarn.StringBytesMapProto
-	48, // 57: hadoop.yarn.StartContainersResponseProto.succeeded_requests:type_name -> hadoop.yarn.ContainerIdProto
-	37, // 58: hadoop.yarn.StartContainersResponseProto.failed_requests:type_name -> hadoop.yarn.ContainerExceptionMapProto
-	48, // 59: hadoop.yarn.StopContainersRequestProto.container_id:type_name -> hadoop.yarn.ContainerIdProto
-	48, // 60: hadoop.yarn.StopContainersResponseProto.succeeded_requests:type_name -> hadoop.yarn.ContainerIdProto
-	37, // 61: hadoop.yarn.StopContainersResponseProto.failed_requests:type_name -> hadoop.yarn.ContainerExceptionMapProto
-	48, // 62: hadoop.yarn.GetContainerStatusesRequestProto.container_id:type_name -> hadoop.yarn.ContainerIdProto
-	55, // 63: hadoop.yarn.GetContainerStatusesResponseProto.status:type_name -> hadoop.yarn.ContainerStatusProto
-	37, // 64: hadoop.yarn.GetContainerStatusesResponseProto.failed_requests:type_name -> hadoop.yarn.ContainerExceptionMapProto
+var file_hadoopyarn_yarn_service_protos_proto_depIdxs = []int32{
+	43, // 0: spindle.hadoop.yarn.RegisterApplicationMasterResponseProto.maximumCapability:type_name -> spindle.hadoop.yarn.ResourceProto
+	44, // 1: spindle.hadoop.yarn.RegisterApplicationMasterResponseProto.application_ACLs:type_name -> spindle.hadoop.yarn.ApplicationACLMapProto
+	45, // 2: spindle.hadoop.yarn.RegisterApplicationMasterResponseProto.containers_from_previous_attempts:type_name -> spindle.hadoop.yarn.ContainerProto
+	10, // 3: spindle.hadoop.yarn.RegisterApplicationMasterResponseProto.nm_tokens_from_previous_attempts:type_name -> spindle.hadoop.yarn.NMTokenProto
+	1,  // 4: spindle.hadoop.yarn.RegisterApplicationMasterResponseProto.scheduler_resource_types:type_name -> spindle.hadoop.yarn.SchedulerResourceTypes
+	46, // 5: spindle.hadoop.yarn.RegisterApplicationMasterResponseProto.resource_types:type_name -> spindle.hadoop.yarn.ResourceTypeInfoProto
+	47, // 6: spindle.hadoop.yarn.FinishApplicationMasterRequestProto.final_application_status:type_name -> spindle.hadoop.yarn.FinalApplicationStatusProto
+	48, // 7: spindle.hadoop.yarn.UpdateContainerRequestProto.container_id:type_name -> spindle.hadoop.yarn.ContainerIdProto
+	0,  // 8: spindle.hadoop.yarn.UpdateContainerRequestProto.update_type:type_name -> spindle.hadoop.yarn.ContainerUpdateTypeProto
+	43, // 9: spindle.hadoop.yarn.UpdateContainerRequestProto.capability:type_name -> spindle.hadoop.yarn.ResourceProto
+	49, // 10: spindle.hadoop.yarn.UpdateContainerRequestProto.execution_type:type_name -> spindle.hadoop.yarn.ExecutionTypeProto
+	7,  // 11: spindle.hadoop.yarn.UpdateContainerErrorProto.update_request:type_name -> spindle.hadoop.yarn.UpdateContainerRequestProto
+	50, // 12: spindle.hadoop.yarn.AllocateRequestProto.ask:type_name -> spindle.hadoop.yarn.ResourceRequestProto
+	48, // 13: spindle.hadoop.yarn.AllocateRequestProto.release:type_name -> spindle.hadoop.yarn.ContainerIdProto
+	51, // 14: spindle.hadoop.yarn.AllocateRequestProto.blacklist_request:type_name -> spindle.hadoop.yarn.ResourceBlacklistRequestProto
+	7,  // 15: spindle.hadoop.yarn.AllocateRequestProto.update_requests:type_name -> spindle.hadoop.yarn.UpdateContainerRequestProto
+	52, // 16: spindle.hadoop.yarn.NMTokenProto.nodeId:type_name -> spindle.hadoop.yarn.NodeIdProto
+	53, // 17: spindle.hadoop.yarn.NMTokenProto.token:type_name -> spindle.hadoop.common.TokenProto
+	0,  // 18: spindle.hadoop.yarn.UpdatedContainerProto.update_type:type_name -> spindle.hadoop.yarn.ContainerUpdateTypeProto
+	45, // 19: spindle.hadoop.yarn.UpdatedContainerProto.container:type_name -> spindle.hadoop.yarn.ContainerProto
+	54, // 20: spindle.hadoop.yarn.AllocateResponseProto.a_m_command:type_name -> spindle.hadoop.yarn.AMCommandProto
+	45, // 21: spindle.hadoop.yarn.AllocateResponseProto.allocated_containers:type_name -> spindle.hadoop.yarn.ContainerProto
+	55, // 22: spindle.hadoop.yarn.AllocateResponseProto.completed_container_statuses:type_name -> spindle.hadoop.yarn.ContainerStatusProto
+	43, // 23: spindle.hadoop.yarn.AllocateResponseProto.limit:type_name -> spindle.hadoop.yarn.ResourceProto
+	56, // 24: spindle.hadoop.yarn.AllocateResponseProto.updated_nodes:type_name -> spindle.hadoop.yarn.NodeReportProto
+	57, // 25: spindle.hadoop.yarn.AllocateResponseProto.preempt:type_name -> spindle.hadoop.yarn.PreemptionMessageProto
+	10, // 26: spindle.hadoop.yarn.AllocateResponseProto.nm_tokens:type_name -> spindle.hadoop.yarn.NMTokenProto
+	53, // 27: spindle.hadoop.yarn.AllocateResponseProto.am_rm_token:type_name -> spindle.hadoop.common.TokenProto
+	58, // 28: spindle.hadoop.yarn.AllocateResponseProto.application_priority:type_name -> spindle.hadoop.yarn.PriorityProto
+	59, // 29: spindle.hadoop.yarn.AllocateResponseProto.collector_info:type_name -> spindle.hadoop.yarn.CollectorInfoProto
+	8,  // 30: spindle.hadoop.yarn.AllocateResponseProto.update_errors:type_name -> spindle.hadoop.yarn.UpdateContainerErrorProto
+	11, // 31: spindle.hadoop.yarn.AllocateResponseProto.updated_containers:type_name -> spindle.hadoop.yarn.UpdatedContainerProto
+	45, // 32: spindle.hadoop.yarn.AllocateResponseProto.containers_from_previous_attempts:type_name -> spindle.hadoop.yarn.ContainerProto
+	60, // 33: spindle.hadoop.yarn.GetNewApplicationResponseProto.application_id:type_name -> spindle.hadoop.yarn.ApplicationIdProto
+	43, // 34: spindle.hadoop.yarn.GetNewApplicationResponseProto.maximumCapability:type_name -> spindle.hadoop.yarn.ResourceProto
+	60, // 35: spindle.hadoop.yarn.GetApplicationReportRequestProto.application_id:type_name -> spindle.hadoop.yarn.ApplicationIdProto
+	61, // 36: spindle.hadoop.yarn.GetApplicationReportResponseProto.application_report:type_name -> spindle.hadoop.yarn.ApplicationReportProto
+	62, // 37: spindle.hadoop.yarn.SubmitApplicationRequestProto.application_submission_context:type_name -> spindle.hadoop.yarn.ApplicationSubmissionContextProto
+	60, // 38: spindle.hadoop.yarn.KillApplicationRequestProto.application_id:type_name -> spindle.hadoop.yarn.ApplicationIdProto
+	63, // 39: spindle.hadoop.yarn.GetClusterMetricsResponseProto.cluster_metrics:type_name -> spindle.hadoop.yarn.YarnClusterMetricsProto
+	60, // 40: spindle.hadoop.yarn.MoveApplicationAcrossQueuesRequestProto.application_id:type_name -> spindle.hadoop.yarn.ApplicationIdProto
+	64, // 41: spindle.hadoop.yarn.GetApplicationsRequestProto.application_states:type_name -> spindle.hadoop.yarn.YarnApplicationStateProto
+	2,  // 42: spindle.hadoop.yarn.GetApplicationsRequestProto.scope:type_name -> spindle.hadoop.yarn.ApplicationsRequestScopeProto
+	61, // 43: spindle.hadoop.yarn.GetApplicationsResponseProto.applications:type_name -> spindle.hadoop.yarn.ApplicationReportProto
+	65, // 44: spindle.hadoop.yarn.GetClusterNodesRequestProto.nodeStates:type_name -> spindle.hadoop.yarn.NodeStateProto
+	56, // 45: spindle.hadoop.yarn.GetClusterNodesResponseProto.nodeReports:type_name -> spindle.hadoop.yarn.NodeReportProto
+	66, // 46: spindle.hadoop.yarn.GetQueueInfoResponseProto.queueInfo:type_name -> spindle.hadoop.yarn.QueueInfoProto
+	60, // 47: spindle.hadoop.yarn.GetApplicationAttemptsRequestProto.application_id:type_name -> spindle.hadoop.yarn.ApplicationIdProto
+	67, // 48: spindle.hadoop.yarn.GetApplicationAttemptsResponseProto.application_attempts:type_name -> spindle.hadoop.yarn.ApplicationAttemptReportProto
+	68, // 49: spindle.hadoop.yarn.GetContainersRequestProto.application_attempt_id:type_name -> spindle.hadoop.yarn.ApplicationAttemptIdProto
+	69, // 50: spindle.hadoop.yarn.GetContainersResponseProto.containers:type_name -> spindle.hadoop.yarn.ContainerReportProto
+	70, // 51: spindle.hadoop.yarn.StartContainerRequestProto.container_launch_context:type_name -> spindle.hadoop.yarn.ContainerLaunchContextProto
+	53, // 52: spindle.hadoop.yarn.StartContainerRequestProto.container_token:type_name -> spindle.hadoop.common.TokenProto
+	35, // 53: spindle.hadoop.yarn.StartContainersRequestProto.start_container_request:type_name -> spindle.hadoop.yarn.StartContainerRequestProto
+	48, // 54: spindle.hadoop.yarn.ContainerExceptionMapProto.container_id:type_name -> spindle.hadoop.yarn.ContainerIdProto
+	71, // 55: spindle.hadoop.yarn.ContainerExceptionMapProto.exception:type_name -> spindle.hadoop.yarn.SerializedExceptionProto
+	72, // 56: spindle.hadoop.yarn.StartContainersResponseProto.services_meta_data:type_name -> spindle.hadoop.yarn.StringBytesMapProto
+	48, // 57: spindle.hadoop.yarn.StartContainersResponseProto.succeeded_requests:type_name -> spindle.hadoop.yarn.ContainerIdProto
+	37, // 58: spindle.hadoop.yarn.StartContainersResponseProto.failed_requests:type_name -> spindle.hadoop.yarn.ContainerExceptionMapProto
+	48, // 59: spindle.hadoop.yarn.StopContainersRequestProto.container_id:type_name -> spindle.hadoop.yarn.ContainerIdProto
+	48, // 60: spindle.hadoop.yarn.StopContainersResponseProto.succeeded_requests:type_name -> spindle.hadoop.yarn.ContainerIdProto
+	37, // 61: spindle.hadoop.yarn.StopContainersResponseProto.failed_requests:type_name -> spindle.hadoop.yarn.ContainerExceptionMapProto
+	48, // 62: spindle.hadoop.yarn.GetContainerStatusesRequestProto.container_id:type_name -> spindle.hadoop.yarn.ContainerIdProto
+	55, // 63: spindle.hadoop.yarn.GetContainerStatusesResponseProto.status:type_name -> spindle.hadoop.yarn.ContainerStatusProto
+	37, // 64: spindle.hadoop.yarn.GetContainerStatusesResponseProto.failed_requests:type_name -> spindle.hadoop.yarn.ContainerExceptionMapProto
 	65, // [65:65] is the sub-list for method output_type
 	65, // [65:65] is the sub-list for method input_type
 	65, // [65:65] is the sub-list for extension type_name
@@ -2794,28 +2794,28 @@ var file_yarn_service_protos_proto_depIdxs = []int32{
 	0,  // [0:65] is the sub-list for field type_name
 }
 
-func init() { file_yarn_service_protos_proto_init() }
-func file_yarn_service_protos_proto_init() {
-	if File_yarn_service_protos_proto != nil {
+func init() { file_hadoopyarn_yarn_service_protos_proto_init() }
+func file_hadoopyarn_yarn_service_protos_proto_init() {
+	if File_hadoopyarn_yarn_service_protos_proto != nil {
 		return
 	}
-	file_yarn_protos_proto_init()
+	file_hadoopyarn_yarn_protos_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yarn_service_protos_proto_rawDesc), len(file_yarn_service_protos_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hadoopyarn_yarn_service_protos_proto_rawDesc), len(file_hadoopyarn_yarn_service_protos_proto_rawDesc)),
 			NumEnums:      3,
 			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
-		GoTypes:           file_yarn_service_protos_proto_goTypes,
-		DependencyIndexes: file_yarn_service_protos_proto_depIdxs,
-		EnumInfos:         file_yarn_service_protos_proto_enumTypes,
-		MessageInfos:      file_yarn_service_protos_proto_msgTypes,
+		GoTypes:           file_hadoopyarn_yarn_service_protos_proto_goTypes,
+		DependencyIndexes: file_hadoopyarn_yarn_service_protos_proto_depIdxs,
+		EnumInfos:         file_hadoopyarn_yarn_service_protos_proto_enumTypes,
+		MessageInfos:      file_hadoopyarn_yarn_service_protos_proto_msgTypes,
 	}.Build()
-	File_yarn_service_protos_proto = out.File
-	file_yarn_service_protos_proto_goTypes = nil
-	file_yarn_service_protos_proto_depIdxs = nil
+	File_hadoopyarn_yarn_service_protos_proto = out.File
+	file_hadoopyarn_yarn_service_protos_proto_goTypes = nil
+	file_hadoopyarn_yarn_service_protos_proto_depIdxs = nil
 }
