@@ -10,7 +10,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 [ $# -ge 1 ] || { echo "usage: $0 DIR [TestBed options]" >&2; exit 2; }
 dir=$1; shift
-mkdir -p "$dir"
+# conf/ must exist before Java starts: it is on the classpath (the
+# CapacityScheduler reads capacity-scheduler.xml from there).
+mkdir -p "$dir/conf"
 dir=$(cd "$dir" && pwd)
 
 "$here/build.sh"

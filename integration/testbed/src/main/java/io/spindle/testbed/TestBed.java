@@ -132,10 +132,18 @@ public final class TestBed {
   }
 
   void start() throws Exception {
-    deleteRecursively(confDir);
+    // conf/ itself stays: it is on this JVM's classpath (run.sh creates it
+    // first), and a classpath directory missing at start-up is never read.
+    File[] stale = confDir.listFiles();
+    if (stale != null) {
+      for (File f : stale) {
+        deleteRecursively(f);
+      }
+    }
     deleteRecursively(workDir);
     new File(dir, "ready.json").delete();
-    if (!confDir.mkdirs() || !workDir.mkdirs()) {
+    confDir.mkdirs();
+    if (!confDir.isDirectory() || !workDir.mkdirs()) {
       throw new IOException("cannot create " + confDir + " and " + workDir);
     }
     // MiniYARNCluster puts its work directories under test.build.data.
