@@ -106,7 +106,9 @@ func FuzzSubmissionFromProto(f *testing.F) {
 		if _, err := submissionToProto(&s); err != nil {
 			return
 		}
-		fixedPoint(t, s, func(s ApplicationSubmission) (*pb.ApplicationSubmissionContextProto, error) { return submissionToProto(&s) },
+		fixedPoint(t, s, func(s ApplicationSubmission) (*pb.ApplicationSubmissionContextProto, error) {
+			return submissionToProto(&s)
+		},
 			submissionFromProto)
 	})
 }
@@ -135,7 +137,9 @@ func FuzzRegistrationResponseFromProto(f *testing.F) {
 			return
 		}
 		fixedPoint(t, registrationResponseFromProto(&p),
-			noErr(func(r AMRegistrationResponse) *pb.RegisterApplicationMasterResponseProto { return registrationResponseToProto(&r) }),
+			noErr(func(r AMRegistrationResponse) *pb.RegisterApplicationMasterResponseProto {
+				return registrationResponseToProto(&r)
+			}),
 			noErr(registrationResponseFromProto))
 	})
 }
