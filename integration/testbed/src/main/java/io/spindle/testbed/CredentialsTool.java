@@ -175,7 +175,8 @@ public final class CredentialsTool {
           try {
             t.decodeFromUrlString(args[i]);
             out.println("ok " + tokenLine(t));
-          } catch (Exception e) {
+          } catch (Exception | OutOfMemoryError e) {
+            // A hostile length makes Java try to allocate it: the VM refuses.
             out.println("error " + e.getClass().getName());
           }
         }
