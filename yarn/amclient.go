@@ -1,0 +1,271 @@
+package yarn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/spindle-yarn/spindle/internal/ipc"
+	pb "github.com/spindle-yarn/spindle/internal/proto/hadoopyarn"
+	"github.com/spindle-yarn/spindle/internal/sasl"
+)
+
+// The protocol an ApplicationMaster speaks to the RM's scheduler port.
+const applicationMasterProtocol = "org.apache.hadoop.yarn.api.ApplicationMasterProtocolPB"
+
+// Hadoop marks registerApplicationMaster @Idempotent; allocate and
+// finishApplicationMaster are @AtMostOnce and are repeated only when they
+// provably never reached the RM.
+var amIdempotent = map[string]bool{"registerApplicationMaster": true}
+
+// AMRMTokenKind is the kind of the token that authenticates an
+// ApplicationMaster to the ResourceManager.
+const AMRMTokenKind = "YARN_AM_RM_TOKEN"
+
+// AMConfig configures an AMClient.
+type AMConfig struct {
+	// ResourceManagers lists the cluster's ResourceManagers; their
+	// Scheduler addresses are used. Required.
+	ResourceManagers []RMAddress
+	// Token is the AMRMToken the RM gave this application attempt. Required;
+	// inside an AM container AMRMTokenFromCredentials finds it in the file
+	// the NodeManager names in HADOOP_TOKEN_FILE_LOCATION.
+	Token Token
+	// RPCProtection is hadoop.rpc.protection, as in Config. Empty means
+	// "authentication".
+	RPCProtection string
+	// FailoverTimeout bounds how long a call keeps trying ResourceManagers
+	// that are standbys or unreachable. Zero means 60 seconds.
+	FailoverTimeout time.Duration
+	// Logger, Registerer and Dialer are as in Config; nil means silent, no
+	// metrics and a net.Dialer.
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	Dialer     Dialer
+}
+
+// AMRMTokenFromCredentials returns the AMRMToken among c's tokens (the
+// NodeManager stores it under an empty alias, so it is found by kind).
+func AMRMTokenFromCredentials(c *Credentials) (Token, error) {
+	ts := c.TokensByKind(AMRMTokenKind)
+	if len(ts) == 0 {
+		return Token{}, fmt.Errorf("yarn: no %s token in the credentials; is this running in an ApplicationMaster container?", AMRMTokenKind)
+	}
+	return ts[0], nil
+}
+
+// AMClient is an ApplicationMaster's client of the ResourceManager
+// (ApplicationMasterProtocol): it registers, heartbeats with allocate
+// requests and unregisters. It keeps the allocate response id, adopts the
+// AMRMTokens the RM rolls, caches NMTokens by node, follows RM failover,
+// and registers again when the RM has forgotten the attempt.
+//
+// An AMClient is safe for concurrent use, though allocate heartbeats are
+// meant to come from one goroutine. Close releases its connections.
+type AMClient struct {
+	cfg  AMConfig
+	prot []sasl.QOP
+	rms  *rmSet
+
+	mu           sync.Mutex
+	token        Token
+	registration *AMRegistration // for registering again after a resync
+	responseID   int32
+	nmTokens     map[NodeID]Token
+	resyncs      int
+}
+
+// NewAMClient checks cfg and returns a client. It does not dial.
+func NewAMClient(cfg AMConfig) (*AMClient, error) {
+	if len(cfg.ResourceManagers) == 0 {
+		return nil, configErrorf("AMConfig.ResourceManagers is empty")
+	}
+	if len(cfg.Token.Identifier) == 0 || len(cfg.Token.Password) == 0 {
+		return nil, configErrorf("AMConfig.Token is empty; read it with AMRMTokenFromCredentials")
+	}
+	prot, err := sasl.ParseProtection(cfg.RPCProtection)
+	if err != nil {
+		return nil, configErrorf("RPCProtection: %v", err)
+	}
+	c := &AMClient{cfg: cfg, prot: prot, token: cfg.Token.clone(), nmTokens: map[NodeID]Token{}}
+	var targets []rmTarget
+	for _, rm := range cfg.ResourceManagers {
+		if rm.Scheduler == "" {
+			return nil, configErrorf("ResourceManager %q has no Scheduler address", rm.ID)
+		}
+		targets = append(targets, rmTarget{id: rm.ID, addr: rm.Scheduler})
+	}
+	c.rms = newRMSet(targets, cfg.FailoverTimeout, cfg.Logger, newRPCMetrics(cfg.Registerer, "am"), func(addr string) (*ipc.Client, error) {
+		// Every new connection authenticates with the newest AMRMToken.
+		c.mu.Lock()
+		tok := c.token
+		c.mu.Unlock()
+		return ipc.New(ipc.Config{
+			Addr:       addr,
+			Protocol:   applicationMasterProtocol,
+			Auth:       tokenAuth(tok, prot),
+			Idempotent: amIdempotent,
+			Dialer:     cfg.Dialer,
+			Logger:     loggerWith(cfg.Logger, "am", addr),
+		})
+	})
+	return c, nil
+}
+
+// Close releases the client's connections.
+func (c *AMClient) Close() error { return c.rms.close() }
+
+// CurrentRM names the ResourceManager the client talks to now.
+func (c *AMClient) CurrentRM() string { return c.rms.Current() }
+
+// Failovers counts switches from one ResourceManager to another.
+func (c *AMClient) Failovers() int64 { return c.rms.failovers.Load() }
+
+// Resyncs counts how often the client registered again because the RM had
+// forgotten the attempt.
+func (c *AMClient) Resyncs() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.resyncs
+}
+
+// Token returns the current AMRMToken (the RM rolls it periodically).
+func (c *AMClient) Token() Token {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.token.clone()
+}
+
+// NMToken returns the cached NMToken for a node, for the NMClient.
+func (c *AMClient) NMToken(node NodeID) (Token, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.nmTokens[node]
+	return t, ok
+}
+
+func (c *AMClient) call(ctx context.Context, op, method string, req, resp proto.Message) error {
+	if err := c.rms.call(ctx, method, req, resp); err != nil {
+		return &OpError{Op: op, Err: err}
+	}
+	return nil
+}
+
+// Register registers the ApplicationMaster. It must come before the first
+// Allocate.
+func (c *AMClient) Register(ctx context.Context, r AMRegistration) (AMRegistrationResponse, error) {
+	resp := &pb.RegisterApplicationMasterResponseProto{}
+	if err := c.call(ctx, "register", "registerApplicationMaster", registrationToProto(r), resp); err != nil {
+		return AMRegistrationResponse{}, err
+	}
+	out := registrationResponseFromProto(resp)
+	c.mu.Lock()
+	reg := r
+	c.registration = &reg
+	c.responseID = 0
+	c.addNMTokens(out.NMTokensFromPreviousAttempts)
+	c.mu.Unlock()
+	return out, nil
+}
+
+func (c *AMClient) addNMTokens(ts []NMToken) {
+	for _, t := range ts {
+		c.nmTokens[t.NodeID] = t.Token.clone()
+	}
+}
+
+// Allocate sends one heartbeat. The client fills in the response id; asks
+// are absolute (an ask replaces the outstanding count for its priority,
+// resource name and capability), so resending the full outstanding asks is
+// always safe.
+//
+// When the RM has forgotten the attempt (it restarted or failed over
+// without keeping it, or answered with the resync command), Allocate
+// registers again with the last registration and returns a response whose
+// Command is AMResync and which carries nothing else: the RM has
+// dropped every outstanding ask, so the caller sends its full asks again.
+func (c *AMClient) Allocate(ctx context.Context, req AllocateRequest) (AllocateResponse, error) {
+	c.mu.Lock()
+	if c.registration == nil {
+		c.mu.Unlock()
+		return AllocateResponse{}, &OpError{Op: "allocate", Err: errors.New("not registered; call Register first")}
+	}
+	req.ResponseID = c.responseID
+	c.mu.Unlock()
+
+	resp := &pb.AllocateResponseProto{}
+	err := c.call(ctx, "allocate", "allocate", allocateRequestToProto(&req), resp)
+	if errors.Is(err, ErrApplicationMasterNotRegistered) {
+		return c.resync(ctx)
+	}
+	if err != nil {
+		return AllocateResponse{}, err
+	}
+	out := allocateResponseFromProto(resp)
+	if out.Command == AMResync {
+		return c.resync(ctx)
+	}
+	c.mu.Lock()
+	c.responseID = out.ResponseID
+	c.addNMTokens(out.NMTokens)
+	if out.AMRMToken != nil {
+		// Connections made from now on authenticate with the new key; the
+		// open one stays authenticated.
+		c.token = out.AMRMToken.clone()
+	}
+	c.mu.Unlock()
+	return out, nil
+}
+
+func (c *AMClient) resync(ctx context.Context) (AllocateResponse, error) {
+	c.mu.Lock()
+	reg := *c.registration
+	c.resyncs++
+	c.mu.Unlock()
+	if c.cfg.Logger != nil {
+		c.cfg.Logger.Info("yarn: the ResourceManager forgot this attempt; registering again", "rm", c.CurrentRM())
+	}
+	if _, err := c.Register(ctx, reg); err != nil {
+		return AllocateResponse{}, &OpError{Op: "register again after resync", Err: err}
+	}
+	return AllocateResponse{Command: AMResync}, nil
+}
+
+// Finish unregisters the ApplicationMaster with its final status. The RM
+// may take a few calls to acknowledge; Finish repeats until it does or ctx
+// ends.
+func (c *AMClient) Finish(ctx context.Context, u AMUnregistration) error {
+	for {
+		resp := &pb.FinishApplicationMasterResponseProto{}
+		err := c.call(ctx, "finish", "finishApplicationMaster", unregistrationToProto(u), resp)
+		if errors.Is(err, ErrApplicationMasterNotRegistered) {
+			c.mu.Lock()
+			reg := c.registration
+			c.mu.Unlock()
+			if reg == nil {
+				return err
+			}
+			if _, err := c.Register(ctx, *reg); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if resp.GetIsUnregistered() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return &OpError{Op: "finish", Err: ctx.Err()}
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

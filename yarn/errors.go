@@ -1,0 +1,97 @@
+package yarn
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spindle-yarn/spindle/internal/ipc"
+)
+
+// Sentinels for the remote failures a caller acts on. Errors returned by
+// this package match them with errors.Is, whichever transport carried them.
+var (
+	// ErrStandby: the ResourceManager is a standby. Clients fail over by
+	// themselves; callers see it only when no RM is active.
+	ErrStandby = ipc.ErrStandby
+	// ErrRetriable: the server asks the caller to try again later.
+	ErrRetriable = ipc.ErrRetriable
+	// ErrInvalidToken: a token was rejected (expired, cancelled, or from
+	// another cluster).
+	ErrInvalidToken = ipc.ErrInvalidToken
+	// ErrAccessControl: the caller is not allowed to do this (queue ACL,
+	// application ACL, proxy-user rules).
+	ErrAccessControl = ipc.ErrAccessControl
+	// ErrUnauthorized: authentication failed (no or wrong credentials, a
+	// server principal that does not match the configured one).
+	ErrUnauthorized = ipc.ErrUnauthorized
+	// ErrApplicationNotFound: the RM does not know the application.
+	ErrApplicationNotFound = ipc.ErrApplicationNotFound
+	// ErrApplicationMasterNotRegistered: the RM lost the AM's registration
+	// (it restarted or failed over); the AM client registers again.
+	ErrApplicationMasterNotRegistered = ipc.ErrApplicationMasterNotRegistered
+	// ErrInvalidResourceRequest: a request asks for more than the scheduler
+	// grants, or for a resource type the cluster does not have.
+	ErrInvalidResourceRequest = ipc.ErrInvalidResourceRequest
+	// ErrInvalidApplicationMasterRequest: an AM call out of order (allocate
+	// before register, a stale response id).
+	ErrInvalidApplicationMasterRequest = ipc.ErrInvalidApplicationMasterRequest
+	// ErrNoActiveResourceManager: none of the configured ResourceManagers
+	// answered as the active one.
+	ErrNoActiveResourceManager = errors.New("yarn: no active ResourceManager")
+	// ErrClosed: the client was closed.
+	ErrClosed = errors.New("yarn: client closed")
+)
+
+// RemoteError is a failure a Hadoop service reported: the Java exception's
+// class and message. It matches the sentinels above with errors.Is.
+type RemoteError struct {
+	// Class is the Java exception class, e.g.
+	// "org.apache.hadoop.yarn.exceptions.ApplicationNotFoundException".
+	Class string
+	// Message is the exception's message (its first line).
+	Message string
+	// Server names the service that answered, e.g. "rm1 (rm.example.com:8032)".
+	Server string
+
+	cause error // the transport's error, for errors.Is
+}
+
+func (e *RemoteError) Error() string {
+	short := e.Class
+	if i := strings.LastIndexByte(short, '.'); i >= 0 {
+		short = short[i+1:]
+	}
+	if e.Server != "" {
+		return fmt.Sprintf("%s: %s: %s", e.Server, short, e.Message)
+	}
+	return short + ": " + e.Message
+}
+
+// Unwrap gives errors.Is and errors.As the transport's error.
+func (e *RemoteError) Unwrap() error { return e.cause }
+
+// OpError says which operation on which object failed, and why.
+type OpError struct {
+	Op  string // "submit", "kill", "allocate", ...
+	ID  string // the application, container or node it was about; may be empty
+	Err error
+}
+
+func (e *OpError) Error() string {
+	if e.ID != "" {
+		return "yarn: " + e.Op + " " + e.ID + ": " + e.Err.Error()
+	}
+	return "yarn: " + e.Op + ": " + e.Err.Error()
+}
+
+func (e *OpError) Unwrap() error { return e.Err }
+
+// remoteError turns a transport error into this package's error types.
+func remoteError(err error, server string) error {
+	var re *ipc.RemoteError
+	if errors.As(err, &re) {
+		return &RemoteError{Class: re.Class, Message: re.Message, Server: server, cause: err}
+	}
+	return err
+}
