@@ -388,16 +388,8 @@ func decodeProtoDelegationIdentifier(kind string, b []byte) (DelegationTokenIden
 // application attempt it authenticates and the ResourceManager master key
 // that signed it (a new key means the token rolled).
 type AMRMTokenIdentifier struct {
-	ClusterTimestamp int64 // the ResourceManager's start time, the first part of application ids
-	ApplicationID    int32 // the application's sequence number within the cluster
-	AttemptID        int32
-	KeyID            int32
-}
-
-// ApplicationAttempt formats the attempt as YARN does:
-// appattempt_<cluster timestamp>_<application, 4+ digits>_<attempt, 6+ digits>.
-func (id AMRMTokenIdentifier) ApplicationAttempt() string {
-	return fmt.Sprintf("appattempt_%d_%04d_%06d", id.ClusterTimestamp, id.ApplicationID, id.AttemptID)
+	ApplicationAttempt ApplicationAttemptID
+	KeyID              int32
 }
 
 // AMRMIdentifier decodes the identifier of a YARN_AM_RM_TOKEN, which Hadoop
@@ -418,9 +410,9 @@ func (t Token) AMRMIdentifier() (AMRMTokenIdentifier, error) {
 		}
 		switch num {
 		case 1:
-			id.ApplicationID = int32(v)
+			id.ApplicationAttempt.Application.ID = int32(v)
 		case 2:
-			id.ClusterTimestamp = int64(v)
+			id.ApplicationAttempt.Application.ClusterTimestamp = int64(v)
 		}
 		return nil
 	}
@@ -435,7 +427,7 @@ func (t Token) AMRMIdentifier() (AMRMTokenIdentifier, error) {
 			if typ != protowire.VarintType {
 				return errWireType
 			}
-			id.AttemptID = int32(v)
+			id.ApplicationAttempt.Attempt = int32(v)
 		}
 		return nil
 	}
@@ -517,7 +509,7 @@ func (t Token) identifierAttrs() []slog.Attr {
 	}
 	if id, err := t.AMRMIdentifier(); err == nil {
 		return []slog.Attr{
-			slog.String("appAttempt", id.ApplicationAttempt()),
+			slog.String("appAttempt", id.ApplicationAttempt.String()),
 			slog.Int("keyId", int(id.KeyID)),
 		}
 	}

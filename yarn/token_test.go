@@ -315,16 +315,12 @@ func TestAMRMIdentifier(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := AMRMTokenIdentifier{ClusterTimestamp: 1700000000000, ApplicationID: 12345, AttemptID: 2, KeyID: 99}
+	want := AMRMTokenIdentifier{
+		ApplicationAttempt: ApplicationAttemptID{Application: ApplicationID{ClusterTimestamp: 1700000000000, ID: 12345}, Attempt: 2},
+		KeyID:              99,
+	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
-	}
-	if s := got.ApplicationAttempt(); s != "appattempt_1700000000000_12345_000002" {
-		t.Errorf("ApplicationAttempt() = %q", s)
-	}
-	small := AMRMTokenIdentifier{ClusterTimestamp: 5, ApplicationID: 3, AttemptID: 1}
-	if s := small.ApplicationAttempt(); s != "appattempt_5_0003_000001" {
-		t.Errorf("ApplicationAttempt() = %q", s)
 	}
 	if _, err := (Token{Kind: KindNMToken}).AMRMIdentifier(); !errors.Is(err, errors.ErrUnsupported) {
 		t.Errorf("NMToken: %v, want ErrUnsupported", err)
@@ -473,7 +469,10 @@ func checkJavaIdentifiers(t *testing.T, lines string) {
 			IssueDate: time.UnixMilli(1700000000456).UTC(), MaxDate: time.UnixMilli(1700604800456).UTC(),
 			SequenceNumber: 300, MasterKeyID: -3,
 		},
-		KindAMRMToken: AMRMTokenIdentifier{ClusterTimestamp: 1700000000000, ApplicationID: 12345, AttemptID: 2, KeyID: 99},
+		KindAMRMToken: AMRMTokenIdentifier{
+			ApplicationAttempt: ApplicationAttemptID{Application: ApplicationID{ClusterTimestamp: 1700000000000, ID: 12345}, Attempt: 2},
+			KeyID:              99,
+		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("decoded identifiers (-want +got):\n%s", diff)
