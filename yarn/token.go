@@ -359,22 +359,28 @@ func decodeProtoDelegationIdentifier(kind string, b []byte) (DelegationTokenIden
 	// masterKeyId=7 (int32).
 	id := DelegationTokenIdentifier{IssueDate: time.UnixMilli(0).UTC(), MaxDate: time.UnixMilli(0).UTC()}
 	err := walkProto(b, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
+		want := protowire.VarintType
+		if num <= 3 {
+			want = protowire.BytesType
+		}
+		if num <= 7 && typ != want {
+			return errWireType
+		}
 		switch num {
-		case 1, 2, 3:
-			if typ != protowire.BytesType {
-				return errWireType
-			}
-			*[]*string{&id.Owner, &id.Renewer, &id.RealUser}[num-1] = string(raw)
-		case 4, 5:
-			if typ != protowire.VarintType {
-				return errWireType
-			}
-			*[]*time.Time{&id.IssueDate, &id.MaxDate}[num-4] = time.UnixMilli(int64(v)).UTC()
-		case 6, 7:
-			if typ != protowire.VarintType {
-				return errWireType
-			}
-			*[]*int32{&id.SequenceNumber, &id.MasterKeyID}[num-6] = int32(v)
+		case 1:
+			id.Owner = string(raw)
+		case 2:
+			id.Renewer = string(raw)
+		case 3:
+			id.RealUser = string(raw)
+		case 4:
+			id.IssueDate = time.UnixMilli(int64(v)).UTC()
+		case 5:
+			id.MaxDate = time.UnixMilli(int64(v)).UTC()
+		case 6:
+			id.SequenceNumber = int32(v)
+		case 7:
+			id.MasterKeyID = int32(v)
 		}
 		return nil
 	})

@@ -509,3 +509,24 @@ func FuzzParseTokenURLString(f *testing.F) {
 		}
 	})
 }
+
+func FuzzTokenIdentifiers(f *testing.F) {
+	f.Add(writableDelegationIdentifier(0, "alice", "yarn", "oozie", 1700000000123, 1700604800123, 42, 7))
+	f.Add(amrmIdentifier(1700000000000, 12345, 2, 99))
+	f.Add([]byte{0x0a, 0x05, 'a', 'l', 'i', 'c', 'e', 0x20, 0x01, 0x38, 0x07})
+	f.Fuzz(func(t *testing.T, id []byte) {
+		for _, kind := range []string{KindHDFSDelegationToken, KindRMDelegationToken, KindAMRMToken} {
+			tok := Token{Kind: kind, Identifier: id}
+			var err error
+			if kind == KindAMRMToken {
+				_, err = tok.AMRMIdentifier()
+			} else {
+				_, err = tok.DelegationIdentifier()
+			}
+			if err != nil && !errors.Is(err, ErrMalformedCredentials) {
+				t.Fatalf("%s: error %v does not match ErrMalformedCredentials", kind, err)
+			}
+			_ = tok.String()
+		}
+	})
+}
