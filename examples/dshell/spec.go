@@ -1,0 +1,97 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spindle-yarn/spindle/yarn"
+)
+
+// Environment variables through which the client tells the copy of itself
+// that YARN starts in the AM container what to do.
+const (
+	envRole = "SPINDLE_DSHELL_ROLE" // "am" in the ApplicationMaster
+	envSpec = "SPINDLE_DSHELL_SPEC" // the JSON jobSpec
+)
+
+// jobSpec is everything the ApplicationMaster needs, passed in its
+// environment.
+type jobSpec struct {
+	Containers    int                           `json:"containers"`
+	MemoryMB      int64                         `json:"memory_mb"`
+	VCores        int32                         `json:"vcores"`
+	Command       []string                      `json:"command"`
+	Resources     map[string]yarn.LocalResource `json:"resources"` // shipped paths, by name in the working directory
+	RMs           []yarn.RMAddress              `json:"rms"`
+	RPCProtection string                        `json:"rpc_protection"`
+	Priority      int32                         `json:"priority"`
+}
+
+// encode gives the spec as base64 of its JSON: the NodeManager writes
+// environment values into launch_container.sh inside double quotes without
+// escaping them, so JSON's own quotes would not survive.
+func (s *jobSpec) encode() (string, error) {
+	b, err := json.Marshal(s)
+	return base64.StdEncoding.EncodeToString(b), err
+}
+
+func specFromEnv() (*jobSpec, error) {
+	v := os.Getenv(envSpec)
+	if v == "" {
+		return nil, fmt.Errorf("%s is not set", envSpec)
+	}
+	raw, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", envSpec, err)
+	}
+	var s jobSpec
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, fmt.Errorf("%s: %w", envSpec, err)
+	}
+	return &s, nil
+}
+
+// shellQuote quotes one word for bash, which the NodeManager runs the
+// container's command with.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// commandLine is the container command: the quoted words, with stdout
+// and stderr into the container's log directory (<LOG_DIR> is expanded by
+// the NodeManager).
+func commandLine(words []string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = shellQuote(w)
+	}
+	return strings.Join(q, " ") + " 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr"
+}
+
+// containerResult is what the AM reports of one container.
+type containerResult struct {
+	ID          string `json:"id"`
+	Node        string `json:"node"`
+	State       string `json:"state"` // allocated, running, completed, failed-to-start
+	ExitStatus  int32  `json:"exit_status"`
+	Diagnostics string `json:"diagnostics,omitempty"`
+}
+
+// amStatus is what the AM serves at its tracking URL, for the client's
+// progress lines.
+type amStatus struct {
+	Wanted     int               `json:"wanted"`
+	Allocated  int               `json:"allocated"`
+	Running    int               `json:"running"`
+	Completed  int               `json:"completed"`
+	Failed     int               `json:"failed"`
+	Containers []containerResult `json:"containers"`
+}
