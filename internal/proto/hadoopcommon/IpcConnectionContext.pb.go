@@ -1,4 +1,5 @@
-// The connection context (package hadoop.common), sent once per connection
+// The connection context (Hadoop's package hadoop.common, prefixed with
+// "spindle." as in RpcHeader.proto), sent once per connection
 // after authentication with call id -3. Message names and field numbers
 // match the descriptor compiled into hadoop-common 3.5.0
 // (org.apache.hadoop.ipc.protobuf.IpcConnectionContextProtos).

@@ -1,4 +1,5 @@
-// The method header of a protobuf RPC request (package hadoop.common),
+// The method header of a protobuf RPC request (Hadoop's package
+// hadoop.common, prefixed with "spindle." as in RpcHeader.proto),
 // written between the RpcRequestHeaderProto and the request message.
 // Message name and field numbers match the descriptor compiled into
 // hadoop-common 3.5.0 (org.apache.hadoop.ipc.protobuf.ProtobufRpcEngine2Protos);

@@ -1,4 +1,6 @@
-// The headers of Hadoop IPC (package hadoop.common): the header in front of
+// The headers of Hadoop IPC (Hadoop's package hadoop.common, prefixed with
+// "spindle." here to keep Go's protobuf registry apart from colinmarc/hdfs;
+// the package never reaches the wire): the header in front of
 // every request, the header in front of every response, and the message that
 // carries the SASL exchange and, after it, the wrapped traffic of a
 // connection with integrity or privacy. Message names, field numbers, types
