@@ -105,7 +105,7 @@ func resourceToProto(r Resource) *pb.ResourceProto {
 
 // resourceFromProto reads memory and vcores from the scalar fields, falling
 // back to their resource_value_map entries when the scalars are absent, and
-// every other entry into Custom.
+// every other entry with a non-zero value into Custom.
 func resourceFromProto(p *pb.ResourceProto) Resource {
 	if p == nil {
 		p = &pb.ResourceProto{}
@@ -118,6 +118,12 @@ func resourceFromProto(p *pb.ResourceProto) Resource {
 		case ResourceVCores:
 			r.VCores = int32(ri.GetValue())
 		default:
+			if ri.GetValue() == 0 {
+				// Java lists every configured type, most of them at zero;
+				// an absent type means zero too.
+				delete(r.Custom, k)
+				continue
+			}
 			if r.Custom == nil {
 				r.Custom = make(map[string]int64)
 			}

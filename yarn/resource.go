@@ -19,7 +19,9 @@ type Resource struct {
 	VCores int32
 	// Custom holds custom resource types by name, e.g. "yarn.io/gpu": 2.
 	// Values are in the unit the cluster configures for the type (no unit
-	// conversion is done). Nil or empty means none. A type the
+	// conversion is done). Nil or empty means none; a zero amount is the
+	// same as an absent one, and reports from the cluster leave zeros out.
+	// A type the
 	// ResourceManager does not know is dropped by it with a warning in its
 	// log, not refused.
 	Custom map[string]int64
