@@ -155,14 +155,34 @@ func summarize(s amStatus) string {
 	sort.Slice(s.Containers, func(i, j int) bool { return s.Containers[i].ID < s.Containers[j].ID })
 	for _, c := range s.Containers {
 		if c.State == "failed-to-start" || (c.State == "completed" && c.ExitStatus != 0) {
-			diag := strings.TrimSpace(c.Diagnostics)
-			if len(diag) > 300 {
-				diag = diag[:300] + "..."
-			}
-			fmt.Fprintf(&b, "\n  %s on %s: exit status %d: %s", c.ID, c.Node, c.ExitStatus, diag)
+			fmt.Fprintf(&b, "\n  %s on %s: exit status %d: %s", c.ID, c.Node, c.ExitStatus, essential(c.Diagnostics))
 		}
 	}
 	return b.String()
+}
+
+// essential picks from a NodeManager's container diagnostics what a user
+// needs: the tail of the container's stderr that the NodeManager quotes
+// ("Last 4096 bytes of stderr :"), else the end of the text.
+func essential(diag string) string {
+	const marker = "bytes of stderr :"
+	if i := strings.LastIndex(diag, marker); i >= 0 {
+		tail := strings.TrimSpace(diag[i+len(marker):])
+		if j := strings.Index(tail, "\n\n"); j >= 0 {
+			tail = tail[:j]
+		}
+		if tail != "" {
+			return "stderr: " + clip(strings.ReplaceAll(tail, "\n", " | "), 400)
+		}
+	}
+	return clip(strings.TrimSpace(strings.ReplaceAll(diag, "\n", " ")), 400)
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "..." + s[len(s)-n:]
 }
 
 // amState is the AM's view of its containers, shared with the status

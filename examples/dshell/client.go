@@ -358,13 +358,28 @@ func (s *stager) copyTree(local, dst string) error {
 		}
 		return nil
 	}
+	// The NameNode refuses a new block while the last one is not yet
+	// reported by a DataNode (NotReplicatedYetException); colinmarc/hdfs
+	// retries that only briefly, so a busy cluster needs a few more tries.
+	backoff := 200 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := s.copyFile(local, dst, info.Mode())
+		if err == nil || attempt == 6 || !strings.Contains(err.Error(), "replication in progress") {
+			return err
+		}
+		time.Sleep(backoff)
+		backoff *= 2
+	}
+}
+
+func (s *stager) copyFile(local, dst string, mode os.FileMode) error {
 	f, err := os.Open(local)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	_ = s.fs.Remove(dst)
-	w, err := s.fs.CreateFile(dst, 1, 128<<20, info.Mode().Perm()&0o700|0o600)
+	w, err := s.fs.CreateFile(dst, 1, 128<<20, mode.Perm()&0o700|0o600)
 	if err != nil {
 		return err
 	}

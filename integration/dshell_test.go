@@ -1,0 +1,194 @@
+//go:build integration
+
+package integration
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spindle-yarn/spindle/integration/testbed"
+)
+
+var (
+	dshellOnce sync.Once
+	dshellPath string
+	dshellErr  error
+)
+
+// dshellBinary builds examples/dshell once per test binary.
+func dshellBinary(t *testing.T) string {
+	t.Helper()
+	dshellOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "spindle-dshell-")
+		if err != nil {
+			dshellErr = err
+			return
+		}
+		dshellPath = filepath.Join(dir, "dshell")
+		out, err := exec.Command("go", "build", "-o", dshellPath, "github.com/spindle-yarn/spindle/examples/dshell").CombinedOutput()
+		if err != nil {
+			dshellErr = err
+			t.Logf("go build: %s", out)
+		}
+	})
+	if dshellErr != nil {
+		t.Fatalf("building dshell: %v", dshellErr)
+	}
+	return dshellPath
+}
+
+type dshellRun struct {
+	out   string
+	code  int
+	appID string
+}
+
+// runDshell runs dshell as alice (from her keytab on the Kerberos bed).
+func runDshell(t *testing.T, tb *testbed.TestBed, args ...string) dshellRun {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	if k := tb.Ready.Kerberos; k != nil {
+		args = append([]string{"-keytab", k.Users["alice"], "-principal", "alice@" + k.Realm}, args...)
+	}
+	cmd := exec.CommandContext(ctx, dshellBinary(t), args...)
+	cmd.Env = append(os.Environ(), "HADOOP_CONF_DIR="+tb.Ready.ConfDir, "HADOOP_USER_NAME=alice")
+	if k := tb.Ready.Kerberos; k != nil {
+		cmd.Env = append(cmd.Env, "KRB5_CONFIG="+k.KRB5Conf)
+	}
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	err := cmd.Run()
+	r := dshellRun{out: buf.String(), code: cmd.ProcessState.ExitCode()}
+	if err != nil && r.code < 0 {
+		t.Fatalf("dshell did not finish: %v\n%s", err, r.out)
+	}
+	if m := regexp.MustCompile(`submitted (application_\d+_\d+)`).FindStringSubmatch(r.out); m != nil {
+		r.appID = m[1]
+	}
+	t.Logf("dshell %s: exit %d\n%s", strings.Join(args, " "), r.code, r.out)
+	return r
+}
+
+// checkStagingRemoved: dshell leaves nothing in HDFS.
+func checkStagingRemoved(t *testing.T, tb *testbed.TestBed, appID string) {
+	t.Helper()
+	if appID == "" {
+		t.Fatal("dshell printed no application id")
+	}
+	fs := hdfsClient(t, tb, "alice")
+	p := path.Join("/user/alice/.spindle", appID)
+	if _, err := fs.Stat(p); !os.IsNotExist(err) {
+		t.Errorf("staging directory %s still there after dshell ended (stat: %v)", p, err)
+	}
+}
+
+// TestDshellTrue: 8 containers of /bin/true succeed, at every protection
+// level the test bed offers, with progress printed and staging removed.
+func TestDshellTrue(t *testing.T) {
+	tb := testbed.Get(t)
+	for _, prot := range protections(tb) {
+		t.Run("protection="+prot, func(t *testing.T) {
+			args := []string{"-n", "8"}
+			if prot != "" {
+				args = append(args, "-rpc-protection", prot)
+			}
+			r := runDshell(t, tb, append(args, "--", "/bin/true")...)
+			if r.code != 0 {
+				t.Fatalf("exit %d, want 0", r.code)
+			}
+			for _, want := range []string{"ApplicationMaster running on", "8 allocated", "FINISHED / SUCCEEDED", "8 of 8 containers exited 0"} {
+				if !strings.Contains(r.out, want) {
+					t.Errorf("output lacks %q", want)
+				}
+			}
+			checkStagingRemoved(t, tb, r.appID)
+		})
+	}
+}
+
+// TestDshellFailingContainers: when some containers fail, dshell exits
+// non-zero and names each failed container with its exit status and
+// diagnostics.
+func TestDshellFailingContainers(t *testing.T) {
+	tb := testbed.Get(t)
+	// Containers whose sequence number is odd fail with 3. Sequence 1 is
+	// the AM, so workers 2..9 give four odd ones.
+	r := runDshell(t, tb, "-n", "8", "--", "sh", "-c", `case $CONTAINER_ID in *[13579]) echo odd-container-failed >&2; exit 3;; esac`)
+	if r.code == 0 {
+		t.Fatal("exit 0, want non-zero")
+	}
+	if !strings.Contains(r.out, "FINISHED / FAILED") || !strings.Contains(r.out, "4 of 8 containers exited 0") {
+		t.Errorf("output does not report 4 of 8 failed")
+	}
+	failed := regexp.MustCompile(`container_\S+ on \S+: exit status 3: `).FindAllString(r.out, -1)
+	if len(failed) != 4 {
+		t.Errorf("%d failed containers listed with exit status 3, want 4", len(failed))
+	}
+	if !strings.Contains(r.out, "odd-container-failed") {
+		t.Error("the failed containers' stderr is not in the diagnostics")
+	}
+	checkStagingRemoved(t, tb, r.appID)
+}
+
+// TestDshellShip: shipped files and directories land byte-identical in
+// every container's working directory.
+func TestDshellShip(t *testing.T) {
+	tb := testbed.Get(t)
+	dir := t.TempDir()
+	data := make([]byte, 1<<20+7)
+	rand.Read(data)
+	sum := sha256.Sum256(data)
+	if err := os.WriteFile(filepath.Join(dir, "data.bin"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tree := filepath.Join(dir, "conf.d")
+	os.MkdirAll(filepath.Join(tree, "sub"), 0o755)
+	os.WriteFile(filepath.Join(tree, "sub", "x.txt"), []byte("shipped tree\n"), 0o644)
+
+	check := "echo '" + hex.EncodeToString(sum[:]) + "  data.bin' | sha256sum -c - && grep -qx 'shipped tree' conf.d/sub/x.txt"
+	r := runDshell(t, tb, "-n", "3", "-ship", filepath.Join(dir, "data.bin"), "-ship", tree, "--", "sh", "-c", check)
+	if r.code != 0 {
+		t.Fatalf("exit %d: shipped files missing or different in the containers", r.code)
+	}
+	checkStagingRemoved(t, tb, r.appID)
+}
+
+// TestDshellBadInput: mistakes are refused before anything is submitted,
+// with a message naming the problem.
+func TestDshellBadInput(t *testing.T) {
+	tb := testbed.Get(t)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-n", "2"}, "no command"},
+		{[]string{"-n", "0", "--", "/bin/true"}, "need at least one container"},
+		{[]string{"-ship", "/nonexistent/spindle", "--", "/bin/true"}, "/nonexistent/spindle"},
+		{[]string{"-memory", "999999", "--", "/bin/true"}, "exceed the largest the scheduler grants"},
+	}
+	for _, tt := range tests {
+		r := runDshell(t, tb, tt.args...)
+		if r.code == 0 {
+			t.Errorf("dshell %v: exit 0", tt.args)
+		}
+		if !strings.Contains(r.out, tt.want) {
+			t.Errorf("dshell %v: output lacks %q", tt.args, tt.want)
+		}
+		if r.appID != "" {
+			t.Errorf("dshell %v submitted %s", tt.args, r.appID)
+		}
+	}
+}
