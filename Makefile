@@ -26,6 +26,23 @@ generate:
 	  --go_out=. --go_opt=module=github.com/spindle-yarn/spindle \
 	  $(wildcard internal/proto/*/*.proto)
 
+# The whole suite: unit tests, brief fuzzing, and the integration tests on
+# the real test bed in each mode (plain, kerberos, ha), with their counts.
+test: vet unit fuzz integration
+
+unit:
+	$(GO) test $(GOFLAGS_TEST) ./...
+
+fuzz:
+	internal/fuzz.sh
+
+integration: testbed-build
+	integration/run-suite.sh $(MODES)
+
+# Starts a plain test bed, shows the cluster, runs examples/dshell on it.
+demo: testbed-build
+	$(GO) run ./integration/cmd/demo
+
 testbed-build:
 	$(TESTBED)/build.sh
 

@@ -1,6 +1,7 @@
 // Command demo is what `make demo` runs: it starts the Hadoop test bed,
 // shows the cluster it runs (ResourceManagers, NodeManagers, HDFS), runs
-// Spindle's jobs on it, and stops it.
+// examples/dshell on it (a Go ApplicationMaster running a command in four
+// containers), and stops it.
 //
 //	go run ./integration/cmd/demo [-keep] [-kerberos] [-ha]
 package main
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -58,6 +60,9 @@ func run(dir string, keep, kerberos, ha bool) error {
 	if err := showHDFS(tb); err != nil {
 		return err
 	}
+	if err := runDshell(ctx, tb, abs); err != nil {
+		return err
+	}
 	fmt.Printf("\nHadoop client configuration: HADOOP_CONF_DIR=%s\n", tb.Ready.ConfDir)
 	if keep {
 		fmt.Println("Test bed running; Ctrl-C stops it.")
@@ -99,6 +104,32 @@ func showYARN(ctx context.Context, tb *testbed.TestBed) error {
 	fmt.Println("NodeManagers:")
 	for _, n := range nodes.Nodes.Node {
 		fmt.Printf("  %-18s %-8s %6d MB %3d vcores free\n", n.ID, n.State, n.AvailMemoryMB, n.AvailableVirtualCores)
+	}
+	return nil
+}
+
+// runDshell builds examples/dshell and runs it on the test bed: a Go
+// ApplicationMaster starting a command in four containers.
+func runDshell(ctx context.Context, tb *testbed.TestBed, dir string) error {
+	bin := filepath.Join(dir, "bin", "dshell")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/spindle-yarn/spindle/examples/dshell")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("building dshell: %w", err)
+	}
+	args := []string{"-n", "4", "--", "sh", "-c", "echo hello from $CONTAINER_ID on $NM_HOST"}
+	if k := tb.Ready.Kerberos; k != nil {
+		args = append([]string{"-keytab", k.Users["alice"], "-principal", "alice@" + k.Realm}, args...)
+	}
+	fmt.Printf("\n$ dshell %s\n", strings.Join(args, " "))
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), "HADOOP_CONF_DIR="+tb.Ready.ConfDir, "HADOOP_USER_NAME=alice")
+	if k := tb.Ready.Kerberos; k != nil {
+		cmd.Env = append(cmd.Env, "KRB5_CONFIG="+k.KRB5Conf)
+	}
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("dshell: %w", err)
 	}
 	return nil
 }
