@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -271,11 +272,12 @@ func (d *countingDialer) DialContext(ctx context.Context, network, addr string) 
 }
 
 // TestIPCConcurrentCalls: 8 goroutines make 50 calls each over one
-// connection.
+// connection; Close leaves no goroutine behind.
 func TestIPCConcurrentCalls(t *testing.T) {
 	tb := testbed.RequirePlain(t)
 	ctx := ipcContext(t, 2*time.Minute)
 	d := &countingDialer{}
+	before := runtime.NumGoroutine()
 	c := newRMClient(t, tb, func(cfg *ipc.Config) { cfg.Dialer = d })
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {
@@ -296,6 +298,14 @@ func TestIPCConcurrentCalls(t *testing.T) {
 	wg.Wait()
 	if n := d.n.Load(); n != 1 {
 		t.Errorf("%d connections, want 1", n)
+	}
+	c.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines after Close, %d before the client", runtime.NumGoroutine(), before)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -71,7 +71,10 @@ type TokenAuth struct {
 	// NewClient starts a DIGEST-MD5 exchange with the token for this
 	// server. protocol and serverID are what the server advertised
 	// (Hadoop's token servers send "" and "default": the digest-uri is
-	// protocol + "/" + serverID). It is called once per connection.
+	// protocol + "/" + serverID). It is called for every new connection,
+	// so a caller whose token is replaced (an AMRMToken rolled by the RM)
+	// can hand out the newest one; the open connection stays
+	// authenticated with the token it started with.
 	NewClient func(protocol, serverID string) (sasl.Client, error)
 }
 

@@ -196,9 +196,10 @@ func (c *Client) maxResponseLength() int {
 // It returns ctx.Err() once ctx ends, without waiting for the server; the
 // connection stays usable. A failure the server reports for the call is a
 // *RemoteError (match the sentinels with errors.Is). A failed connection
-// is a *ConnError; Call repeats the call on a new connection first, with
-// the same call id and an incremented retry count, if the method is
-// idempotent or the call never reached the server, up to MaxRetries times.
+// is a *ConnError; Call repeats the call on a new connection first, if the
+// method is idempotent or the call never reached the server, up to
+// MaxRetries times, with the same call id and, when an earlier copy may
+// have reached the server, an incremented retry count.
 func (c *Client) Call(ctx context.Context, method string, req, resp proto.Message) error {
 	body, err := proto.Marshal(req)
 	if err != nil {
@@ -211,8 +212,14 @@ func (c *Client) Call(ctx context.Context, method string, req, resp proto.Messag
 	}
 	id := int32(c.nextID.Add(1)-1) & 0x7fffffff
 	idempotent := c.idempotent[method]
+	// retry counts the earlier attempts that may have reached the server:
+	// the server sees 0 on the first copy of the call it can receive.
+	var retry int32
 	for attempt := 0; ; attempt++ {
-		out, sent, err := c.attempt(ctx, id, int32(attempt), method, mh, body)
+		out, sent, err := c.attempt(ctx, id, retry, method, mh, body)
+		if sent {
+			retry++
+		}
 		if err == nil {
 			if err := proto.Unmarshal(out, resp); err != nil {
 				return fmt.Errorf("ipc: %s: decoding the response: %w", method, err)

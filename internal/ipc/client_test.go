@@ -584,12 +584,16 @@ func (d *flakyDialer) DialContext(ctx context.Context, network, addr string) (ne
 // never reached the server: the dial failed, or the connection was found
 // closed by the server before the call was written.
 func TestRetryNeverSent(t *testing.T) {
+	var first *request
 	srv := newFakeServer(t, func(s *serverConn) {
 		s.readPreamble()
 		s.expect(callIDContext)
 		call := s.expect(int32(s.n))
 		if call == nil {
 			return
+		}
+		if s.n == 0 {
+			first = call
 		}
 		s.respond(call.header.GetCallId(), nil, nil)
 		// Hadoop closes connections it finds idle; this one closes at once.
@@ -603,6 +607,9 @@ func TestRetryNeverSent(t *testing.T) {
 	}
 	if n := d.dials.Load(); n != 3 {
 		t.Errorf("%d dials, want 3", n)
+	}
+	if first.header.GetRetryCount() != 0 {
+		t.Errorf("retry count %d after failed dials, want 0: the server never saw the call", first.header.GetRetryCount())
 	}
 	// Wait until the client has seen the server close the connection.
 	waitFor(t, func() bool {
