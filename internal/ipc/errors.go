@@ -79,33 +79,33 @@ type ErrorCode int32
 
 // The error codes Hadoop servers send.
 const (
-	ErrorApplication             ErrorCode = 1  // the method threw an exception
-	ErrorNoSuchMethod            ErrorCode = 2  // the protocol has no such method
-	ErrorNoSuchProtocol          ErrorCode = 3  // the server does not serve the protocol
-	ErrorRPCServer               ErrorCode = 4  // the server failed around the call
-	ErrorSerializingResponse     ErrorCode = 5  // the server could not encode the response
-	ErrorRPCVersionMismatch      ErrorCode = 6  // the protocol version does not match
-	FatalUnknown                 ErrorCode = 10 // unclassified fatal error
-	FatalUnsupportedSerializaton ErrorCode = 11 // unknown rpcKind
-	FatalInvalidRPCHeader        ErrorCode = 12 // the request header is missing fields
-	FatalDeserializingRequest    ErrorCode = 13 // the request could not be decoded
-	FatalVersionMismatch         ErrorCode = 14 // the connection preamble has another version
-	FatalUnauthorized            ErrorCode = 15 // authentication or authorization failed
+	ErrorApplication              ErrorCode = 1  // the method threw an exception
+	ErrorNoSuchMethod             ErrorCode = 2  // the protocol has no such method
+	ErrorNoSuchProtocol           ErrorCode = 3  // the server does not serve the protocol
+	ErrorRPCServer                ErrorCode = 4  // the server failed around the call
+	ErrorSerializingResponse      ErrorCode = 5  // the server could not encode the response
+	ErrorRPCVersionMismatch       ErrorCode = 6  // the protocol version does not match
+	FatalUnknown                  ErrorCode = 10 // unclassified fatal error
+	FatalUnsupportedSerialization ErrorCode = 11 // unknown rpcKind
+	FatalInvalidRPCHeader         ErrorCode = 12 // the request header is missing fields
+	FatalDeserializingRequest     ErrorCode = 13 // the request could not be decoded
+	FatalVersionMismatch          ErrorCode = 14 // the connection preamble has another version
+	FatalUnauthorized             ErrorCode = 15 // authentication or authorization failed
 )
 
 var errorCodeNames = map[ErrorCode]string{
-	ErrorApplication:             "ERROR_APPLICATION",
-	ErrorNoSuchMethod:            "ERROR_NO_SUCH_METHOD",
-	ErrorNoSuchProtocol:          "ERROR_NO_SUCH_PROTOCOL",
-	ErrorRPCServer:               "ERROR_RPC_SERVER",
-	ErrorSerializingResponse:     "ERROR_SERIALIZING_RESPONSE",
-	ErrorRPCVersionMismatch:      "ERROR_RPC_VERSION_MISMATCH",
-	FatalUnknown:                 "FATAL_UNKNOWN",
-	FatalUnsupportedSerializaton: "FATAL_UNSUPPORTED_SERIALIZATION",
-	FatalInvalidRPCHeader:        "FATAL_INVALID_RPC_HEADER",
-	FatalDeserializingRequest:    "FATAL_DESERIALIZING_REQUEST",
-	FatalVersionMismatch:         "FATAL_VERSION_MISMATCH",
-	FatalUnauthorized:            "FATAL_UNAUTHORIZED",
+	ErrorApplication:              "ERROR_APPLICATION",
+	ErrorNoSuchMethod:             "ERROR_NO_SUCH_METHOD",
+	ErrorNoSuchProtocol:           "ERROR_NO_SUCH_PROTOCOL",
+	ErrorRPCServer:                "ERROR_RPC_SERVER",
+	ErrorSerializingResponse:      "ERROR_SERIALIZING_RESPONSE",
+	ErrorRPCVersionMismatch:       "ERROR_RPC_VERSION_MISMATCH",
+	FatalUnknown:                  "FATAL_UNKNOWN",
+	FatalUnsupportedSerialization: "FATAL_UNSUPPORTED_SERIALIZATION",
+	FatalInvalidRPCHeader:         "FATAL_INVALID_RPC_HEADER",
+	FatalDeserializingRequest:     "FATAL_DESERIALIZING_REQUEST",
+	FatalVersionMismatch:          "FATAL_VERSION_MISMATCH",
+	FatalUnauthorized:             "FATAL_UNAUTHORIZED",
 }
 
 func (c ErrorCode) String() string {
