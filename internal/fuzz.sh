@@ -9,7 +9,7 @@ while IFS= read -r file; do
   dir=$(dirname "$file")
   for target in $(grep -oE '^func (Fuzz[A-Za-z0-9_]+)\(' "$file" | sed -E 's/^func (Fuzz[A-Za-z0-9_]+)\(/\1/'); do
     echo "fuzz: $dir $target ($fuzztime)"
-    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$dir" >/tmp/spindle-fuzz.log 2>&1 || {
+    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime 5s "$dir" >/tmp/spindle-fuzz.log 2>&1 || {
       cat /tmp/spindle-fuzz.log; echo "fuzz: $target in ./$dir failed"; exit 1; }
     n=$((n + 1))
   done
