@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -534,5 +535,40 @@ func TestGSSAPIRefusesOldEnctypes(t *testing.T) {
 	}
 	if _, err := c.Start(context.Background()); err == nil || !strings.Contains(err.Error(), "CFX") {
 		t.Fatalf("Start with an RC4 session key: %v", err)
+	}
+}
+
+// TestWrapUnwrapConcurrently: one goroutine may wrap while another
+// unwraps, as a connection's writer and reader do.
+func TestWrapUnwrapConcurrently(t *testing.T) {
+	for name, tr := range loadTranscripts(t, "*-auth-conf*.json") {
+		t.Run(name, func(t *testing.T) {
+			var c Client
+			if tr.Mechanism == "GSSAPI" {
+				c = replayGSSAPI(t, tr)
+			} else {
+				c = replayDigest(t, tr)
+			}
+			var wg sync.WaitGroup
+			for _, fromClient := range []bool{true, false} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i, m := range tr.Messages {
+						if m.FromClient != fromClient {
+							continue
+						}
+						if fromClient {
+							if got, err := c.Wrap(m.Plain); err != nil || !bytes.Equal(got, m.Wire) {
+								t.Errorf("Wrap %d: %v", i, err)
+							}
+						} else if got, err := c.Unwrap(m.Wire); err != nil || !bytes.Equal(got, m.Plain) {
+							t.Errorf("Unwrap %d: %v", i, err)
+						}
+					}
+				}()
+			}
+			wg.Wait()
+		})
 	}
 }

@@ -8,7 +8,16 @@
 // unwraps the bytes of the negotiated security layer.
 //
 // A Client is used by one connection at a time and is not safe for
-// concurrent use.
+// concurrent use, with one exception for the clients of this package: once
+// Finish has succeeded, Wrap and Unwrap may run concurrently with each
+// other (a connection's writer and reader), as each direction keeps its own
+// sequence number and cipher state; neither may run concurrently with
+// itself. After Unwrap fails, every later Unwrap fails too: a message was
+// lost, forged or reordered, and the cipher state cannot recover.
+//
+// Errors wrap the sentinels in errors.go (ErrNoCommonQOP, ErrServerAuth,
+// ErrMalformed, ErrIntegrity, ErrSequence, ErrNoSecurityLayer, ErrState);
+// match them with errors.Is.
 package sasl
 
 import (
