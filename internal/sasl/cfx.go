@@ -124,17 +124,19 @@ func (l *cfxLayer) wrap(msg []byte, seal bool) ([]byte, error) {
 	return tok, nil
 }
 
-// unwrap checks and opens a Wrap token from the acceptor, returning the
-// message and whether it was sealed. A failure is final.
-func (l *cfxLayer) unwrap(tok []byte) ([]byte, bool, error) {
+// unwrap checks and opens a Wrap token from the acceptor, which must be
+// sealed or not as wantSealed says. A failure is final.
+func (l *cfxLayer) unwrap(tok []byte, wantSealed bool) ([]byte, error) {
 	l.recvMu.Lock()
 	defer l.recvMu.Unlock()
 	if l.recvErr != nil {
-		return nil, false, l.recvErr
+		return nil, l.recvErr
 	}
 	msg, sealed, seq, err := l.open(tok)
 	if err == nil {
 		switch {
+		case sealed != wantSealed:
+			err = fmt.Errorf("%w: GSSAPI wrap token sealed is %v, want %v", ErrMalformed, sealed, wantSealed)
 		case seq == l.recvSeq:
 		case l.recvSeqAlt != nil && seq == *l.recvSeqAlt:
 			l.recvSeq = seq
@@ -144,11 +146,11 @@ func (l *cfxLayer) unwrap(tok []byte) ([]byte, bool, error) {
 	}
 	if err != nil {
 		l.recvErr = err
-		return nil, false, err
+		return nil, err
 	}
 	l.recvSeqAlt = nil
 	l.recvSeq++
-	return msg, sealed, nil
+	return msg, nil
 }
 
 func (l *cfxLayer) open(tok []byte) (msg []byte, sealed bool, seq uint64, err error) {

@@ -137,9 +137,11 @@ func FuzzCFXUnwrap(f *testing.F) {
 	f.Add([]byte{0x05, 0x04, 0x03, 0xff, 0, 0, 0, 28, 0, 0, 0, 0, 0, 0, 0, 1, 9})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, g := range cases {
-			l := &cfxLayer{e: g.e, key: g.key, acceptorSubkey: g.subkey, recvSeq: g.seq}
-			if msg, _, err := l.unwrap(b); err == nil && !bytes.Equal(msg, g.plain) {
-				t.Fatalf("forged message %x from %x", msg, b)
+			for _, sealed := range []bool{false, true} {
+				l := &cfxLayer{e: g.e, key: g.key, acceptorSubkey: g.subkey, recvSeq: g.seq}
+				if msg, err := l.unwrap(b, sealed); err == nil && !bytes.Equal(msg, g.plain) {
+					t.Fatalf("forged message %x from %x", msg, b)
+				}
 			}
 		}
 	})

@@ -392,12 +392,12 @@ func (c *gssapiClient) Step(ctx context.Context, challenge []byte) ([]byte, erro
 // picks the first protection level of ours it offers, and wraps our
 // choice, [bit][3-byte max buffer], with integrity only.
 func (c *gssapiClient) chooseLayer(challenge []byte) ([]byte, error) {
-	offer, sealed, err := c.layer.unwrap(challenge)
+	offer, err := c.layer.unwrap(challenge, false)
 	if err != nil {
 		return nil, err
 	}
-	if sealed || len(offer) != 4 {
-		return nil, fmt.Errorf("%w: GSSAPI security layer offer of %d bytes (sealed %v), want 4 unsealed", ErrMalformed, len(offer), sealed)
+	if len(offer) != 4 {
+		return nil, fmt.Errorf("%w: GSSAPI security layer offer of %d bytes, want 4", ErrMalformed, len(offer))
 	}
 	mask := offer[0]
 	var bit byte
@@ -451,12 +451,5 @@ func (c *gssapiClient) Unwrap(p []byte) ([]byte, error) {
 	if c.qop == Auth {
 		return nil, ErrNoSecurityLayer
 	}
-	msg, sealed, err := c.layer.unwrap(p)
-	if err != nil {
-		return nil, err
-	}
-	if sealed != (c.qop == AuthConf) {
-		return nil, fmt.Errorf("%w: GSSAPI: message sealed %v at protection %s", ErrMalformed, sealed, c.qop)
-	}
-	return msg, nil
+	return c.layer.unwrap(p, c.qop == AuthConf)
 }
