@@ -7,8 +7,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -46,25 +48,12 @@ var (
 	saslPeerErr     error
 )
 
-// startSASLPeer compiles SaslPeer.java (JDK classes only) once per test
-// binary and starts a peer for this test.
+// startSASLPeer compiles SaslPeer.java (JDK classes only) once per version
+// of its source, into a directory under os.TempDir named after its hash,
+// and starts a peer for this test.
 func startSASLPeer(t *testing.T, tb *testbed.TestBed) *saslPeer {
 	t.Helper()
-	saslPeerOnce.Do(func() {
-		_, file, _, _ := runtime.Caller(0)
-		src := filepath.Join(filepath.Dir(file), "testbed", "src", "main", "java", "io", "spindle", "testbed", "SaslPeer.java")
-		dir, err := os.MkdirTemp("", "spindle-saslpeer-")
-		if err != nil {
-			saslPeerErr = err
-			return
-		}
-		out, err := exec.Command("javac", "-d", dir, src).CombinedOutput()
-		if err != nil {
-			saslPeerErr = fmt.Errorf("javac %s: %v\n%s", src, err, out)
-			return
-		}
-		saslPeerClasses = dir
-	})
+	saslPeerOnce.Do(func() { saslPeerClasses, saslPeerErr = compileSASLPeer() })
 	if saslPeerErr != nil {
 		t.Fatal(saslPeerErr)
 	}
@@ -113,6 +102,35 @@ func startSASLPeer(t *testing.T, tb *testbed.TestBed) *saslPeer {
 		t.Fatalf("SaslPeer said %q", line)
 	}
 	return &saslPeer{addr: net.JoinHostPort("127.0.0.1", port)}
+}
+
+func compileSASLPeer() (string, error) {
+	_, file, _, _ := runtime.Caller(0)
+	src := filepath.Join(filepath.Dir(file), "testbed", "src", "main", "java", "io", "spindle", "testbed", "SaslPeer.java")
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	dir := filepath.Join(os.TempDir(), "spindle-saslpeer-"+hex.EncodeToString(sum[:6]))
+	if _, err := os.Stat(filepath.Join(dir, "io", "spindle", "testbed", "SaslPeer.class")); err == nil {
+		return dir, nil
+	}
+	tmp, err := os.MkdirTemp(os.TempDir(), "spindle-saslpeer-build-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	if out, err := exec.Command("javac", "-d", tmp, src).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("javac %s: %v\n%s", src, err, out)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if _, statErr := os.Stat(dir); statErr == nil {
+			return dir, nil // another test binary got there first
+		}
+		return "", err
+	}
+	return dir, nil
 }
 
 // peerConn is one connection to the peer.
