@@ -180,6 +180,15 @@ type ContainerLaunchContext struct {
 	ACLs map[ApplicationAccessType]string
 	// Retry configures NodeManager-side relaunches. Nil means never.
 	Retry *ContainerRetryContext
+	// TokensConf is Hadoop configuration the ResourceManager uses, instead
+	// of its own, to renew the delegation tokens in Credentials: what it
+	// needs to reach a file system it is not configured for, such as a
+	// remote HDFS HA nameservice (dfs.nameservices, dfs.ha.namenodes.<ns>,
+	// dfs.namenode.rpc-address.<ns>.<nn>, ...). Only read in an
+	// ApplicationMaster's context; the ResourceManager refuses more than
+	// yarn.resourcemanager.delegation-token.max-conf-size-bytes (12800 by
+	// default) of it. Nil means the ResourceManager's own configuration.
+	TokensConf map[string]string
 }
 
 // A SerializedException is an exception a NodeManager reports for one

@@ -17,6 +17,7 @@ package yarn
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"maps"
 	"math"
@@ -30,6 +31,7 @@ import (
 
 	"github.com/spindle-yarn/spindle/internal/proto/hadoopcommon"
 	pb "github.com/spindle-yarn/spindle/internal/proto/hadoopyarn"
+	"github.com/spindle-yarn/spindle/internal/writable"
 )
 
 // ---- ids ----------------------------------------------------------------------
@@ -310,7 +312,7 @@ func (e *URLError) Error() string {
 }
 
 // urlToProto splits a URL the way Java's URL.fromURI splits a java.net.URI:
-// scheme, host (an IPv6 literal keeps its brackets), port, decoded path as
+// scheme (case kept), host (an IPv6 literal keeps its brackets), port, decoded path as
 // file, decoded user info. Port is -1 when the URL has none: Java reads an
 // absent port as 0 and URL.toPath would then produce "host:0".
 func urlToProto(s string) (*pb.URLProto, error) {
@@ -330,7 +332,9 @@ func urlToProto(s string) (*pb.URLProto, error) {
 	case !strings.HasPrefix(u.Path, "/"):
 		return nil, &URLError{URL: s, Reason: "has no absolute path"}
 	}
-	p := &pb.URLProto{Scheme: proto.String(u.Scheme), Port: proto.Int32(-1), File: proto.String(u.Path)}
+	// url.Parse lower-cases the scheme; Java's URI keeps it as written.
+	scheme := s[:len(u.Scheme)]
+	p := &pb.URLProto{Scheme: proto.String(scheme), Port: proto.Int32(-1), File: proto.String(u.Path)}
 	if h := u.Hostname(); h != "" {
 		if strings.Contains(h, ":") {
 			h = "[" + h + "]"
@@ -410,11 +414,18 @@ func launchContextToProto(c ContainerLaunchContext) (*pb.ContainerLaunchContextP
 			p.ContainerRetryContext.FailuresValidityInterval = proto.Int64(r.FailuresValidityInterval.Milliseconds())
 		}
 	}
+	if c.TokensConf != nil {
+		b, err := appendConfiguration(nil, c.TokensConf)
+		if err != nil {
+			return nil, fmt.Errorf("TokensConf: %w", err)
+		}
+		p.TokensConf = b
+	}
 	return p, nil
 }
 
-// launchContextFromProto fails only when the tokens bytes are not a
-// credentials file.
+// launchContextFromProto fails only when the tokens or tokens_conf bytes
+// do not decode.
 func launchContextFromProto(p *pb.ContainerLaunchContextProto) (ContainerLaunchContext, error) {
 	if p == nil {
 		p = &pb.ContainerLaunchContextProto{}
@@ -436,6 +447,13 @@ func launchContextFromProto(p *pb.ContainerLaunchContextProto) (ContainerLaunchC
 			return ContainerLaunchContext{}, err
 		}
 		c.Credentials = creds
+	}
+	if p.TokensConf != nil {
+		conf, err := readConfiguration(p.TokensConf)
+		if err != nil {
+			return ContainerLaunchContext{}, fmt.Errorf("tokens_conf: %w", err)
+		}
+		c.TokensConf = conf
 	}
 	c.ACLs = aclsFromProto(p.GetApplication_ACLs())
 	if r := p.GetContainerRetryContext(); r != nil {
@@ -486,6 +504,87 @@ func credentialsToBytes(c *Credentials) ([]byte, error) { return c.MarshalBinary
 // credentialsFromBytes reads a credentials file of either format.
 func credentialsFromBytes(b []byte) (*Credentials, error) {
 	return ReadCredentials(bytes.NewReader(b))
+}
+
+// appendConfiguration appends conf as Hadoop's Configuration.write writes
+// it, which is what Configuration.readFields (and so the ResourceManager,
+// for tokens_conf) reads: a VInt count, then per property its Text name, its
+// Text value and its sources as a "compressed string array", here always
+// null. WritableUtils writes that array's length, and each element's, as a
+// 4-byte big-endian int, not a VInt: null is ff ff ff ff. Properties go in
+// sorted order.
+func appendConfiguration(b []byte, conf map[string]string) ([]byte, error) {
+	if err := writable.CheckLen(len(conf)); err != nil {
+		return nil, err
+	}
+	b = writable.AppendVInt(b, int32(len(conf)))
+	for _, k := range slices.Sorted(maps.Keys(conf)) {
+		if err := writable.CheckLen(len(k)); err != nil {
+			return nil, err
+		}
+		if err := writable.CheckLen(len(conf[k])); err != nil {
+			return nil, err
+		}
+		b = writable.AppendText(b, k)
+		b = writable.AppendText(b, conf[k])
+		b = binary.BigEndian.AppendUint32(b, math.MaxUint32) // -1: no sources
+	}
+	return b, nil
+}
+
+// configurationTextMax bounds a property name, value or source read from
+// tokens_conf; the ResourceManager refuses far less in total.
+const configurationTextMax = 1 << 20
+
+// readConfiguration reads what appendConfiguration (or Java's
+// Configuration.write) wrote. The properties' sources, gzip-compressed
+// strings in Java's output, are skipped.
+func readConfiguration(b []byte) (map[string]string, error) {
+	r := writable.NewBytesReader(b)
+	readInt := func() (int32, error) {
+		v, err := r.Full(4)
+		if err != nil {
+			return 0, err
+		}
+		return int32(binary.BigEndian.Uint32(v)), nil
+	}
+	n, err := r.VInt()
+	if err != nil {
+		return nil, unexpectedEOF(err)
+	}
+	if n < 0 {
+		return nil, fmt.Errorf("negative property count %d", n)
+	}
+	conf := make(map[string]string)
+	for i := int32(0); i < n; i++ {
+		k, err := r.Text(configurationTextMax)
+		if err != nil {
+			return nil, fmt.Errorf("property %d name: %w", i, unexpectedEOF(err))
+		}
+		v, err := r.Text(configurationTextMax)
+		if err != nil {
+			return nil, fmt.Errorf("property %q value: %w", k, unexpectedEOF(err))
+		}
+		sources, err := readInt()
+		if err != nil {
+			return nil, fmt.Errorf("property %q sources: %w", k, unexpectedEOF(err))
+		}
+		for j := int32(0); j < sources; j++ {
+			// A compressed byte array: int length (-1 for null), bytes.
+			n, err := readInt()
+			if err == nil && n > configurationTextMax {
+				err = fmt.Errorf("length %d", n)
+			}
+			if err == nil && n > 0 {
+				_, err = r.Full(int(n))
+			}
+			if err != nil {
+				return nil, fmt.Errorf("property %q source %d: %w", k, j, unexpectedEOF(err))
+			}
+		}
+		conf[k] = v
+	}
+	return conf, nil
 }
 
 func stringMapToProto(m map[string]string) []*pb.StringStringMapProto {

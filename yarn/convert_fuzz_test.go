@@ -171,3 +171,29 @@ func FuzzContainerManagementResponses(f *testing.F) {
 		}
 	})
 }
+
+func FuzzReadConfiguration(f *testing.F) {
+	b, err := appendConfiguration(nil, map[string]string{"dfs.nameservices": "remote", "x": ""})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte{1, 1, 'k', 1, 'v', 0, 0, 0, 2, 0, 0, 0, 3, 0x1f, 0x8b, 0x08, 0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		conf, err := readConfiguration(b)
+		if err != nil {
+			return
+		}
+		again, err := appendConfiguration(nil, conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := readConfiguration(again)
+		if err != nil {
+			t.Fatalf("re-encoded configuration does not read: %v", err)
+		}
+		if diff := cmp.Diff(conf, back, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("not a fixed point (-first +second):\n%s", diff)
+		}
+	})
+}

@@ -72,6 +72,7 @@ func fullSubmission() *ApplicationSubmission {
 			ACLs:        map[ApplicationAccessType]string{AccessViewApp: "bob,carol admins", AccessModifyApp: "bob"},
 			Retry: &ContainerRetryContext{Policy: RetryOnErrorCodes, ErrorCodes: []int32{137, 143}, MaxRetries: 3,
 				Interval: 1500 * time.Millisecond, FailuresValidityInterval: time.Minute},
+			TokensConf: map[string]string{"dfs.nameservices": "remote", "a": ""},
 		},
 		AMResource:                      Resource{MemoryMB: 2048, VCores: 2, Custom: map[string]int64{"yarn.io/gpu": 1}},
 		Type:                            "SPINDLE",
@@ -146,6 +147,10 @@ func TestSubmissionToProto(t *testing.T) {
 				RetryPolicy: pb.ContainerRetryPolicyProto_RETRY_ON_SPECIFIC_ERROR_CODES.Enum(), ErrorCodes: []int32{137, 143},
 				MaxRetries: i32(3), RetryInterval: i32(1500), FailuresValidityInterval: i64(60000),
 			},
+			// Configuration.write: VInt count; per property (sorted) Text
+			// name, Text value, 4-byte int -1 for no sources.
+			TokensConf: append(append([]byte{2, 1, 'a', 0, 0xff, 0xff, 0xff, 0xff, 16}, "dfs.nameservices"...),
+				6, 'r', 'e', 'm', 'o', 't', 'e', 0xff, 0xff, 0xff, 0xff),
 		},
 		CancelTokensWhenComplete:                proto.Bool(false),
 		UnmanagedAm:                             proto.Bool(false),
@@ -243,6 +248,7 @@ func TestURLToProto(t *testing.T) {
 		{"file:/tmp/x", &pb.URLProto{Scheme: str("file"), Port: i32(-1), File: str("/tmp/x")}, "file:///tmp/x"},
 		{"hdfs://[::1]:9000/p%20q", &pb.URLProto{Scheme: str("hdfs"), Host: str("[::1]"), Port: i32(9000), File: str("/p q")}, ""},
 		{"hdfs://alice@nn/x", &pb.URLProto{Scheme: str("hdfs"), Host: str("nn"), Port: i32(-1), File: str("/x"), UserInfo: str("alice")}, ""},
+		{"HDFS://nn/x", &pb.URLProto{Scheme: str("HDFS"), Host: str("nn"), Port: i32(-1), File: str("/x")}, ""},
 		{"s3a://bucket/k%23ey", &pb.URLProto{Scheme: str("s3a"), Host: str("bucket"), Port: i32(-1), File: str("/k#ey")}, ""},
 	}
 	for _, tt := range tests {
@@ -310,6 +316,26 @@ func TestLaunchContextDeterministic(t *testing.T) {
 			}
 		} else if !bytes.Equal(first, b) {
 			t.Fatalf("encoding %d differs from the first", i)
+		}
+	}
+}
+
+func TestReadConfigurationSkipsSources(t *testing.T) {
+	// As Java writes a property set in code: its sources are the one
+	// string "programmatically", gzip-compressed (here just 3 opaque
+	// bytes), and a null entry (-1); lengths are 4-byte ints.
+	b := []byte{1, 1, 'k', 1, 'v', 0, 0, 0, 2, 0, 0, 0, 3, 0x1f, 0x8b, 0x08, 0xff, 0xff, 0xff, 0xff}
+	got, err := readConfiguration(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]string{"k": "v"}, got); diff != "" {
+		t.Errorf("readConfiguration (-want +got):\n%s", diff)
+	}
+	for _, bad := range [][]byte{{}, {0xff}, {1}, {1, 1, 'k'}, {1, 1, 'k', 1, 'v'}, {1, 1, 'k', 1, 'v', 0xff},
+		{1, 1, 'k', 1, 'v', 0, 0, 0, 1, 0, 0, 0, 5, 'x'}} {
+		if c, err := readConfiguration(bad); err == nil {
+			t.Errorf("readConfiguration(%x) = %v, want an error", bad, c)
 		}
 	}
 }

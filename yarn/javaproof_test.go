@@ -151,7 +151,8 @@ type javaSubmissionView struct {
 			Tokens  map[string]javaToken `json:"tokens"`
 			Secrets map[string]string    `json:"secrets"`
 		} `json:"credentials"`
-		Retry *struct {
+		TokensConf map[string]string `json:"tokensConf"`
+		Retry      *struct {
 			Policy                   string  `json:"policy"`
 			ErrorCodes               []int32 `json:"errorCodes"`
 			MaxRetries               int32   `json:"maxRetries"`
@@ -233,6 +234,8 @@ func TestJavaReadsFullSubmission(t *testing.T) {
 			"rm": {Kind: "RM_DELEGATION_TOKEN", Service: "127.0.0.1:8032", Identifier: b64([]byte("rm-id")), Password: b64([]byte("rm-pw"))},
 		}},
 		{"secrets", v.AM.Credentials.Secrets, map[string]string{"spindle.secret": b64([]byte("s3cr3t"))}},
+		// As the ResourceManager reads it, with Configuration.readFields.
+		{"tokens conf", v.AM.TokensConf, map[string]string{"a": "", "dfs.nameservices": "remote"}},
 		{"retry policy", v.AM.Retry.Policy, "RETRY_ON_SPECIFIC_ERROR_CODES"},
 		{"retry codes", v.AM.Retry.ErrorCodes, []int32{137, 143}},
 		{"retry max", v.AM.Retry.MaxRetries, int32(3)},
@@ -272,6 +275,7 @@ func TestJavaReadsMinimalSubmission(t *testing.T) {
 		{"AM requests", len(v.AMRequests), 0},
 		{"log aggregation", v.LogAggregation, map[string]*string(nil)},
 		{"credentials", v.AM.Credentials == nil, true},
+		{"tokens conf", v.AM.TokensConf, map[string]string(nil)},
 		{"resource", *v.Resource, javaResource{Memory: 512, VCores: 1, Custom: map[string]int64{"yarn.io/gpu": 0}}},
 		{"local resource", v.AM.LocalResources["spindle"], javaLocalResource{Path: "hdfs://nn.example.com/user/alice/spindle",
 			Port: -1, SameAsFromURI: true, Size: 10, Timestamp: 1700000000999, Type: "FILE", Visibility: "APPLICATION"}},
@@ -470,6 +474,8 @@ func TestGoReadsJavaSubmission(t *testing.T) {
 			Credentials: &creds,
 			ServiceData: map[string][]byte{"svc": {1}},
 			ACLs:        map[ApplicationAccessType]string{AccessViewApp: "alice"},
+			// Written by Configuration.write with its sources.
+			TokensConf: map[string]string{"dfs.nameservices": "remote"},
 		},
 		AMResource: Resource{MemoryMB: 1536, VCores: 2, Custom: map[string]int64{"yarn.io/gpu": 1}},
 		Type:       "MAPREDUCE", Tags: []string{"t1"}, NodeLabel: "label-x", AMNodeLabel: "am-label",

@@ -165,6 +165,11 @@ func validateLaunchContext(c *ContainerLaunchContext, field string, add func(fie
 			add(fmt.Sprintf("%s.ACLs[%v]", field, t), "is not AccessViewApp or AccessModifyApp")
 		}
 	}
+	for _, k := range slices.Sorted(maps.Keys(c.TokensConf)) {
+		if k == "" {
+			add(field+".TokensConf", "has an empty property name")
+		}
+	}
 	if r := c.Retry; r != nil {
 		if r.Policy < RetryNever || r.Policy > RetryOnErrorCodes {
 			add(field+".Retry.Policy", "is %v, not a known policy", r.Policy)

@@ -22,6 +22,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.io.DataInputByteBuffer;
+import org.apache.hadoop.io.DataOutputBuffer;
 import org.apache.hadoop.io.Text;
 import org.apache.hadoop.security.Credentials;
 import org.apache.hadoop.thirdparty.protobuf.DescriptorProtos.FileDescriptorSet;
@@ -265,6 +267,19 @@ public final class ProtoDump {
       cv.put("secrets", secrets);
       v.put("credentials", cv);
     }
+    ByteBuffer tokensConf = clc.getTokensConf();
+    if (tokensConf != null) {
+      // As the ResourceManager reads it (BuilderUtils.parseTokensConf).
+      Configuration tc = new Configuration(false);
+      DataInputByteBuffer in = new DataInputByteBuffer();
+      in.reset(tokensConf.duplicate());
+      tc.readFields(in);
+      Map<String, Object> cv = new TreeMap<>();
+      for (Map.Entry<String, String> e : tc) {
+        cv.put(e.getKey(), e.getValue());
+      }
+      v.put("tokensConf", cv);
+    }
     ContainerRetryContext rc = clc.getContainerRetryContext();
     if (rc != null) {
       Map<String, Object> rv = new LinkedHashMap<>();
@@ -365,6 +380,13 @@ public final class ProtoDump {
         Arrays.asList("java", "-jar", "app.jar"),
         Collections.singletonMap("svc", ByteBuffer.wrap(new byte[] {1})),
         ByteBuffer.wrap(buf.toByteArray()), acls);
+    // Written by Configuration.write, which records each property's
+    // source ("programmatically") as a compressed string array.
+    Configuration tc = new Configuration(false);
+    tc.set("dfs.nameservices", "remote");
+    DataOutputBuffer tcBuf = new DataOutputBuffer();
+    tc.write(tcBuf);
+    clc.setTokensConf(ByteBuffer.wrap(tcBuf.getData(), 0, tcBuf.getLength()));
     Resource res = Resource.newInstance(1536, 2);
     res.setResourceValue("yarn.io/gpu", 1);
     ApplicationSubmissionContext ctx = ApplicationSubmissionContext.newInstance(
