@@ -115,7 +115,8 @@ type ApplicationSubmission struct {
 	// "YARN".
 	Type string
 	// Tags are free-form labels, searchable with ApplicationFilter.Tags.
-	// Hadoop stores them in lower case by default; each may have at most
+	// They are sent as given; Hadoop's Java client lower-cases them first,
+	// so use lower case to find them with Java tools. Each may have at most
 	// 100 ASCII characters and an application at most 10 (cluster
 	// settings).
 	Tags []string

@@ -188,8 +188,6 @@ func TestJavaReadsFullSubmission(t *testing.T) {
 		{"priority", *v.Priority, int32(3)},
 		{"resource", *v.Resource, javaResource{Memory: 2048, VCores: 2, Custom: map[string]int64{"yarn.io/gpu": 1}}},
 		{"type", *v.Type, "SPINDLE"},
-		// Java's setter lower-cases tags, but tags read from the wire are
-		// kept as sent.
 		{"tags", v.Tags, []string{"job:wordcount", "team:data"}},
 		{"maxAppAttempts", v.MaxAppAttempts, int32(4)},
 		{"attemptFailuresValidityInterval", v.AttemptFailuresValidityInterval, int64(600000)},
@@ -419,7 +417,7 @@ func TestJavaDescriptorsMatch(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d fields and enum values match Hadoop's descriptors", checked)
+	t.Logf("checked %d fields and enum values against Hadoop's descriptors", checked)
 	if checked < 400 {
 		t.Errorf("only %d fields and enum values checked", checked)
 	}

@@ -1,4 +1,5 @@
-// YARN's record messages (package hadoop.yarn): the ids, resources, launch
+// YARN's record messages (Hadoop's package hadoop.yarn, registered here as
+// spindle.hadoop.yarn; see the Makefile): the ids, resources, launch
 // contexts, reports and requests that the ApplicationClient,
 // ApplicationMaster and ContainerManagement protocols carry.
 //

@@ -1,5 +1,6 @@
 // Request and response messages of YARN's ApplicationClient,
-// ApplicationMaster and ContainerManagement protocols (package hadoop.yarn).
+// ApplicationMaster and ContainerManagement protocols (Hadoop's package
+// hadoop.yarn, registered here as spindle.hadoop.yarn).
 //
 // Only the calls Spindle makes are declared. Names, field numbers, labels,
 // types and defaults match the descriptor compiled into hadoop-yarn-api 3.5.0
