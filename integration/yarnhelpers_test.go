@@ -15,7 +15,7 @@ import (
 // yarnConfig builds a yarn.Config from the test bed's site XML, as user:
 // Kerberos from user's keytab on the Kerberos bed (with hadoop.rpc.protection
 // overridden by protection when not empty), simple auth otherwise.
-func yarnConfig(t *testing.T, tb *testbed.TestBed, user, protection string) yarn.Config {
+func yarnConfig(t testing.TB, tb *testbed.TestBed, user, protection string) yarn.Config {
 	t.Helper()
 	conf, err := hadoopconf.Load(tb.Ready.ConfDir)
 	if err != nil {
