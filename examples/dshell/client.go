@@ -59,7 +59,7 @@ func runClient(ctx context.Context, o *options, out io.Writer) (int, error) {
 		cfg.Kerberos.Client = kc
 	}
 
-	rm, err := yarn.NewRMClient(cfg)
+	rm, err := newRM(cfg, o.rest)
 	if err != nil {
 		return 1, err
 	}
@@ -180,8 +180,25 @@ func runClient(ctx context.Context, o *options, out io.Writer) (int, error) {
 	return 1, nil
 }
 
+// resourceManager is what the client needs of the ResourceManager; Spindle's
+// RPC and REST clients both provide it.
+type resourceManager interface {
+	NewApplication(ctx context.Context) (yarn.ApplicationID, yarn.Resource, error)
+	Submit(ctx context.Context, s *yarn.ApplicationSubmission) error
+	ApplicationReport(ctx context.Context, id yarn.ApplicationID) (yarn.ApplicationReport, error)
+	KillAndWait(ctx context.Context, id yarn.ApplicationID, diagnostics string) (yarn.ApplicationReport, error)
+	Close() error
+}
+
+func newRM(cfg yarn.Config, rest bool) (resourceManager, error) {
+	if rest {
+		return yarn.NewRESTClient(cfg)
+	}
+	return yarn.NewRMClient(cfg)
+}
+
 // follow prints the application's progress until it ends.
-func follow(ctx context.Context, rm *yarn.RMClient, id yarn.ApplicationID, out io.Writer) (yarn.ApplicationReport, error) {
+func follow(ctx context.Context, rm resourceManager, id yarn.ApplicationID, out io.Writer) (yarn.ApplicationReport, error) {
 	var lastState yarn.ApplicationState
 	var lastProgress string
 	hc := &http.Client{Timeout: 2 * time.Second}
@@ -196,13 +213,13 @@ func follow(ctx context.Context, rm *yarn.RMClient, id yarn.ApplicationID, out i
 			lastState = r.State
 			switch r.State {
 			case yarn.ApplicationRunning:
-				fmt.Fprintf(out, "ApplicationMaster running on %s, tracking URL %s\n", r.Host, r.OriginalTrackingURL)
+				fmt.Fprintf(out, "ApplicationMaster running on %s, tracking URL %s\n", r.Host, trackingURL(r))
 			default:
 				fmt.Fprintf(out, "state %s\n", r.State)
 			}
 		}
-		if r.State == yarn.ApplicationRunning && r.OriginalTrackingURL != "" {
-			if st, ok := amProgress(ctx, hc, r.OriginalTrackingURL); ok {
+		if u := trackingURL(r); r.State == yarn.ApplicationRunning && u != "" {
+			if st, ok := amProgress(ctx, hc, u); ok {
 				line := fmt.Sprintf("containers: %d allocated, %d running, %d completed (%d failed) of %d",
 					st.Allocated, st.Running, st.Completed, st.Failed, st.Wanted)
 				if line != lastProgress {
@@ -220,6 +237,15 @@ func follow(ctx context.Context, rm *yarn.RMClient, id yarn.ApplicationID, out i
 		case <-tick.C:
 		}
 	}
+}
+
+// trackingURL is the URL the AM registered, or, where the report lacks it
+// (the REST API does not carry it), the RM's proxy for it.
+func trackingURL(r yarn.ApplicationReport) string {
+	if r.OriginalTrackingURL != "" && r.OriginalTrackingURL != "N/A" {
+		return r.OriginalTrackingURL
+	}
+	return r.TrackingURL
 }
 
 // amProgress reads the AM's status endpoint (its tracking URL).

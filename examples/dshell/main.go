@@ -1,7 +1,7 @@
 // Command dshell runs a shell command in N YARN containers, like Hadoop's
 // DistributedShell, with Spindle's Go clients only.
 //
-//	dshell -n N [-memory MB] [-vcores V] [-queue Q] [-ship PATH]... -- CMD [ARGS...]
+//	dshell -n N [-memory MB] [-vcores V] [-queue Q] [-ship PATH]... [-rest] -- CMD [ARGS...]
 //
 // It reads the cluster's configuration from HADOOP_CONF_DIR. On a
 // Kerberos cluster it logs in from -keytab and -principal, or uses the
@@ -13,7 +13,9 @@
 // whose ApplicationMaster is this same binary. The AM runs CMD in N
 // containers, with the shipped paths in their working directories. The
 // client prints progress, exits 0 only when every container exited 0 and
-// the application SUCCEEDED, and removes what it staged.
+// the application SUCCEEDED, and removes what it staged. With -rest the
+// client talks to the ResourceManager through its REST API instead of
+// Hadoop RPC (the ApplicationMaster always uses RPC).
 package main
 
 import (
@@ -44,6 +46,7 @@ type options struct {
 	timeout       time.Duration
 	keepStaging   bool
 	verbose       bool
+	rest          bool
 	command       []string
 }
 
@@ -69,8 +72,9 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up (and kill the application) after this long")
 	fs.BoolVar(&o.keepStaging, "keep-staging", false, "keep the HDFS staging directory, for debugging")
 	fs.BoolVar(&o.verbose, "v", false, "log Spindle's debug records to stderr")
+	fs.BoolVar(&o.rest, "rest", false, "submit and follow the application through the ResourceManager's REST API instead of RPC")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: dshell -n N [-memory MB] [-vcores V] [-queue Q] [-ship PATH]... -- CMD [ARGS...]")
+		fmt.Fprintln(stderr, "usage: dshell -n N [-memory MB] [-vcores V] [-queue Q] [-ship PATH]... [-rest] -- CMD [ARGS...]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
