@@ -40,7 +40,7 @@ func yarnConfig(t testing.TB, tb *testbed.TestBed, user, protection string) yarn
 	return cfg
 }
 
-func rmClient(t *testing.T, tb *testbed.TestBed, user, protection string) *yarn.RMClient {
+func rmClient(t testing.TB, tb *testbed.TestBed, user, protection string) *yarn.RMClient {
 	t.Helper()
 	c, err := yarn.NewRMClient(yarnConfig(t, tb, user, protection))
 	if err != nil {
