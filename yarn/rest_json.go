@@ -733,10 +733,6 @@ func (q *restQueue) toQueueInfo(children, recursive bool) QueueInfo {
 	if state == "" {
 		state = q.QState
 	}
-	weight := q.Weight
-	if weight < 0 {
-		weight = 0 // -1: capacity is not weight-based
-	}
 	info := QueueInfo{
 		Name: q.QueueName, Path: q.QueuePath,
 		Capacity: q.Capacity / 100, MaxCapacity: q.MaxCapacity / 100, CurrentCapacity: q.UsedCapacity / 100,
@@ -745,7 +741,7 @@ func (q *restQueue) toQueueInfo(children, recursive bool) QueueInfo {
 		DefaultNodeLabel:             q.DefaultNodeLabelExpression,
 		PreemptionDisabled:           q.PreemptionDisabled,
 		IntraQueuePreemptionDisabled: q.IntraQueuePreemptionDisabled,
-		Weight:                       weight,
+		Weight:                       q.Weight,
 		MaxParallelApps:              q.MaxParallelApps,
 	}
 	if children {

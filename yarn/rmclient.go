@@ -243,3 +243,31 @@ func (c *RMClient) DelegationToken(ctx context.Context, renewer string) (Token, 
 	}
 	return tokenFromProto(resp.GetToken()), nil
 }
+
+// ApplicationAttempts lists an application's ApplicationMaster attempts.
+func (c *RMClient) ApplicationAttempts(ctx context.Context, id ApplicationID) ([]ApplicationAttemptReport, error) {
+	req := &pb.GetApplicationAttemptsRequestProto{ApplicationId: appIDToProto(id)}
+	resp := &pb.GetApplicationAttemptsResponseProto{}
+	if err := c.call(ctx, "list attempts", id.String(), "getApplicationAttempts", req, resp); err != nil {
+		return nil, err
+	}
+	var out []ApplicationAttemptReport
+	for _, a := range resp.GetApplicationAttempts() {
+		out = append(out, attemptReportFromProto(a))
+	}
+	return out, nil
+}
+
+// Containers lists the running containers of an application attempt.
+func (c *RMClient) Containers(ctx context.Context, attempt ApplicationAttemptID) ([]ContainerReport, error) {
+	req := &pb.GetContainersRequestProto{ApplicationAttemptId: attemptIDToProto(attempt)}
+	resp := &pb.GetContainersResponseProto{}
+	if err := c.call(ctx, "list containers", attempt.String(), "getContainers", req, resp); err != nil {
+		return nil, err
+	}
+	var out []ContainerReport
+	for _, p := range resp.GetContainers() {
+		out = append(out, containerReportFromProto(p))
+	}
+	return out, nil
+}
