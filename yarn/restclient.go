@@ -295,10 +295,13 @@ func (c *RESTClient) failover(ctx context.Context, call restCall, out any) (int,
 			}
 		}
 		if (attempt+1)%len(c.rms) == 0 {
-			if time.Now().Add(backoff).After(deadline) {
+			// Wait after every full round of RMs; one last round at the
+			// deadline.
+			remaining := time.Until(deadline)
+			if remaining <= 0 {
 				break
 			}
-			t := time.NewTimer(backoff)
+			t := time.NewTimer(min(backoff, remaining))
 			select {
 			case <-ctx.Done():
 				t.Stop()
@@ -308,9 +311,22 @@ func (c *RESTClient) failover(ctx context.Context, call restCall, out any) (int,
 			backoff = min(backoff*2, 2*time.Second)
 		}
 	}
-	return 0, fmt.Errorf("%w after %s; tried %s: %w", ErrNoActiveResourceManager,
-		time.Since(start).Round(time.Millisecond), strings.Join(tried, "; "), last)
+	return 0, &noActiveError{
+		msg: fmt.Sprintf("%v after %s; tried %s", ErrNoActiveResourceManager,
+			time.Since(start).Round(time.Millisecond), strings.Join(tried, "; ")),
+		last: last,
+	}
 }
+
+// noActiveError matches ErrNoActiveResourceManager and the last RM's
+// error; its message already quotes each RM's.
+type noActiveError struct {
+	msg  string
+	last error
+}
+
+func (e *noActiveError) Error() string   { return e.msg }
+func (e *noActiveError) Unwrap() []error { return []error{ErrNoActiveResourceManager, e.last} }
 
 // shouldFailOverHTTP reports whether err means "try another RM": this one
 // is not active, or could not be reached.
