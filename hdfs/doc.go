@@ -4,6 +4,73 @@
 // cleanup of staging directories, and HDFS delegation tokens for containers
 // that hold no keytab.
 //
-// Data transfer is done by github.com/colinmarc/hdfs/v2; this package wraps
-// it so that every call takes a context.Context first.
+// # Use
+//
+//	cfg, _ := hdfs.ConfigFromHadoopConf(conf) // core-site.xml, hdfs-site.xml
+//	cfg.Kerberos.Client = kc                  // on a Kerberos cluster
+//	c, err := hdfs.NewClient(cfg)
+//	...
+//	defer c.Close()
+//	st, err := c.Stage(ctx, appID, []hdfs.Dependency{
+//		{Local: "./app"},                                         // private cache, FILE
+//		{Local: "./conf"},                                        // a directory: ARCHIVE, unpacked as conf/
+//		{Local: "flink.tgz", Visibility: hdfs.VisibilityPublic},  // public cache, ARCHIVE
+//		{Remote: "hdfs:///shared/lib.jar", Type: hdfs.TypeFile}, // referenced, not copied
+//	}, hdfs.StageOptions{Progress: bar})
+//	resources := yarn.LocalResourcesFromStaging(st)
+//
+// and once the application has ended (or could not be submitted):
+//
+//	c.RemoveStaging(ctx, appID)
+//
+// # Where files go
+//
+// Each application has a staging directory, <StagingRoot>/<application id>
+// (by default /user/<user>/.spindle/<application id>, mode 0700). Local
+// files are stored by the sha256 of their content ("<hex>" or, for
+// archives, "<hex>.tar.gz" etc., since NodeManagers unpack by name):
+// private ones in the user's private cache (/user/<user>/.spindle/cache,
+// PRIVATE visibility), public ones in <PublicCacheRoot>/<user> (by default
+// /tmp/spindle-cache/<user>, world-readable, PUBLIC visibility; see
+// DefaultPublicCacheRoot for why /tmp), application ones in the staging
+// directory (APPLICATION visibility). A redeployment with unchanged
+// dependencies uploads nothing: one listing of each cache directory (in
+// pages of the NameNode's dfs.ls.limit, 1000 by default) finds them all,
+// so the NameNode calls do not grow with the number of files. Directories
+// are shipped as tar archives built the same way every time.
+//
+// Only the user writes their cache directories, and only entries the
+// user owns, of the right size, are reused. Uploads are written under a
+// temporary name and renamed into place once complete and verified
+// against the hash; when two deployments race, the rename of the second
+// finds the name taken and it uses the first one's file. A cancelled or
+// failed upload leaves no partial file.
+//
+// # Cleanup
+//
+// RemoveStaging deletes a staging directory; an ApplicationMaster calls it
+// after unregistering, a client when submission failed or when it saw the
+// application end. The manifest Stage writes into the staging directory
+// names the cache entries the application uses.
+//
+// # Authentication
+//
+// Namespace operations (Stat, ReadDir, MkdirAll, Rename, Remove,
+// RemoveStaging, DelegationTokens, the cache listings) use Spindle's own
+// Hadoop IPC client with simple authentication, Kerberos, or delegation
+// tokens (Config.Tokens, as inside a YARN container). File data goes
+// through github.com/colinmarc/hdfs/v2, which takes no context and no
+// delegation tokens: this package bounds its dials and writes by the
+// caller's context, and a Client holding only tokens cannot read or write
+// files (ErrNoDataTransfer), which cleanup does not need.
+//
+// # Concurrency and errors
+//
+// A Client is safe for concurrent use; Close releases its connections.
+// Every call that can reach the network takes a context first. Errors are
+// *PathError values naming the operation and path, wrapping the NameNode's
+// exception as a *RemoteError; both match the io/fs sentinels
+// (fs.ErrNotExist, fs.ErrExist, fs.ErrPermission) and this package's
+// (ErrAccessControl, ErrUnauthorized, ErrInvalidToken, ErrChanged, ...)
+// with errors.Is.
 package hdfs
