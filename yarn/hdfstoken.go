@@ -2,18 +2,10 @@ package yarn
 
 import (
 	"context"
-	"fmt"
-	"net"
 	"strings"
 
-	"google.golang.org/protobuf/proto"
-
-	"github.com/spindle-yarn/spindle/internal/ipc"
-	"github.com/spindle-yarn/spindle/internal/proto/hadoopcommon"
+	"github.com/spindle-yarn/spindle/hdfs"
 )
-
-// The NameNode's client protocol, as Hadoop IPC names it.
-const clientNamenodeProtocol = "org.apache.hadoop.hdfs.protocol.ClientProtocol"
 
 // HDFSTokenConfig says where and as whom to obtain an HDFS delegation
 // token.
@@ -44,58 +36,32 @@ type HDFSTokenConfig struct {
 // Hadoop RPC (ClientNamenodeProtocol.getDelegationToken). Put it in an
 // application's credentials: NodeManagers localize the application's
 // private resources with it, and containers reach HDFS with it, without a
-// keytab.
+// keytab. It is hdfs.Client.DelegationTokens for one NameNode; use that
+// for HA nameservices and several file systems.
 func HDFSDelegationToken(ctx context.Context, cfg HDFSTokenConfig) (Token, error) {
 	if cfg.NameNode == "" || cfg.Kerberos == nil || cfg.Kerberos.Client == nil || cfg.Renewer == "" {
 		return Token{}, configErrorf("HDFSTokenConfig needs NameNode, Kerberos with a logged-in Client, and Renewer")
 	}
-	rc := Config{Kerberos: cfg.Kerberos, RPCProtection: cfg.RPCProtection}
-	auth, err := rpcAuth(&rc)
-	if err != nil {
-		return Token{}, err
-	}
-	c, err := ipc.New(ipc.Config{Addr: cfg.NameNode, Protocol: clientNamenodeProtocol, Auth: auth, Dialer: cfg.Dialer})
+	c, err := hdfs.NewClient(hdfs.Config{
+		NameNodes:     []string{cfg.NameNode},
+		Kerberos:      &hdfs.KerberosConfig{Client: cfg.Kerberos.Client, ServerPrincipal: cfg.Kerberos.ServerPrincipal},
+		RPCProtection: cfg.RPCProtection,
+		TokenRenewer:  cfg.Renewer,
+		Dialer:        cfg.Dialer,
+	})
 	if err != nil {
 		return Token{}, err
 	}
 	defer c.Close()
-	req := &hadoopcommon.GetDelegationTokenRequestProto{Renewer: proto.String(cfg.Renewer)}
-	resp := &hadoopcommon.GetDelegationTokenResponseProto{}
-	if err := c.Call(ctx, "getDelegationToken", req, resp); err != nil {
-		return Token{}, &OpError{Op: "HDFS delegation token", ID: cfg.NameNode, Err: remoteError(err, "NameNode "+cfg.NameNode)}
+	toks, err := c.DelegationTokens(ctx)
+	if err != nil {
+		return Token{}, &OpError{Op: "HDFS delegation token", ID: cfg.NameNode, Err: err}
 	}
-	if resp.GetToken() == nil {
-		return Token{}, &OpError{Op: "HDFS delegation token", ID: cfg.NameNode, Err: fmt.Errorf("the NameNode returned no token")}
-	}
-	t := tokenFromProto(resp.GetToken())
-	t.Service = cfg.Service
-	if t.Service == "" {
-		if t.Service, err = tokenService(ctx, cfg.NameNode); err != nil {
-			return Token{}, err
-		}
+	t := Token(toks[0])
+	if cfg.Service != "" {
+		t.Service = cfg.Service
 	}
 	return t, nil
-}
-
-// tokenService is Hadoop's default token service for an address: the
-// resolved IP and the port.
-func tokenService(ctx context.Context, addr string) (string, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "", err
-	}
-	ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
-	if err != nil || len(ips) == 0 {
-		return "", fmt.Errorf("yarn: resolving %s for the token service: %v", host, err)
-	}
-	ip := ips[0].IP
-	for _, a := range ips {
-		if a.IP.To4() != nil {
-			ip = a.IP
-			break
-		}
-	}
-	return net.JoinHostPort(ip.String(), port), nil
 }
 
 // ShortName is the first component of a Kerberos principal:
