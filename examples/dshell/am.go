@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/yarn"
 )
 
@@ -144,7 +145,39 @@ func runAM(ctx context.Context, log *slog.Logger) error {
 	}
 	u.Diagnostics = summarize(final)
 	log.Info("finishing", "status", u.FinalStatus, "diagnostics", u.Diagnostics)
-	return am.Finish(ctx, u)
+	if err := am.Finish(ctx, u); err != nil {
+		return err
+	}
+	// Unregistered: the RM runs no further attempt, so the staging
+	// directory is no longer needed.
+	if !spec.KeepStaging {
+		removeStaging(ctx, spec, creds, log)
+	}
+	return nil
+}
+
+// removeStaging deletes the application's staging directory with the
+// application's HDFS delegation tokens (on a Kerberos cluster the AM has
+// no keytab), or as the user without Kerberos.
+func removeStaging(ctx context.Context, spec *jobSpec, creds *yarn.Credentials, log *slog.Logger) {
+	cfg := hdfs.Config{
+		NameNodes: spec.HDFS.NameNodes, NameService: spec.HDFS.NameService, User: spec.HDFS.User,
+		StagingRoot: spec.HDFS.StagingRoot, Tokens: yarn.HDFSTokens(creds), RPCProtection: spec.RPCProtection, Logger: log,
+	}
+	auth := "simple authentication"
+	if len(cfg.Tokens) > 0 {
+		auth = "delegation tokens"
+	}
+	fs, err := hdfs.NewClient(cfg)
+	if err == nil {
+		defer fs.Close()
+		err = fs.RemoveStaging(ctx, spec.AppID)
+	}
+	if err != nil {
+		log.Error("removing the staging directory", "err", err)
+		return
+	}
+	log.Info("removed the staging directory", "dir", fs.StagingDir(spec.AppID), "auth", auth)
 }
 
 // summarize is the AM's final diagnostics: counts and, for each failed

@@ -9,18 +9,16 @@ import (
 	"net/http"
 	"os"
 	"os/user"
-	"path"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/colinmarc/hdfs/v2"
 	"github.com/colinmarc/hdfs/v2/hadoopconf"
 	krbclient "github.com/jcmturner/gokrb5/v8/client"
 	krbconfig "github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/credentials"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 
+	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/yarn"
 )
 
@@ -64,7 +62,7 @@ func runClient(ctx context.Context, o *options, out io.Writer) (int, error) {
 		return 1, err
 	}
 	defer rm.Close()
-	fs, err := hdfsClient(conf, userName, kc)
+	fs, err := stagingClient(conf, cfg, userName, kc, log)
 	if err != nil {
 		return 1, err
 	}
@@ -79,16 +77,22 @@ func runClient(ctx context.Context, o *options, out io.Writer) (int, error) {
 			o.memoryMB, o.vcores, maxRes.MemoryMB, maxRes.VCores)
 	}
 
-	// Whatever happens from here on, the staging directory goes.
-	staging := path.Join("/user", userName, ".spindle", id.String())
-	submitted := false
+	// The ApplicationMaster removes the staging directory once it has
+	// unregistered; the client removes it when the submission failed, and
+	// once it saw the application end (a killed AM cannot).
+	submitted, ended := false, false
 	defer func() {
 		if o.keepStaging {
-			fmt.Fprintf(out, "staging directory kept: %s\n", staging)
+			fmt.Fprintf(out, "staging directory kept: %s\n", fs.StagingDir(id.String()))
 			return
 		}
-		if err := fs.RemoveAll(staging); err != nil && !os.IsNotExist(err) {
-			fmt.Fprintf(os.Stderr, "dshell: removing %s: %v\n", staging, err)
+		if submitted && !ended {
+			return // we stopped following it: its AM, or a sweep, cleans up
+		}
+		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer ccancel()
+		if err := fs.RemoveStaging(cctx, id.String()); err != nil {
+			fmt.Fprintf(os.Stderr, "dshell: removing the staging directory: %v\n", err)
 		}
 	}()
 
@@ -96,42 +100,36 @@ func runClient(ctx context.Context, o *options, out io.Writer) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	stager := &stager{fs: fs, dir: staging, namenode: conf["fs.defaultFS"]}
-	if err := fs.MkdirAll(staging, 0o700); err != nil {
-		return 1, fmt.Errorf("creating staging directory %s: %w", staging, err)
+	deps := []hdfs.Dependency{{Local: self, Name: "dshell"}}
+	for _, p := range o.ship {
+		deps = append(deps, hdfs.Dependency{Local: p})
 	}
-	amBinary, err := stager.upload(self, "dshell")
+	staging, err := fs.Stage(ctx, id.String(), deps, hdfs.StageOptions{})
 	if err != nil {
 		return 1, err
 	}
-	shipped := map[string]yarn.LocalResource{}
-	for _, p := range o.ship {
-		name := filepath.Base(filepath.Clean(p))
-		lr, err := stager.upload(p, name)
-		if err != nil {
-			return 1, err
-		}
-		shipped[name] = lr
-	}
+	fmt.Fprintf(out, "staged %d files: %d uploaded (%s), %d found in the cache (%s)\n",
+		len(staging.Resources), staging.UploadedFiles, mib(staging.UploadedBytes), staging.ReusedFiles, mib(staging.ReusedBytes))
+	shipped := yarn.LocalResourcesFromStaging(staging)
+	amBinary := shipped["dshell"]
+	delete(shipped, "dshell")
 
 	creds := &yarn.Credentials{}
 	if kc != nil {
-		nn := strings.TrimPrefix(conf["fs.defaultFS"], "hdfs://")
-		tok, err := yarn.HDFSDelegationToken(ctx, yarn.HDFSTokenConfig{
-			NameNode:      nn,
-			Kerberos:      &yarn.KerberosConfig{Client: kc, ServerPrincipal: conf["dfs.namenode.kerberos.principal"]},
-			Renewer:       yarn.ShortName(cfg.Kerberos.ServerPrincipal),
-			RPCProtection: cfg.RPCProtection,
-		})
+		toks, err := fs.DelegationTokens(ctx)
 		if err != nil {
 			return 1, err
 		}
-		creds.AddToken(tok.Service, tok)
+		for _, tok := range toks {
+			creds.AddToken(tok.Service, yarn.Token(tok))
+		}
 	}
 
 	spec := jobSpec{
 		Containers: o.n, MemoryMB: o.memoryMB, VCores: int32(o.vcores), Command: o.command,
 		Resources: shipped, RMs: cfg.ResourceManagers, RPCProtection: cfg.RPCProtection, Priority: 1,
+		AppID: id.String(), KeepStaging: o.keepStaging,
+		HDFS: hdfsSpec{NameNodes: fs.NameNodes(), NameService: fs.NameService(), User: fs.User(), StagingRoot: fs.StagingRoot()},
 	}
 	specJSON, err := spec.encode()
 	if err != nil {
@@ -170,6 +168,7 @@ func runClient(ctx context.Context, o *options, out io.Writer) (int, error) {
 		}
 		return 1, err
 	}
+	ended = true
 	fmt.Fprintf(out, "%s finished: %s / %s\n", id, report.State, report.FinalStatus)
 	if d := strings.TrimSpace(report.Diagnostics); d != "" {
 		fmt.Fprintln(out, d)
@@ -319,99 +318,23 @@ func identity(o *options, kerberos bool) (string, *krbclient.Client, error) {
 	return kc.Credentials.UserName(), kc, nil
 }
 
-func hdfsClient(conf hadoopconf.HadoopConf, userName string, kc *krbclient.Client) (*hdfs.Client, error) {
-	opts := hdfs.ClientOptionsFromConf(conf)
-	opts.User = userName
+// stagingClient is the HDFS client staging the application, as the same
+// user as the YARN client.
+func stagingClient(conf hadoopconf.HadoopConf, ycfg yarn.Config, userName string, kc *krbclient.Client, log *slog.Logger) (*hdfs.Client, error) {
+	cfg, err := hdfs.ConfigFromHadoopConf(conf)
+	if err != nil {
+		return nil, err
+	}
+	cfg.User = userName
+	cfg.RPCProtection = ycfg.RPCProtection
+	cfg.Logger = log
 	if kc != nil {
-		opts.KerberosClient = kc
-		opts.User = kc.Credentials.UserName() + "@" + kc.Credentials.Realm()
-		if spn := conf["dfs.namenode.kerberos.principal"]; spn != "" {
-			opts.KerberosServicePrincipleName = strings.SplitN(spn, "@", 2)[0]
+		cfg.Kerberos.Client = kc
+		if cfg.TokenRenewer == "" {
+			cfg.TokenRenewer = yarn.ShortName(ycfg.Kerberos.ServerPrincipal)
 		}
 	}
-	return hdfs.NewClient(opts)
+	return hdfs.NewClient(cfg)
 }
 
-// stager uploads local paths into the staging directory.
-type stager struct {
-	fs       *hdfs.Client
-	dir      string
-	namenode string // fs.defaultFS
-}
-
-// upload copies a local file or directory to dir/name and returns its
-// LocalResource, with the size and modification time the NameNode reports
-// after the copy closed (what the NodeManager checks when localizing).
-func (s *stager) upload(local, name string) (yarn.LocalResource, error) {
-	dst := path.Join(s.dir, name)
-	if err := s.copyTree(local, dst); err != nil {
-		return yarn.LocalResource{}, fmt.Errorf("staging %s: %w", local, err)
-	}
-	fi, err := s.fs.Stat(dst)
-	if err != nil {
-		return yarn.LocalResource{}, err
-	}
-	size := fi.Size()
-	if fi.IsDir() {
-		size = 0
-	}
-	return yarn.LocalResource{
-		URL:        strings.TrimSuffix(s.namenode, "/") + dst,
-		Size:       size,
-		Timestamp:  fi.ModTime().UnixMilli(),
-		Type:       yarn.LocalResourceFile,
-		Visibility: yarn.VisibilityApplication,
-	}, nil
-}
-
-func (s *stager) copyTree(local, dst string) error {
-	info, err := os.Stat(local)
-	if err != nil {
-		return err
-	}
-	if info.IsDir() {
-		if err := s.fs.MkdirAll(dst, 0o700); err != nil {
-			return err
-		}
-		entries, err := os.ReadDir(local)
-		if err != nil {
-			return err
-		}
-		for _, e := range entries {
-			if err := s.copyTree(filepath.Join(local, e.Name()), path.Join(dst, e.Name())); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	// The NameNode refuses a new block while the last one is not yet
-	// reported by a DataNode (NotReplicatedYetException); colinmarc/hdfs
-	// retries that only briefly, so a busy cluster needs a few more tries.
-	backoff := 200 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		err := s.copyFile(local, dst, info.Mode())
-		if err == nil || attempt == 6 || !strings.Contains(err.Error(), "replication in progress") {
-			return err
-		}
-		time.Sleep(backoff)
-		backoff *= 2
-	}
-}
-
-func (s *stager) copyFile(local, dst string, mode os.FileMode) error {
-	f, err := os.Open(local)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_ = s.fs.Remove(dst)
-	w, err := s.fs.CreateFile(dst, 1, 128<<20, mode.Perm()&0o700|0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(w, f); err != nil {
-		w.Close()
-		return err
-	}
-	return w.Close()
-}
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

@@ -8,12 +8,17 @@
 // credential cache (KRB5CCNAME, else /tmp/krb5cc_<uid>); krb5.conf comes
 // from KRB5_CONFIG, else /etc/krb5.conf.
 //
-// The client uploads its own executable and the shipped paths to
-// /user/<user>/.spindle/<application id> in HDFS and submits an application
-// whose ApplicationMaster is this same binary. The AM runs CMD in N
-// containers, with the shipped paths in their working directories. The
-// client prints progress, exits 0 only when every container exited 0 and
-// the application SUCCEEDED, and removes what it staged. With -rest the
+// The client stages its own executable and the shipped paths in HDFS with
+// package hdfs (stored by content in the user's cache, so unchanged files
+// are not uploaded again; a shipped directory travels as an archive) and
+// submits an application whose ApplicationMaster is this same binary. The
+// AM runs CMD in N containers, with the shipped paths in their working
+// directories, and removes the application's staging directory
+// (/user/<user>/.spindle/<application id>) once it has unregistered, with
+// the application's delegation tokens on a Kerberos cluster. The client
+// prints progress, exits 0 only when every container exited 0 and the
+// application SUCCEEDED, and removes the staging directory itself when the
+// submission failed or the application ended otherwise (killed). With -rest the
 // client talks to the ResourceManager through its REST API instead of
 // Hadoop RPC (the ApplicationMaster always uses RPC).
 package main

@@ -28,6 +28,19 @@ type jobSpec struct {
 	RMs           []yarn.RMAddress              `json:"rms"`
 	RPCProtection string                        `json:"rpc_protection"`
 	Priority      int32                         `json:"priority"`
+	AppID         string                        `json:"app_id"`
+	KeepStaging   bool                          `json:"keep_staging"`
+	HDFS          hdfsSpec                      `json:"hdfs"`
+}
+
+// hdfsSpec is where the application's staging directory is, for the
+// ApplicationMaster to remove it with the application's delegation tokens
+// (or, without Kerberos, as the user).
+type hdfsSpec struct {
+	NameNodes   []string `json:"namenodes"`
+	NameService string   `json:"nameservice,omitempty"`
+	User        string   `json:"user"`
+	StagingRoot string   `json:"staging_root"`
 }
 
 // encode gives the spec as base64 of its JSON: the NodeManager writes
