@@ -1,0 +1,326 @@
+package yarn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The fake ResourceManagers below stand in for what the test bed cannot
+// produce: Hadoop's MiniYARNCluster runs both RMs in one JVM, where the
+// RMWebAppFilter that makes a standby redirect is not in the request path,
+// so its standby never answers 307. The fakes answer as RMWebAppFilter
+// does (Hadoop 3.5.0): 307 with Location = the active RM's address plus
+// the request URI and query, or, knowing no active RM, 307 with only a
+// Refresh header and a message body.
+
+type fakeRM struct {
+	srv     *httptest.Server
+	haState string
+	handle  func(w http.ResponseWriter, r *http.Request, body []byte)
+
+	mu       sync.Mutex
+	requests []string // "METHOD path?query"
+	users    []string // user.name of each request
+}
+
+func newFakeRM(t *testing.T, haState string, handle func(w http.ResponseWriter, r *http.Request, body []byte)) *fakeRM {
+	f := &fakeRM{haState: haState, handle: handle}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		f.mu.Lock()
+		f.requests = append(f.requests, r.Method+" "+r.URL.RequestURI())
+		f.users = append(f.users, r.URL.Query().Get("user.name"))
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json;charset=utf-8")
+		if r.URL.Path == "/ws/v1/cluster/info" {
+			fmt.Fprintf(w, `{"clusterInfo":{"id":1,"state":"STARTED","haState":%q}}`, f.haState)
+			return
+		}
+		f.handle(w, r, body)
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeRM) seen() ([]string, []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.requests...), append([]string(nil), f.users...)
+}
+
+const metricsJSON = `{"clusterMetrics":{"totalNodes":3,"activeNodes":2,"lostNodes":1}}`
+
+func serveMetrics(w http.ResponseWriter, r *http.Request, _ []byte) { io.WriteString(w, metricsJSON) }
+
+// redirectTo answers as a standby that knows the active RM.
+func redirectTo(active *fakeRM) func(w http.ResponseWriter, r *http.Request, _ []byte) {
+	return func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		w.Header().Set("Location", active.srv.URL+r.URL.RequestURI())
+		w.WriteHeader(http.StatusTemporaryRedirect)
+		fmt.Fprintf(w, "This is standby RM. The redirect url is: %s\n", active.srv.URL+r.URL.RequestURI())
+	}
+}
+
+// noActiveKnown answers as a standby that knows no active RM.
+func noActiveKnown(w http.ResponseWriter, r *http.Request, _ []byte) {
+	w.Header().Set("Refresh", "3;url="+r.URL.Path+"?next.refresh.interval=1")
+	w.WriteHeader(http.StatusTemporaryRedirect)
+	io.WriteString(w, "Can not find any active RM. Will retry in next 3 seconds.\nHA Zookeeper Connection State: CONNECTED\n")
+}
+
+func fakeConfig(rms ...*fakeRM) Config {
+	cfg := Config{User: "alice", FailoverTimeout: 2 * time.Second}
+	for i, f := range rms {
+		cfg.ResourceManagers = append(cfg.ResourceManagers, RMAddress{ID: fmt.Sprintf("rm%d", i+1), Web: f.srv.URL})
+	}
+	return cfg
+}
+
+func newTestRESTClient(t *testing.T, cfg Config) *RESTClient {
+	t.Helper()
+	c, err := NewRESTClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestRESTFollowsStandbyRedirect: a standby's 307 is followed to the active
+// RM with the POST body replayed and the user authenticated again on that
+// hop; the client then stays with the active RM and counts the failover.
+func TestRESTFollowsStandbyRedirect(t *testing.T) {
+	var gotBody []byte
+	active := newFakeRM(t, "ACTIVE", func(w http.ResponseWriter, r *http.Request, body []byte) {
+		if r.Method == http.MethodPost && r.URL.Path == "/ws/v1/cluster/apps" {
+			gotBody = body
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		serveMetrics(w, r, body)
+	})
+	// It became a standby after answering /info as the active one.
+	standby := newFakeRM(t, "ACTIVE", redirectTo(active))
+	reg := prometheus.NewRegistry()
+	cfg := fakeConfig(standby, active)
+	cfg.Registerer = reg
+	c := newTestRESTClient(t, cfg)
+
+	sub := &ApplicationSubmission{ID: ApplicationID{ClusterTimestamp: 1, ID: 2}, AMResource: Resource{MemoryMB: 64, VCores: 1},
+		AM: ContainerLaunchContext{Commands: []string{"true"}}}
+	if err := c.Submit(context.Background(), sub); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(gotBody), `"application-id":"application_1_0002"`) {
+		t.Errorf("the active RM got body %q, want the submission", gotBody)
+	}
+	if !strings.HasPrefix(c.CurrentRM(), "rm2 ") || c.Failovers() != 1 {
+		t.Errorf("on %s after %d failovers, want rm2 after 1", c.CurrentRM(), c.Failovers())
+	}
+	if _, err := c.ClusterMetrics(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sreqs, susers := standby.seen()
+	areqs, ausers := active.seen()
+	if len(sreqs) != 2 { // /info, then the redirected POST
+		t.Errorf("standby saw %v, want /info and the POST only", sreqs)
+	}
+	for _, u := range append(susers, ausers...) {
+		if u != "alice" {
+			t.Errorf("a request without user.name=alice: standby %v, active %v", sreqs, areqs)
+			break
+		}
+	}
+	if got := counterValue(t, reg, "spindle_rest_failovers_total", nil); got != 1 {
+		t.Errorf("failovers metric %v, want 1", got)
+	}
+	if got := counterValue(t, reg, "spindle_rest_requests_total", map[string]string{"method": "submitApplication", "outcome": "ok"}); got != 1 {
+		t.Errorf("requests{submitApplication,ok} = %v, want 1", got)
+	}
+}
+
+// TestRESTStandbyWithoutActiveRM: a standby that knows no active RM (307
+// with only Refresh) makes the client try the next RM; when every RM is
+// like that, the call fails with ErrNoActiveResourceManager naming them,
+// after about the failover timeout.
+func TestRESTStandbyWithoutActiveRM(t *testing.T) {
+	lost := newFakeRM(t, "ACTIVE", noActiveKnown)
+	good := newFakeRM(t, "ACTIVE", serveMetrics)
+	c := newTestRESTClient(t, fakeConfig(lost, good))
+	m, err := c.ClusterMetrics(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m != (ClusterMetrics{NodeManagers: 3, Active: 2, Lost: 1}) || !strings.HasPrefix(c.CurrentRM(), "rm2 ") {
+		t.Errorf("%+v from %s", m, c.CurrentRM())
+	}
+
+	standby := newFakeRM(t, "STANDBY", serveMetrics) // answers from stale state: must not be used
+	cfg := fakeConfig(lost, standby)
+	cfg.FailoverTimeout = 500 * time.Millisecond
+	c = newTestRESTClient(t, cfg)
+	start := time.Now()
+	_, err = c.ClusterMetrics(context.Background())
+	took := time.Since(start)
+	if !errors.Is(err, ErrNoActiveResourceManager) {
+		t.Fatalf("%v, want ErrNoActiveResourceManager", err)
+	}
+	for _, want := range []string{"rm1 (" + lost.srv.URL, "Refresh", "rm2 (" + standby.srv.URL, "haState STANDBY"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	if took < cfg.FailoverTimeout || took > cfg.FailoverTimeout+time.Second {
+		t.Errorf("gave up after %s, want just over %s", took, cfg.FailoverTimeout)
+	}
+	if reqs, _ := standby.seen(); strings.Contains(strings.Join(reqs, " "), "/metrics") {
+		t.Errorf("the standby was asked for metrics: %v", reqs)
+	}
+}
+
+// TestRESTUnreachableRM: an RM that refuses connections is skipped.
+func TestRESTUnreachableRM(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close()
+	good := newFakeRM(t, "ACTIVE", serveMetrics)
+	cfg := fakeConfig(good, good)
+	cfg.ResourceManagers[0].Web = deadURL
+	c := newTestRESTClient(t, cfg)
+	if _, err := c.ClusterMetrics(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(c.CurrentRM(), "rm2 ") || c.Failovers() != 1 {
+		t.Errorf("on %s after %d failovers", c.CurrentRM(), c.Failovers())
+	}
+}
+
+// TestRESTRetries: a 5xx is retried on the same RM with backoff, a 4xx
+// never, and a cancelled context stops at once.
+func TestRESTRetries(t *testing.T) {
+	var mu sync.Mutex
+	fails := 2
+	flaky := newFakeRM(t, "ACTIVE", func(w http.ResponseWriter, r *http.Request, body []byte) {
+		mu.Lock()
+		defer mu.Unlock()
+		if fails > 0 {
+			fails--
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, `{"RemoteException":{"exception":"WebApplicationException","message":"busy","javaClassName":"javax.ws.rs.WebApplicationException"}}`)
+			return
+		}
+		serveMetrics(w, r, body)
+	})
+	c := newTestRESTClient(t, fakeConfig(flaky))
+	if _, err := c.ClusterMetrics(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if reqs, _ := flaky.seen(); len(reqs) != 3 {
+		t.Errorf("%d requests, want 3 (two 500s retried): %v", len(reqs), reqs)
+	}
+
+	bad := newFakeRM(t, "ACTIVE", func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"RemoteException":{"exception":"NotFoundException","message":"app with id: application_1_0002 not found","javaClassName":"org.apache.hadoop.yarn.webapp.NotFoundException"}}`)
+	})
+	c = newTestRESTClient(t, fakeConfig(bad))
+	_, err := c.ApplicationReport(context.Background(), ApplicationID{ClusterTimestamp: 1, ID: 2})
+	var re *RemoteError
+	var op *OpError
+	if !errors.Is(err, ErrApplicationNotFound) || !errors.As(err, &re) || !errors.As(err, &op) || op.ID != "application_1_0002" {
+		t.Errorf("%v, want an OpError about application_1_0002 around a RemoteError matching ErrApplicationNotFound", err)
+	}
+	if reqs, _ := bad.seen(); len(reqs) != 1 {
+		t.Errorf("a 404 was sent %d times: %v", len(reqs), reqs)
+	}
+
+	slow := newFakeRM(t, "ACTIVE", func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	c = newTestRESTClient(t, fakeConfig(slow))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := c.ClusterMetrics(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("%v, want the context's deadline", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("took %s past a 50ms deadline", took)
+	}
+}
+
+// TestRESTCookies: the hadoop.auth cookie an RM sets goes back to that RM
+// only, though both RMs share a host.
+func TestRESTCookies(t *testing.T) {
+	var mu sync.Mutex
+	var cookies []string
+	rm := newFakeRM(t, "ACTIVE", func(w http.ResponseWriter, r *http.Request, body []byte) {
+		mu.Lock()
+		cookies = append(cookies, r.Header.Get("Cookie"))
+		mu.Unlock()
+		http.SetCookie(w, &http.Cookie{Name: "hadoop.auth", Value: "u=alice&p=alice&t=simple&e=9&s=abc=", Path: "/", HttpOnly: true})
+		serveMetrics(w, r, body)
+	})
+	c := newTestRESTClient(t, fakeConfig(rm))
+	for range 2 {
+		if _, err := c.ClusterMetrics(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(cookies) != 2 || cookies[0] != "" || !strings.Contains(cookies[1], "hadoop.auth=") {
+		t.Errorf("cookies sent: %q, want none, then hadoop.auth", cookies)
+	}
+
+	jar := &originJar{jars: map[string]*cookiejar.Jar{}}
+	a, _ := url.Parse("http://127.0.0.1:1000/ws/v1/cluster/info")
+	b, _ := url.Parse("http://127.0.0.1:2000/ws/v1/cluster/info")
+	jar.SetCookies(a, []*http.Cookie{{Name: "hadoop.auth", Value: "from-a", Path: "/"}})
+	if got := jar.Cookies(b); len(got) != 0 {
+		t.Errorf("RM at :2000 would get %v, set by the RM at :1000", got)
+	}
+	if got := jar.Cookies(a); len(got) != 1 || got[0].Value != "from-a" {
+		t.Errorf("RM at :1000 would get %v", got)
+	}
+}
+
+// counterValue reads a counter from reg: the sum over the series whose
+// labels include labels.
+func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range mf.GetMetric() {
+			for k, v := range labels {
+				found := false
+				for _, lp := range m.GetLabel() {
+					found = found || (lp.GetName() == k && lp.GetValue() == v)
+				}
+				if !found {
+					continue series
+				}
+			}
+			sum += m.GetCounter().GetValue()
+		}
+	}
+	return sum
+}
