@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/colinmarc/hdfs/v2/hadoopconf"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/integration/testbed"
@@ -209,5 +210,364 @@ func TestStagingUploadAndReadBack(t *testing.T) {
 	}
 	if _, err := c.Stat(ctx, st.Dir); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("staging directory after RemoveStaging: %v", err)
+	}
+}
+
+// nameNodeCalls reads the NameNode's RPC counters from its JMX servlet:
+// calls per method on its RPC port, the client protocol's only. The
+// DataNode protocol (which MiniDFSCluster serves on the same port) and
+// renewLease (colinmarc/hdfs renews leases on a timer while a client is
+// open) are left out.
+func nameNodeCalls(t *testing.T, ctx context.Context, tb *testbed.TestBed) map[string]int64 {
+	t.Helper()
+	port := tb.Ready.NameNode[strings.LastIndexByte(tb.Ready.NameNode, ':')+1:]
+	hc, err := tb.HTTPClient("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jmx struct {
+		Beans []map[string]any `json:"beans"`
+	}
+	if err := hc.GetJSON(ctx, tb.Ready.WebHDFS+"/jmx?qry=Hadoop:service=NameNode,name=RpcDetailedActivityForPort"+port, &jmx); err != nil {
+		t.Fatal(err)
+	}
+	if len(jmx.Beans) != 1 {
+		t.Fatalf("%d RpcDetailedActivity beans for port %s", len(jmx.Beans), port)
+	}
+	notClient := map[string]bool{
+		"SendHeartbeat": true, "BlockReceivedAndDeleted": true, "BlockReport": true, "CacheReport": true,
+		"RegisterDatanode": true, "VersionRequest": true, "ErrorReport": true, "CommitBlockSynchronization": true,
+		"RenewLease": true,
+	}
+	out := map[string]int64{}
+	for k, v := range jmx.Beans[0] {
+		m, ok := strings.CutSuffix(k, "NumOps")
+		if !ok || strings.HasPrefix(m, "Overall") || strings.HasPrefix(m, "Deferred") || notClient[m] {
+			continue
+		}
+		if n, ok := v.(float64); ok && n > 0 {
+			out[m] = int64(n)
+		}
+	}
+	return out
+}
+
+// callsBetween is after - before, per method and in all.
+func callsBetween(before, after map[string]int64) (map[string]int64, int64) {
+	d := map[string]int64{}
+	var total int64
+	for m, n := range after {
+		if n -= before[m]; n != 0 {
+			d[m] = n
+			total += n
+		}
+	}
+	return d, total
+}
+
+// clientCalls sums spindle_hdfs_namenode_calls_total by method from reg.
+func clientCalls(t *testing.T, reg *prometheus.Registry) map[string]int64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "spindle_hdfs_namenode_calls_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "method" {
+					out[l.GetValue()] = int64(m.GetCounter().GetValue())
+				}
+			}
+		}
+	}
+	return out
+}
+
+// jmxRefresh is how long the NameNode's JMX servlet may serve a cached
+// snapshot of its metrics (Hadoop's metrics period, 10 s by default).
+const jmxRefresh = 10*time.Second + 500*time.Millisecond
+
+// TestStagingRedeployCalls: redeploying unchanged dependencies uploads
+// nothing, and costs the NameNode as many calls for 1,000 files as for 10,
+// counted both by the NameNode itself (its JMX RPC counters around each
+// Stage call) and by the client's own metrics.
+func TestStagingRedeployCalls(t *testing.T) {
+	tb := testbed.Get(t)
+	ctx := testContext(t, 8*time.Minute)
+	cacheDir := "/user/alice/.spindle/test-cache-" + strings.TrimPrefix(testAppID(t), "application_")
+	reg := prometheus.NewRegistry()
+	c := stagingClient(t, tb, "alice", func(cfg *hdfs.Config) { cfg.PrivateCacheDir = cacheDir; cfg.Registerer = reg })
+	t.Cleanup(func() { c.Remove(context.Background(), cacheDir, true) })
+
+	local := t.TempDir()
+	sets := map[int][]hdfs.Dependency{}
+	for _, n := range []int{10, 1000} {
+		for i := 0; i < n; i++ {
+			name := fmt.Sprintf("set%d-file%04d", n, i)
+			randomFile(t, local, name, 64+i%200)
+			sets[n] = append(sets[n], hdfs.Dependency{Local: filepath.Join(local, name)})
+		}
+		// The first deployment uploads; both sets are in the cache before
+		// anything is measured, so both measurements list the same cache.
+		appID := testAppID(t)
+		st, err := c.Stage(ctx, appID, sets[n], hdfs.StageOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.RemoveStaging(ctx, appID)
+		if st.UploadedFiles != n {
+			t.Fatalf("first deployment of %d files uploaded %d", n, st.UploadedFiles)
+		}
+	}
+	// The JMX servlet serves snapshots up to jmxRefresh old: each reading
+	// comes jmxRefresh after the Stage call it closes, and opens the next.
+	// The NameNode serves the whole cluster meanwhile, so each size is
+	// deployed three times, interleaved, and the fewest calls count.
+	nameNodeCalls(t, ctx, tb)
+	time.Sleep(jmxRefresh)
+	before := nameNodeCalls(t, ctx, tb)
+	fewest, fewestClient := map[int]int64{}, map[int]int64{}
+	var staged []string
+	for trial := 0; trial < 6; trial++ {
+		n := []int{10, 1000}[trial%2]
+		appID := testAppID(t)
+		staged = append(staged, appID)
+		cBefore := clientCalls(t, reg)
+		st, err := c.Stage(ctx, appID, sets[n], hdfs.StageOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, cTotal := callsBetween(cBefore, clientCalls(t, reg))
+		time.Sleep(jmxRefresh)
+		after := nameNodeCalls(t, ctx, tb)
+		if st.UploadedBytes != 0 || st.UploadedFiles != 0 || st.ReusedFiles != n {
+			t.Fatalf("redeployment of %d unchanged files uploaded %d files (%d bytes), reused %d", n, st.UploadedFiles, st.UploadedBytes, st.ReusedFiles)
+		}
+		perMethod, total := callsBetween(before, after)
+		before = after
+		t.Logf("redeploy of %4d unchanged files: %d NameNode calls (client counted %d) %v", n, total, cTotal, perMethod)
+		if f, ok := fewest[n]; !ok || total < f {
+			fewest[n] = total
+		}
+		if f, ok := fewestClient[n]; !ok || cTotal < f {
+			fewestClient[n] = cTotal
+		}
+	}
+	for _, id := range staged {
+		c.RemoveStaging(ctx, id)
+	}
+	t.Logf("fewest NameNode calls per redeploy: %d for 10 files, %d for 1,000 files (client: %d and %d)", fewest[10], fewest[1000], fewestClient[10], fewestClient[1000])
+	if fewest[10] == 0 {
+		t.Error("the NameNode counted no calls at all: its JMX counters are not being read right")
+	}
+	if fewest[10] != fewest[1000] || fewestClient[10] != fewestClient[1000] {
+		t.Errorf("redeploying 1,000 unchanged files took %d NameNode calls (client %d), 10 took %d (client %d): the count grows with the files",
+			fewest[1000], fewestClient[1000], fewest[10], fewestClient[10])
+	}
+}
+
+// TestStagingConcurrentDeploys: three deployments of the same files at
+// once leave one correct cache entry per content (named by its sha256,
+// holding exactly those bytes), no temporary files, and each deployment
+// with resources whose timestamps the NameNode confirms.
+func TestStagingConcurrentDeploys(t *testing.T) {
+	tb := testbed.Get(t)
+	ctx := testContext(t, 5*time.Minute)
+	cacheDir := "/user/alice/.spindle/test-cache-" + strings.TrimPrefix(testAppID(t), "application_")
+	local := t.TempDir()
+	var deps []hdfs.Dependency
+	sums := map[string]bool{}
+	for i := 0; i < 12; i++ {
+		name := fmt.Sprintf("f%02d", i)
+		sums[randomFile(t, local, name, (i%4)*700000+i)] = true
+		deps = append(deps, hdfs.Dependency{Local: filepath.Join(local, name)})
+	}
+	const deploys = 3
+	clients := make([]*hdfs.Client, deploys)
+	for i := range clients {
+		clients[i] = stagingClient(t, tb, "alice", func(cfg *hdfs.Config) { cfg.PrivateCacheDir = cacheDir; cfg.Concurrency = 3 })
+	}
+	t.Cleanup(func() { clients[0].Remove(context.Background(), cacheDir, true) })
+	results := make([]*hdfs.Staging, deploys)
+	errs := make([]error, deploys)
+	start := make(chan struct{})
+	done := make(chan int)
+	for i := range clients {
+		go func(i int) {
+			<-start
+			appID := testAppID(t)
+			results[i], errs[i] = clients[i].Stage(ctx, appID, deps, hdfs.StageOptions{})
+			done <- i
+		}(i)
+	}
+	close(start)
+	uploaded := 0
+	for range clients {
+		i := <-done
+		if errs[i] != nil {
+			t.Fatalf("deployment %d: %v", i, errs[i])
+		}
+		t.Cleanup(func() { clients[0].RemoveStaging(context.Background(), results[i].ApplicationID) })
+		uploaded += results[i].UploadedFiles
+		for _, r := range results[i].Resources {
+			s, err := clients[0].Stat(ctx, r.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.ModTime.UnixMilli() != r.Timestamp || s.Size != r.Size {
+				t.Errorf("deployment %d: %s staged with timestamp %d size %d, NameNode says %d and %d", i, r.Name, r.Timestamp, r.Size, s.ModTime.UnixMilli(), s.Size)
+			}
+		}
+	}
+	t.Logf("%d deployments of %d files uploaded %d files in all", deploys, len(deps), uploaded)
+	entries, err := clients[0].ReadDir(ctx, cacheDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != len(sums) {
+		t.Errorf("cache holds %d entries, want %d", len(entries), len(sums))
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name, ".") {
+			t.Errorf("temporary file %s left in the cache", e.Name)
+			continue
+		}
+		b, err := clients[0].ReadFile(ctx, path.Join(cacheDir, e.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(b)
+		if hex.EncodeToString(sum[:]) != e.Name || !sums[e.Name] {
+			t.Errorf("cache entry %s holds content with sha256 %x", e.Name, sum)
+		}
+	}
+}
+
+// TestStagingCancelLeavesNothing: cancelling a Stage call in the middle of
+// an upload returns the context's error and leaves neither the entry nor
+// a temporary file in the cache; progress reports were monotonic.
+func TestStagingCancelLeavesNothing(t *testing.T) {
+	tb := testbed.Get(t)
+	ctx := testContext(t, 3*time.Minute)
+	cacheDir := "/user/alice/.spindle/test-cache-" + strings.TrimPrefix(testAppID(t), "application_")
+	c := stagingClient(t, tb, "alice", func(cfg *hdfs.Config) { cfg.PrivateCacheDir = cacheDir })
+	t.Cleanup(func() { c.Remove(context.Background(), cacheDir, true) })
+	local := t.TempDir()
+	randomFile(t, local, "big", 48<<20)
+
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var last hdfs.Progress
+	monotonic := true
+	appID := testAppID(t)
+	t.Cleanup(func() { c.RemoveStaging(context.Background(), appID) })
+	_, err := c.Stage(sctx, appID, []hdfs.Dependency{{Local: filepath.Join(local, "big")}}, hdfs.StageOptions{
+		Progress: func(p hdfs.Progress) {
+			if p.BytesDone < last.BytesDone || p.FilesDone < last.FilesDone || p.BytesTotal != 48<<20 || p.FilesTotal != 1 {
+				monotonic = false
+			}
+			last = p
+			if p.BytesUploaded >= 8<<20 {
+				cancel()
+			}
+		},
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Stage cancelled mid-upload: err %v, want context.Canceled", err)
+	}
+	if !monotonic || last.BytesUploaded < 8<<20 || last.BytesUploaded >= 48<<20 {
+		t.Errorf("progress: last %+v (monotonic %v)", last, monotonic)
+	}
+	entries, err := c.ReadDir(ctx, cacheDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("after cancellation the cache holds %s (%d bytes)", e.Name, e.Size)
+	}
+}
+
+// TestStagingContainerRoundTrip: files, a directory tree and an archive
+// staged by Spindle, private and public, arrive byte-identical (the
+// archive and the tree unpacked) in the working directory of containers
+// on both NodeManagers; the staging directory is gone afterwards.
+func TestStagingContainerRoundTrip(t *testing.T) {
+	tb := testbed.Get(t)
+	dir := t.TempDir()
+	fileSum := randomFile(t, dir, "data.bin", 2<<20+3)
+	treeA := randomFile(t, dir, "tree/a.bin", 5000)
+	treeB := randomFile(t, dir, "tree/sub/deeper/b.bin", 300000)
+	pubSum := randomFile(t, dir, "public.bin", 70001)
+	pubTree := randomFile(t, dir, "pubtree/x/y.bin", 999)
+	writeTarGz(t, filepath.Join(dir, "bundle.tgz"), map[string]string{"inner/z.txt": "from the archive\n"})
+	zSum := sha256.Sum256([]byte("from the archive\n"))
+
+	check := strings.Join([]string{
+		fileSum + "  data.bin",
+		treeA + "  tree/a.bin",
+		treeB + "  tree/sub/deeper/b.bin",
+		hex.EncodeToString(zSum[:]) + "  bundle.tgz/inner/z.txt",
+		pubSum + "  public.bin",
+		pubTree + "  pubtree/x/y.bin",
+	}, "\n")
+	script := "printf '%s\\n' '" + check + "' | sha256sum -c - && test -d tree/sub/deeper && test -d bundle.tgz"
+	r := runDshell(t, tb, "-n", "4",
+		"-ship", filepath.Join(dir, "data.bin"), "-ship", filepath.Join(dir, "tree"), "-ship", filepath.Join(dir, "bundle.tgz"),
+		"-ship-public", filepath.Join(dir, "public.bin"), "-ship-public", filepath.Join(dir, "pubtree"),
+		"--", "sh", "-c", script)
+	if r.code != 0 {
+		t.Fatalf("exit %d: staged files missing or different in the containers", r.code)
+	}
+	if !strings.Contains(r.out, "4 of 4 containers exited 0") {
+		t.Error("not every container checked the files")
+	}
+	checkStagingRemoved(t, tb, r.appID)
+}
+
+// TestStagingKerberosIsolation: bob can neither list alice's staging
+// directory nor read what she staged in her private cache, and the error
+// says it is a permission problem.
+func TestStagingKerberosIsolation(t *testing.T) {
+	tb := testbed.RequireKerberos(t)
+	ctx := testContext(t, 2*time.Minute)
+	alice := stagingClient(t, tb, "alice", nil)
+	bob := stagingClient(t, tb, "bob", nil)
+	dir := t.TempDir()
+	randomFile(t, dir, "secret.bin", 1000)
+	appID := testAppID(t)
+	st, err := alice.Stage(ctx, appID, []hdfs.Dependency{
+		{Local: filepath.Join(dir, "secret.bin")},
+		{Local: filepath.Join(dir, "secret.bin"), Name: "app-copy", Visibility: hdfs.VisibilityApplication},
+	}, hdfs.StageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { alice.RemoveStaging(context.Background(), appID) })
+
+	_, err = bob.ReadDir(ctx, st.Dir)
+	if err == nil {
+		t.Fatalf("bob listed alice's staging directory %s", st.Dir)
+	}
+	if !errors.Is(err, fs.ErrPermission) || !errors.Is(err, hdfs.ErrAccessControl) || !strings.Contains(err.Error(), "Permission denied") {
+		t.Errorf("bob listing %s: %v; want a permission error", st.Dir, err)
+	}
+	t.Logf("bob listing alice's staging directory: %v", err)
+	for _, r := range st.Resources {
+		if _, err := bob.ReadFile(ctx, r.Path); err == nil {
+			t.Errorf("bob read alice's %s at %s", r.Name, r.Path)
+		} else if !errors.Is(err, fs.ErrPermission) && !strings.Contains(err.Error(), "ermission denied") {
+			t.Errorf("bob reading %s: %v; want a permission error", r.Path, err)
+		}
+	}
+	if err := bob.Remove(ctx, st.Dir, true); !errors.Is(err, fs.ErrPermission) {
+		t.Errorf("bob removing alice's staging directory: %v; want a permission error", err)
+	}
+	if _, err := alice.Stat(ctx, st.Dir); err != nil {
+		t.Errorf("alice's staging directory after bob's attempts: %v", err)
 	}
 }

@@ -104,6 +104,9 @@ func runClient(ctx context.Context, o *options, out io.Writer) (int, error) {
 	for _, p := range o.ship {
 		deps = append(deps, hdfs.Dependency{Local: p})
 	}
+	for _, p := range o.shipPublic {
+		deps = append(deps, hdfs.Dependency{Local: p, Visibility: hdfs.VisibilityPublic})
+	}
 	staging, err := fs.Stage(ctx, id.String(), deps, hdfs.StageOptions{})
 	if err != nil {
 		return 1, err

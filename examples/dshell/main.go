@@ -1,7 +1,7 @@
 // Command dshell runs a shell command in N YARN containers, like Hadoop's
 // DistributedShell, with Spindle's Go clients only.
 //
-//	dshell -n N [-memory MB] [-vcores V] [-queue Q] [-ship PATH]... [-rest] -- CMD [ARGS...]
+//	dshell -n N [-memory MB] [-vcores V] [-queue Q] [-ship PATH]... [-ship-public PATH]... [-rest] -- CMD [ARGS...]
 //
 // It reads the cluster's configuration from HADOOP_CONF_DIR. On a
 // Kerberos cluster it logs in from -keytab and -principal, or uses the
@@ -45,6 +45,7 @@ type options struct {
 	queue         string
 	name          string
 	ship          []string
+	shipPublic    []string
 	keytab        string
 	principal     string
 	rpcProtection string
@@ -70,7 +71,8 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.Int64Var(&o.amMemoryMB, "am-memory", 128, "memory of the ApplicationMaster, MB")
 	fs.StringVar(&o.queue, "queue", "default", "YARN queue")
 	fs.StringVar(&o.name, "name", "", "application name (default: dshell and the command)")
-	fs.Var(shipFlag{&o.ship}, "ship", "local file or directory to place in every container's working directory (repeatable)")
+	fs.Var(shipFlag{&o.ship}, "ship", "local file or directory to place in every container's working directory (repeatable; a directory or a .tar.gz/.tgz/.tar/.zip/.jar arrives unpacked)")
+	fs.Var(shipFlag{&o.shipPublic}, "ship-public", "like -ship, but world-readable in the public cache, localized once per node for every application (repeatable)")
 	fs.StringVar(&o.keytab, "keytab", "", "keytab to log in from (Kerberos clusters)")
 	fs.StringVar(&o.principal, "principal", "", "principal to log in as, user@REALM (with -keytab)")
 	fs.StringVar(&o.rpcProtection, "rpc-protection", "", "hadoop.rpc.protection to use (default: the cluster configuration's)")
@@ -79,7 +81,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.verbose, "v", false, "log Spindle's debug records to stderr")
 	fs.BoolVar(&o.rest, "rest", false, "submit and follow the application through the ResourceManager's REST API instead of RPC")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: dshell -n N [-memory MB] [-vcores V] [-queue Q] [-ship PATH]... [-rest] -- CMD [ARGS...]")
+		fmt.Fprintln(stderr, "usage: dshell -n N [-memory MB] [-vcores V] [-queue Q] [-ship PATH]... [-ship-public PATH]... [-rest] -- CMD [ARGS...]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -98,7 +100,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	case (o.keytab == "") != (o.principal == ""):
 		return nil, errors.New("-keytab and -principal go together")
 	}
-	for _, p := range o.ship {
+	for _, p := range append(append([]string(nil), o.ship...), o.shipPublic...) {
 		if _, err := os.Stat(p); err != nil {
 			return nil, fmt.Errorf("-ship %s: %w", p, err)
 		}
