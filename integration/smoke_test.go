@@ -115,9 +115,7 @@ func TestSmokeHDFSRoundTrip(t *testing.T) {
 	if _, err := w.Write(data); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	closeHDFSFile(t, w)
 	t.Cleanup(func() { c.Remove(p) })
 	r, err := c.Open(p)
 	if err != nil {
@@ -137,6 +135,26 @@ func TestSmokeHDFSRoundTrip(t *testing.T) {
 	}
 	if owner := fi.Sys().(interface{ GetOwner() string }).GetOwner(); owner != "alice" {
 		t.Errorf("owner %q, want alice", owner)
+	}
+}
+
+// closeHDFSFile closes a file colinmarc/hdfs is writing. On a loaded
+// machine the NameNode may answer NotReplicatedYetException until the
+// DataNode has reported the last block ("replication in progress");
+// colinmarc/hdfs documents that Close may then be called again.
+func closeHDFSFile(t *testing.T, w *hdfs.FileWriter) {
+	t.Helper()
+	backoff := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := w.Close()
+		if err == nil {
+			return
+		}
+		if attempt == 8 || !hdfs.IsErrReplicating(err) {
+			t.Fatal(err)
+		}
+		time.Sleep(backoff)
+		backoff *= 2
 	}
 }
 
