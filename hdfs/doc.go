@@ -50,8 +50,11 @@
 //
 // RemoveStaging deletes a staging directory; an ApplicationMaster calls it
 // after unregistering, a client when submission failed or when it saw the
-// application end. The manifest Stage writes into the staging directory
-// names the cache entries the application uses.
+// application end (killed applications get no say). Sweep removes the
+// staging directories of applications no longer running (a crashed
+// client's); Evict trims the caches by age and size, never removing an
+// entry named in the manifest Stage writes into each staging directory,
+// so entries a live application uses survive.
 //
 // # Authentication
 //

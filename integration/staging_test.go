@@ -4,6 +4,7 @@ package integration
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -14,9 +15,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +30,7 @@ import (
 
 	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/integration/testbed"
+	"github.com/spindle-yarn/spindle/yarn"
 )
 
 // stagingClient is an hdfs.Client for user on the test bed, from its site
@@ -569,5 +575,306 @@ func TestStagingKerberosIsolation(t *testing.T) {
 	}
 	if _, err := alice.Stat(ctx, st.Dir); err != nil {
 		t.Errorf("alice's staging directory after bob's attempts: %v", err)
+	}
+}
+
+// amLog returns the ApplicationMaster's stderr of appID from the
+// NodeManagers' log directories.
+func amLog(t *testing.T, tb *testbed.TestBed, appID string) string {
+	t.Helper()
+	for _, depth := range []string{"*/*/*", "*/*/*/*"} {
+		logs, _ := filepath.Glob(filepath.Join(tb.Dir, "work", depth, appID, "container_*_000001", "am.stderr"))
+		if len(logs) > 0 {
+			b, _ := os.ReadFile(logs[0])
+			return string(b)
+		}
+	}
+	t.Fatalf("no am.stderr of %s under %s", appID, tb.Dir)
+	return ""
+}
+
+// startDshell starts dshell as alice and returns once it has submitted the
+// application, with its id; wait waits for it to exit and returns its
+// output.
+func startDshell(t *testing.T, tb *testbed.TestBed, args ...string) (cmd *exec.Cmd, appID string, wait func() string) {
+	t.Helper()
+	if k := tb.Ready.Kerberos; k != nil {
+		args = append([]string{"-keytab", k.Users["alice"], "-principal", "alice@" + k.Realm}, args...)
+	}
+	cmd = exec.Command(dshellBinary(t), args...)
+	cmd.Env = append(os.Environ(), "HADOOP_CONF_DIR="+tb.Ready.ConfDir, "HADOOP_USER_NAME=alice")
+	if k := tb.Ready.Kerberos; k != nil {
+		cmd.Env = append(cmd.Env, "KRB5_CONFIG="+k.KRB5Conf)
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	var out strings.Builder
+	lines := make(chan string, 10000)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			out.WriteString(sc.Text() + "\n")
+			select {
+			case lines <- sc.Text():
+			default:
+			}
+		}
+	}()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	timeout := time.After(2 * time.Minute)
+	re := regexp.MustCompile(`submitted (application_\d+_\d+)`)
+	for appID == "" {
+		select {
+		case l := <-lines:
+			if m := re.FindStringSubmatch(l); m != nil {
+				appID = m[1]
+			}
+		case <-done:
+			cmd.Wait()
+			t.Fatalf("dshell exited before submitting:\n%s", out.String())
+		case <-timeout:
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("dshell did not submit within 2 minutes:\n%s", out.String())
+		}
+	}
+	return cmd, appID, func() string {
+		cmd.Wait()
+		<-done
+		t.Logf("dshell %s:\n%s", strings.Join(args, " "), out.String())
+		return out.String()
+	}
+}
+
+// waitRunning waits until the RM reports the application RUNNING.
+func waitRunning(t *testing.T, ctx context.Context, rm *yarn.RMClient, appID string) {
+	t.Helper()
+	id, err := yarn.ParseApplicationID(appID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rm.WaitForState(ctx, id, 200*time.Millisecond, func(r yarn.ApplicationReport) bool {
+		return r.State == yarn.ApplicationRunning || r.State.IsFinal()
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStagingRemovedWhateverTheOutcome: no staging directory remains after
+// an application succeeds or fails (the ApplicationMaster removes it, with
+// the application's delegation tokens alone on the Kerberos bed) or is
+// killed (the client that saw it end removes it).
+func TestStagingRemovedWhateverTheOutcome(t *testing.T) {
+	tb := testbed.Get(t)
+	ctx := testContext(t, 5*time.Minute)
+	for _, tt := range []struct {
+		name    string
+		command []string
+	}{
+		{"succeeds", []string{"/bin/true"}},
+		{"fails", []string{"sh", "-c", "exit 7"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runDshell(t, tb, append([]string{"-n", "2", "--"}, tt.command...)...)
+			if (r.code == 0) != (tt.name == "succeeds") {
+				t.Fatalf("exit %d", r.code)
+			}
+			if !strings.Contains(r.out, "staging directory removed by the ApplicationMaster") {
+				t.Errorf("the ApplicationMaster did not remove the staging directory")
+			}
+			am := amLog(t, tb, r.appID)
+			wantAuth := `auth="simple authentication"`
+			if tb.Ready.Kerberos != nil {
+				wantAuth = `auth="delegation tokens"`
+			}
+			if !strings.Contains(am, "removed the staging directory") || !strings.Contains(am, wantAuth) {
+				t.Errorf("the AM's log does not say it removed the staging directory with %s:\n%s", wantAuth, am)
+			}
+			checkStagingRemoved(t, tb, r.appID)
+		})
+	}
+	t.Run("killed", func(t *testing.T) {
+		rm := rmClient(t, tb, "alice", "")
+		_, appID, wait := startDshell(t, tb, "-n", "1", "--", "sleep", "300")
+		waitRunning(t, ctx, rm, appID)
+		id, _ := yarn.ParseApplicationID(appID)
+		if _, err := rm.KillAndWait(ctx, id, "killed by TestStagingRemovedWhateverTheOutcome"); err != nil {
+			t.Fatal(err)
+		}
+		out := wait()
+		if !strings.Contains(out, "KILLED") {
+			t.Errorf("dshell did not see the application killed")
+		}
+		checkStagingRemoved(t, tb, appID)
+	})
+}
+
+// TestStagingSweep: a staging directory left behind by a client that was
+// killed (and whose application was then killed, so no AM cleaned up)
+// survives a sweep while the application runs and is removed by the sweep
+// once it does not; so is that of an application never submitted, but
+// only once older than the sweep's minimum age.
+func TestStagingSweep(t *testing.T) {
+	tb := testbed.Get(t)
+	ctx := testContext(t, 5*time.Minute)
+	rm := rmClient(t, tb, "alice", "")
+	c := stagingClient(t, tb, "alice", nil)
+
+	cmd, appID, wait := startDshell(t, tb, "-n", "1", "--", "sleep", "300")
+	waitRunning(t, ctx, rm, appID)
+	cmd.Process.Kill()
+	wait()
+	dir := c.StagingDir(appID)
+	if _, err := c.Stat(ctx, dir); err != nil {
+		t.Fatalf("the killed client's staging directory: %v", err)
+	}
+
+	never := testAppID(t)
+	if _, err := c.Stage(ctx, never, nil, hdfs.StageOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.RemoveStaging(context.Background(), never) })
+
+	removed, err := c.Sweep(ctx, rm.ApplicationRunning, hdfs.SweepOptions{MinAge: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) > 0 && (slices.Contains(removed, appID) || slices.Contains(removed, never)) {
+		t.Errorf("sweep with a minimum age of an hour removed fresh directories: %v", removed)
+	}
+	removed, err = c.Sweep(ctx, rm.ApplicationRunning, hdfs.SweepOptions{MinAge: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(removed, appID) {
+		t.Errorf("sweep removed the staging directory of running %s", appID)
+	}
+	if !slices.Contains(removed, never) {
+		t.Errorf("sweep did not remove the staging directory of never-submitted %s (removed %v)", never, removed)
+	}
+	id, _ := yarn.ParseApplicationID(appID)
+	if _, err := rm.KillAndWait(ctx, id, "killed by TestStagingSweep"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Stat(ctx, dir); err != nil {
+		t.Fatalf("after the application was killed its staging directory should still be there (nobody cleaned up): %v", err)
+	}
+	removed, err = c.Sweep(ctx, rm.ApplicationRunning, hdfs.SweepOptions{MinAge: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(removed, appID) {
+		t.Errorf("sweep did not remove the staging directory of killed %s (removed %v)", appID, removed)
+	}
+	if _, err := c.Stat(ctx, dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s after the sweep: %v", dir, err)
+	}
+}
+
+// TestStagingEvict: eviction by age and by size removes what no
+// application uses and keeps what a staging directory's manifest names,
+// and a later deployment of evicted files uploads them again.
+func TestStagingEvict(t *testing.T) {
+	tb := testbed.Get(t)
+	ctx := testContext(t, 3*time.Minute)
+	suffix := strings.TrimPrefix(testAppID(t), "application_")
+	root := "/user/alice/.spindle-evict-" + suffix
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	c := stagingClient(t, tb, "alice", func(cfg *hdfs.Config) {
+		cfg.StagingRoot = root
+		cfg.PublicCacheRoot = "/tmp/spindle-evict-" + suffix
+		cfg.Now = func() time.Time { return time.Unix(0, clock.Load()) }
+	})
+	t.Cleanup(func() {
+		c.Remove(context.Background(), root, true)
+		c.Remove(context.Background(), "/tmp/spindle-evict-"+suffix, true)
+	})
+	local := t.TempDir()
+	var used, unused []hdfs.Dependency
+	for i := 0; i < 3; i++ {
+		randomFile(t, local, fmt.Sprintf("used%d", i), 1000+i)
+		randomFile(t, local, fmt.Sprintf("unused%d", i), 2000+i)
+		used = append(used, hdfs.Dependency{Local: filepath.Join(local, fmt.Sprintf("used%d", i))})
+		unused = append(unused, hdfs.Dependency{Local: filepath.Join(local, fmt.Sprintf("unused%d", i)), Visibility: hdfs.VisibilityPublic})
+	}
+	running := "application_1_0001"
+	stRunning, err := c.Stage(ctx, running, used, hdfs.StageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := "application_1_0002"
+	stEnded, err := c.Stage(ctx, ended, unused, hdfs.StageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RemoveStaging(ctx, ended); err != nil {
+		t.Fatal(err)
+	}
+
+	// Nothing is old yet, and there is no size limit: nothing goes.
+	res, err := c.Evict(ctx, hdfs.EvictOptions{MaxAge: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Removed) != 0 || res.Kept != 6 || res.InUse != 3 {
+		t.Fatalf("evicting entries younger than MaxAge: %+v", res)
+	}
+	// Two hours later, everything is old; only the running application's
+	// entries stay.
+	clock.Add(int64(2 * time.Hour))
+	res, err = c.Evict(ctx, hdfs.EvictOptions{MaxAge: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Removed) != 3 || res.Kept != 3 || res.InUse != 3 {
+		t.Errorf("evicting by age: %+v, want the 3 unused entries removed", res)
+	}
+	for _, r := range stEnded.Resources {
+		if !slices.Contains(res.Removed, r.Path) {
+			t.Errorf("unused %s not evicted", r.Path)
+		}
+	}
+	for _, r := range stRunning.Resources {
+		if _, err := c.Stat(ctx, r.Path); err != nil {
+			t.Errorf("entry %s of the running application: %v", r.Path, err)
+		}
+	}
+	// A size limit below what the running application uses removes none
+	// of its entries either.
+	res, err = c.Evict(ctx, hdfs.EvictOptions{MaxBytes: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Removed) != 0 || res.InUse != 3 {
+		t.Errorf("evicting by size: %+v, want nothing in use removed", res)
+	}
+	// Once the application has ended, its entries can go too.
+	if err := c.RemoveStaging(ctx, running); err != nil {
+		t.Fatal(err)
+	}
+	res, err = c.Evict(ctx, hdfs.EvictOptions{MaxBytes: 2500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Removed) != 1 || res.KeptBytes > 2500 {
+		t.Errorf("evicting to 2500 bytes: %+v, want one entry removed", res)
+	}
+	// Evicted content is uploaded again when deployed again.
+	st, err := c.Stage(ctx, "application_1_0003", unused, hdfs.StageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.UploadedFiles != 3 {
+		t.Errorf("redeploying evicted files uploaded %d of 3", st.UploadedFiles)
 	}
 }

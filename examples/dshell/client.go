@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -78,19 +80,26 @@ func runClient(ctx context.Context, o *options, out io.Writer) (int, error) {
 	}
 
 	// The ApplicationMaster removes the staging directory once it has
-	// unregistered; the client removes it when the submission failed, and
-	// once it saw the application end (a killed AM cannot).
-	submitted, ended := false, false
+	// unregistered. The client removes it when the submission failed, or
+	// when the application ended without the AM doing so (killed, or the
+	// AM failed); if the client dies first, a sweep (hdfs.Client.Sweep)
+	// finds it.
+	submitted := false
+	var final yarn.ApplicationState
 	defer func() {
 		if o.keepStaging {
 			fmt.Fprintf(out, "staging directory kept: %s\n", fs.StagingDir(id.String()))
 			return
 		}
-		if submitted && !ended {
+		if submitted && !final.IsFinal() {
 			return // we stopped following it: its AM, or a sweep, cleans up
 		}
 		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer ccancel()
+		if final == yarn.ApplicationFinished && stagingGone(cctx, fs, id.String()) {
+			fmt.Fprintln(out, "staging directory removed by the ApplicationMaster")
+			return
+		}
 		if err := fs.RemoveStaging(cctx, id.String()); err != nil {
 			fmt.Fprintf(os.Stderr, "dshell: removing the staging directory: %v\n", err)
 		}
@@ -171,7 +180,7 @@ func runClient(ctx context.Context, o *options, out io.Writer) (int, error) {
 		}
 		return 1, err
 	}
-	ended = true
+	final = report.State
 	fmt.Fprintf(out, "%s finished: %s / %s\n", id, report.State, report.FinalStatus)
 	if d := strings.TrimSpace(report.Diagnostics); d != "" {
 		fmt.Fprintln(out, d)
@@ -338,6 +347,23 @@ func stagingClient(conf hadoopconf.HadoopConf, ycfg yarn.Config, userName string
 		}
 	}
 	return hdfs.NewClient(cfg)
+}
+
+// stagingGone waits a little for the ApplicationMaster, which removes the
+// staging directory right after unregistering, and reports whether it did.
+func stagingGone(ctx context.Context, fs *hdfs.Client, appID string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	for {
+		if _, err := fs.Stat(ctx, fs.StagingDir(appID)); errors.Is(err, iofs.ErrNotExist) {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
