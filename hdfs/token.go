@@ -53,11 +53,11 @@ func (t Token) LogValue() slog.Value {
 // HDFS with them (a Client with Config.Tokens), without a keytab.
 // NameNodes issue delegation tokens only to Kerberos-authenticated users.
 func (c *Client) DelegationTokens(ctx context.Context, extraFileSystems ...string) ([]Token, error) {
-	if c.cfg.TokenRenewer == "" {
-		return nil, configErrorf("Config.TokenRenewer is empty; set it to the ResourceManager principal's short name")
-	}
 	if c.cfg.Kerberos == nil {
 		return nil, &PathError{Op: "delegation token", Path: c.authority, Err: fmt.Errorf("%w: NameNodes issue delegation tokens only over Kerberos", ErrUnauthorized)}
+	}
+	if c.cfg.TokenRenewer == "" {
+		return nil, configErrorf("Config.TokenRenewer is empty; set it to the ResourceManager principal's short name")
 	}
 	tok, err := c.delegationToken(ctx, c.nn, c.cfg.NameService)
 	if err != nil {

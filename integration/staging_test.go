@@ -878,3 +878,160 @@ func TestStagingEvict(t *testing.T) {
 		t.Errorf("redeploying evicted files uploaded %d of 3", st.UploadedFiles)
 	}
 }
+
+// TestStagingDelegationTokens: on the Kerberos bed, DelegationTokens
+// returns a token for the default file system and one for each extra
+// file system, renewable by the ResourceManager's principal and with
+// Hadoop's service; a client holding only such a token (no keytab, as in
+// a container) lists and removes a staging directory, but cannot read
+// files; a forged token is refused. On the plain bed the NameNode issues
+// no tokens and the call says why.
+func TestStagingDelegationTokens(t *testing.T) {
+	tb := testbed.Get(t)
+	ctx := testContext(t, 2*time.Minute)
+	alice := stagingClient(t, tb, "alice", nil)
+	if tb.Ready.Kerberos == nil {
+		_, err := alice.DelegationTokens(ctx)
+		if err == nil || !errors.Is(err, hdfs.ErrUnauthorized) {
+			t.Fatalf("DelegationTokens without Kerberos: %v, want ErrUnauthorized", err)
+		}
+		return
+	}
+	nn := strings.TrimPrefix(tb.Ready.NameNode, "hdfs://")
+	port := nn[strings.LastIndexByte(nn, ':')+1:]
+	toks, err := alice.DelegationTokens(ctx, "hdfs://localhost:"+port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(toks) != 2 {
+		t.Fatalf("%d tokens for the default and one extra file system, want 2", len(toks))
+	}
+	for _, tok := range toks {
+		if tok.Kind != hdfs.KindDelegationToken || tok.Service != "127.0.0.1:"+port {
+			t.Errorf("token %v: want kind %s, service 127.0.0.1:%s", tok, hdfs.KindDelegationToken, port)
+		}
+		id, err := yarn.Token(tok).DelegationIdentifier()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id.Renewer != "hadoop" || !strings.HasPrefix(id.Owner, "alice") {
+			t.Errorf("token identifier %+v: want owner alice, renewer hadoop (the RM principal's short name)", id)
+		}
+	}
+
+	dir := t.TempDir()
+	randomFile(t, dir, "f", 100)
+	appID := testAppID(t)
+	st, err := alice.Stage(ctx, appID, []hdfs.Dependency{{Local: filepath.Join(dir, "f"), Visibility: hdfs.VisibilityApplication}}, hdfs.StageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { alice.RemoveStaging(context.Background(), appID) })
+
+	conf, err := hadoopconf.Load(tb.Ready.ConfDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := hdfs.ConfigFromHadoopConf(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Kerberos = nil
+	cfg.User = "alice"
+	cfg.Tokens = toks[:1]
+	tokenOnly, err := hdfs.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tokenOnly.Close()
+	list, err := tokenOnly.ReadDir(ctx, st.Dir)
+	if err != nil {
+		t.Fatalf("listing with the delegation token: %v", err)
+	}
+	if len(list) == 0 {
+		t.Error("the staging directory listed empty")
+	}
+	if _, err := tokenOnly.ReadFile(ctx, st.Resources[0].Path); !errors.Is(err, hdfs.ErrNoDataTransfer) {
+		t.Errorf("reading with only a token: %v, want ErrNoDataTransfer", err)
+	}
+	if err := tokenOnly.RemoveStaging(ctx, appID); err != nil {
+		t.Fatalf("removing the staging directory with the delegation token: %v", err)
+	}
+	if _, err := alice.Stat(ctx, st.Dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("staging directory after removal with the token: %v", err)
+	}
+
+	forged := toks[0]
+	forged.Password = bytes.Repeat([]byte{7}, len(forged.Password))
+	cfg.Tokens = []hdfs.Token{forged}
+	bad, err := hdfs.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bad.Close()
+	if _, err := bad.Stat(ctx, "/user/alice"); err == nil || !(errors.Is(err, hdfs.ErrUnauthorized) || errors.Is(err, hdfs.ErrInvalidToken)) {
+		t.Errorf("a forged token: %v, want an authentication error", err)
+	} else {
+		t.Logf("forged token refused: %v", err)
+	}
+}
+
+// TestStagingMetrics: the client's Prometheus metrics count what Stage
+// uploaded and reused, the files by outcome, the NameNode calls and the
+// Stage calls' durations.
+func TestStagingMetrics(t *testing.T) {
+	tb := testbed.Get(t)
+	ctx := testContext(t, 2*time.Minute)
+	cacheDir := "/user/alice/.spindle/test-cache-" + strings.TrimPrefix(testAppID(t), "application_")
+	reg := prometheus.NewRegistry()
+	c := stagingClient(t, tb, "alice", func(cfg *hdfs.Config) { cfg.PrivateCacheDir = cacheDir; cfg.Registerer = reg })
+	t.Cleanup(func() { c.Remove(context.Background(), cacheDir, true) })
+	dir := t.TempDir()
+	randomFile(t, dir, "a", 5000)
+	randomFile(t, dir, "b", 7000)
+	for _, deps := range [][]hdfs.Dependency{
+		{{Local: filepath.Join(dir, "a")}},
+		{{Local: filepath.Join(dir, "a")}, {Local: filepath.Join(dir, "b")}},
+	} {
+		appID := testAppID(t)
+		if _, err := c.Stage(ctx, appID, deps, hdfs.StageOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		c.RemoveStaging(ctx, appID)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			name := mf.GetName()
+			for _, l := range m.GetLabel() {
+				name += "{" + l.GetValue() + "}"
+			}
+			switch {
+			case m.GetCounter() != nil:
+				got[name] = m.GetCounter().GetValue()
+			case m.GetHistogram() != nil:
+				got[name+"_count"] = float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	want := map[string]float64{
+		"spindle_hdfs_uploaded_bytes_total":             12000,
+		"spindle_hdfs_reused_bytes_total":               5000,
+		"spindle_hdfs_staged_files_total{uploaded}":     2,
+		"spindle_hdfs_staged_files_total{reused}":       1,
+		"spindle_hdfs_stage_duration_seconds_count":     2,
+		"spindle_hdfs_namenode_calls_total{getListing}": 2,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	if got["spindle_hdfs_namenode_calls_total{create}"] < 4 || got["spindle_hdfs_namenode_calls_total{delete}"] < 2 {
+		t.Errorf("NameNode calls not counted: %v", got)
+	}
+}
