@@ -33,8 +33,10 @@ func restClient(t *testing.T, tb *testbed.TestBed, user string) *yarn.RESTClient
 //   - AppNodeLabel and AMNodeLabel: the RPC report shows the RM's
 //     placeholders "<Not set>" and "<DEFAULT_PARTITION>" where AppInfo
 //     shows the submitted expression, absent or "".
+//   - RMClusterID: under HA AppInfo names the RM cluster
+//     (yarn.resourcemanager.cluster-id); the RPC report leaves it empty.
 var reportDiffOpts = cmp.Options{
-	cmpopts.IgnoreFields(yarn.ApplicationReport{}, "OriginalTrackingURL", "ClientToAMToken", "AMRMToken", "AppNodeLabel", "AMNodeLabel"),
+	cmpopts.IgnoreFields(yarn.ApplicationReport{}, "OriginalTrackingURL", "ClientToAMToken", "AMRMToken", "AppNodeLabel", "AMNodeLabel", "RMClusterID"),
 	cmpopts.EquateEmpty(),
 }
 

@@ -60,7 +60,7 @@ type RESTClient struct {
 }
 
 // ClusterInfo is what a ResourceManager says about itself
-// (/ws/v1/cluster/info). A standby answers it too.
+// (/ws/v1/cluster/info, which a standby answers too).
 type ClusterInfo struct {
 	// ClusterTimestamp is the RM's start time in milliseconds, the first
 	// part of the ids of the applications it creates.
@@ -346,16 +346,23 @@ func shouldFailOverHTTP(err error) bool {
 // try performs call on RM i. With several RMs it first makes sure RM i is
 // the active one: a standby may answer REST calls from its own, stale state
 // instead of redirecting (Hadoop's MiniYARNCluster does), and only
-// /ws/v1/cluster/info is sure to tell.
+// /ws/v1/cluster/info is sure to tell. That answer is the call's own when
+// the call is for /info.
 func (c *RESTClient) try(ctx context.Context, i int, call restCall, body []byte, out any) (int, error) {
-	if len(c.rms) > 1 && call.path != "/info" {
-		var info restClusterInfo
-		status, err := c.send(ctx, i, restCall{verb: http.MethodGet, path: "/info"}, nil, &info)
+	if len(c.rms) > 1 {
+		info, _ := out.(*restClusterInfo)
+		if call.path != "/info" || info == nil {
+			info = &restClusterInfo{}
+		}
+		status, err := c.send(ctx, i, restCall{verb: http.MethodGet, path: "/info"}, nil, info)
 		if err != nil {
 			return status, err
 		}
 		if hs := info.ClusterInfo.HAState; hs != "ACTIVE" {
 			return status, fmt.Errorf("%w: haState %s", errNotActive, hs)
+		}
+		if call.path == "/info" {
+			return status, nil
 		}
 	}
 	return c.send(ctx, i, call, body, out)
@@ -392,11 +399,9 @@ func (c *RESTClient) send(ctx context.Context, i int, call restCall, body []byte
 	server := c.rmName(i)
 	if resp.Request != nil && resp.Request.URL.Host != req.URL.Host {
 		// A standby redirected us to the active RM: talk to it from now on.
-		for j, rm := range c.rms {
-			if ru, err := url.Parse(rm.Web); err == nil && ru.Host == resp.Request.URL.Host {
-				c.setCurrent(j)
-				server = c.rmName(j)
-			}
+		if j := c.rmAt(ctx, resp.Request.URL); j >= 0 {
+			c.setCurrent(j)
+			server = c.rmName(j)
 		}
 	}
 	if resp.StatusCode == http.StatusTemporaryRedirect {
@@ -418,6 +423,22 @@ func (c *RESTClient) send(ctx context.Context, i int, call restCall, body []byte
 		}
 	}
 	return resp.StatusCode, nil
+}
+
+// rmAt returns the index of the RM whose Web address u points at, or -1.
+// A standby names the active RM by its configured web address, which may
+// spell the host differently ("localhost" for "127.0.0.1").
+func (c *RESTClient) rmAt(ctx context.Context, u *url.URL) int {
+	for j, rm := range c.rms {
+		ru, err := url.Parse(rm.Web)
+		if err != nil || ru.Port() != u.Port() {
+			continue
+		}
+		if ru.Hostname() == u.Hostname() || ipc.CanonicalHost(ctx, ru.Hostname()) == ipc.CanonicalHost(ctx, u.Hostname()) {
+			return j
+		}
+	}
+	return -1
 }
 
 func firstLine(b []byte) string {
@@ -584,8 +605,7 @@ func (j *originJar) Cookies(u *url.URL) []*http.Cookie             { return j.ja
 
 func appPath(id ApplicationID) string { return "/apps/" + url.PathEscape(id.String()) }
 
-// ClusterInfo returns what the current ResourceManager says about itself;
-// a standby answers too.
+// ClusterInfo returns what the active ResourceManager says about itself.
 func (c *RESTClient) ClusterInfo(ctx context.Context) (ClusterInfo, error) {
 	var r restClusterInfo
 	if _, err := c.do(ctx, restCall{op: "cluster info", method: "getClusterInfo", verb: http.MethodGet, path: "/info"}, &r); err != nil {

@@ -1,6 +1,8 @@
 package yarn
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,12 +20,15 @@ import (
 )
 
 // The fake ResourceManagers below stand in for what the test bed cannot
-// produce: Hadoop's MiniYARNCluster runs both RMs in one JVM, where the
-// RMWebAppFilter that makes a standby redirect is not in the request path,
-// so its standby never answers 307. The fakes answer as RMWebAppFilter
-// does (Hadoop 3.5.0): 307 with Location = the active RM's address plus
-// the request URI and query, or, knowing no active RM, 307 with only a
-// Refresh header and a message body.
+// produce at will: Hadoop's MiniYARNCluster runs both RMs and the
+// NodeManagers in one JVM, whose single Guice filter pipeline belongs to
+// the web app started last, so the RMWebAppFilter that makes a standby
+// redirect is normally not in the request path (the standby answers from
+// its own stale state), and after an RM restart it redirects requests to
+// every port. The fakes answer as RMWebAppFilter does: 307 with Location =
+// the active RM's address plus the request URI (bytes captured from a real
+// standby), or, knowing no active RM, 307 with only a Refresh header and a
+// message body (from RMWebAppFilter's code; the test bed would not show it).
 
 type fakeRM struct {
 	srv     *httptest.Server
@@ -64,12 +69,32 @@ const metricsJSON = `{"clusterMetrics":{"totalNodes":3,"activeNodes":2,"lostNode
 
 func serveMetrics(w http.ResponseWriter, r *http.Request, _ []byte) { io.WriteString(w, metricsJSON) }
 
-// redirectTo answers as a standby that knows the active RM.
-func redirectTo(active *fakeRM) func(w http.ResponseWriter, r *http.Request, _ []byte) {
+// redirectTo answers as a standby that knows the active RM, replaying the
+// 307 captured from a Hadoop 3.5.0 standby (testdata/rest/
+// standby-redirect.http) with Location pointing at active. Like the
+// original, Location names the active RM "localhost" where the client was
+// configured with 127.0.0.1.
+func redirectTo(t *testing.T, active *fakeRM) func(w http.ResponseWriter, r *http.Request, _ []byte) {
+	captured, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(readRESTSample(t, "standby-redirect.http"))), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(captured.Body)
+	loc, err := url.Parse(captured.Header.Get("Location"))
+	if err != nil || loc.Hostname() != "localhost" || captured.StatusCode != http.StatusTemporaryRedirect {
+		t.Fatalf("captured redirect: %d to %v (%v)", captured.StatusCode, loc, err)
+	}
+	capturedURI := loc.RequestURI()
 	return func(w http.ResponseWriter, r *http.Request, _ []byte) {
-		w.Header().Set("Location", active.srv.URL+r.URL.RequestURI())
-		w.WriteHeader(http.StatusTemporaryRedirect)
-		fmt.Fprintf(w, "This is standby RM. The redirect url is: %s\n", active.srv.URL+r.URL.RequestURI())
+		for k, vs := range captured.Header {
+			if k != "Content-Length" && k != "Date" {
+				w.Header()[k] = vs
+			}
+		}
+		au, _ := url.Parse(active.srv.URL)
+		w.Header().Set("Location", "http://localhost:"+au.Port()+r.URL.RequestURI())
+		w.WriteHeader(captured.StatusCode)
+		w.Write(bytes.Replace(body, []byte(capturedURI), []byte(r.URL.RequestURI()), 1))
 	}
 }
 
@@ -112,7 +137,7 @@ func TestRESTFollowsStandbyRedirect(t *testing.T) {
 		serveMetrics(w, r, body)
 	})
 	// It became a standby after answering /info as the active one.
-	standby := newFakeRM(t, "ACTIVE", redirectTo(active))
+	standby := newFakeRM(t, "ACTIVE", redirectTo(t, active))
 	reg := prometheus.NewRegistry()
 	cfg := fakeConfig(standby, active)
 	cfg.Registerer = reg
