@@ -257,3 +257,50 @@ func TestRESTDshell(t *testing.T) {
 		t.Errorf("attempts of %s (-rpc +rest):\n%s", id, d)
 	}
 }
+
+// TestRESTKerberos: the SPNEGO principal may be given with _HOST (the
+// host of each request, 127.0.0.1 canonicalized to localhost); a principal
+// the KDC does not know fails with ErrUnauthorized at once, without trying
+// the RMs for the failover timeout; a client without Kerberos gets the
+// RM's 401 as ErrUnauthorized. (Application ACLs cannot be shown on the
+// bed: its yarn.admin.acl is "*".)
+func TestRESTKerberos(t *testing.T) {
+	tb := testbed.RequireKerberos(t)
+	ctx := testContext(t, 2*time.Minute)
+
+	cfg := yarnConfig(t, tb, "alice", "")
+	cfg.Kerberos.HTTPPrincipal = "HTTP/_HOST@" + tb.Ready.Kerberos.Realm
+	hostPattern, err := yarn.NewRESTClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hostPattern.Close()
+	if _, err := hostPattern.ClusterMetrics(ctx); err != nil {
+		t.Fatalf("with HTTP/_HOST: %v", err)
+	}
+
+	cfg.Kerberos.HTTPPrincipal = "HTTP/no-such-host.example.com"
+	cfg.FailoverTimeout = 30 * time.Second
+	wrong, err := yarn.NewRESTClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wrong.Close()
+	start := time.Now()
+	_, err = wrong.ClusterMetrics(ctx)
+	if !errors.Is(err, yarn.ErrUnauthorized) || errors.Is(err, yarn.ErrNoActiveResourceManager) || time.Since(start) > 10*time.Second {
+		t.Errorf("with an unknown HTTP principal: %v after %s, want ErrUnauthorized at once", err, time.Since(start))
+	}
+
+	// Without Kerberos credentials the RM answers 401.
+	cfg = yarnConfig(t, tb, "alice", "")
+	cfg.Kerberos = nil
+	anon, err := yarn.NewRESTClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer anon.Close()
+	if _, err := anon.ClusterMetrics(ctx); !errors.Is(err, yarn.ErrUnauthorized) {
+		t.Errorf("without SPNEGO on the Kerberos bed: %v, want ErrUnauthorized", err)
+	}
+}

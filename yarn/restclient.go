@@ -334,6 +334,16 @@ func shouldFailOverHTTP(err error) bool {
 	if errors.Is(err, errNotActive) || errors.Is(err, ErrStandby) {
 		return true
 	}
+	// Credentials no RM would take (a principal the KDC does not know).
+	if errors.Is(err, ErrUnauthorized) {
+		return false
+	}
+	// net/http wraps every failure in a *url.Error, itself a net.Error:
+	// judge what it wraps.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
 	var ne net.Error
 	if errors.As(err, &ne) {
 		return true

@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -348,4 +350,32 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels ma
 		}
 	}
 	return sum
+}
+
+// TestShouldFailOverHTTP: only "not the active RM" and failures to reach
+// an RM move on to the next; net/http's *url.Error around them is seen
+// through, and refused credentials are never retried elsewhere.
+func TestShouldFailOverHTTP(t *testing.T) {
+	refused := &url.Error{Op: "Get", URL: "http://rm:8088", Err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}}
+	noTicket := &url.Error{Op: "Get", URL: "http://rm:8088", Err: &authError{spn: "HTTP/rm", err: errors.New("KDC_ERR_S_PRINCIPAL_UNKNOWN")}}
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{refused, true},
+		{&url.Error{Op: "Post", URL: "http://rm:8088", Err: io.ErrUnexpectedEOF}, true},
+		{fmt.Errorf("%w: haState STANDBY", errNotActive), true},
+		{noTicket, false},
+		{restError(404, readRESTSample(t, "error-not-found.json"), true, "rm1"), false},
+		{restError(401, nil, false, "rm1"), false},
+		{&url.Error{Op: "Get", URL: "http://rm:8088", Err: errors.New("stopped after 10 redirects")}, false},
+	}
+	for _, tt := range tests {
+		if got := shouldFailOverHTTP(tt.err); got != tt.want {
+			t.Errorf("shouldFailOverHTTP(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+	if !errors.Is(noTicket, ErrUnauthorized) {
+		t.Errorf("%v does not match ErrUnauthorized", noTicket)
+	}
 }
