@@ -379,3 +379,26 @@ func TestShouldFailOverHTTP(t *testing.T) {
 		t.Errorf("%v does not match ErrUnauthorized", noTicket)
 	}
 }
+
+// TestRESTProxyUser: with Config.ProxyUser every request says doAs=<user>
+// beside user.name.
+func TestRESTProxyUser(t *testing.T) {
+	var mu sync.Mutex
+	var doAs []string
+	rm := newFakeRM(t, "ACTIVE", func(w http.ResponseWriter, r *http.Request, body []byte) {
+		mu.Lock()
+		doAs = append(doAs, r.URL.Query().Get("doAs"))
+		mu.Unlock()
+		serveMetrics(w, r, body)
+	})
+	cfg := fakeConfig(rm)
+	cfg.ProxyUser = "bob"
+	c := newTestRESTClient(t, cfg)
+	if _, err := c.ClusterMetrics(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, users := rm.seen()
+	if len(doAs) != 1 || doAs[0] != "bob" || users[0] != "alice" {
+		t.Errorf("doAs %q, user.name %q; want bob as alice", doAs, users)
+	}
+}
