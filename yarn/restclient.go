@@ -47,7 +47,6 @@ import (
 // A RESTClient is safe for concurrent use. Close releases its idle
 // connections.
 type RESTClient struct {
-	cfg     Config
 	rms     []RMAddress
 	hc      *retryablehttp.Client
 	timeout time.Duration
@@ -131,7 +130,7 @@ func NewRESTClient(cfg Config) (*RESTClient, error) {
 		timeout = 60 * time.Second
 	}
 	c := &RESTClient{
-		cfg: cfg, rms: cfg.ResourceManagers, timeout: timeout, log: cfg.Logger,
+		rms: cfg.ResourceManagers, timeout: timeout, log: cfg.Logger,
 		metrics: newRPCMetrics(cfg.Registerer, "rest"),
 	}
 	c.hc = &retryablehttp.Client{
@@ -193,6 +192,19 @@ func (c *RESTClient) rmName(i int) string {
 func (c *RESTClient) setCurrent(i int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.switchLocked(i)
+}
+
+// advance moves past RM from, unless another call already did.
+func (c *RESTClient) advance(from int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.current == from && len(c.rms) > 1 {
+		c.switchLocked((from + 1) % len(c.rms))
+	}
+}
+
+func (c *RESTClient) switchLocked(i int) {
 	if c.current == i {
 		return
 	}
@@ -285,15 +297,7 @@ func (c *RESTClient) failover(ctx context.Context, call restCall, out any) (int,
 		if c.log != nil {
 			c.log.Debug("yarn: ResourceManager unusable", "rm", c.rmName(i), "err", err)
 		}
-		if len(c.rms) > 1 {
-			c.mu.Lock()
-			if c.current == i {
-				c.mu.Unlock()
-				c.setCurrent((i + 1) % len(c.rms))
-			} else {
-				c.mu.Unlock()
-			}
-		}
+		c.advance(i)
 		if (attempt+1)%len(c.rms) == 0 {
 			// Wait after every full round of RMs; one last round at the
 			// deadline.
