@@ -36,7 +36,7 @@ import (
 // stagingClient is an hdfs.Client for user on the test bed, from its site
 // XML, with Kerberos from user's keytab on the Kerberos bed. edit, when
 // not nil, adjusts the Config first.
-func stagingClient(t *testing.T, tb *testbed.TestBed, user string, edit func(*hdfs.Config)) *hdfs.Client {
+func stagingClient(t testing.TB, tb *testbed.TestBed, user string, edit func(*hdfs.Config)) *hdfs.Client {
 	t.Helper()
 	conf, err := hadoopconf.Load(tb.Ready.ConfDir)
 	if err != nil {
@@ -224,7 +224,7 @@ func TestStagingUploadAndReadBack(t *testing.T) {
 // DataNode protocol (which MiniDFSCluster serves on the same port) and
 // renewLease (colinmarc/hdfs renews leases on a timer while a client is
 // open) are left out.
-func nameNodeCalls(t *testing.T, ctx context.Context, tb *testbed.TestBed) map[string]int64 {
+func nameNodeCalls(t testing.TB, ctx context.Context, tb *testbed.TestBed) map[string]int64 {
 	t.Helper()
 	port := tb.Ready.NameNode[strings.LastIndexByte(tb.Ready.NameNode, ':')+1:]
 	hc, err := tb.HTTPClient("alice")
