@@ -10,7 +10,6 @@ import (
 	"path"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -238,7 +237,7 @@ func (n *namenodes) call(ctx context.Context, method string, req, resp proto.Mes
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if !shouldFailOver(err) || len(n.targets) == 1 && !errors.Is(err, ErrStandby) {
+		if !ipc.IsFailover(err) || len(n.targets) == 1 && !errors.Is(err, ErrStandby) {
 			return remoteError(err, n.targets[i])
 		}
 		n.advance(i)
@@ -256,21 +255,6 @@ func (n *namenodes) call(ctx context.Context, method string, req, resp proto.Mes
 			backoff = min(backoff*2, 2*time.Second)
 		}
 	}
-}
-
-// shouldFailOver reports whether err means "try another NameNode".
-func shouldFailOver(err error) bool {
-	if errors.Is(err, ipc.ErrStandby) {
-		return true
-	}
-	if errors.Is(err, ipc.ErrUnauthorized) || errors.Is(err, ipc.ErrInvalidToken) || errors.Is(err, ipc.ErrAccessControl) {
-		return false
-	}
-	var ce *ipc.ConnError
-	if errors.As(err, &ce) {
-		return true
-	}
-	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
 
 func (n *namenodes) close() error {

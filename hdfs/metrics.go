@@ -1,9 +1,9 @@
 package hdfs
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	spinmetrics "github.com/spindle-yarn/spindle/internal/metrics"
 )
 
 // metrics are a Client's Prometheus metrics; nil when the Config has no
@@ -43,24 +43,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 16),
 		}),
 	}
-	m.uploaded = register(reg, m.uploaded)
-	m.reused = register(reg, m.reused)
-	m.files = register(reg, m.files)
-	m.calls = register(reg, m.calls)
-	m.duration = register(reg, m.duration)
+	m.uploaded = spinmetrics.Register(reg, m.uploaded)
+	m.reused = spinmetrics.Register(reg, m.reused)
+	m.files = spinmetrics.Register(reg, m.files)
+	m.calls = spinmetrics.Register(reg, m.calls)
+	m.duration = spinmetrics.Register(reg, m.duration)
 	return m
-}
-
-// register registers c, or returns the collector already registered under
-// the same description.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/colinmarc/hdfs/v2"
 	"github.com/colinmarc/hdfs/v2/hadoopconf"
 
+	spindlehdfs "github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/integration/testbed"
 	"github.com/spindle-yarn/spindle/yarn"
 )
@@ -109,7 +110,7 @@ func TestDistributedShellJavaAM(t *testing.T) {
 		tok, err := yarn.HDFSDelegationToken(ctx, yarn.HDFSTokenConfig{
 			NameNode: strings.TrimPrefix(tb.Ready.NameNode, "hdfs://"),
 			Kerberos: &yarn.KerberosConfig{Client: cfg.Kerberos.Client, ServerPrincipal: conf["dfs.namenode.kerberos.principal"]},
-			Renewer:  yarn.ShortName(cfg.Kerberos.ServerPrincipal),
+			Renewer:  spindlehdfs.ShortName(cfg.Kerberos.ServerPrincipal),
 		})
 		if err != nil {
 			t.Fatal(err)

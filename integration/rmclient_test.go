@@ -66,12 +66,12 @@ func TestRMClientSubmitReportKill(t *testing.T) {
 		t.Errorf("maximum capability %+v, want at least 1024 MB", max)
 	}
 	sub := &yarn.ApplicationSubmission{
-		ID:         id,
-		Name:       "spindle-rmclient-kill",
-		Queue:      "default",
-		Type:       "SPINDLE-TEST",
-		Tags:       []string{"spindle-test"},
-		AMResource: yarn.Resource{MemoryMB: 128, VCores: 1},
+		ID:          id,
+		Name:        "spindle-rmclient-kill",
+		Queue:       "default",
+		Type:        "SPINDLE-TEST",
+		Tags:        []string{"spindle-test"},
+		AMResource:  yarn.Resource{MemoryMB: 128, VCores: 1},
 		MaxAttempts: 1,
 		AM: yarn.ContainerLaunchContext{
 			Commands:    []string{"sleep 120 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr"},

@@ -2,7 +2,6 @@ package yarn
 
 import (
 	"context"
-	"strings"
 
 	"github.com/spindle-yarn/spindle/hdfs"
 )
@@ -62,16 +61,4 @@ func HDFSDelegationToken(ctx context.Context, cfg HDFSTokenConfig) (Token, error
 		t.Service = cfg.Service
 	}
 	return t, nil
-}
-
-// ShortName is the first component of a Kerberos principal:
-// "rm/host@REALM" gives "rm", "alice@REALM" gives "alice". It is what
-// Hadoop's default auth_to_local rules map a principal to, and what a
-// delegation token's renewer names.
-func ShortName(principal string) string {
-	p := principal
-	if i := strings.IndexAny(p, "/@"); i >= 0 {
-		p = p[:i]
-	}
-	return p
 }

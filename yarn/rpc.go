@@ -5,18 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os/user"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/spindle-yarn/spindle/internal/ipc"
+	"github.com/spindle-yarn/spindle/internal/metrics"
 	"github.com/spindle-yarn/spindle/internal/sasl"
 )
 
@@ -158,27 +157,6 @@ func (s *rmSet) advance(from int) {
 // Current names the ResourceManager calls go to now.
 func (s *rmSet) Current() string { return s.targets[s.currentIndex()].String() }
 
-// shouldFailOver reports whether err means "try another RM": the RM is a
-// standby, or it could not be reached at all.
-func shouldFailOver(err error) bool {
-	if errors.Is(err, ipc.ErrStandby) {
-		return true
-	}
-	// Refused credentials are refused by every RM alike.
-	if errors.Is(err, ipc.ErrUnauthorized) || errors.Is(err, ipc.ErrInvalidToken) || errors.Is(err, ipc.ErrAccessControl) {
-		return false
-	}
-	var ce *ipc.ConnError
-	if errors.As(err, &ce) {
-		return true
-	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return true
-	}
-	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
-}
-
 // call invokes method on the active RM.
 func (s *rmSet) call(ctx context.Context, method string, req, resp proto.Message) error {
 	start := time.Now()
@@ -200,7 +178,7 @@ func (s *rmSet) call(ctx context.Context, method string, req, resp proto.Message
 			s.observe(method, "canceled", start)
 			return ctx.Err()
 		}
-		if !shouldFailOver(err) {
+		if !ipc.IsFailover(err) {
 			s.observe(method, "error", start)
 			return remoteError(err, s.targets[i].String())
 		}
@@ -296,22 +274,8 @@ func newRPCMetrics(reg prometheus.Registerer, subsystem string) *rpcMetrics {
 			Help: "Switches from one ResourceManager to another.",
 		}),
 	}
-	m.requests = register(reg, m.requests)
-	m.latency = register(reg, m.latency)
-	m.failovers = register(reg, m.failovers)
+	m.requests = metrics.Register(reg, m.requests)
+	m.latency = metrics.Register(reg, m.latency)
+	m.failovers = metrics.Register(reg, m.failovers)
 	return m
-}
-
-// register registers c, or returns the collector already registered under
-// the same description.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }

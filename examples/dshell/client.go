@@ -281,7 +281,7 @@ func amProgress(ctx context.Context, hc *http.Client, url string) (amStatus, boo
 func identity(o *options, kerberos bool) (string, *krbclient.Client, error) {
 	if !kerberos {
 		if o.principal != "" {
-			return yarn.ShortName(o.principal), nil, nil
+			return hdfs.ShortName(o.principal), nil, nil
 		}
 		if u := os.Getenv("HADOOP_USER_NAME"); u != "" {
 			return u, nil, nil
@@ -343,7 +343,7 @@ func stagingClient(conf hadoopconf.HadoopConf, ycfg yarn.Config, userName string
 	if kc != nil {
 		cfg.Kerberos.Client = kc
 		if cfg.TokenRenewer == "" {
-			cfg.TokenRenewer = yarn.ShortName(ycfg.Kerberos.ServerPrincipal)
+			cfg.TokenRenewer = hdfs.ShortName(ycfg.Kerberos.ServerPrincipal)
 		}
 	}
 	return hdfs.NewClient(cfg)

@@ -3,7 +3,9 @@ package ipc
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strings"
+	"syscall"
 )
 
 // Sentinels for the conditions callers act on. A *RemoteError matches one
@@ -201,4 +203,26 @@ var errProtocol = errors.New("ipc: protocol violation")
 
 func protocolErrorf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{errProtocol}, args...)...)
+}
+
+// IsFailover reports whether a call's error means "try another server of
+// the same service" (another ResourceManager or NameNode of an HA pair):
+// the server is a standby, or it could not be reached or dropped the
+// connection. Refused credentials are not: every server refuses them alike.
+func IsFailover(err error) bool {
+	if errors.Is(err, ErrStandby) {
+		return true
+	}
+	if errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrAccessControl) {
+		return false
+	}
+	var ce *ConnError
+	if errors.As(err, &ce) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
