@@ -337,6 +337,9 @@ func (c *Client) Stage(ctx context.Context, appID string, deps []Dependency, opt
 		if err != nil {
 			return nil, err
 		}
+		if err := c.readBack(ctx, order, listings); err != nil {
+			return nil, err
+		}
 	}
 
 	for _, it := range items {
@@ -628,12 +631,55 @@ func (c *Client) publish(ctx context.Context, dc *dataClient, up *upload, d serv
 		c.removeQuietly(ctx, tmp)
 		return err
 	}
-	s, err := c.Stat(ctx, final)
-	if err != nil {
-		return err
-	}
-	up.status = s
 	c.log.Debug("hdfs: uploaded", "local", up.src.local, "path", final, "bytes", up.src.size)
+	return nil
+}
+
+// listPage is the number of entries a NameNode returns per listing call
+// by default (dfs.ls.limit).
+const listPage = 1000
+
+// readBack asks the NameNode for the size and modification time of the
+// files just uploaded, now that all are closed: one stat per file, or one
+// listing of their directory when that takes fewer calls.
+func (c *Client) readBack(ctx context.Context, uploads []*upload, listings map[string]map[string]FileStatus) error {
+	byDir := map[string][]*upload{}
+	var dirs []string
+	for _, up := range uploads {
+		if up.status.Name != "" {
+			continue // found already, when another deployment won the rename
+		}
+		if byDir[up.dir] == nil {
+			dirs = append(dirs, up.dir)
+		}
+		byDir[up.dir] = append(byDir[up.dir], up)
+	}
+	for _, dir := range dirs {
+		ups := byDir[dir]
+		var listed map[string]FileStatus
+		if pages := (len(listings[dir])+len(ups))/listPage + 1; len(ups) > pages {
+			listed = map[string]FileStatus{}
+			err := c.listPages(ctx, dir, func(page []FileStatus) error {
+				for _, e := range page {
+					listed[e.Name] = e
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		for _, up := range ups {
+			s, ok := listed[up.name]
+			if !ok {
+				var err error
+				if s, err = c.Stat(ctx, path.Join(up.dir, up.name)); err != nil {
+					return err
+				}
+			}
+			up.status = s
+		}
+	}
 	return nil
 }
 
