@@ -116,7 +116,7 @@ func runClient(ctx context.Context, o *options, out io.Writer) (int, error) {
 	for _, p := range o.shipPublic {
 		deps = append(deps, hdfs.Dependency{Local: p, Visibility: hdfs.VisibilityPublic})
 	}
-	staging, err := fs.Stage(ctx, id.String(), deps, hdfs.StageOptions{})
+	staging, err := fs.Stage(ctx, id.String(), deps, hdfs.StageOptions{Progress: progressBar(os.Stderr)})
 	if err != nil {
 		return 1, err
 	}
@@ -362,6 +362,32 @@ func stagingGone(ctx context.Context, fs *hdfs.Client, appID string) bool {
 		case <-ctx.Done():
 			return false
 		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// progressBar renders staging progress on one terminal line, at most ten
+// times a second; nil when w is not a terminal.
+func progressBar(w *os.File) func(hdfs.Progress) {
+	if fi, err := w.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return nil
+	}
+	var last time.Time
+	return func(p hdfs.Progress) {
+		done := p.FilesDone == p.FilesTotal
+		if !done && time.Since(last) < 100*time.Millisecond {
+			return
+		}
+		last = time.Now()
+		const width = 30
+		filled := width
+		if p.BytesTotal > 0 {
+			filled = int(int64(width) * p.BytesDone / p.BytesTotal)
+		}
+		fmt.Fprintf(w, "\rstaging [%s%s] %d/%d files, %s of %s", strings.Repeat("#", filled), strings.Repeat(".", width-filled),
+			p.FilesDone, p.FilesTotal, mib(p.BytesDone), mib(p.BytesTotal))
+		if done {
+			fmt.Fprintln(w)
 		}
 	}
 }
