@@ -874,22 +874,7 @@ func (c *RESTClient) KillAndWait(ctx context.Context, id ApplicationID, diagnost
 // WaitForState polls the application's report every interval until done
 // returns true for it, and returns that report.
 func (c *RESTClient) WaitForState(ctx context.Context, id ApplicationID, interval time.Duration, done func(ApplicationReport) bool) (ApplicationReport, error) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		r, err := c.ApplicationReport(ctx, id)
-		if err != nil {
-			return r, err
-		}
-		if done(r) {
-			return r, nil
-		}
-		select {
-		case <-ctx.Done():
-			return r, &OpError{Op: "wait", ID: id.String(), Err: fmt.Errorf("application still %s: %w", r.State, ctx.Err())}
-		case <-t.C:
-		}
-	}
+	return waitForState(ctx, id, interval, done, c.ApplicationReport)
 }
 
 // ApplicationAttempts lists an application's ApplicationMaster attempts.

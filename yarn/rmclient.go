@@ -173,22 +173,7 @@ func (c *RMClient) KillAndWait(ctx context.Context, id ApplicationID, diagnostic
 // WaitForState polls the application's report every interval until done
 // returns true for it, and returns that report.
 func (c *RMClient) WaitForState(ctx context.Context, id ApplicationID, interval time.Duration, done func(ApplicationReport) bool) (ApplicationReport, error) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		r, err := c.ApplicationReport(ctx, id)
-		if err != nil {
-			return r, err
-		}
-		if done(r) {
-			return r, nil
-		}
-		select {
-		case <-ctx.Done():
-			return r, &OpError{Op: "wait", ID: id.String(), Err: fmt.Errorf("application still %s: %w", r.State, ctx.Err())}
-		case <-t.C:
-		}
-	}
+	return waitForState(ctx, id, interval, done, c.ApplicationReport)
 }
 
 // ClusterMetrics returns the cluster's node and container counts.
@@ -270,4 +255,26 @@ func (c *RMClient) Containers(ctx context.Context, attempt ApplicationAttemptID)
 		out = append(out, containerReportFromProto(p))
 	}
 	return out, nil
+}
+
+// waitForState polls report every interval until done accepts the
+// application's report; both RM clients wait this way.
+func waitForState(ctx context.Context, id ApplicationID, interval time.Duration, done func(ApplicationReport) bool,
+	report func(context.Context, ApplicationID) (ApplicationReport, error)) (ApplicationReport, error) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		r, err := report(ctx, id)
+		if err != nil {
+			return r, err
+		}
+		if done(r) {
+			return r, nil
+		}
+		select {
+		case <-ctx.Done():
+			return r, &OpError{Op: "wait", ID: id.String(), Err: fmt.Errorf("application still %s: %w", r.State, ctx.Err())}
+		case <-t.C:
+		}
+	}
 }
