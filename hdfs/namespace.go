@@ -181,21 +181,33 @@ type serverDefaults struct {
 
 // fileDefaults returns the replication and block size new files get:
 // Config's, or the NameNode's (asked once).
+//
+// The lock guards only the cached value, never the NameNode call: a
+// NameNode slow to answer would otherwise hold up every other caller,
+// whatever its context says. Two first callers may both ask; the answers
+// are the same, and the first stored wins.
 func (c *Client) fileDefaults(ctx context.Context) (serverDefaults, error) {
 	if c.cfg.Replication > 0 && c.cfg.BlockSize > 0 {
 		return serverDefaults{c.cfg.Replication, c.cfg.BlockSize}, nil
 	}
 	c.defaultsMu.Lock()
-	defer c.defaultsMu.Unlock()
-	if c.defaults == nil {
+	cached := c.defaults
+	c.defaultsMu.Unlock()
+	if cached == nil {
 		resp := &pb.GetServerDefaultsResponseProto{}
 		if err := c.call(ctx, "getServerDefaults", &pb.GetServerDefaultsRequestProto{}, resp); err != nil {
 			return serverDefaults{}, &PathError{Op: "server defaults", Path: c.authority, Err: err}
 		}
-		d := resp.GetServerDefaults()
-		c.defaults = &serverDefaults{int(d.GetReplication()), int64(d.GetBlockSize())}
+		sd := resp.GetServerDefaults()
+		asked := &serverDefaults{int(sd.GetReplication()), int64(sd.GetBlockSize())}
+		c.defaultsMu.Lock()
+		if c.defaults == nil {
+			c.defaults = asked
+		}
+		cached = c.defaults
+		c.defaultsMu.Unlock()
 	}
-	d := *c.defaults
+	d := *cached
 	if c.cfg.Replication > 0 {
 		d.replication = c.cfg.Replication
 	}
