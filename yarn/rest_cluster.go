@@ -70,7 +70,7 @@ func (c *RESTClient) QueueInfo(ctx context.Context, queue string, children, recu
 	q := root.find(queue)
 	if q == nil {
 		return QueueInfo{}, &OpError{Op: "queue info", ID: queue,
-			Err: fmt.Errorf("no such queue in the %s scheduler's REST answer", root.Type)}
+			Err: fmt.Errorf("%w in the %s scheduler's REST answer", ErrQueueNotFound, root.Type)}
 	}
 	return q.toQueueInfo(children, recursive), nil
 }
