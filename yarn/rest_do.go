@@ -41,6 +41,9 @@ var errNotActive = errors.New("not the active ResourceManager")
 // response into out (unless nil) and returns its status. It is the only
 // path by which the client sends requests.
 func (c *RESTClient) do(ctx context.Context, call restCall, out any) (int, error) {
+	if c.isClosed() {
+		return 0, &OpError{Op: call.op, ID: call.id, Err: ErrClosed}
+	}
 	start := time.Now()
 	status, err := c.failover(ctx, call, out)
 	outcome := "ok"
@@ -80,6 +83,9 @@ func (c *RESTClient) failover(ctx context.Context, call restCall, out any) (int,
 	var tried []string
 	var last error
 	for attempt := 0; ; attempt++ {
+		if c.isClosed() {
+			return 0, ErrClosed
+		}
 		c.mu.Lock()
 		i := c.current
 		c.mu.Unlock()
@@ -111,6 +117,9 @@ func (c *RESTClient) failover(ctx context.Context, call restCall, out any) (int,
 			case <-ctx.Done():
 				t.Stop()
 				return 0, ctx.Err()
+			case <-c.closed:
+				t.Stop()
+				return 0, ErrClosed
 			case <-t.C:
 			}
 			backoff = min(backoff*2, 2*time.Second)
@@ -214,7 +223,7 @@ func (c *RESTClient) send(ctx context.Context, i int, call restCall, body []byte
 	server := c.rmName(i)
 	if resp.Request != nil && resp.Request.URL.Host != req.URL.Host {
 		// A standby redirected us to the active RM: talk to it from now on.
-		if j := c.rmAt(ctx, resp.Request.URL); j >= 0 {
+		if j := c.rmOrigin(ctx, resp.Request.URL); j >= 0 {
 			c.setCurrent(j)
 			server = c.rmName(j)
 		}
@@ -238,22 +247,6 @@ func (c *RESTClient) send(ctx context.Context, i int, call restCall, body []byte
 		}
 	}
 	return resp.StatusCode, nil
-}
-
-// rmAt returns the index of the RM whose Web address u points at, or -1.
-// A standby names the active RM by its configured web address, which may
-// spell the host differently ("localhost" for "127.0.0.1").
-func (c *RESTClient) rmAt(ctx context.Context, u *url.URL) int {
-	for j, rm := range c.rms {
-		ru, err := url.Parse(rm.Web)
-		if err != nil || ru.Port() != u.Port() {
-			continue
-		}
-		if ru.Hostname() == u.Hostname() || ipc.CanonicalHost(ctx, ru.Hostname()) == ipc.CanonicalHost(ctx, u.Hostname()) {
-			return j
-		}
-	}
-	return -1
 }
 
 func firstLine(b []byte) string {

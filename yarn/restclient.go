@@ -34,14 +34,23 @@ import (
 // Some of the RPC report is not in the REST API (see ApplicationReport).
 // ApplicationMaster and NodeManager calls exist only over RPC.
 //
+// Redirects are followed only to the configured ResourceManagers' web
+// origins (scheme, host and port), and never from https to http: the
+// request carries SPNEGO or user.name, and a submission's body carries
+// token passwords. A redirect elsewhere fails the call with an error
+// matching ErrUnsafeRedirect, and nothing is sent to its target.
+//
 // A RESTClient is safe for concurrent use. Close releases its idle
-// connections.
+// connections; calls after Close fail with an error matching ErrClosed.
 type RESTClient struct {
 	rms     []RMAddress
 	hc      *retryablehttp.Client
 	timeout time.Duration
 	log     *slog.Logger
 	metrics *rpcMetrics
+
+	closed    chan struct{} // closed by Close
+	closeOnce sync.Once
 
 	mu        sync.Mutex
 	current   int
@@ -122,11 +131,17 @@ func NewRESTClient(cfg Config) (*RESTClient, error) {
 	c := &RESTClient{
 		rms: cfg.ResourceManagers, timeout: timeout, log: cfg.Logger,
 		metrics: newRPCMetrics(cfg.Registerer, "rest"),
+		closed:  make(chan struct{}),
 	}
 	c.hc = &retryablehttp.Client{
 		// The transport authenticates each hop; the jar keeps each RM's
-		// hadoop.auth cookie apart (RMs on one host differ only by port).
-		HTTPClient:   &http.Client{Transport: auth, Jar: &originJar{jars: map[string]*cookiejar.Jar{}}},
+		// hadoop.auth cookie apart (RMs on one host differ only by port);
+		// checkRedirect keeps every hop on a configured RM.
+		HTTPClient: &http.Client{
+			Transport:     auth,
+			Jar:           &originJar{jars: map[string]*cookiejar.Jar{}},
+			CheckRedirect: c.checkRedirect,
+		},
 		RetryWaitMin: 100 * time.Millisecond,
 		RetryWaitMax: time.Second,
 		RetryMax:     2,
@@ -151,11 +166,24 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	return resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented, nil
 }
 
-// Close releases idle connections. Calls after Close still work; it holds
-// no other resources.
+// Close releases idle connections. Calls after Close fail with an error
+// matching ErrClosed, and a call waiting to fail over to another RM ends
+// with it; a request already on the wire runs to its end. Close is
+// idempotent.
 func (c *RESTClient) Close() error {
+	c.closeOnce.Do(func() { close(c.closed) })
 	c.hc.HTTPClient.CloseIdleConnections()
 	return nil
+}
+
+// isClosed reports whether Close was called.
+func (c *RESTClient) isClosed() bool {
+	select {
+	case <-c.closed:
+		return true
+	default:
+		return false
+	}
 }
 
 // CurrentRM names the ResourceManager calls go to now.
