@@ -96,6 +96,9 @@ type LogAggregationContext struct {
 type ApplicationSubmission struct {
 	// ID is the id the ResourceManager handed out for this application
 	// (RPC getNewApplication or REST new-application). Required.
+	// Submitting an ID the ResourceManager already knows is not an error:
+	// it keeps the first submission, ignores the second and returns nil, so
+	// a retried Submit never starts a second application.
 	ID ApplicationID
 	// Name is shown in the ResourceManager UI. Empty means "N/A".
 	Name string
@@ -107,6 +110,10 @@ type ApplicationSubmission struct {
 	Priority Priority
 	// AM is how the NodeManager starts the ApplicationMaster. For an
 	// unmanaged ApplicationMaster only its Credentials and ACLs matter.
+	// A process that exits without registering with the ResourceManager
+	// (AMClient.Register) and unregistering (AMClient.Finish) ends the
+	// attempt FAILED, even with exit status 0; WaitForCompletion reports
+	// that status.
 	AM ContainerLaunchContext
 	// AMResource is the ApplicationMaster container's size. Required unless
 	// Unmanaged.
