@@ -121,9 +121,10 @@ type UpdatedContainer struct {
 
 // An AllocateRequest is one heartbeat of an ApplicationMaster: what it
 // still wants, what it gives back, and how far it is.
+//
+// The response id that links each heartbeat to the one before is the
+// AMClient's business, not the caller's.
 type AllocateRequest struct {
-	// ResponseID must be the ResponseID of the last response (0 at first).
-	ResponseID int32
 	// Asks are changes to outstanding requests; a request not mentioned
 	// stays as it was.
 	Asks []ResourceRequest

@@ -24,10 +24,6 @@ const applicationMasterProtocol = "org.apache.hadoop.yarn.api.ApplicationMasterP
 // provably never reached the RM.
 var amIdempotent = map[string]bool{"registerApplicationMaster": true}
 
-// AMRMTokenKind is the kind of the token that authenticates an
-// ApplicationMaster to the ResourceManager.
-const AMRMTokenKind = "YARN_AM_RM_TOKEN"
-
 // AMConfig configures an AMClient.
 type AMConfig struct {
 	// ResourceManagers lists the cluster's ResourceManagers; their
@@ -53,9 +49,9 @@ type AMConfig struct {
 // AMRMTokenFromCredentials returns the AMRMToken among c's tokens (the
 // NodeManager stores it under an empty alias, so it is found by kind).
 func AMRMTokenFromCredentials(c *Credentials) (Token, error) {
-	ts := c.TokensByKind(AMRMTokenKind)
+	ts := c.TokensByKind(KindAMRMToken)
 	if len(ts) == 0 {
-		return Token{}, fmt.Errorf("yarn: no %s token in the credentials; is this running in an ApplicationMaster container?", AMRMTokenKind)
+		return Token{}, fmt.Errorf("yarn: no %s token in the credentials; is this running in an ApplicationMaster container?", KindAMRMToken)
 	}
 	return ts[0], nil
 }
@@ -66,19 +62,28 @@ func AMRMTokenFromCredentials(c *Credentials) (Token, error) {
 // AMRMTokens the RM rolls, caches NMTokens by node, follows RM failover,
 // and registers again when the RM has forgotten the attempt.
 //
-// An AMClient is safe for concurrent use, though allocate heartbeats are
-// meant to come from one goroutine. Close releases its connections.
+// An AMClient is safe for concurrent use. Allocate calls run one at a
+// time (a second waits for the first), since each heartbeat carries the
+// response id of the one before. Close releases its connections.
 type AMClient struct {
 	cfg  AMConfig
 	prot []sasl.QOP
 	rms  *rmSet
 
+	// allocating admits one Allocate at a time: two in flight would send
+	// the same response id, and the older answer, arriving last, would set
+	// the id back.
+	allocating chan struct{}
+
 	mu           sync.Mutex
 	token        Token
 	registration *AMRegistration // for registering again after a resync
-	responseID   int32
-	nmTokens     map[NodeID]Token
-	resyncs      int
+	// registrations counts Register calls: an allocate answer sent before
+	// the latest registration must not set the response id it reset.
+	registrations uint64
+	responseID    int32
+	nmTokens      map[NodeID]Token
+	resyncs       int
 }
 
 // NewAMClient checks cfg and returns a client. It does not dial.
@@ -93,7 +98,18 @@ func NewAMClient(cfg AMConfig) (*AMClient, error) {
 	if err != nil {
 		return nil, configErrorf("RPCProtection: %v", err)
 	}
-	c := &AMClient{cfg: cfg, prot: prot, token: cfg.Token.clone(), nmTokens: map[NodeID]Token{}}
+	c := &AMClient{cfg: cfg, prot: prot, token: cfg.Token.clone(), nmTokens: map[NodeID]Token{},
+		allocating: make(chan struct{}, 1)}
+	// The IPC client asks for a SASL mechanism at every handshake, so each
+	// new connection (a reconnect after an idle close or a dropped
+	// connection, a failover to another RM) authenticates with the newest
+	// AMRMToken. Capturing the token here instead would make every reconnect
+	// after the RM activates its next master key fail.
+	auth := ipc.Auth{Token: &ipc.TokenAuth{
+		NewClient: func(protocol, serverID string) (sasl.Client, error) {
+			return tokenAuth(c.Token(), prot).Token.NewClient(protocol, serverID)
+		},
+	}}
 	var targets []rmTarget
 	for _, rm := range cfg.ResourceManagers {
 		if rm.Scheduler == "" {
@@ -102,14 +118,10 @@ func NewAMClient(cfg AMConfig) (*AMClient, error) {
 		targets = append(targets, rmTarget{id: rm.ID, addr: rm.Scheduler})
 	}
 	c.rms = newRMSet(targets, cfg.FailoverTimeout, cfg.Logger, newRPCMetrics(cfg.Registerer, "am"), func(addr string) (*ipc.Client, error) {
-		// Every new connection authenticates with the newest AMRMToken.
-		c.mu.Lock()
-		tok := c.token
-		c.mu.Unlock()
 		return ipc.New(ipc.Config{
 			Addr:       addr,
 			Protocol:   applicationMasterProtocol,
-			Auth:       tokenAuth(tok, prot),
+			Auth:       auth,
 			Idempotent: amIdempotent,
 			Dialer:     cfg.Dialer,
 			Logger:     loggerWith(cfg.Logger, "am", addr),
@@ -168,6 +180,7 @@ func (c *AMClient) Register(ctx context.Context, r AMRegistration) (AMRegistrati
 	c.mu.Lock()
 	reg := r
 	c.registration = &reg
+	c.registrations++
 	c.responseID = 0
 	c.addNMTokens(out.NMTokensFromPreviousAttempts)
 	c.mu.Unlock()
@@ -180,8 +193,8 @@ func (c *AMClient) addNMTokens(ts []NMToken) {
 	}
 }
 
-// Allocate sends one heartbeat. The client fills in the response id; asks
-// are absolute (an ask replaces the outstanding count for its priority,
+// Allocate sends one heartbeat. The client keeps the response id the
+// protocol threads from one heartbeat to the next; asks are absolute (an ask replaces the outstanding count for its priority,
 // resource name and capability), so resending the full outstanding asks is
 // always safe.
 //
@@ -190,17 +203,29 @@ func (c *AMClient) addNMTokens(ts []NMToken) {
 // registers again with the last registration and returns a response whose
 // Command is AMResync and which carries nothing else: the RM has
 // dropped every outstanding ask, so the caller sends its full asks again.
+//
+// Calls run one at a time; a call waiting for another returns ctx's error
+// if ctx ends first.
 func (c *AMClient) Allocate(ctx context.Context, req AllocateRequest) (AllocateResponse, error) {
+	select {
+	case c.allocating <- struct{}{}:
+	case <-ctx.Done():
+		return AllocateResponse{}, &OpError{Op: "allocate", Err: ctx.Err()}
+	}
+	defer func() { <-c.allocating }()
+
 	c.mu.Lock()
 	if c.registration == nil {
 		c.mu.Unlock()
 		return AllocateResponse{}, &OpError{Op: "allocate", Err: errors.New("not registered; call Register first")}
 	}
-	req.ResponseID = c.responseID
+	responseID, registrations := c.responseID, c.registrations
 	c.mu.Unlock()
 
+	preq := allocateRequestToProto(&req)
+	preq.ResponseId = proto.Int32(responseID)
 	resp := &pb.AllocateResponseProto{}
-	err := c.call(ctx, "allocate", "allocate", allocateRequestToProto(&req), resp)
+	err := c.call(ctx, "allocate", "allocate", preq, resp)
 	if errors.Is(err, ErrApplicationMasterNotRegistered) {
 		return c.resync(ctx)
 	}
@@ -212,7 +237,11 @@ func (c *AMClient) Allocate(ctx context.Context, req AllocateRequest) (AllocateR
 		return c.resync(ctx)
 	}
 	c.mu.Lock()
-	c.responseID = out.ResponseID
+	if c.registrations == registrations {
+		// Else a registration (Finish's, or the caller's) came in between
+		// and reset the id; this answer is from before it.
+		c.responseID = out.ResponseID
+	}
 	c.addNMTokens(out.NMTokens)
 	if out.AMRMToken != nil {
 		// Connections made from now on authenticate with the new key; the

@@ -1467,7 +1467,6 @@ func allocateRequestToProto(r *AllocateRequest) *pb.AllocateRequestProto {
 	p := &pb.AllocateRequestProto{
 		Ask:         resourceRequestsToProto(r.Asks),
 		Release:     containerIDsToProto(r.Release),
-		ResponseId:  proto.Int32(r.ResponseID),
 		Progress:    proto.Float32(r.Progress),
 		TrackingUrl: optString(r.TrackingURL),
 	}
@@ -1485,7 +1484,6 @@ func allocateRequestToProto(r *AllocateRequest) *pb.AllocateRequestProto {
 
 func allocateRequestFromProto(p *pb.AllocateRequestProto) AllocateRequest {
 	r := AllocateRequest{
-		ResponseID:         p.GetResponseId(),
 		Asks:               resourceRequestsFromProto(p.GetAsk()),
 		Release:            containerIDsFromProto(p.GetRelease()),
 		BlacklistAdditions: slices.Clone(p.GetBlacklistRequest().GetBlacklistAdditions()),

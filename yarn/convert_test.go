@@ -547,7 +547,7 @@ func TestRoundTrips(t *testing.T) {
 	roundTrip(t, "AMUnregistration", AMUnregistration{FinalStatus: FinalFailed, Diagnostics: "boom", TrackingURL: "http://hs/"},
 		unregistrationToProto, unregistrationFromProto, func() *pb.FinishApplicationMasterRequestProto { return new(pb.FinishApplicationMasterRequestProto) })
 	update := UpdateContainerRequest{Version: 1, ContainerID: testCID, Type: IncreaseResource, Capability: Resource{MemoryMB: 2048, VCores: 1}}
-	roundTrip(t, "AllocateRequest", AllocateRequest{ResponseID: 12,
+	roundTrip(t, "AllocateRequest", AllocateRequest{
 		Asks:    []ResourceRequest{{Priority: 1, Resource: Resource{MemoryMB: 1024, VCores: 1}, NumContainers: 3, ResourceName: "*"}},
 		Release: []ContainerID{testCID}, BlacklistAdditions: []string{"bad-node"}, BlacklistRemovals: []string{"good-node"},
 		Progress: 0.5, UpdateRequests: []UpdateContainerRequest{update,

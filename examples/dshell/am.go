@@ -50,7 +50,7 @@ func runAM(ctx context.Context, log *slog.Logger) error {
 	// secure clusters, for localization), never the AMRMToken.
 	workerCreds := &yarn.Credentials{}
 	for alias, t := range creds.Tokens() {
-		if t.Kind != yarn.AMRMTokenKind {
+		if t.Kind != yarn.KindAMRMToken {
 			workerCreds.AddToken(alias, t)
 		}
 	}
