@@ -48,14 +48,24 @@ type NMClient struct {
 	prot    []sasl.QOP
 	metrics *rpcMetrics
 
-	mu     sync.Mutex
-	conns  map[NodeID]*nmConn
-	closed bool
+	mu    sync.Mutex
+	conns map[NodeID]*nmConn
+	// retired are connections a newer NMToken replaced that calls still
+	// use; the last of those calls closes it.
+	retired map[*nmConn]bool
+	closed  bool
+
+	// closing tracks connections closed in the background (Close of an
+	// ipc.Client waits for its dial and reader goroutines, which must
+	// neither hold mu nor delay the call that dropped the connection).
+	closing sync.WaitGroup
 }
 
+// nmConn is the connection to one node; users is guarded by NMClient.mu.
 type nmConn struct {
 	client *ipc.Client
 	token  []byte // identifier of the NMToken the connection authenticated with
+	users  int    // calls using client now
 }
 
 // NewNMClient checks cfg and returns a client.
@@ -67,12 +77,16 @@ func NewNMClient(cfg NMConfig) (*NMClient, error) {
 	if err != nil {
 		return nil, configErrorf("RPCProtection: %v", err)
 	}
-	return &NMClient{cfg: cfg, prot: prot, metrics: newRPCMetrics(cfg.Registerer, "nm"), conns: map[NodeID]*nmConn{}}, nil
+	return &NMClient{cfg: cfg, prot: prot, metrics: newRPCMetrics(cfg.Registerer, "nm"), conns: map[NodeID]*nmConn{}, retired: map[*nmConn]bool{}}, nil
 }
 
-// conn returns the client for node, replacing it when the node's NMToken
-// changed (the RM rolls NMToken keys).
-func (c *NMClient) conn(node NodeID) (*ipc.Client, error) {
+// acquire returns the connection to node for one call, replacing it when
+// the node's NMToken changed (the RM rolls NMToken keys); release it after
+// the call. No lock is held while anything dials, calls or closes: a
+// replaced connection is closed by the last call using it, in the
+// background, so calls already on it finish and calls to other nodes never
+// wait for it.
+func (c *NMClient) acquire(node NodeID) (*nmConn, error) {
 	tok, ok := c.cfg.NMTokens(node)
 	if !ok {
 		return nil, fmt.Errorf("no NMToken for node %s; the RM sends one with the first container it allocates there", node)
@@ -84,11 +98,17 @@ func (c *NMClient) conn(node NodeID) (*ipc.Client, error) {
 	}
 	if cur, ok := c.conns[node]; ok {
 		if bytes.Equal(cur.token, tok.Identifier) {
-			return cur.client, nil
+			cur.users++
+			return cur, nil
 		}
-		cur.client.Close()
 		delete(c.conns, node)
+		if cur.users == 0 {
+			c.closeLater(cur.client)
+		} else {
+			c.retired[cur] = true
+		}
 	}
+	// ipc.New only checks its config; the first call dials.
 	cl, err := ipc.New(ipc.Config{
 		Addr:       node.Addr(),
 		Protocol:   containerManagementProtocol,
@@ -100,14 +120,36 @@ func (c *NMClient) conn(node NodeID) (*ipc.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.conns[node] = &nmConn{client: cl, token: append([]byte(nil), tok.Identifier...)}
-	return cl, nil
+	cn := &nmConn{client: cl, token: append([]byte(nil), tok.Identifier...), users: 1}
+	c.conns[node] = cn
+	return cn, nil
+}
+
+func (c *NMClient) release(cn *nmConn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cn.users--
+	if cn.users == 0 && c.retired[cn] {
+		delete(c.retired, cn)
+		c.closeLater(cn.client)
+	}
+}
+
+// closeLater closes cl on its own goroutine; Close waits for it. c.mu is
+// held.
+func (c *NMClient) closeLater(cl *ipc.Client) {
+	c.closing.Add(1)
+	go func() {
+		defer c.closing.Done()
+		cl.Close()
+	}()
 }
 
 func (c *NMClient) call(ctx context.Context, op string, ctr Container, method string, req, resp proto.Message) error {
-	cl, err := c.conn(ctr.NodeID)
+	cn, err := c.acquire(ctr.NodeID)
 	if err == nil {
-		err = cl.Call(ctx, method, req, resp)
+		err = cn.client.Call(ctx, method, req, resp)
+		c.release(cn)
 	}
 	outcome := "ok"
 	if err != nil {
@@ -168,14 +210,22 @@ func (c *NMClient) Status(ctx context.Context, ctr Container) (ContainerStatus, 
 	return ContainerStatus{}, &OpError{Op: "status", ID: ctr.ID.String(), Err: fmt.Errorf("the NodeManager returned no status")}
 }
 
-// Close releases every connection.
+// Close releases every connection, failing the calls still using them,
+// and waits until they are closed.
 func (c *NMClient) Close() error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.closed = true
-	for id, cn := range c.conns {
-		cn.client.Close()
-		delete(c.conns, id)
+	if !c.closed {
+		c.closed = true
+		for id, cn := range c.conns {
+			c.closeLater(cn.client)
+			delete(c.conns, id)
+		}
+		for cn := range c.retired {
+			c.closeLater(cn.client)
+			delete(c.retired, cn)
+		}
 	}
+	c.mu.Unlock()
+	c.closing.Wait()
 	return nil
 }
