@@ -3,7 +3,6 @@ package hdfs
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"os/user"
@@ -14,6 +13,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/spindle-yarn/spindle/internal/failover"
 	"github.com/spindle-yarn/spindle/internal/ipc"
 	"github.com/spindle-yarn/spindle/internal/sasl"
 )
@@ -102,7 +102,7 @@ func NewClient(cfg Config) (*Client, error) {
 	for _, p := range []*string{&c.cfg.StagingRoot, &c.cfg.PrivateCacheDir, &c.cfg.PublicCacheRoot} {
 		*p = path.Clean(*p)
 	}
-	c.nn = newNamenodes(cfg.NameNodes, c.newIPC, c.log, c.metrics)
+	c.nn = c.namenodes(c.cfg.NameNodes)
 	return c, nil
 }
 
@@ -121,8 +121,9 @@ func (c *Client) StagingDir(appID string) string { return path.Join(c.cfg.Stagin
 // LocalResources and Hadoop tools name it.
 func (c *Client) URL(p string) string { return "hdfs://" + c.authority + p }
 
-// newIPC makes the IPC client of one NameNode.
-func (c *Client) newIPC(addr string) (*ipc.Client, error) {
+// newIPC makes the IPC client of one NameNode, numbering its calls from
+// id, which the NameNodes of one file system share.
+func (c *Client) newIPC(addr string, id *ipc.Identity) (*ipc.Client, error) {
 	prot, err := sasl.ParseProtection(c.cfg.RPCProtection)
 	if err != nil {
 		return nil, err
@@ -153,9 +154,10 @@ func (c *Client) newIPC(addr string) (*ipc.Client, error) {
 			},
 		}}
 	}
+	auth.AllowSimpleFallback = c.cfg.AllowSimpleFallback
 	return ipc.New(ipc.Config{
 		Addr: addr, Protocol: clientProtocol, Auth: auth,
-		Idempotent: idempotent, Dialer: c.dialer, Logger: c.log,
+		Idempotent: idempotent, Identity: id, Dialer: c.dialer, Logger: c.log,
 	})
 }
 
@@ -164,112 +166,64 @@ func (c *Client) call(ctx context.Context, method string, req, resp proto.Messag
 	return c.nn.call(ctx, method, req, resp)
 }
 
-// namenodes calls ClientProtocol on whichever of a file system's NameNodes
-// is active, failing over on standby replies and unreachable NameNodes.
-type namenodes struct {
-	targets   []string
-	newClient func(addr string) (*ipc.Client, error)
-	log       *slog.Logger
-	metrics   *metrics
+// ErrNoActiveNameNode: none of a file system's NameNodes answered as the
+// active one within Config.FailoverTimeout. The error names each NameNode
+// with its last error, and also matches that of the last one tried.
+var ErrNoActiveNameNode = errors.New("hdfs: no active NameNode")
 
-	mu      sync.Mutex
-	clients []*ipc.Client
-	current int
-	closed  bool
+// namenodes calls ClientProtocol on whichever of a file system's NameNodes
+// is active: a failover.Set whose errors are this package's.
+type namenodes struct {
+	targets []string
+	set     *failover.Set
+	metrics *metrics
 }
 
-func newNamenodes(targets []string, newClient func(string) (*ipc.Client, error), log *slog.Logger, m *metrics) *namenodes {
-	return &namenodes{targets: targets, newClient: newClient, log: log, metrics: m, clients: make([]*ipc.Client, len(targets))}
+// namenodes makes the failover set of one file system's NameNodes.
+func (c *Client) namenodes(addrs []string) *namenodes {
+	var ts []failover.Target
+	for _, a := range addrs {
+		ts = append(ts, failover.Target{Addr: a})
+	}
+	set, err := failover.New(failover.Config{
+		Service: "NameNode",
+		Targets: ts,
+		NewClient: func(t failover.Target, id *ipc.Identity) (*ipc.Client, error) {
+			return c.newIPC(t.Addr, id)
+		},
+		Timeout:     c.cfg.FailoverTimeout,
+		Logger:      c.log,
+		Metrics:     failover.NewMetrics(c.cfg.Registerer, "hdfs_namenode", "NameNode"),
+		ErrClosed:   ErrClosed,
+		ErrNoActive: ErrNoActiveNameNode,
+		ServerError: remoteError,
+	})
+	if err != nil {
+		// Only for no NameNodes, which validate and DelegationTokens rule
+		// out.
+		panic("hdfs: " + err.Error())
+	}
+	return &namenodes{targets: addrs, set: set, metrics: c.metrics}
 }
 
 func (n *namenodes) String() string { return strings.Join(n.targets, ",") }
-
-func (n *namenodes) client(i int) (*ipc.Client, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.closed {
-		return nil, ErrClosed
-	}
-	if n.clients[i] == nil {
-		c, err := n.newClient(n.targets[i])
-		if err != nil {
-			return nil, err
-		}
-		n.clients[i] = c
-	}
-	return n.clients[i], nil
-}
-
-func (n *namenodes) currentIndex() int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.current
-}
-
-func (n *namenodes) advance(from int) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.current == from && len(n.targets) > 1 {
-		n.current = (from + 1) % len(n.targets)
-		n.log.Info("hdfs: failing over", "from", n.targets[from], "to", n.targets[n.current])
-	}
-}
-
-// failoverTimeout bounds how long a call keeps trying NameNodes that are
-// standbys or unreachable.
-const failoverTimeout = 60 * time.Second
 
 func (n *namenodes) call(ctx context.Context, method string, req, resp proto.Message) error {
 	if n.metrics != nil {
 		n.metrics.calls.WithLabelValues(method).Inc()
 	}
-	deadline := time.Now().Add(failoverTimeout)
-	backoff := 100 * time.Millisecond
-	for attempt := 0; ; attempt++ {
-		i := n.currentIndex()
-		c, err := n.client(i)
-		if err == nil {
-			err = c.Call(ctx, method, req, resp)
-		}
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if !ipc.IsFailover(err) || len(n.targets) == 1 && !errors.Is(err, ErrStandby) {
-			return remoteError(err, n.targets[i])
-		}
-		n.advance(i)
-		if (attempt+1)%len(n.targets) == 0 {
-			if time.Now().Add(backoff).After(deadline) {
-				return fmt.Errorf("hdfs: no active NameNode among %s: %w", n, remoteError(err, n.targets[i]))
-			}
-			t := time.NewTimer(backoff)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
-			}
-			backoff = min(backoff*2, 2*time.Second)
-		}
-	}
+	return n.set.Call(ctx, method, req, resp)
 }
 
-func (n *namenodes) close() error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.closed = true
-	var errs []error
-	for i, c := range n.clients {
-		if c != nil {
-			errs = append(errs, c.Close())
-			n.clients[i] = nil
-		}
-	}
-	return errors.Join(errs...)
-}
+func (n *namenodes) close() error { return n.set.Close() }
+
+// CurrentNameNode is the NameNode the client's calls go to now.
+func (c *Client) CurrentNameNode() string { return c.nn.set.Current().String() }
+
+// Failovers counts the client's switches from one NameNode of its file
+// system to another (DelegationTokens' calls to other file systems
+// included only in the failovers metric).
+func (c *Client) Failovers() int64 { return c.nn.set.Failovers() }
 
 // NameNodes are the RPC addresses of the file system's NameNodes.
 func (c *Client) NameNodes() []string { return append([]string(nil), c.cfg.NameNodes...) }

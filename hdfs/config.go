@@ -71,6 +71,13 @@ type Config struct {
 	// preference. Empty means "authentication".
 	RPCProtection string
 
+	// AllowSimpleFallback lets a client with Kerberos or Tokens accept a
+	// NameNode that asks to fall back to SIMPLE authentication, which
+	// sends calls unauthenticated (ipc.client.fallback-to-simple-auth-allowed).
+	// False refuses such a NameNode with an error matching
+	// ErrUnauthorized.
+	AllowSimpleFallback bool
+
 	// DataTransferProtection is the protection of block transfers to and
 	// from DataNodes: "", "authentication", "integrity" or "privacy" (from
 	// dfs.data.transfer.protection and dfs.encrypt.data.transfer). Empty
@@ -108,6 +115,14 @@ type Config struct {
 	// once. Zero means 4.
 	Concurrency int
 
+	// FailoverTimeout bounds how long a namespace call keeps trying
+	// NameNodes that are standbys or unreachable, trying each in turn and
+	// backing off after every round, before it fails with an error
+	// matching ErrNoActiveNameNode. A lone NameNode that cannot be reached
+	// fails the call at once; a lone standby is asked again until the
+	// timeout. Zero means 60 seconds; negative is invalid.
+	FailoverTimeout time.Duration
+
 	// TokenRenewer is the user allowed to renew the delegation tokens
 	// DelegationTokens obtains: the short name of the ResourceManager's
 	// principal ("rm/_HOST@REALM" gives "rm"), so that the RM keeps them
@@ -142,9 +157,8 @@ type KerberosConfig struct {
 	Client *krbclient.Client
 	// ServerPrincipal is dfs.namenode.kerberos.principal, e.g.
 	// "nn/_HOST@EXAMPLE.COM"; _HOST stands for the NameNode's host name.
-	// The principal the NameNode presents must match it. Empty accepts
-	// any for namespace operations, but reading and writing files
-	// (colinmarc/hdfs) needs it.
+	// The principal the NameNode presents must match it. Required: empty
+	// fails the connection rather than trusting any principal.
 	ServerPrincipal string
 }
 
@@ -178,8 +192,8 @@ func (c *Config) validate() error {
 			return configErrorf("%s %q is not an absolute path", p.name, p.v)
 		}
 	}
-	if c.Replication < 0 || c.BlockSize < 0 || c.Concurrency < 0 {
-		return configErrorf("Replication, BlockSize and Concurrency may not be negative")
+	if c.Replication < 0 || c.BlockSize < 0 || c.Concurrency < 0 || c.FailoverTimeout < 0 {
+		return configErrorf("Replication, BlockSize, Concurrency and FailoverTimeout may not be negative")
 	}
 	return nil
 }
@@ -190,8 +204,9 @@ func (c *Config) validate() error {
 // reads fs.defaultFS with its HA nameservice (dfs.nameservices,
 // dfs.ha.namenodes.<ns>, dfs.namenode.rpc-address.<ns>.<id>),
 // hadoop.security.authentication, dfs.namenode.kerberos.principal,
-// hadoop.rpc.protection, dfs.data.transfer.protection,
-// dfs.encrypt.data.transfer, dfs.client.use.datanode.hostname and
+// hadoop.rpc.protection, ipc.client.fallback-to-simple-auth-allowed,
+// dfs.data.transfer.protection, dfs.encrypt.data.transfer,
+// dfs.client.use.datanode.hostname and
 // yarn.resourcemanager.principal (for TokenRenewer).
 //
 // Under Kerberos the returned Config has Kerberos.ServerPrincipal set but no
@@ -237,6 +252,7 @@ func ConfigFromHadoopConf(conf map[string]string) (Config, error) {
 		cfg.Kerberos = &KerberosConfig{ServerPrincipal: conf["dfs.namenode.kerberos.principal"]}
 	}
 	cfg.RPCProtection = conf["hadoop.rpc.protection"]
+	cfg.AllowSimpleFallback = strings.EqualFold(strings.TrimSpace(conf["ipc.client.fallback-to-simple-auth-allowed"]), "true")
 	// The strongest level listed, as colinmarc/hdfs reads it.
 	levels := splitList(strings.ToLower(conf["dfs.data.transfer.protection"]))
 	sort.Strings(levels) // authentication < integrity < privacy

@@ -50,6 +50,12 @@ type Config struct {
 	// ErrNoActiveResourceManager. Zero means 60 seconds.
 	FailoverTimeout time.Duration
 
+	// AllowSimpleFallback lets a Kerberos client accept a ResourceManager
+	// that asks to fall back to SIMPLE authentication, which sends calls
+	// unauthenticated (ipc.client.fallback-to-simple-auth-allowed). False
+	// refuses such a server with an error matching ErrUnauthorized.
+	AllowSimpleFallback bool
+
 	// Logger receives debug records of connections, failovers and retries.
 	// Nil means silent.
 	Logger *slog.Logger
@@ -90,7 +96,8 @@ type KerberosConfig struct {
 	Client *krbclient.Client
 	// ServerPrincipal is yarn.resourcemanager.principal, e.g.
 	// "rm/_HOST@EXAMPLE.COM"; _HOST stands for the RM's host name. The
-	// principal the RM presents must match it. Empty accepts any.
+	// principal the RM presents must match it. Required: empty fails
+	// the connection rather than trusting any principal.
 	ServerPrincipal string
 	// HTTPPrincipal is the service principal of the RM's web endpoint for
 	// SPNEGO, e.g. "HTTP/_HOST". Empty means "HTTP/_HOST".
@@ -143,8 +150,9 @@ func (c *Config) validate() error {
 // core-site.xml and yarn-site.xml (github.com/colinmarc/hdfs/v2/hadoopconf
 // reads them into such a map). It reads the RM addresses, with high
 // availability (yarn.resourcemanager.ha.enabled, ha.rm-ids and the
-// per-id keys) or without, yarn.resourcemanager.principal and
-// hadoop.rpc.protection, expanding ${property} references as Hadoop does.
+// per-id keys) or without, yarn.resourcemanager.principal,
+// hadoop.rpc.protection and ipc.client.fallback-to-simple-auth-allowed,
+// expanding ${property} references as Hadoop does.
 //
 // Under Kerberos (hadoop.security.authentication=kerberos) the returned
 // Config has Kerberos.ServerPrincipal set but no Client: log in and set
@@ -212,6 +220,7 @@ func ConfigFromHadoopConf(conf map[string]string) (Config, error) {
 	}
 
 	cfg.RPCProtection = get("hadoop.rpc.protection")
+	cfg.AllowSimpleFallback = strings.EqualFold(strings.TrimSpace(get("ipc.client.fallback-to-simple-auth-allowed")), "true")
 	if strings.EqualFold(get("hadoop.security.authentication"), "kerberos") {
 		cfg.Kerberos = &KerberosConfig{
 			ServerPrincipal: get("yarn.resourcemanager.principal"),

@@ -2,20 +2,17 @@ package yarn
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os/user"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/spindle-yarn/spindle/internal/failover"
 	"github.com/spindle-yarn/spindle/internal/ipc"
-	"github.com/spindle-yarn/spindle/internal/metrics"
 	"github.com/spindle-yarn/spindle/internal/sasl"
 )
 
@@ -26,7 +23,7 @@ func rpcAuth(cfg *Config) (ipc.Auth, error) {
 	if err != nil {
 		return ipc.Auth{}, err
 	}
-	a := ipc.Auth{User: cfg.User, ProxyUser: cfg.ProxyUser}
+	a := ipc.Auth{User: cfg.User, ProxyUser: cfg.ProxyUser, AllowSimpleFallback: cfg.AllowSimpleFallback}
 	if k := cfg.Kerberos; k != nil {
 		kc := k.Client
 		principal := kc.Credentials.UserName() + "@" + kc.Credentials.Realm()
@@ -67,166 +64,72 @@ type rmTarget struct {
 	id, addr string
 }
 
-func (t rmTarget) String() string {
-	if t.id == "" {
-		return t.addr
-	}
-	return t.id + " (" + t.addr + ")"
-}
-
 // rmSet calls one protocol on whichever of several ResourceManagers is
-// active, failing over on standby replies and unreachable RMs, with
-// backoff, for at most timeout. Safe for concurrent use.
+// active: a failover.Set whose errors are this package's. Safe for
+// concurrent use.
 type rmSet struct {
-	targets   []rmTarget
-	newClient func(addr string) (*ipc.Client, error)
-	timeout   time.Duration
-	log       *slog.Logger
-	metrics   *rpcMetrics
-
-	mu      sync.Mutex
-	clients []*ipc.Client
-	current int
-	closed  bool
-
-	failovers atomic.Int64
+	set *failover.Set
+	// failovers counts switches from one RM to another (the Set's
+	// counter).
+	failovers interface{ Load() int64 }
 }
 
+// newRMSet makes the set of targets, each reached through a client
+// newClient makes; timeout bounds a call's failovers (0 means 60 s).
+// However newClient numbers its clients' calls, the set gives all of
+// them one client id and one call id sequence.
 func newRMSet(targets []rmTarget, timeout time.Duration, log *slog.Logger, m *rpcMetrics, newClient func(addr string) (*ipc.Client, error)) *rmSet {
-	if timeout <= 0 {
-		timeout = 60 * time.Second
+	var ts []failover.Target
+	for _, t := range targets {
+		ts = append(ts, failover.Target{ID: t.id, Addr: t.addr})
 	}
-	return &rmSet{
-		targets: targets, newClient: newClient, timeout: timeout, log: log, metrics: m,
-		clients: make([]*ipc.Client, len(targets)),
+	var fm *failover.Metrics
+	if m != nil {
+		fm = &failover.Metrics{Requests: m.requests, Latency: m.latency, Failovers: m.failovers}
 	}
+	set, err := failover.New(failover.Config{
+		Service: "ResourceManager",
+		Targets: ts,
+		NewClient: func(t failover.Target, id *ipc.Identity) (*ipc.Client, error) {
+			c, err := newClient(t.Addr)
+			if err != nil {
+				return nil, err
+			}
+			defer c.Close() // never dialed
+			return c.WithIdentity(id)
+		},
+		Timeout:     timeout,
+		RetryAlone:  true, // a lone RM may be restarting
+		Logger:      log,
+		Metrics:     fm,
+		ErrClosed:   ErrClosed,
+		ErrNoActive: ErrNoActiveResourceManager,
+		ServerError: remoteError,
+	})
+	if err != nil {
+		// Only for no targets or no newClient, which the callers rule out.
+		panic("yarn: " + err.Error())
+	}
+	return &rmSet{set: set, failovers: failoverCount{set}}
 }
 
-// client returns the IPC client of target i, making it on first use.
-func (s *rmSet) client(i int) (*ipc.Client, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
-	if s.clients[i] == nil {
-		c, err := s.newClient(s.targets[i].addr)
-		if err != nil {
-			return nil, err
-		}
-		s.clients[i] = c
-	}
-	return s.clients[i], nil
-}
+type failoverCount struct{ set *failover.Set }
 
-// reset drops target i's client (e.g. after its token changed), so the
+func (f failoverCount) Load() int64 { return f.set.Failovers() }
+
+// resetAll drops the RMs' clients (e.g. after the token changed), so the
 // next call dials again.
-func (s *rmSet) resetAll() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, c := range s.clients {
-		if c != nil {
-			c.Close()
-			s.clients[i] = nil
-		}
-	}
-}
-
-func (s *rmSet) currentIndex() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.current
-}
-
-// advance moves past target from, unless another call already did.
-func (s *rmSet) advance(from int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.current == from && len(s.targets) > 1 {
-		s.current = (from + 1) % len(s.targets)
-		s.failovers.Add(1)
-		if s.metrics != nil {
-			s.metrics.failovers.Inc()
-		}
-		if s.log != nil {
-			s.log.Info("yarn: failing over", "from", s.targets[from].String(), "to", s.targets[s.current].String())
-		}
-	}
-}
+func (s *rmSet) resetAll() { s.set.Reset() }
 
 // Current names the ResourceManager calls go to now.
-func (s *rmSet) Current() string { return s.targets[s.currentIndex()].String() }
+func (s *rmSet) Current() string { return s.set.Current().String() }
 
 // call invokes method on the active RM.
 func (s *rmSet) call(ctx context.Context, method string, req, resp proto.Message) error {
-	start := time.Now()
-	deadline := start.Add(s.timeout)
-	backoff := 100 * time.Millisecond
-	var tried []string
-	var last error
-	for attempt := 0; ; attempt++ {
-		i := s.currentIndex()
-		c, err := s.client(i)
-		if err == nil {
-			err = c.Call(ctx, method, req, resp)
-		}
-		if err == nil {
-			s.observe(method, "ok", start)
-			return nil
-		}
-		if ctx.Err() != nil {
-			s.observe(method, "canceled", start)
-			return ctx.Err()
-		}
-		if !ipc.IsFailover(err) {
-			s.observe(method, "error", start)
-			return remoteError(err, s.targets[i].String())
-		}
-		last = err
-		tried = appendOnce(tried, s.targets[i].String()+": "+shortErr(err))
-		s.advance(i)
-		// Wait after every full round of RMs, not between them.
-		if (attempt+1)%len(s.targets) == 0 {
-			if time.Now().Add(backoff).After(deadline) {
-				break
-			}
-			t := time.NewTimer(backoff)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				s.observe(method, "canceled", start)
-				return ctx.Err()
-			case <-t.C:
-			}
-			backoff = min(backoff*2, 2*time.Second)
-		}
-	}
-	s.observe(method, "no_active_rm", start)
-	return fmt.Errorf("%w after %s; tried %s: %w", ErrNoActiveResourceManager,
-		time.Since(start).Round(time.Millisecond), strings.Join(tried, "; "), last)
+	return s.set.Call(ctx, method, req, resp)
 }
 
-func (s *rmSet) observe(method, outcome string, start time.Time) {
-	if s.metrics == nil {
-		return
-	}
-	s.metrics.requests.WithLabelValues(method, outcome).Inc()
-	s.metrics.latency.WithLabelValues(method).Observe(time.Since(start).Seconds())
-}
-
-func (s *rmSet) close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closed = true
-	var errs []error
-	for i, c := range s.clients {
-		if c != nil {
-			errs = append(errs, c.Close())
-			s.clients[i] = nil
-		}
-	}
-	return errors.Join(errs...)
-}
+func (s *rmSet) close() error { return s.set.Close() }
 
 func appendOnce(list []string, s string) []string {
 	for _, x := range list {
@@ -252,30 +155,13 @@ type rpcMetrics struct {
 	failovers prometheus.Counter
 }
 
-// newRPCMetrics registers the metrics of subsystem ("rm", "am", "nm") on
-// reg; nil reg means no metrics. Clients sharing a registerer share the
-// metrics.
+// newRPCMetrics registers the metrics of subsystem ("rm", "am", "nm",
+// "rest") on reg; nil reg means no metrics. Clients sharing a registerer
+// share the metrics.
 func newRPCMetrics(reg prometheus.Registerer, subsystem string) *rpcMetrics {
-	if reg == nil {
+	m := failover.NewMetrics(reg, subsystem, "ResourceManager")
+	if m == nil {
 		return nil
 	}
-	m := &rpcMetrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "spindle", Subsystem: subsystem, Name: "requests_total",
-			Help: "Calls by method and outcome (ok, error, canceled, no_active_rm).",
-		}, []string{"method", "outcome"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: "spindle", Subsystem: subsystem, Name: "request_duration_seconds",
-			Help:    "Call latency, failovers and retries included.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
-		}, []string{"method"}),
-		failovers: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "spindle", Subsystem: subsystem, Name: "failovers_total",
-			Help: "Switches from one ResourceManager to another.",
-		}),
-	}
-	m.requests = metrics.Register(reg, m.requests)
-	m.latency = metrics.Register(reg, m.latency)
-	m.failovers = metrics.Register(reg, m.failovers)
-	return m
+	return &rpcMetrics{requests: m.Requests, latency: m.Latency, failovers: m.Failovers}
 }

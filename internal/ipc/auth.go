@@ -36,13 +36,57 @@ type Auth struct {
 	// Token enables TOKEN (SASL DIGEST-MD5) authentication.
 	Token *TokenAuth
 
-	// AllowSimpleFallback lets a client holding Kerberos credentials accept
-	// a server that answers SASL negotiation with "use SIMPLE". It is false
-	// by default, as Hadoop's ipc.client.fallback-to-simple-auth-allowed:
-	// a server that cannot do Kerberos is not trusted with a Kerberos
-	// client's calls. Clients without Kerberos credentials always accept.
+	// AllowSimpleFallback lets a client holding Kerberos or Token
+	// credentials accept a server that answers SASL negotiation with "use
+	// SIMPLE" (a SUCCESS to NEGOTIATE, or SIMPLE chosen from its offer). It
+	// is false by default, as Hadoop's
+	// ipc.client.fallback-to-simple-auth-allowed: under SIMPLE the calls
+	// travel unauthenticated and unprotected whatever protection was
+	// configured, so a server that will not authenticate is not trusted
+	// with a client's calls (an NM's StartContainers carries container
+	// tokens). Refusal is a *SimpleFallbackError. A client with only a User
+	// never negotiates and is unaffected.
 	AllowSimpleFallback bool
 }
+
+// SimpleFallbackError reports that a server asked a client holding SASL
+// credentials to fall back to SIMPLE authentication, and the client
+// refused because Auth.AllowSimpleFallback is false. It matches
+// ErrUnauthorized. The client sent nothing after its SASL NEGOTIATE.
+type SimpleFallbackError struct {
+	Addr string // the server
+	// Credentials names what the client holds: "Kerberos", "token" or
+	// "Kerberos and token".
+	Credentials string
+}
+
+func (e *SimpleFallbackError) Error() string {
+	return fmt.Sprintf("server %s asks to fall back to SIMPLE authentication, which would send calls unauthenticated; "+
+		"this client holds %s credentials and does not allow the fallback "+
+		"(set ipc.client.fallback-to-simple-auth-allowed=true only for a cluster that really runs without security)",
+		e.Addr, e.Credentials)
+}
+
+// Is matches ErrUnauthorized.
+func (e *SimpleFallbackError) Is(target error) bool { return target == ErrUnauthorized }
+
+// credentialNames says which SASL credentials a holds, for errors.
+func (a *Auth) credentialNames() string {
+	switch {
+	case a.Kerberos != nil && a.Token != nil:
+		return "Kerberos and token"
+	case a.Kerberos != nil:
+		return "Kerberos"
+	default:
+		return "token"
+	}
+}
+
+// errNoServerPrincipal is why a Kerberos Auth without a ServerPrincipal is
+// refused: with no expected principal, any service the KDC has a key for
+// (a host a DNS or routing attacker points the client at) would pass.
+var errNoServerPrincipal = errors.New("auth: Kerberos.ServerPrincipal is empty; set it to the principal the server must have, " +
+	"as the cluster configures it (yarn.resourcemanager.principal, dfs.namenode.kerberos.principal), e.g. \"rm/_HOST@EXAMPLE.COM\"")
 
 // KerberosAuth holds what KERBEROS authentication needs.
 type KerberosAuth struct {
@@ -57,7 +101,8 @@ type KerberosAuth struct {
 	// is looked up first). The realm is not compared. The server
 	// advertises its principal as protocol/serverId in the SASL
 	// negotiation; a mismatch fails the connection with ErrUnauthorized.
-	// Empty accepts any principal the server advertises.
+	// Required: empty is refused by New, rather than trusting whatever
+	// principal a server advertises.
 	ServerPrincipal string
 
 	// NewClient starts a GSSAPI exchange with the service principal
@@ -85,6 +130,9 @@ func (a *Auth) validate() error {
 	if k := a.Kerberos; k != nil {
 		if k.Principal == "" {
 			return errors.New("auth: Kerberos.Principal is empty")
+		}
+		if strings.TrimSpace(k.ServerPrincipal) == "" {
+			return errNoServerPrincipal
 		}
 		if k.NewClient == nil {
 			return errors.New("auth: Kerberos.NewClient is nil")
@@ -128,8 +176,9 @@ var mechanisms = map[string]string{
 // checkServerPrincipal compares the principal the server advertised with
 // the expected one, host being the dialed host.
 func checkServerPrincipal(ctx context.Context, expected, advertised, host string) error {
-	if expected == "" {
-		return nil
+	if strings.TrimSpace(expected) == "" {
+		// New refuses this; fail closed should a Client be built otherwise.
+		return fmt.Errorf("%w: %w", ErrUnauthorized, errNoServerPrincipal)
 	}
 	want, _, _ := strings.Cut(expected, "@")
 	if strings.Contains(want, "_HOST") {

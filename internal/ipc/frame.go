@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -86,6 +87,18 @@ func appendPacket(dst []byte, raw []byte, msgs ...proto.Message) ([]byte, error)
 	return dst, nil
 }
 
+// MaxHandshakePacketLength bounds one packet a server sends before the
+// connection is authenticated (its SASL offer, challenges and SUCCESS).
+// Those are a few hundred bytes to a few KiB (a Kerberos AP-REP); the
+// bound keeps an unauthenticated peer from making the client buffer the
+// full MaxResponseLength.
+const MaxHandshakePacketLength = 1 << 20
+
+// readChunk is how much of a packet readPacket allocates before the bytes
+// arrive: a larger packet's buffer grows with the bytes read, so a length
+// prefix alone never costs more than this.
+const readChunk = 64 << 10
+
 // readPacket reads one length-prefixed packet and returns the bytes after
 // the length.
 func readPacket(r io.Reader, maxLen int) ([]byte, error) {
@@ -93,16 +106,25 @@ func readPacket(r io.Reader, maxLen int) ([]byte, error) {
 	if _, err := io.ReadFull(r, l[:]); err != nil {
 		return nil, err
 	}
-	n := binary.BigEndian.Uint32(l[:])
-	if int64(n) > int64(maxLen) {
+	n := int64(binary.BigEndian.Uint32(l[:]))
+	if n > int64(maxLen) {
 		return nil, protocolErrorf("response packet of %d bytes exceeds the limit of %d", n, maxLen)
 	}
-	p := make([]byte, n)
-	if _, err := io.ReadFull(r, p); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
+	p := make([]byte, 0, min(n, readChunk))
+	for int64(len(p)) < n {
+		if len(p) == cap(p) {
+			// Double, bounded by what is left: growth follows the bytes
+			// that actually came.
+			p = slices.Grow(p, int(min(int64(cap(p)), n-int64(len(p)))))
 		}
-		return nil, err
+		k, err := io.ReadFull(r, p[len(p):min(int64(cap(p)), n)])
+		p = p[:len(p)+k]
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
 	}
 	return p, nil
 }

@@ -2,11 +2,14 @@ package ipc
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/proto"
@@ -261,5 +264,31 @@ func TestUnwrapPacketRejects(t *testing.T) {
 				t.Error("accepted")
 			}
 		})
+	}
+}
+
+// TestReadPacketGrowsWithArrivingBytes: a length prefix claiming 100 MiB
+// followed by a few bytes costs a buffer of about the bytes that came, not
+// of the claim; a packet larger than one read chunk still arrives whole.
+func TestReadPacketGrowsWithArrivingBytes(t *testing.T) {
+	claim := mustHex(t, "06400000 0102030405") // 100 MiB announced, 5 bytes sent
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := readPacket(bytes.NewReader(claim), DefaultMaxResponseLength)
+	runtime.ReadMemStats(&after)
+	if err != io.ErrUnexpectedEOF {
+		t.Errorf("truncated packet: %v, want io.ErrUnexpectedEOF", err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 1<<20 {
+		t.Errorf("allocated %d bytes for a 5-byte remainder of a 100 MiB claim", got)
+	}
+
+	big := bytes.Repeat([]byte("0123456789abcdef"), (5*readChunk+3)/16+1)
+	framed := binary.BigEndian.AppendUint32(nil, uint32(len(big)))
+	// One byte per Read, as a slow peer delivers.
+	got, err := readPacket(iotest.OneByteReader(bytes.NewReader(append(framed, big...))), DefaultMaxResponseLength)
+	if err != nil || !bytes.Equal(got, big) {
+		t.Fatalf("packet of %d bytes: got %d bytes, %v", len(big), len(got), err)
 	}
 }

@@ -3,8 +3,11 @@ package ipc
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
+	"io"
 	"testing"
+	"testing/iotest"
 
 	"google.golang.org/protobuf/proto"
 
@@ -124,6 +127,34 @@ func FuzzWrappedStream(f *testing.F) {
 				return
 			}
 			parseResponse(pkt)
+		}
+	})
+}
+
+// FuzzReadPacket checks the growing packet reader against the plain
+// definition (a length, then exactly that many bytes) under the
+// handshake's limit, with the bytes delivered one at a time and in one
+// piece.
+func FuzzReadPacket(f *testing.F) {
+	addRecordedSeeds(f)
+	f.Add([]byte{0x00, 0x10, 0x00, 0x00, 1, 2, 3})                          // 1 MiB announced, 3 bytes sent
+	f.Add([]byte{0x00, 0x10, 0x00, 0x01})                                   // just over the limit
+	f.Add(append([]byte{0x00, 0x01, 0x00, 0x01}, make([]byte, 1<<16+1)...)) // one byte past a read chunk
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var want []byte
+		wantOK := false
+		if len(b) >= 4 {
+			n := int64(binary.BigEndian.Uint32(b))
+			wantOK = n <= MaxHandshakePacketLength && int64(len(b)-4) >= n
+			if wantOK {
+				want = b[4 : 4+n]
+			}
+		}
+		for _, r := range []io.Reader{bytes.NewReader(b), iotest.OneByteReader(bytes.NewReader(b))} {
+			got, err := readPacket(r, MaxHandshakePacketLength)
+			if (err == nil) != wantOK || (wantOK && !bytes.Equal(got, want)) {
+				t.Fatalf("readPacket = %d bytes, %v; want ok=%v with %d bytes", len(got), err, wantOK, len(want))
+			}
 		}
 	})
 }

@@ -81,7 +81,7 @@ func (c *Client) negotiate(ctx context.Context, nc net.Conn, r io.Reader) (*sess
 	}
 	s := &session{qop: sasl.Auth}
 	for {
-		pkt, err := readPacket(r, c.maxResponseLength())
+		pkt, err := readPacket(r, min(c.maxResponseLength(), MaxHandshakePacketLength))
 		if err != nil {
 			return nil, &ConnError{Addr: c.cfg.Addr, Op: "handshake", Err: err}
 		}
@@ -213,9 +213,13 @@ func (c *Client) selectAuth(ctx context.Context, offer []*pb.RpcSaslProto_SaslAu
 	return nil, nil, fmt.Errorf("%w: client cannot authenticate via %v", ErrUnauthorized, offered)
 }
 
+// simpleAllowed decides whether the client may switch to SIMPLE when the
+// server asks: only with AllowSimpleFallback, since a client that
+// negotiates SASL holds credentials (Kerberos or a token) it means to use.
 func (c *Client) simpleAllowed() error {
-	if c.cfg.Auth.Kerberos != nil && !c.cfg.Auth.AllowSimpleFallback {
-		return fmt.Errorf("%w: server asks to fall back to SIMPLE authentication, but the client has Kerberos credentials and does not allow fallback", ErrUnauthorized)
+	a := &c.cfg.Auth
+	if a.useSASL() && !a.AllowSimpleFallback {
+		return &SimpleFallbackError{Addr: c.cfg.Addr, Credentials: a.credentialNames()}
 	}
 	return nil
 }
