@@ -73,7 +73,7 @@ func (c *Client) DelegationTokens(ctx context.Context, extraFileSystems ...strin
 		if len(addrs) == 0 {
 			addrs, ns = []string{withDefaultPort(u.Host)}, ""
 		}
-		other := newNamenodes(addrs, c.newIPC, c.log, c.metrics)
+		other := c.namenodes(addrs)
 		tok, err := c.delegationToken(ctx, other, ns)
 		other.close()
 		if err != nil {

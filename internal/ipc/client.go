@@ -2,6 +2,7 @@ package ipc
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	crand "crypto/rand"
 	"errors"
@@ -75,8 +76,28 @@ type Config struct {
 	MaxResponseLength int
 
 	// ClientID is the 16-byte id the server's retry cache knows this client
-	// by. Nil means a random one (a version 4 UUID, as Java makes).
+	// by. Nil means Identity's, or a random one (a version 4 UUID, as Java
+	// makes) without an Identity.
 	ClientID []byte
+
+	// Identity is the client id and call id sequence this Client shares
+	// with the other Clients of a failover set (one per server), so that a
+	// call repeated on another server keeps its client id and call id and
+	// the server's retry cache recognizes it. Nil means one of the
+	// Client's own, made from ClientID. With both set, ClientID must be
+	// Identity's.
+	Identity *Identity
+
+	// CallTimeout bounds how long a call whose context has no deadline
+	// waits for its answer, its repeats on new connections included, so
+	// that a server which answers pings but never the call cannot hang
+	// the caller. It plays the part of Hadoop's ipc.client.rpc-timeout.ms
+	// (120 s since Hadoop 3.3.1), except that the connection stays open
+	// for the calls sharing it. 0 means DefaultCallTimeout; negative means
+	// no bound. A call that runs out fails with an error matching
+	// ErrCallTimeout; a context deadline, even a longer one, replaces
+	// this bound.
+	CallTimeout time.Duration
 
 	// Dialer opens connections. Nil means a net.Dialer.
 	Dialer Dialer
@@ -95,12 +116,11 @@ type Config struct {
 type Client struct {
 	cfg        Config
 	host       string // Addr's host, for _HOST
-	clientID   []byte
+	identity   *Identity
+	clientID   []byte // identity's
 	idempotent map[string]bool
 	dialer     Dialer
 	log        *slog.Logger
-
-	nextID atomic.Uint32
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
@@ -136,8 +156,8 @@ func New(cfg Config) (*Client, error) {
 	if err := cfg.Auth.validate(); err != nil {
 		return nil, fmt.Errorf("ipc: Config.%w", err)
 	}
-	if cfg.ClientID != nil && len(cfg.ClientID) != 16 {
-		return nil, fmt.Errorf("ipc: Config.ClientID has %d bytes, want 16", len(cfg.ClientID))
+	if cfg.Identity != nil && cfg.ClientID != nil && !bytes.Equal(cfg.ClientID, cfg.Identity.clientID) {
+		return nil, errors.New("ipc: Config.ClientID is not Config.Identity's client id")
 	}
 	c := &Client{
 		cfg:        cfg,
@@ -146,13 +166,12 @@ func New(cfg Config) (*Client, error) {
 		dialer:     cfg.Dialer,
 		log:        cfg.Logger,
 	}
-	if c.clientID = cfg.ClientID; c.clientID == nil {
-		c.clientID = make([]byte, 16)
-		crand.Read(c.clientID)
-		c.clientID[6] = c.clientID[6]&0x0f | 0x40 // UUID version 4
-		c.clientID[8] = c.clientID[8]&0x3f | 0x80 // RFC 4122 variant
+	if c.identity = cfg.Identity; c.identity == nil {
+		if c.identity, err = NewIdentity(cfg.ClientID); err != nil {
+			return nil, fmt.Errorf("ipc: Config.ClientID: %w", err)
+		}
 	}
-	c.clientID = append([]byte(nil), c.clientID...)
+	c.clientID = c.identity.clientID
 	if c.dialer == nil {
 		c.dialer = &net.Dialer{}
 	}
@@ -177,12 +196,25 @@ func New(cfg Config) (*Client, error) {
 	if c.cfg.IdleTimeout == 0 {
 		c.cfg.IdleTimeout = 10 * time.Second
 	}
+	if c.cfg.CallTimeout == 0 {
+		c.cfg.CallTimeout = DefaultCallTimeout
+	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	return c, nil
 }
 
+// WithIdentity returns a new Client configured as c, but numbering its
+// calls from id and sending id's client id. c is left as it is; close it
+// if it is not used. It lets a failover set bring Clients that a caller
+// made into the set's one Identity.
+func (c *Client) WithIdentity(id *Identity) (*Client, error) {
+	cfg := c.cfg
+	cfg.ClientID, cfg.Identity = nil, id
+	return New(cfg)
+}
+
 // ClientID returns the 16-byte client id sent with every call.
-func (c *Client) ClientID() []byte { return append([]byte(nil), c.clientID...) }
+func (c *Client) ClientID() []byte { return bytes.Clone(c.clientID) }
 
 func (c *Client) maxResponseLength() int {
 	if c.cfg.MaxResponseLength > 0 {
@@ -191,16 +223,130 @@ func (c *Client) maxResponseLength() int {
 	return DefaultMaxResponseLength
 }
 
-// Call invokes method with req and decodes the server's answer into resp.
+// DefaultCallTimeout is how long a call whose context has no deadline
+// waits for its answer when Config.CallTimeout is 0: Hadoop's default
+// ipc.client.rpc-timeout.ms.
+const DefaultCallTimeout = 120 * time.Second
+
+// Identity is what a server's retry cache knows a client by: a 16-byte
+// client id, and the sequence its call ids come from. The Clients of a
+// failover set share one, so a call repeated on another server keeps a
+// client id and call id that no other call of the set has; a NameNode's
+// standby learns the active one's retry cache from the edit log and so
+// recognizes a repeated rename2 or delete. An Identity is safe for
+// concurrent use.
+type Identity struct {
+	clientID []byte
+	next     atomic.Uint32
+}
+
+// NewIdentity returns an Identity with the given 16-byte client id, or a
+// random one (a version 4 UUID, as Java makes) when clientID is nil. It
+// keeps its own copy.
+func NewIdentity(clientID []byte) (*Identity, error) {
+	if clientID == nil {
+		clientID = make([]byte, 16)
+		crand.Read(clientID)
+		clientID[6] = clientID[6]&0x0f | 0x40 // UUID version 4
+		clientID[8] = clientID[8]&0x3f | 0x80 // RFC 4122 variant
+	} else if len(clientID) != 16 {
+		return nil, fmt.Errorf("ipc: client id has %d bytes, want 16", len(clientID))
+	}
+	return &Identity{clientID: bytes.Clone(clientID)}, nil
+}
+
+// ClientID returns the 16-byte client id.
+func (id *Identity) ClientID() []byte { return bytes.Clone(id.clientID) }
+
+// nextCallID numbers calls from 0, as Java's client does, wrapping to 0
+// after the largest positive int32 (negative ids are the protocol's).
+func (id *Identity) nextCallID() int32 { return int32(id.next.Add(1)-1) & 0x7fffffff }
+
+// A Call is one logical call that Do may send to several Clients sharing
+// an Identity (the servers of a failover set). It keeps its call id across
+// them and counts its copies that may have reached a server, so every
+// repeat carries the same client id and call id and an incremented retry
+// count; and it remembers whether a server may have executed it, which
+// MayFailover needs.
 //
-// It returns ctx.Err() once ctx ends, without waiting for the server; the
-// connection stays usable. A failure the server reports for the call is a
-// *RemoteError (match the sentinels with errors.Is). A failed connection
-// is a *ConnError; Call repeats the call on a new connection first, if the
-// method is idempotent or the call never reached the server, up to
-// MaxRetries times, with the same call id and, when an earlier copy may
-// have reached the server, an incremented retry count.
+// Set Method; the rest is Do's. A Call is for one goroutine at a time.
+type Call struct {
+	// Method is the protocol method, e.g. "getApplicationReport".
+	Method string
+
+	identity      *Identity // whose call id id is; nil before the first Do
+	id            int32
+	retry         int32 // copies sent that may have reached a server
+	idempotent    bool  // the Client's table says Method may be repeated
+	maybeExecuted bool  // a server may have executed a copy
+}
+
+// ID returns the call id, which the first Do assigns.
+func (call *Call) ID() int32 { return call.id }
+
+// RetryCount returns the retry count the next copy of the call carries:
+// how many earlier copies may have reached a server.
+func (call *Call) RetryCount() int32 { return call.retry }
+
+// MaybeExecuted reports whether a server may have executed the call: a
+// copy of it was written and no server answered that it was not (a
+// standby's StandbyException says it was not executed).
+func (call *Call) MaybeExecuted() bool { return call.maybeExecuted }
+
+// MayFailover reports whether err, which Do returned for call, allows
+// sending call to another server of the same service: IsFailover(err)
+// holds, and either the method may be repeated (Config.Idempotent) or no
+// server can have executed the call (the dial or the handshake failed,
+// nothing was written, or the server answered that it is a standby). A
+// non-idempotent call that may have reached a server is not sent again:
+// the caller gets the error rather than the call twice.
+func (call *Call) MayFailover(err error) bool {
+	return IsFailover(err) && call.MayRepeat()
+}
+
+// MayRepeat reports whether call may be sent again: its method may be
+// repeated, or no server can have executed it.
+func (call *Call) MayRepeat() bool { return call.idempotent || !call.maybeExecuted }
+
+// Call invokes method with req and decodes the server's answer into resp;
+// it is Do with a new Call.
 func (c *Client) Call(ctx context.Context, method string, req, resp proto.Message) error {
+	return c.Do(ctx, &Call{Method: method}, req, resp)
+}
+
+// Do sends call with req and decodes the server's answer into resp. Sent
+// again, on this Client or another sharing its Identity, call keeps its
+// call id and its retry count goes on from where it was.
+//
+// Do returns ctx.Err() once ctx ends, without waiting for the server; the
+// connection stays usable. Without a deadline in ctx, Config.CallTimeout
+// bounds the call (ErrCallTimeout). A failure the server reports for the
+// call is a *RemoteError (match the sentinels with errors.Is). A failed
+// connection is a *ConnError; Do repeats the call on a new connection
+// first, if the method is idempotent or the call never reached the
+// server, up to MaxRetries times, with the same call id and, when an
+// earlier copy may have reached the server, an incremented retry count.
+func (c *Client) Do(ctx context.Context, call *Call, req, resp proto.Message) error {
+	if call.identity == nil {
+		call.identity, call.id = c.identity, c.identity.nextCallID()
+	} else if call.identity != c.identity {
+		return fmt.Errorf("ipc: %s: the call was numbered by another Identity than this Client's", call.Method)
+	}
+	call.idempotent = c.idempotent[call.Method]
+	if _, ok := ctx.Deadline(); ok || c.cfg.CallTimeout < 0 {
+		return c.do(ctx, call, req, resp)
+	}
+	tctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
+	defer cancel()
+	err := c.do(tctx, call, req, resp)
+	if err != nil && ctx.Err() == nil && tctx.Err() != nil {
+		return fmt.Errorf("ipc: %s: no answer from %s within %s: %w", call.Method, c.cfg.Addr, c.cfg.CallTimeout, ErrCallTimeout)
+	}
+	return err
+}
+
+func (c *Client) do(ctx context.Context, call *Call, req, resp proto.Message) error {
+	method := call.Method
 	body, err := proto.Marshal(req)
 	if err != nil {
 		return fmt.Errorf("ipc: %s: encoding the request: %w", method, err)
@@ -210,15 +356,16 @@ func (c *Client) Call(ctx context.Context, method string, req, resp proto.Messag
 		DeclaringClassProtocolName: proto.String(c.cfg.Protocol),
 		ClientProtocolVersion:      proto.Uint64(1),
 	}
-	id := int32(c.nextID.Add(1)-1) & 0x7fffffff
-	idempotent := c.idempotent[method]
-	// retry counts the earlier attempts that may have reached the server:
-	// the server sees 0 on the first copy of the call it can receive.
-	var retry int32
+	id := call.id
 	for attempt := 0; ; attempt++ {
-		out, sent, err := c.attempt(ctx, id, retry, method, mh, body)
+		out, sent, err := c.attempt(ctx, id, call.retry, method, mh, body)
 		if sent {
-			retry++
+			// The server sees 0 on the first copy of the call it can
+			// receive, 1 on the next, ...
+			call.retry++
+			if err != nil && !answeredNotExecuted(err) {
+				call.maybeExecuted = true
+			}
 		}
 		if err == nil {
 			if err := proto.Unmarshal(out, resp); err != nil {
@@ -236,7 +383,7 @@ func (c *Client) Call(ctx context.Context, method string, req, resp proto.Messag
 		if errors.As(err, &re) && !re.Fatal {
 			return err // the server answered: the call itself failed
 		}
-		if !retryable(err) || (sent && !idempotent) || attempt >= c.cfg.MaxRetries {
+		if !retryable(err) || (sent && !call.idempotent) || attempt >= c.cfg.MaxRetries {
 			return fmt.Errorf("ipc: %s: %w", method, err)
 		}
 		wait := c.backoff(attempt)
@@ -253,6 +400,14 @@ func (c *Client) Call(ctx context.Context, method string, req, resp proto.Messag
 			return fmt.Errorf("ipc: %s: %w", method, ErrClosed)
 		}
 	}
+}
+
+// answeredNotExecuted reports whether err is the server's answer that it
+// did not execute the call: a standby refuses every call it gets before
+// running it.
+func answeredNotExecuted(err error) bool {
+	var re *RemoteError
+	return errors.As(err, &re) && !re.Fatal && errors.Is(re, ErrStandby)
 }
 
 func (c *Client) attempt(ctx context.Context, id, retry int32, method string, mh *pb.RequestHeaderProto, body []byte) ([]byte, bool, error) {

@@ -194,6 +194,10 @@ func (e *ConnError) Error() string {
 
 func (e *ConnError) Unwrap() error { return e.Err }
 
+// ErrCallTimeout: a call whose context had no deadline got no answer
+// within Config.CallTimeout. The server may have executed it.
+var ErrCallTimeout = errors.New("ipc: call timed out")
+
 // ErrClosed is returned by calls on a Client after Close.
 var ErrClosed = errors.New("ipc: client closed")
 
@@ -207,10 +211,12 @@ func protocolErrorf(format string, args ...any) error {
 
 // IsFailover reports whether a call's error means "try another server of
 // the same service" (another ResourceManager or NameNode of an HA pair):
-// the server is a standby, or it could not be reached or dropped the
-// connection. Refused credentials are not: every server refuses them alike.
+// the server is a standby, or it could not be reached, dropped the
+// connection or left the call unanswered (ErrCallTimeout). Refused
+// credentials are not: every server refuses them alike. Whether the call
+// may be sent again is Call.MayFailover's question.
 func IsFailover(err error) bool {
-	if errors.Is(err, ErrStandby) {
+	if errors.Is(err, ErrStandby) || errors.Is(err, ErrCallTimeout) {
 		return true
 	}
 	if errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrAccessControl) {
