@@ -6,6 +6,10 @@
 // the client's random source) and write it under internal/sasl/testdata
 // when SPINDLE_SASL_RECORD names that directory; the unit tests of package
 // sasl replay them.
+//
+// DigestServer is the server side of a DIGEST-MD5 token exchange at
+// protection auth, checked against a recorded Java exchange, for fake IPC
+// servers (package ipctest) that authenticate token clients.
 package sasltest
 
 import (
