@@ -21,7 +21,7 @@ import (
 // namespace access, so a Client holding just the application's delegation
 // tokens can do it inside a container.
 func (c *Client) RemoveStaging(ctx context.Context, appID string) error {
-	if err := checkAppID(appID); err != nil {
+	if err := checkAppID("remove staging", appID); err != nil {
 		return err
 	}
 	err := c.Remove(ctx, c.StagingDir(appID), true)
@@ -69,7 +69,7 @@ func (c *Client) Sweep(ctx context.Context, isRunning func(ctx context.Context, 
 	var removed []string
 	var errs []error
 	for _, e := range entries {
-		if !e.IsDir() || c.StagingDir(e.Name) == c.cfg.PrivateCacheDir || !strings.HasPrefix(e.Name, "application_") {
+		if !e.IsDir() || c.StagingDir(e.Name) == c.cfg.PrivateCacheDir || !validAppID(e.Name) {
 			continue
 		}
 		if minAge > 0 && now.Sub(e.ModTime) < minAge {

@@ -209,7 +209,7 @@ type upload struct {
 // submitted.
 func (c *Client) Stage(ctx context.Context, appID string, deps []Dependency, opts StageOptions) (*Staging, error) {
 	start := time.Now()
-	if err := checkAppID(appID); err != nil {
+	if err := checkAppID("stage", appID); err != nil {
 		return nil, err
 	}
 	items, err := c.plan(deps)
@@ -509,15 +509,6 @@ func (c *Client) remotePath(remote string) (string, error) {
 		return "", fmt.Errorf("%s is another file system than this client's (%s)", u.Host, c.authority)
 	}
 	return path.Clean(u.Path), nil
-}
-
-// checkAppID refuses application ids that are not a single path
-// component.
-func checkAppID(id string) error {
-	if id == "" || id == "." || id == ".." || strings.ContainsAny(id, "/\x00") || id == "cache" {
-		return &PathError{Op: "stage", Path: id, Err: errors.New("not a usable application id")}
-	}
-	return nil
 }
 
 // validEntry reports whether a cache entry listed under the name of

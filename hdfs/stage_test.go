@@ -117,17 +117,6 @@ func TestPlanErrors(t *testing.T) {
 	}
 }
 
-func TestCheckAppID(t *testing.T) {
-	for _, bad := range []string{"", ".", "..", "a/b", "cache"} {
-		if checkAppID(bad) == nil {
-			t.Errorf("checkAppID(%q) accepted it", bad)
-		}
-	}
-	if err := checkAppID("application_1700000000000_0001"); err != nil {
-		t.Error(err)
-	}
-}
-
 func writeTree(t *testing.T, root string, files map[string]string) {
 	t.Helper()
 	for name, content := range files {
