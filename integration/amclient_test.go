@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,8 +14,9 @@ import (
 
 // unmanagedAM submits an unmanaged application (its AM runs here, in the
 // test) and returns an AMClient registered for it, authenticated with the
-// AMRMToken from the application report.
-func unmanagedAM(t testing.TB, tb *testbed.TestBed, prot string) (*yarn.RMClient, *yarn.AMClient, yarn.ApplicationID) {
+// AMRMToken from the application report. Each of amOpts may change the
+// AMClient's config.
+func unmanagedAM(t testing.TB, tb *testbed.TestBed, prot string, amOpts ...func(*yarn.AMConfig)) (*yarn.RMClient, *yarn.AMClient, yarn.ApplicationID) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -51,7 +53,11 @@ func unmanagedAM(t testing.TB, tb *testbed.TestBed, prot string) (*yarn.RMClient
 	if r.AMRMToken == nil {
 		t.Fatalf("unmanaged application %s is %s without an AMRMToken", id, r.State)
 	}
-	am, err := yarn.NewAMClient(yarn.AMConfig{ResourceManagers: cfg.ResourceManagers, Token: *r.AMRMToken, RPCProtection: cfg.RPCProtection})
+	amCfg := yarn.AMConfig{ResourceManagers: cfg.ResourceManagers, Token: *r.AMRMToken, RPCProtection: cfg.RPCProtection}
+	for _, o := range amOpts {
+		o(&amCfg)
+	}
+	am, err := yarn.NewAMClient(amCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,6 +127,71 @@ func TestAMClientUnmanaged(t *testing.T) {
 				t.Fatalf("final %s/%s %q, want FINISHED/SUCCEEDED with our diagnostics", r.State, r.FinalStatus, r.Diagnostics)
 			}
 		})
+	}
+}
+
+// TestAMClientConcurrentAllocate: heartbeats from several goroutines at
+// once are serialized by the AMClient, so the RM never sees a response id
+// twice (it would answer the repeat with its last response again, handing
+// out the same containers twice, or refuse an id that went backwards):
+// every container arrives exactly once and no heartbeat fails. (Unmanaged
+// AM, so plain and HA beds; see TestAMClientUnmanaged.)
+func TestAMClientConcurrentAllocate(t *testing.T) {
+	tb := testbed.Get(t)
+	if tb.Ready.Kerberos != nil {
+		t.Skip("Hadoop withholds an unmanaged AM's token from Kerberos clients (see TestAMClientUnmanaged)")
+	}
+	ctx := testContext(t, 2*time.Minute)
+	_, am, _ := unmanagedAM(t, tb, "")
+	const want = 8
+	ask := []yarn.ResourceRequest{{Priority: 1, ResourceName: "*", Resource: yarn.Resource{MemoryMB: 64, VCores: 1}, NumContainers: want}}
+	if _, err := am.Allocate(ctx, yarn.AllocateRequest{Asks: ask}); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu   sync.Mutex
+		seen = map[yarn.ContainerID]int{}
+		all  []yarn.ContainerID
+	)
+	total := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(all)
+	}
+	deadline := time.Now().Add(time.Minute)
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			for total() < want && time.Now().Before(deadline) && !t.Failed() {
+				resp, err := am.Allocate(ctx, yarn.AllocateRequest{})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				for _, c := range resp.Allocated {
+					seen[c.ID]++
+					all = append(all, c.ID)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	for id, n := range seen {
+		if n > 1 {
+			t.Errorf("container %s allocated %d times", id, n)
+		}
+	}
+	if len(seen) != want {
+		t.Errorf("%d distinct containers, want %d", len(seen), want)
+	}
+	release := yarn.AllocateRequest{Asks: []yarn.ResourceRequest{{Priority: 1, ResourceName: "*", Resource: yarn.Resource{MemoryMB: 64, VCores: 1}}}}
+	for id := range seen {
+		release.Release = append(release.Release, id)
+	}
+	if _, err := am.Allocate(ctx, release); err != nil {
+		t.Fatal(err)
 	}
 }
 
