@@ -34,6 +34,10 @@ type DigestServer struct {
 // that does not authenticate.
 var ErrDigestRefused = errors.New("sasltest: DIGEST-MD5 response refused")
 
+// ErrUnknownToken is Verify's error for a token Password does not know. It
+// matches ErrDigestRefused.
+var ErrUnknownToken = fmt.Errorf("%w: unknown token", ErrDigestRefused)
+
 // Verify checks the client's response and returns the token identifier it
 // authenticated with and the server's final token ("rspauth=...").
 func (s *DigestServer) Verify(response []byte) (identifier, final []byte, err error) {
@@ -77,7 +81,7 @@ func (s *DigestServer) Verify(response []byte) (identifier, final []byte, err er
 	}
 	pw, ok := s.Password(id)
 	if !ok {
-		return refuse("unknown token")
+		return nil, nil, ErrUnknownToken
 	}
 	pass := base64.StdEncoding.EncodeToString(pw)
 	inner := md5.Sum([]byte(r["username"] + ":" + r["realm"] + ":" + pass))

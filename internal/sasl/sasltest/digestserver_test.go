@@ -46,8 +46,8 @@ func TestDigestServerAcceptsJavaExchange(t *testing.T) {
 	}
 	unknown := *srv
 	unknown.Password = func([]byte) ([]byte, bool) { return nil, false }
-	if _, _, err := unknown.Verify(tr.Steps[0].Response); !errors.Is(err, ErrDigestRefused) {
-		t.Errorf("unknown token: %v, want ErrDigestRefused", err)
+	if _, _, err := unknown.Verify(tr.Steps[0].Response); !errors.Is(err, ErrUnknownToken) || !errors.Is(err, ErrDigestRefused) {
+		t.Errorf("unknown token: %v, want ErrUnknownToken", err)
 	}
 	otherURI := *srv
 	otherURI.DigestURI = "/elsewhere"
