@@ -2,6 +2,7 @@ package hdfs
 
 import (
 	"context"
+	"github.com/spindle-yarn/spindle/internal/siteconf"
 	"log/slog"
 	"net"
 	"net/url"
@@ -199,8 +200,9 @@ func (c *Config) validate() error {
 }
 
 // ConfigFromHadoopConf builds a Config from the properties of a cluster's
-// core-site.xml and hdfs-site.xml (github.com/colinmarc/hdfs/v2/hadoopconf
-// reads them into such a map; yarn-site.xml adds the token renewer). It
+// core-site.xml and hdfs-site.xml (LoadConfig reads them from a directory;
+// yarn-site.xml adds the token renewer), expanding ${property} references
+// as Hadoop does. It
 // reads fs.defaultFS with its HA nameservice (dfs.nameservices,
 // dfs.ha.namenodes.<ns>, dfs.namenode.rpc-address.<ns>.<id>),
 // hadoop.security.authentication, dfs.namenode.kerberos.principal,
@@ -212,12 +214,13 @@ func (c *Config) validate() error {
 // Under Kerberos the returned Config has Kerberos.ServerPrincipal set but no
 // Client: log in and set Kerberos.Client before use.
 func ConfigFromHadoopConf(conf map[string]string) (Config, error) {
+	get := func(key string) string { return siteconf.Get(conf, key) }
 	var cfg Config
 	nameservices := map[string][]string{}
-	for _, ns := range splitList(conf["dfs.nameservices"]) {
+	for _, ns := range siteconf.SplitList(get("dfs.nameservices")) {
 		var addrs []string
-		for _, id := range splitList(conf["dfs.ha.namenodes."+ns]) {
-			if a := conf["dfs.namenode.rpc-address."+ns+"."+id]; a != "" {
+		for _, id := range siteconf.SplitList(get("dfs.ha.namenodes." + ns)) {
+			if a := get("dfs.namenode.rpc-address." + ns + "." + id); a != "" {
 				addrs = append(addrs, a)
 			}
 		}
@@ -226,9 +229,9 @@ func ConfigFromHadoopConf(conf map[string]string) (Config, error) {
 		}
 	}
 
-	defaultFS := conf["fs.defaultFS"]
+	defaultFS := get("fs.defaultFS")
 	if defaultFS == "" {
-		defaultFS = conf["fs.default.name"]
+		defaultFS = get("fs.default.name")
 	}
 	if defaultFS == "" {
 		return Config{}, configErrorf("fs.defaultFS is not set")
@@ -248,13 +251,13 @@ func ConfigFromHadoopConf(conf map[string]string) (Config, error) {
 		cfg.NameServices = nameservices
 	}
 
-	if strings.EqualFold(conf["hadoop.security.authentication"], "kerberos") {
-		cfg.Kerberos = &KerberosConfig{ServerPrincipal: conf["dfs.namenode.kerberos.principal"]}
+	if strings.EqualFold(get("hadoop.security.authentication"), "kerberos") {
+		cfg.Kerberos = &KerberosConfig{ServerPrincipal: get("dfs.namenode.kerberos.principal")}
 	}
-	cfg.RPCProtection = conf["hadoop.rpc.protection"]
-	cfg.AllowSimpleFallback = strings.EqualFold(strings.TrimSpace(conf["ipc.client.fallback-to-simple-auth-allowed"]), "true")
+	cfg.RPCProtection = get("hadoop.rpc.protection")
+	cfg.AllowSimpleFallback = strings.EqualFold(strings.TrimSpace(get("ipc.client.fallback-to-simple-auth-allowed")), "true")
 	// The strongest level listed, as colinmarc/hdfs reads it.
-	levels := splitList(strings.ToLower(conf["dfs.data.transfer.protection"]))
+	levels := siteconf.SplitList(strings.ToLower(get("dfs.data.transfer.protection")))
 	sort.Strings(levels) // authentication < integrity < privacy
 	for _, l := range levels {
 		switch l {
@@ -262,11 +265,11 @@ func ConfigFromHadoopConf(conf map[string]string) (Config, error) {
 			cfg.DataTransferProtection = l
 		}
 	}
-	if strings.EqualFold(conf["dfs.encrypt.data.transfer"], "true") {
+	if strings.EqualFold(get("dfs.encrypt.data.transfer"), "true") {
 		cfg.DataTransferProtection = "privacy"
 	}
-	cfg.UseDatanodeHostname = strings.EqualFold(conf["dfs.client.use.datanode.hostname"], "true")
-	if p := conf["yarn.resourcemanager.principal"]; p != "" {
+	cfg.UseDatanodeHostname = strings.EqualFold(get("dfs.client.use.datanode.hostname"), "true")
+	if p := get("yarn.resourcemanager.principal"); p != "" {
 		cfg.TokenRenewer = ShortName(p)
 	}
 	return cfg, nil
@@ -279,16 +282,6 @@ func withDefaultPort(host string) string {
 		return host
 	}
 	return net.JoinHostPort(strings.Trim(host, "[]"), "8020")
-}
-
-func splitList(v string) []string {
-	var out []string
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // ShortName is the first component of a Kerberos principal:

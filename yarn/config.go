@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/spindle-yarn/spindle/internal/siteconf"
 	"log/slog"
 	"net"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -147,8 +147,8 @@ func (c *Config) validate() error {
 }
 
 // ConfigFromHadoopConf builds a Config from the properties of a cluster's
-// core-site.xml and yarn-site.xml (github.com/colinmarc/hdfs/v2/hadoopconf
-// reads them into such a map). It reads the RM addresses, with high
+// core-site.xml and yarn-site.xml (LoadConfig reads them from a
+// directory). It reads the RM addresses, with high
 // availability (yarn.resourcemanager.ha.enabled, ha.rm-ids and the
 // per-id keys) or without, yarn.resourcemanager.principal,
 // hadoop.rpc.protection and ipc.client.fallback-to-simple-auth-allowed,
@@ -158,7 +158,7 @@ func (c *Config) validate() error {
 // Config has Kerberos.ServerPrincipal set but no Client: log in and set
 // Kerberos.Client before use.
 func ConfigFromHadoopConf(conf map[string]string) (Config, error) {
-	get := func(key string) string { return expandVars(conf, conf[key], 0) }
+	get := func(key string) string { return siteconf.Get(conf, key) }
 	var cfg Config
 	https := strings.EqualFold(get("yarn.http.policy"), "HTTPS_ONLY")
 
@@ -196,7 +196,7 @@ func ConfigFromHadoopConf(conf map[string]string) (Config, error) {
 	}
 
 	if strings.EqualFold(get("yarn.resourcemanager.ha.enabled"), "true") {
-		ids := splitList(get("yarn.resourcemanager.ha.rm-ids"))
+		ids := siteconf.SplitList(get("yarn.resourcemanager.ha.rm-ids"))
 		if len(ids) == 0 {
 			return Config{}, configErrorf("yarn.resourcemanager.ha.enabled is true but yarn.resourcemanager.ha.rm-ids is empty")
 		}
@@ -228,31 +228,4 @@ func ConfigFromHadoopConf(conf map[string]string) (Config, error) {
 		}
 	}
 	return cfg, nil
-}
-
-func splitList(v string) []string {
-	var out []string
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-var varRef = regexp.MustCompile(`\$\{([^}$]+)\}`)
-
-// expandVars replaces ${name} with the property's value, recursively, as
-// Hadoop's Configuration does (bounded depth; unknown names stay as they are).
-func expandVars(conf map[string]string, v string, depth int) string {
-	if depth > 20 || !strings.Contains(v, "${") {
-		return v
-	}
-	return varRef.ReplaceAllStringFunc(v, func(m string) string {
-		name := m[2 : len(m)-1]
-		if val, ok := conf[name]; ok {
-			return expandVars(conf, val, depth+1)
-		}
-		return m
-	})
 }
