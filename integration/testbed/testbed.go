@@ -38,7 +38,7 @@ type Mode string
 const (
 	ModePlain    Mode = "plain"    // simple authentication, one ResourceManager
 	ModeKerberos Mode = "kerberos" // KDC, secured HDFS and YARN, SPNEGO on the web endpoints
-	ModeHA       Mode = "ha"       // simple authentication, two ResourceManagers with failover
+	ModeHA       Mode = "ha"       // simple authentication, two ResourceManagers and two NameNodes (nameservice ns1) with failover
 )
 
 // Options configures Start. The zero value starts a plain test bed in a new
@@ -49,7 +49,8 @@ type Options struct {
 	Dir string
 	// Kerberos secures the cluster with a KDC (realm EXAMPLE.COM).
 	Kerberos bool
-	// HA runs two ResourceManagers with manual failover.
+	// HA runs two ResourceManagers and two NameNodes (nameservice ns1,
+	// fs.defaultFS hdfs://ns1), each pair with manual failover.
 	HA bool
 	// RPCProtection is hadoop.rpc.protection in Kerberos mode. Empty means
 	// "authentication,integrity,privacy": the servers offer every level and
@@ -66,9 +67,16 @@ type Options struct {
 
 // Ready is the test bed's ready.json: where everything listens.
 type Ready struct {
-	ConfDir              string            `json:"conf_dir"`
-	NameNode             string            `json:"namenode"`
-	WebHDFS              string            `json:"webhdfs"`
+	ConfDir string `json:"conf_dir"`
+	// NameNode is the first NameNode's RPC address as an hdfs:// URI, and
+	// WebHDFS its HTTP address; in HA mode the first NameNode is active
+	// until /nn/failover moves the role.
+	NameNode string `json:"namenode"`
+	WebHDFS  string `json:"webhdfs"`
+	// NameService is "ns1" in HA mode, "" otherwise.
+	NameService string `json:"nameservice"`
+	// NameNodes lists every NameNode: nn1, and in HA mode nn2.
+	NameNodes            []NameNode        `json:"namenodes"`
 	ResourceManagers     []ResourceManager `json:"resourcemanagers"`
 	NodeManagers         int               `json:"nodemanagers"`
 	NodeManagerAddresses []string          `json:"nodemanager_addresses"`
@@ -79,6 +87,13 @@ type Ready struct {
 	Control              string            `json:"control"`
 	PID                  int               `json:"pid"`
 	StartupSeconds       float64           `json:"startup_seconds"`
+}
+
+// NameNode is one NameNode's addresses.
+type NameNode struct {
+	ID   string `json:"id"`   // nn1, nn2: its id in dfs.ha.namenodes.ns1
+	RPC  string `json:"rpc"`  // host:port
+	HTTP string `json:"http"` // http://host:port (web UI, WebHDFS, JMX)
 }
 
 // ResourceManager is one RM's addresses.
@@ -346,8 +361,46 @@ func (tb *TestBed) ActiveRM(ctx context.Context) (ResourceManager, error) {
 	return ResourceManager{}, fmt.Errorf("testbed: no active ResourceManager (%s)", strings.Join(states, "; "))
 }
 
+// NameNodeState reports whether a NameNode is "active" or "standby", by
+// its /isActive servlet (200 when active). Not by JMX: the NameNodes of
+// the test bed share one JVM and so one NameNodeStatus bean.
+func (tb *TestBed) NameNodeState(ctx context.Context, nn NameNode) (string, error) {
+	hc, err := tb.HTTPClient("")
+	if err != nil {
+		return "", err
+	}
+	code, body, err := hc.Get(ctx, nn.HTTP+"/isActive")
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("testbed: %s: %w", nn.ID, err)
+	case code == http.StatusOK:
+		return "active", nil
+	case code == http.StatusMethodNotAllowed:
+		return "standby", nil
+	}
+	return "", fmt.Errorf("testbed: %s/isActive: HTTP %d: %.200s", nn.HTTP, code, body)
+}
+
+// ActiveNameNode returns the NameNode that reports itself active.
+func (tb *TestBed) ActiveNameNode(ctx context.Context) (NameNode, error) {
+	var states []string
+	for _, nn := range tb.Ready.NameNodes {
+		st, err := tb.NameNodeState(ctx, nn)
+		if err != nil {
+			states = append(states, fmt.Sprintf("%s: %v", nn.ID, err))
+			continue
+		}
+		if st == "active" {
+			return nn, nil
+		}
+		states = append(states, nn.ID+": "+st)
+	}
+	return NameNode{}, fmt.Errorf("testbed: no active NameNode (%s)", strings.Join(states, "; "))
+}
+
 // Control performs a fault through the test bed's control endpoint, e.g.
-// "/nm/1/stop", "/nm/1/start", "/rm/0/stop", "/rm/0/start", "/rm/failover".
+// "/nm/1/stop", "/nm/1/start", "/rm/0/stop", "/rm/0/start", "/rm/failover",
+// "/nn/failover".
 // It returns once the test bed has done it.
 func (tb *TestBed) Control(ctx context.Context, path string) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tb.Ready.Control+path, nil)
@@ -390,10 +443,11 @@ func (tb *TestBed) LogTail(n int) string {
 }
 
 // Stop tears down a test bed this process started: SIGTERM to its process
-// group (the JVM's shutdown hook stops the clusters, and the NodeManagers
-// kill their containers), SIGKILL after 30 s, and then any process still
-// running from the test bed's directory. A test bed from Attach is left
-// running.
+// group (the JVM's shutdown hook kills the containers and stops the
+// clusters, and halts the JVM if that takes over 8 s), SIGKILL after
+// StopTimeout, and then any process still running from the test bed's
+// directory. It returns within about StopTimeout. A test bed from Attach
+// is left running.
 func (tb *TestBed) Stop() {
 	if !tb.owned {
 		return
@@ -403,7 +457,7 @@ func (tb *TestBed) Stop() {
 		_ = syscall.Kill(-pgid, syscall.SIGTERM)
 		select {
 		case <-tb.exited:
-		case <-time.After(30 * time.Second):
+		case <-time.After(StopTimeout):
 			_ = syscall.Kill(-pgid, syscall.SIGKILL)
 			<-tb.exited
 		}
@@ -417,6 +471,10 @@ func (tb *TestBed) Stop() {
 		}
 	})
 }
+
+// StopTimeout is how long Stop waits for the Java process to exit after
+// SIGTERM before it kills it; the JVM itself halts 8 s into its shutdown.
+const StopTimeout = 10 * time.Second
 
 // killStragglers kills processes whose command line names dir: containers
 // run in their own sessions (YARN starts them with setsid), so a killed

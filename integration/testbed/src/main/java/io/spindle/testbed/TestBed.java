@@ -25,6 +25,8 @@ import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.permission.FsPermission;
 import org.apache.hadoop.ha.HAServiceProtocol;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.apache.hadoop.hdfs.MiniDFSNNTopology;
+import org.apache.hadoop.hdfs.server.namenode.ha.ConfiguredFailoverProxyProvider;
 import org.apache.hadoop.minikdc.MiniKdc;
 import org.apache.hadoop.security.UserGroupInformation;
 import org.apache.hadoop.yarn.api.records.NodeId;
@@ -36,8 +38,9 @@ import org.apache.hadoop.yarn.server.resourcemanager.ResourceManager;
 import org.apache.hadoop.yarn.server.resourcemanager.rmnode.RMNode;
 
 /**
- * Spindle's Hadoop test bed: one HDFS (1 NameNode, 1 DataNode) and one YARN
- * (1 or 2 ResourceManagers, N NodeManagers running containers as real local
+ * Spindle's Hadoop test bed: one HDFS (1 NameNode, or in HA mode the
+ * nameservice ns1 of 2 NameNodes; 1 DataNode) and one YARN (1 or 2
+ * ResourceManagers, N NodeManagers running containers as real local
  * processes), optionally secured by an in-process KDC, all on loopback.
  *
  * <p>It writes a Hadoop client configuration and ready.json into the
@@ -50,6 +53,13 @@ public final class TestBed {
   static final String SERVICE_PRINCIPAL = "hadoop/localhost@" + REALM;
   static final String HTTP_PRINCIPAL = "HTTP/localhost@" + REALM;
   static final String[] USERS = {"alice", "bob"};
+  /** The HDFS nameservice of HA mode: fs.defaultFS is hdfs://ns1. */
+  static final String NAMESERVICE = "ns1";
+  /**
+   * How long the shutdown hook may take before the JVM halts: the Go harness
+   * and `make testbed` promise an exit within 10 s of SIGTERM or Ctrl-C.
+   */
+  static final long SHUTDOWN_GRACE_MS = 8_000;
 
   /**
    * JVM options every Java process of the test bed needs on Java 17; the
@@ -84,6 +94,10 @@ public final class TestBed {
   private HttpServer control;
   private UserGroupInformation serviceUgi;
   private final List<String> rmIds = new ArrayList<>();
+  /** NameNode ids (nn1, nn2 in HA mode) and their RPC and HTTP ports, by index. */
+  private final List<String> nnIds = new ArrayList<>();
+  private final List<Integer> nnRpcPorts = new ArrayList<>();
+  private final List<Integer> nnHttpPorts = new ArrayList<>();
   /** NodeManagers started by the control endpoint replace the cluster's own. */
   private final Map<Integer, NodeManager> restartedNMs = new LinkedHashMap<>();
   private final Map<Integer, String> nmAddresses = new LinkedHashMap<>();
@@ -100,6 +114,7 @@ public final class TestBed {
     TestBed bed = new TestBed(opts);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      haltAfterGrace();
       bed.stop();
       stopped.countDown();
     }, "testbed-shutdown"));
@@ -174,7 +189,7 @@ public final class TestBed {
     writeReady(seconds);
     System.out.printf("testbed: ready in %.1f s (%s%s, %d NodeManagers); config in %s%n",
         seconds, opts.kerberos ? "kerberos, rpc protection " + opts.rpcProtection : "simple auth",
-        opts.ha ? ", RM HA" : "", opts.nodeManagers, confDir);
+        opts.ha ? ", RM and NameNode HA" : "", opts.nodeManagers, confDir);
     System.out.flush();
   }
 
@@ -377,15 +392,46 @@ public final class TestBed {
 
   private void startHdfs(Configuration conf) throws Exception {
     File base = new File(workDir, "dfs");
-    dfs = new MiniDFSCluster.Builder(conf, base)
-        .nameNodePort(opts.nnPort)
-        .nameNodeHttpPort(opts.nnHttpPort)
-        .numDataNodes(1)
-        .format(true)
-        .build();
+    MiniDFSCluster.Builder b = new MiniDFSCluster.Builder(conf, base).numDataNodes(1).format(true);
+    nnIds.add("nn1");
+    nnRpcPorts.add(opts.nnPort);
+    nnHttpPorts.add(opts.nnHttpPort);
+    if (opts.ha) {
+      nnIds.add("nn2");
+      nnRpcPorts.add(freePort());
+      nnHttpPorts.add(freePort());
+      // Addresses come per NameNode of the nameservice, not unsuffixed.
+      conf.unset("dfs.namenode.rpc-address");
+      conf.unset("dfs.namenode.http-address");
+      MiniDFSNNTopology.NSConf ns = new MiniDFSNNTopology.NSConf(NAMESERVICE);
+      for (int i = 0; i < nnIds.size(); i++) {
+        ns.addNN(new MiniDFSNNTopology.NNConf(nnIds.get(i))
+            .setIpcPort(nnRpcPorts.get(i)).setHttpPort(nnHttpPorts.get(i)));
+      }
+      b.nnTopology(new MiniDFSNNTopology().addNameservice(ns));
+    } else {
+      b.nameNodePort(opts.nnPort).nameNodeHttpPort(opts.nnHttpPort);
+    }
+    dfs = b.build();
+    if (opts.ha) {
+      // Both start as standbys; nn1 becomes active, and /nn/failover
+      // moves the role from then on.
+      dfs.transitionToActive(0);
+      conf.set("dfs.nameservices", NAMESERVICE);
+      conf.set("dfs.ha.namenodes." + NAMESERVICE, String.join(",", nnIds));
+      for (int i = 0; i < nnIds.size(); i++) {
+        String suffix = "." + NAMESERVICE + "." + nnIds.get(i);
+        conf.set("dfs.namenode.rpc-address" + suffix, "127.0.0.1:" + nnRpcPorts.get(i));
+        conf.set("dfs.namenode.http-address" + suffix, "127.0.0.1:" + nnHttpPorts.get(i));
+      }
+      conf.set("dfs.client.failover.proxy.provider." + NAMESERVICE,
+          ConfiguredFailoverProxyProvider.class.getName());
+      conf.set("fs.defaultFS", "hdfs://" + NAMESERVICE);
+    } else {
+      conf.set("fs.defaultFS", "hdfs://127.0.0.1:" + opts.nnPort);
+    }
     dfs.waitActive();
-    conf.set("fs.defaultFS", "hdfs://127.0.0.1:" + opts.nnPort);
-    FileSystem fs = dfs.getFileSystem();
+    FileSystem fs = dfs.getFileSystem(0);
     mkdir(fs, "/tmp", (short) 01777, null);
     mkdir(fs, "/user", (short) 0755, null);
     List<String> homes = new ArrayList<>(List.of(USERS));
@@ -464,6 +510,11 @@ public final class TestBed {
     Configuration out = new Configuration(conf);
     // Per-RM identity belongs to the RMs, never to clients.
     out.unset(YarnConfiguration.RM_HA_ID);
+    // Likewise the NameNodes' own identity and shared edits directory.
+    for (String key : new String[] {"dfs.ha.namenode.id", "dfs.nameservice.id",
+        "dfs.namenode.shared.edits.dir"}) {
+      out.unset(key);
+    }
     for (String name : new String[] {"core-site.xml", "hdfs-site.xml", "yarn-site.xml"}) {
       File tmp = new File(confDir, name + ".tmp");
       try (OutputStream os = new FileOutputStream(tmp)) {
@@ -481,6 +532,16 @@ public final class TestBed {
     j.append("  \"conf_dir\": ").append(q(confDir.getPath())).append(",\n");
     j.append("  \"namenode\": ").append(q("hdfs://127.0.0.1:" + opts.nnPort)).append(",\n");
     j.append("  \"webhdfs\": ").append(q("http://127.0.0.1:" + opts.nnHttpPort)).append(",\n");
+    j.append("  \"nameservice\": ").append(opts.ha ? q(NAMESERVICE) : "null").append(",\n");
+    j.append("  \"namenodes\": [");
+    for (int i = 0; i < nnIds.size(); i++) {
+      j.append(i == 0 ? "\n" : ",\n");
+      j.append("    {\"id\": ").append(q(nnIds.get(i)))
+          .append(", \"rpc\": ").append(q("127.0.0.1:" + nnRpcPorts.get(i)))
+          .append(", \"http\": ").append(q("http://127.0.0.1:" + nnHttpPorts.get(i)))
+          .append("}");
+    }
+    j.append("\n  ],\n");
     j.append("  \"resourcemanagers\": [");
     for (int i = 0; i < rmIds.size(); i++) {
       String id = rmIds.get(i);
@@ -569,7 +630,7 @@ public final class TestBed {
       if (!"POST".equals(ex.getRequestMethod())) {
         code = 405;
         body = "use POST";
-      } else if (path.equals("/rm/failover") && !opts.ha) {
+      } else if ((path.equals("/rm/failover") || path.equals("/nn/failover")) && !opts.ha) {
         code = 409;
         body = "failover needs the HA test bed (HA=1)";
       } else {
@@ -577,7 +638,8 @@ public final class TestBed {
         if (body == null) {
           code = 404;
           body = "unknown control path " + path
-              + "; known: /nm/{i}/stop, /nm/{i}/start, /rm/{i}/stop, /rm/{i}/start, /rm/failover";
+              + "; known: /nm/{i}/stop, /nm/{i}/start, /rm/{i}/stop, /rm/{i}/start, /rm/failover,"
+              + " /nn/failover";
         }
       }
     } catch (Throwable t) {
@@ -624,7 +686,34 @@ public final class TestBed {
     if (path.equals("/rm/failover")) {
       return failover();
     }
+    if (path.equals("/nn/failover")) {
+      return nnFailover();
+    }
     return null;
+  }
+
+  /**
+   * Makes the other NameNode of ns1 active, as an administrator's forced
+   * manual failover would: the active one becomes standby first (closing
+   * its edit log segment), then the other catches up on the shared edits
+   * and becomes active.
+   */
+  private String nnFailover() throws Exception {
+    if (!opts.ha) {
+      throw new IllegalStateException("failover needs the HA test bed (HA=1)");
+    }
+    int active = -1;
+    for (int i = 0; i < nnIds.size(); i++) {
+      if (dfs.getNameNode(i) != null && dfs.getNameNode(i).isActiveState()) {
+        active = i;
+      }
+    }
+    int next = active < 0 ? 0 : (active + 1) % nnIds.size();
+    if (active >= 0) {
+      dfs.transitionToStandby(active);
+    }
+    dfs.transitionToActive(next);
+    return "failed over from " + (active < 0 ? "none" : nnIds.get(active)) + " to " + nnIds.get(next);
   }
 
   private NodeManager currentNM(int i) {
@@ -696,30 +785,96 @@ public final class TestBed {
   // -------------------------------------------------------------- teardown
 
   synchronized void stop() {
+    long start = System.nanoTime();
+    // Whoever reads ready.json from now on must not find a bed there.
+    new File(dir, "ready.json").delete();
+    // Containers and localizers are this JVM's child processes, in sessions
+    // of their own (a signal to our process group misses them); ended
+    // first, the NodeManagers need not wait for each in turn.
+    int killed = killDescendants(false);
     if (control != null) {
       control.stop(0);
     }
     for (NodeManager nm : restartedNMs.values()) {
-      quietly(nm::stop);
+      timed("restarted NodeManager", nm::stop);
     }
     if (yarn != null) {
-      quietly(yarn::stop);
+      timed("YARN", yarn::stop);
     }
     if (dfs != null) {
-      quietly(dfs::shutdown);
+      timed("HDFS", dfs::shutdown);
     }
     if (kdc != null) {
-      quietly(kdc::stop);
+      timed("KDC", kdc::stop);
     }
-    new File(dir, "ready.json").delete();
+    // What the services started while stopping, e.g. an AM attempt.
+    killed += killDescendants(true);
+    System.err.printf("testbed: stopped in %.1f s (%d child processes killed)%n",
+        (System.nanoTime() - start) / 1e9, killed);
+    System.err.flush();
   }
 
-  private static void quietly(Runnable r) {
+  private static void timed(String what, Runnable r) {
+    long start = System.nanoTime();
     try {
       r.run();
     } catch (Throwable t) {
-      System.err.println("testbed: during shutdown: " + t);
+      System.err.println("testbed: stopping " + what + ": " + t);
     }
+    System.err.printf("testbed: stopped %s in %.1f s%n", what, (System.nanoTime() - start) / 1e9);
+  }
+
+  /** Signals every live process this JVM started, directly or not; returns how many. */
+  static int killDescendants(boolean force) {
+    int n = 0;
+    for (ProcessHandle p : ProcessHandle.current().descendants().toList()) {
+      if (force ? p.destroyForcibly() : p.destroy()) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /**
+   * Halts the JVM if shutting down takes longer than SHUTDOWN_GRACE_MS.
+   * Hadoop's services can block their stop on their own timeouts (waiting
+   * for containers, threads, RPC retries to a NameNode already gone), and
+   * Hadoop's ShutdownHookManager runs its hooks beside ours with 30 s each;
+   * none of that may keep a stopped test bed alive. Before halting it
+   * prints where the shutdown hooks are stuck and kills every process this
+   * JVM started.
+   */
+  static void haltAfterGrace() {
+    Thread watchdog = new Thread(() -> {
+      try {
+        Thread.sleep(SHUTDOWN_GRACE_MS);
+      } catch (InterruptedException e) {
+        return;
+      }
+      System.err.println("testbed: shutdown took over " + SHUTDOWN_GRACE_MS / 1000
+          + " s; halting. Shutdown hooks still running:");
+      for (Map.Entry<Thread, StackTraceElement[]> e : Thread.getAllStackTraces().entrySet()) {
+        StackTraceElement[] st = e.getValue();
+        String name = e.getKey().getName();
+        boolean hook = name.equals("testbed-shutdown") || name.startsWith("shutdown-hook");
+        for (StackTraceElement f : st) {
+          hook |= f.getClassName().startsWith("org.apache.hadoop.util.ShutdownHookManager");
+        }
+        if (!hook) {
+          continue;
+        }
+        System.err.println("  thread " + e.getKey().getName() + ":");
+        for (int i = 0; i < Math.min(st.length, 30); i++) {
+          System.err.println("    at " + st[i]);
+        }
+      }
+      killDescendants(true);
+      System.err.flush();
+      System.out.flush();
+      Runtime.getRuntime().halt(1);
+    }, "testbed-halt-watchdog");
+    watchdog.setDaemon(true);
+    watchdog.start();
   }
 
   static int freePort() throws IOException {
