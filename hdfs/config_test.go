@@ -99,6 +99,7 @@ func TestNewClientValidates(t *testing.T) {
 		{"bad data protection", Config{User: "u", NameNodes: []string{"nn:1"}, DataTransferProtection: "full"}},
 		{"relative staging root", Config{User: "u", NameNodes: []string{"nn:1"}, StagingRoot: "staging"}},
 		{"negative concurrency", Config{User: "u", NameNodes: []string{"nn:1"}, Concurrency: -1}},
+		{"negative failover timeout", Config{User: "u", NameNodes: []string{"nn:1"}, FailoverTimeout: -1}},
 	}
 	for _, tt := range tests {
 		if _, err := NewClient(tt.cfg); !errors.Is(err, ErrConfig) {

@@ -1,0 +1,100 @@
+package hdfs
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// refusedAddr is an address nothing listens on.
+func refusedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// TestFailoverCounted: with neither NameNode reachable, a call tries them
+// in turn until Config.FailoverTimeout, then fails with
+// ErrNoActiveNameNode naming both; the client and the failovers metric
+// count the switches. (Failover between a standby and an active server,
+// with the call id kept, is tested on failover.Set with the IPC fake
+// server in internal/ipc.)
+func TestFailoverCounted(t *testing.T) {
+	nn1, nn2 := refusedAddr(t), refusedAddr(t)
+	reg := prometheus.NewRegistry()
+	c, err := NewClient(Config{
+		User: "alice", NameNodes: []string{nn1, nn2}, NameService: "ns",
+		FailoverTimeout: 300 * time.Millisecond, Registerer: reg,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = c.Stat(ctx, "/")
+	took := time.Since(start)
+	if !errors.Is(err, ErrNoActiveNameNode) {
+		t.Fatalf("got %v, want ErrNoActiveNameNode", err)
+	}
+	for _, nn := range []string{nn1, nn2} {
+		if !strings.Contains(err.Error(), nn) {
+			t.Errorf("error does not name %s: %v", nn, err)
+		}
+	}
+	if took < 300*time.Millisecond || took > 3*time.Second {
+		t.Errorf("gave up after %s, want just over the 300ms failover timeout", took)
+	}
+	n := c.Failovers()
+	if n < 2 {
+		t.Errorf("%d failovers, want at least 2 (a round and back)", n)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var counted float64 = -1
+	for _, mf := range mfs {
+		if mf.GetName() == "spindle_hdfs_namenode_failovers_total" {
+			counted = mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	if counted != float64(n) {
+		t.Errorf("spindle_hdfs_namenode_failovers_total = %v, want %d", counted, n)
+	}
+	if cur := c.CurrentNameNode(); cur != nn1 && cur != nn2 {
+		t.Errorf("CurrentNameNode %q", cur)
+	}
+}
+
+// TestLoneNameNodeFailsAtOnce: one unreachable NameNode fails the call
+// without waiting for the failover timeout: there is nothing to fail over
+// to, and the IPC client has already retried its connection.
+func TestLoneNameNodeFailsAtOnce(t *testing.T) {
+	c, err := NewClient(Config{User: "alice", NameNodes: []string{refusedAddr(t)}, FailoverTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = c.Stat(ctx, "/")
+	if err == nil || errors.Is(err, ErrNoActiveNameNode) || time.Since(start) > 4*time.Second {
+		t.Errorf("got %v after %s, want the connection error before the failover timeout", err, time.Since(start))
+	}
+	if c.Failovers() != 0 {
+		t.Errorf("%d failovers with one NameNode", c.Failovers())
+	}
+}
