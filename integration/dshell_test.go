@@ -166,6 +166,32 @@ func TestDshellShip(t *testing.T) {
 	checkStagingRemoved(t, tb, r.appID)
 }
 
+// TestDshellQuoting: the command after -- reaches the containers exactly
+// as typed, through the NodeManager's bash -c "…": the issue's
+// sh -c 'test "$(cat f)" = x' (which used to end in "unexpected EOF while
+// looking for matching quote"), a $ in single quotes that no shell
+// expands, and an argument with quotes, $ and a backslash passed to the
+// script. Plain bed only: the quoting does not depend on the mode.
+func TestDshellQuoting(t *testing.T) {
+	tb := testbed.Get(t)
+	if tb.Mode() != testbed.ModePlain {
+		t.Skip("the NodeManager's quoting is the same in every mode; proven once, on the plain bed")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f"), []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := `test "$(cat f)" = x && test '$NOPE' = "\$NOPE" && test "$1" = 'a "b" $c \d'`
+	r := runDshell(t, tb, "-n", "2", "-ship", filepath.Join(dir, "f"), "--", "sh", "-c", script, "sh", `a "b" $c \d`)
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0: the command did not arrive as typed", r.code)
+	}
+	if !strings.Contains(r.out, "2 of 2 containers exited 0") {
+		t.Error("output does not report both containers exiting 0")
+	}
+	checkStagingRemoved(t, tb, r.appID)
+}
+
 // TestDshellBadInput: mistakes are refused before anything is submitted,
 // with a message naming the problem.
 func TestDshellBadInput(t *testing.T) {
@@ -178,6 +204,7 @@ func TestDshellBadInput(t *testing.T) {
 		{[]string{"-n", "0", "--", "/bin/true"}, "need at least one container"},
 		{[]string{"-ship", "/nonexistent/spindle", "--", "/bin/true"}, "/nonexistent/spindle"},
 		{[]string{"-memory", "999999", "--", "/bin/true"}, "exceed the largest the scheduler grants"},
+		{[]string{"--", "echo", "caf\xe9"}, "not valid UTF-8"},
 	}
 	for _, tt := range tests {
 		r := runDshell(t, tb, tt.args...)

@@ -71,9 +71,13 @@ func runAM(ctx context.Context, log *slog.Logger) error {
 	}
 	log.Info("registered", "tracking_url", trackingURL)
 
+	command, err := workerCommand(spec.Command)
+	if err != nil {
+		return err
+	}
 	launch := yarn.ContainerLaunchContext{
 		LocalResources: spec.Resources,
-		Commands:       []string{commandLine(spec.Command)},
+		Commands:       []string{command},
 		Credentials:    workerCreds,
 	}
 	ask := func(n int) []yarn.ResourceRequest {

@@ -147,6 +147,10 @@ func runClient(ctx context.Context, o *options, out io.Writer) (int, error) {
 	if err != nil {
 		return 1, err
 	}
+	amLine, err := amCommand()
+	if err != nil {
+		return 1, err
+	}
 	amResources := map[string]yarn.LocalResource{"dshell": amBinary}
 	sub := &yarn.ApplicationSubmission{
 		ID:          id,
@@ -158,7 +162,7 @@ func runClient(ctx context.Context, o *options, out io.Writer) (int, error) {
 		AM: yarn.ContainerLaunchContext{
 			LocalResources: amResources,
 			Environment:    map[string]string{envRole: "am", envSpec: specJSON},
-			Commands:       []string{"./dshell 1><LOG_DIR>/am.stdout 2><LOG_DIR>/am.stderr"},
+			Commands:       []string{amLine},
 			Credentials:    creds,
 		},
 	}

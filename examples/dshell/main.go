@@ -1,7 +1,12 @@
-// Command dshell runs a shell command in N YARN containers, like Hadoop's
+// Command dshell runs a command in N YARN containers, like Hadoop's
 // DistributedShell, with Spindle's Go clients only.
 //
 //	dshell -n N [-memory MB] [-vcores V] [-queue Q] [-ship PATH]... [-ship-public PATH]... [-rest] -- CMD [ARGS...]
+//
+// CMD runs with exactly the arguments given (see yarn.Command), whatever
+// quotes, $ or backslashes they hold; for shell syntax, run a shell:
+// dshell -- sh -c 'test "$(cat f)" = x'. Its stdout and stderr go to the
+// container's log directory.
 //
 // It reads the cluster's configuration from HADOOP_CONF_DIR. On a
 // Kerberos cluster it logs in from -keytab and -principal, or uses the
@@ -99,6 +104,9 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-vcores %d: need at least one", o.vcores)
 	case (o.keytab == "") != (o.principal == ""):
 		return nil, errors.New("-keytab and -principal go together")
+	}
+	if _, err := workerCommand(o.command); err != nil {
+		return nil, err
 	}
 	for _, p := range append(append([]string(nil), o.ship...), o.shipPublic...) {
 		if _, err := os.Stat(p); err != nil {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/spindle-yarn/spindle/yarn"
 )
@@ -67,26 +66,25 @@ func specFromEnv() (*jobSpec, error) {
 	return &s, nil
 }
 
-// shellQuote quotes one word for bash, which the NodeManager runs the
-// container's command with.
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+// workerCommand is the line that runs the user's command in a worker
+// container, each word reaching the program exactly as typed (quotes, $,
+// backslashes and all), with stdout and stderr in the container's log
+// directory.
+func workerCommand(words []string) (string, error) {
+	return yarn.Command{
+		Args:   yarn.LiteralArgs(words...),
+		Stdout: yarn.LogFile("stdout"),
+		Stderr: yarn.LogFile("stderr"),
+	}.Line()
 }
 
-// commandLine is the container command: the quoted words, with stdout
-// and stderr into the container's log directory (<LOG_DIR> is expanded by
-// the NodeManager).
-func commandLine(words []string) string {
-	q := make([]string, len(words))
-	for i, w := range words {
-		q[i] = shellQuote(w)
-	}
-	return strings.Join(q, " ") + " 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr"
+// amCommand is the line that runs this binary as the ApplicationMaster.
+func amCommand() (string, error) {
+	return yarn.Command{
+		Args:   yarn.LiteralArgs("./dshell"),
+		Stdout: yarn.LogFile("am.stdout"),
+		Stderr: yarn.LogFile("am.stderr"),
+	}.Line()
 }
 
 // containerResult is what the AM reports of one container.
