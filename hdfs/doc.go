@@ -40,7 +40,16 @@
 // are shipped as tar archives built the same way every time.
 //
 // Only the user writes their cache directories, and only entries the
-// user owns, of the right size, are reused. Uploads are written under a
+// user owns, of the right size, are reused. Before publishing anything
+// PUBLIC, Stage checks that no other user can swap what it publishes:
+// <PublicCacheRoot>/<user> must be the user's and not writable by group
+// or others, the root sticky (or the superuser's, the owner of "/"), and
+// no directory above it writable by others without the sticky bit. If
+// not, it fails with ErrUnsafeCache naming the directory and what an
+// administrator should do; nothing is published. The owner of a sticky
+// root can still move users' directories, so create the root as the
+// superuser: hdfs dfs -mkdir /tmp/spindle-cache && hdfs dfs -chmod 1777
+// /tmp/spindle-cache. Uploads are written under a
 // temporary name and renamed into place once complete and verified
 // against the hash; when two deployments race, the rename of the second
 // finds the name taken and it uses the first one's file. A cancelled or

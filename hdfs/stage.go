@@ -231,11 +231,23 @@ func (c *Client) Stage(ctx context.Context, appID string, deps []Dependency, opt
 		return nil, err
 	}
 
+	// Before anything is written: refuse a public cache directory other
+	// users could tamper with.
+	publicDir := path.Join(c.cfg.PublicCacheRoot, c.user)
+	checked := map[string]bool{} // directories known world-executable
+	for _, it := range locals {
+		if it.vis == VisibilityPublic {
+			if err := c.preparePublicDir(ctx, publicDir, checked); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
+
 	st := &Staging{ApplicationID: appID, Dir: c.StagingDir(appID)}
 	if err := c.MkdirAll(ctx, st.Dir, 0o700); err != nil {
 		return nil, err
 	}
-	publicDir := path.Join(c.cfg.PublicCacheRoot, c.user)
 	var cached []string
 	for _, it := range locals {
 		it.entry = it.src.digest()
@@ -271,7 +283,7 @@ func (c *Client) Stage(ctx context.Context, appID string, deps []Dependency, opt
 		if it.dir == st.Dir || listings[it.dir] != nil {
 			continue
 		}
-		l, err := c.cacheListing(ctx, it.dir, it.dir == publicDir)
+		l, err := c.cacheListing(ctx, it.dir, it.dir != publicDir)
 		if err != nil {
 			return nil, err
 		}
@@ -361,7 +373,6 @@ func (c *Client) Stage(ctx context.Context, appID string, deps []Dependency, opt
 
 	// PUBLIC resources need every directory above them world-executable,
 	// or the NodeManager refuses them; say so now, clearly.
-	checked := map[string]bool{}
 	for _, it := range items {
 		if it.vis != VisibilityPublic {
 			continue
@@ -520,9 +531,9 @@ func (c *Client) validEntry(e FileStatus, size int64, public bool) bool {
 }
 
 // cacheListing lists a cache directory: entry name to status, temporary
-// files left out. A missing directory is created (a public one with its
-// shared root) and listed as empty.
-func (c *Client) cacheListing(ctx context.Context, dir string, public bool) (map[string]FileStatus, error) {
+// files left out. A missing directory is listed as empty, and created
+// (0700) when mkdir is set; preparePublicDir made the public one.
+func (c *Client) cacheListing(ctx context.Context, dir string, mkdir bool) (map[string]FileStatus, error) {
 	out := map[string]FileStatus{}
 	err := c.listPages(ctx, dir, func(page []FileStatus) error {
 		for _, e := range page {
@@ -532,42 +543,10 @@ func (c *Client) cacheListing(ctx context.Context, dir string, public bool) (map
 		}
 		return nil
 	})
-	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+	if err == nil || !errors.Is(err, fs.ErrNotExist) || !mkdir {
 		return out, err
 	}
-	if public {
-		err = c.ensurePublicDir(ctx, dir)
-	} else {
-		err = c.MkdirAll(ctx, dir, 0o700)
-	}
-	return out, err
-}
-
-// ensurePublicDir creates the shared public cache root (mode 1777: every
-// user may add a directory, none may remove another's) and this user's
-// directory in it (0755).
-func (c *Client) ensurePublicDir(ctx context.Context, dir string) error {
-	root := path.Dir(dir)
-	s, err := c.Stat(ctx, root)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err := c.MkdirAll(ctx, root, 0o777|fs.ModeSticky); err != nil {
-			return err
-		}
-		if s, err = c.Stat(ctx, root); err != nil {
-			return err
-		}
-	} else if err != nil {
-		return err
-	}
-	if s.Owner == c.user && s.Mode&(fs.ModePerm|fs.ModeSticky) != 0o777|fs.ModeSticky {
-		if err := c.Chmod(ctx, root, 0o777|fs.ModeSticky); err != nil {
-			return err
-		}
-	}
-	if err := c.MkdirAll(ctx, dir, 0o755); err != nil {
-		return err
-	}
-	return c.Chmod(ctx, dir, 0o755)
+	return out, c.MkdirAll(ctx, dir, 0o700)
 }
 
 // checkTraversable checks that dir and every directory above it are

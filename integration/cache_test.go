@@ -1,0 +1,128 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spindle-yarn/spindle/hdfs"
+	"github.com/spindle-yarn/spindle/integration/testbed"
+)
+
+// TestPublicCacheHijackRefused: bob pre-creates alice's directory in a
+// public cache root world-writable, before alice's first Stage. Alice's
+// Stage with a PUBLIC dependency refuses with ErrUnsafeCache naming the
+// directory, and publishes nothing there; once an owner of the root has
+// removed it, the same Stage succeeds and makes the directory alice's,
+// 0755. Then a root bob made world-writable without the sticky bit is
+// refused too, before alice's directory is created in it. Each case has
+// its own root, so other tests' /tmp/spindle-cache is untouched.
+func TestPublicCacheHijackRefused(t *testing.T) {
+	tb := testbed.RequireKerberos(t)
+	ctx := testContext(t, 2*time.Minute)
+	suffix := strings.TrimPrefix(testAppID(t), "application_")
+	root := "/tmp/spindle-cache-hijack-" + suffix
+	bareRoot := "/tmp/spindle-cache-nosticky-" + suffix
+	alice := stagingClient(t, tb, "alice", func(c *hdfs.Config) { c.PublicCacheRoot = root })
+	bob := stagingClient(t, tb, "bob", func(c *hdfs.Config) { c.PublicCacheRoot = root })
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		alice.Remove(ctx, path.Join(root, "alice"), true)
+		for _, r := range []string{root, bareRoot} {
+			if err := bob.Remove(ctx, r, true); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				t.Logf("cleanup %s: %v", r, err)
+			}
+		}
+	})
+	if s, err := alice.Stat(ctx, "/"); err == nil {
+		t.Logf("/ is owned by %s (the superuser as Stage sees it), mode %v", s.Owner, s.Mode)
+	}
+
+	dir := publicTempDir(t)
+	randomFile(t, dir, "lib.bin", 4096)
+	deps := []hdfs.Dependency{{Local: filepath.Join(dir, "lib.bin"), Visibility: hdfs.VisibilityPublic}}
+
+	// Bob makes the sticky root (as the first user to stage would) and
+	// alice's directory in it, world-writable.
+	aliceDir := path.Join(root, "alice")
+	if err := bob.MkdirAll(ctx, root, 0o777|fs.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.Chmod(ctx, root, 0o777|fs.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.MkdirAll(ctx, aliceDir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.Chmod(ctx, aliceDir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+
+	appID := testAppID(t)
+	t.Cleanup(func() { alice.RemoveStaging(context.Background(), appID) })
+	_, err := alice.Stage(ctx, appID, deps, hdfs.StageOptions{})
+	if !errors.Is(err, hdfs.ErrUnsafeCache) || !strings.Contains(err.Error(), aliceDir) || !strings.Contains(err.Error(), "owned by bob") || !strings.Contains(err.Error(), "hdfs dfs -rm -r "+aliceDir) {
+		t.Fatalf("alice's Stage into a directory bob made: %v; want ErrUnsafeCache naming %s, its owner and what to do", err, aliceDir)
+	}
+	t.Logf("refused: %v", err)
+	if list, err := bob.ReadDir(ctx, aliceDir); err != nil || len(list) != 0 {
+		t.Errorf("%s after the refusal: %v entries, err %v; want it empty", aliceDir, len(list), err)
+	}
+
+	// Bob owns the root, so he can take his directory back; then alice's
+	// Stage makes her own.
+	if err := bob.Remove(ctx, aliceDir, true); err != nil {
+		t.Fatal(err)
+	}
+	st, err := alice.Stage(ctx, appID, deps, hdfs.StageOptions{})
+	if err != nil {
+		t.Fatalf("Stage once the directory is gone: %v", err)
+	}
+	if r := st.Resources[0]; r.Visibility != hdfs.VisibilityPublic || path.Dir(r.Path) != aliceDir {
+		t.Errorf("staged %+v; want PUBLIC in %s", r, aliceDir)
+	}
+	if s, err := alice.Stat(ctx, aliceDir); err != nil || s.Owner != "alice" || s.Mode.Perm() != 0o755 {
+		t.Errorf("%s: %+v, %v; want alice's, 0755", aliceDir, s, err)
+	}
+
+	// A root anyone may write, without the sticky bit.
+	if err := bob.MkdirAll(ctx, bareRoot, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.Chmod(ctx, bareRoot, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	alice2 := stagingClient(t, tb, "alice", func(c *hdfs.Config) { c.PublicCacheRoot = bareRoot })
+	appID2 := testAppID(t)
+	t.Cleanup(func() { alice2.RemoveStaging(context.Background(), appID2) })
+	_, err = alice2.Stage(ctx, appID2, deps, hdfs.StageOptions{})
+	if !errors.Is(err, hdfs.ErrUnsafeCache) || !strings.Contains(err.Error(), bareRoot) || !strings.Contains(err.Error(), "hdfs dfs -chmod 1777 "+bareRoot) {
+		t.Fatalf("alice's Stage under a root without the sticky bit: %v; want ErrUnsafeCache naming %s and how to fix it", err, bareRoot)
+	}
+	t.Logf("refused: %v", err)
+	if _, err := bob.Stat(ctx, path.Join(bareRoot, "alice")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s/alice after the refusal: %v; want it never created", bareRoot, err)
+	}
+}
+
+// publicTempDir is a t.TempDir that others may traverse, as files staged
+// PUBLIC need (t.TempDir and its parent are 0700).
+func publicTempDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
