@@ -163,7 +163,9 @@ type ContainerLaunchContext struct {
 	// Commands are joined with spaces into one shell command line run by
 	// the container's launch script; use the <LOG_DIR> placeholder to
 	// redirect output into the container's log directory
-	// ("1><LOG_DIR>/stdout 2><LOG_DIR>/stderr").
+	// ("1><LOG_DIR>/stdout 2><LOG_DIR>/stderr"). Raw text here is read
+	// by two shells; Command.Line builds a line that passes each argument
+	// exactly as given.
 	Commands []string
 	// Credentials are the tokens and secrets the process receives (in the
 	// file named by HADOOP_TOKEN_FILE_LOCATION), and with which the
