@@ -3,12 +3,17 @@ package hdfs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/spindle-yarn/spindle/internal/ipc/ipctest"
 )
 
 // refusedAddr is an address nothing listens on.
@@ -26,9 +31,7 @@ func refusedAddr(t *testing.T) string {
 // TestFailoverCounted: with neither NameNode reachable, a call tries them
 // in turn until Config.FailoverTimeout, then fails with
 // ErrNoActiveNameNode naming both; the client and the failovers metric
-// count the switches. (Failover between a standby and an active server,
-// with the call id kept, is tested on failover.Set with the IPC fake
-// server in internal/ipc.)
+// count the switches.
 func TestFailoverCounted(t *testing.T) {
 	nn1, nn2 := refusedAddr(t), refusedAddr(t)
 	reg := prometheus.NewRegistry()
@@ -96,5 +99,51 @@ func TestLoneNameNodeFailsAtOnce(t *testing.T) {
 	}
 	if c.Failovers() != 0 {
 		t.Errorf("%d failovers with one NameNode", c.Failovers())
+	}
+}
+
+// TestRenameAcrossFailover: the first NameNode drops the connection under
+// every copy of a rename2, which it may have executed. rename2 is
+// @AtMostOnce, so the IPC client repeats it on new connections and then
+// the client fails over to the second NameNode, every copy with the same
+// client id and call id and the next retry count: the retry cache the new
+// active NameNode took over from the edit log answers a rename already
+// done instead of renaming twice.
+func TestRenameAcrossFailover(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	record := func(nn string, reply func(c *ipctest.Call) ipctest.Reply) ipctest.Handler {
+		return ipctest.HandlerFunc(func(c *ipctest.Call) ipctest.Reply {
+			mu.Lock()
+			seen = append(seen, fmt.Sprintf("%s %s id=%d retry=%d client=%x", nn, c.Method, c.ID, c.RetryCount, c.ClientID))
+			mu.Unlock()
+			return reply(c)
+		})
+	}
+	nn1 := ipctest.NewServer(t, record("nn1", func(*ipctest.Call) ipctest.Reply { return ipctest.Drop() }))
+	nn2 := ipctest.NewServer(t, record("nn2", func(*ipctest.Call) ipctest.Reply { return ipctest.Reply{} }))
+	c, err := NewClient(Config{User: "alice", NameNodes: []string{nn1.Addr, nn2.Addr}, NameService: "ns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Rename(ctx, "/a", "/b", false); err != nil {
+		t.Fatal(err)
+	}
+	if c.Failovers() != 1 || c.CurrentNameNode() != nn2.Addr {
+		t.Errorf("%d failovers, on %s; want 1, on %s", c.Failovers(), c.CurrentNameNode(), nn2.Addr)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	id := c.nn.set.ClientID()
+	var want []string
+	for retry := range 4 { // the first copy and the IPC client's 3 repeats
+		want = append(want, fmt.Sprintf("nn1 rename2 id=0 retry=%d client=%x", retry, id))
+	}
+	want = append(want, fmt.Sprintf("nn2 rename2 id=0 retry=4 client=%x", id))
+	if !slices.Equal(seen, want) {
+		t.Errorf("calls seen:\n%s\nwant:\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))
 	}
 }

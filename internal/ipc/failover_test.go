@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"google.golang.org/protobuf/types/known/emptypb"
+
+	"github.com/spindle-yarn/spindle/internal/ipc/ipctest"
 )
 
 func TestIsFailover(t *testing.T) {
@@ -37,8 +41,28 @@ func TestIsFailover(t *testing.T) {
 // Config.CallTimeout with ErrCallTimeout, while a context deadline, even
 // a longer one, replaces that bound.
 func TestCallTimeout(t *testing.T) {
-	srv := NewFakeServer(t, func(FakeCall) FakeAnswer { return AnswerNothing })
-	c := newTestClient(t, srv.Addr(), func(cfg *Config) {
+	var calls, pings atomic.Int32
+	srv := newFakeServer(t, func(s *serverConn) {
+		s.readPreamble()
+		s.expect(callIDContext)
+		for {
+			pkt, err := s.readRaw()
+			if err != nil {
+				return // the client closed the connection
+			}
+			req, err := decodeRequest(pkt)
+			if err != nil {
+				t.Errorf("server: %v", err)
+				return
+			}
+			if req.header.GetCallId() == callIDPing {
+				pings.Add(1)
+			} else {
+				calls.Add(1)
+			}
+		}
+	})
+	c := newTestClient(t, srv.addr(), func(cfg *Config) {
 		cfg.CallTimeout = 300 * time.Millisecond
 		cfg.PingInterval = 50 * time.Millisecond
 	})
@@ -51,8 +75,8 @@ func TestCallTimeout(t *testing.T) {
 	if took < 300*time.Millisecond || took > 3*time.Second {
 		t.Errorf("gave up after %s, want about 300ms", took)
 	}
-	if srv.Pings() == 0 {
-		t.Error("no pings while the call waited: the server was not shown alive")
+	if pings.Load() == 0 {
+		t.Error("no pings while the call waited")
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
@@ -62,8 +86,11 @@ func TestCallTimeout(t *testing.T) {
 	if err != context.DeadlineExceeded || time.Since(start) < 700*time.Millisecond {
 		t.Errorf("with a context deadline: %v after %s, want context.DeadlineExceeded after 700ms", err, time.Since(start))
 	}
-	if n := len(srv.Calls()); n != 2 {
+	if n := calls.Load(); n != 2 {
 		t.Errorf("server saw %d calls, want 2", n)
+	}
+	if n := srv.accepts.Load(); n != 1 {
+		t.Errorf("%d connections, want 1: a timed-out call leaves the connection open", n)
 	}
 }
 
@@ -86,39 +113,44 @@ func TestCallTimeoutDefault(t *testing.T) {
 // call id and its retry count goes on. Whether it may go there depends on
 // what the first server may have done with it.
 func TestCallAcrossClients(t *testing.T) {
-	id, err := NewIdentity(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := mustIdentity(t)
 	tests := []struct {
 		name       string
-		first      FakeAnswer // or a refused dial when refused
-		refused    bool
+		first      ipctest.Reply // ignored when refused
+		refused    bool          // the first server cannot be dialed
 		idempotent bool
 		wantMay    bool
 		wantRetry  int32 // the retry count the second server sees
 	}{
-		{"dropped, idempotent", AnswerDrop, false, true, true, 1},
-		{"dropped, not idempotent", AnswerDrop, false, false, false, 1},
-		{"standby, not idempotent", AnswerStandby, false, false, true, 1},
-		{"refused, not idempotent", 0, true, false, true, 0},
+		{"dropped, idempotent", ipctest.Drop(), false, true, true, 1},
+		{"dropped, not idempotent", ipctest.Drop(), false, false, false, 1},
+		{"standby, not idempotent", ipctest.Throw("org.apache.hadoop.ipc.StandbyException", "standby"), false, false, true, 1},
+		{"refused, not idempotent", ipctest.Reply{}, true, false, true, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := NewFakeServer(t, func(FakeCall) FakeAnswer { return tt.first })
-			b := NewFakeServer(t, func(FakeCall) FakeAnswer { return AnswerOK })
-			addrA := a.Addr()
+			var mu sync.Mutex
+			var seen []*ipctest.Call
+			record := func(r ipctest.Reply) ipctest.Handler {
+				return ipctest.HandlerFunc(func(c *ipctest.Call) ipctest.Reply {
+					mu.Lock()
+					seen = append(seen, c)
+					mu.Unlock()
+					return r
+				})
+			}
+			a := ipctest.NewServer(t, record(tt.first))
+			b := ipctest.NewServer(t, record(ipctest.Reply{}))
 			if tt.refused {
-				a.f.ln.Close()
-				a.f.wg.Wait()
+				a.Close()
 			}
 			edit := func(cfg *Config) {
 				cfg.Identity = id
 				cfg.MaxRetries = -1
 				cfg.Idempotent = map[string]bool{"m": tt.idempotent}
 			}
-			ca := newTestClient(t, addrA, edit)
-			cb := newTestClient(t, b.Addr(), edit)
+			ca := newTestClient(t, a.Addr, edit)
+			cb := newTestClient(t, b.Addr, edit)
 			ctx := testContext(t, 10*time.Second)
 			call := &Call{Method: "m"}
 			err := ca.Do(ctx, call, &emptypb.Empty{}, &emptypb.Empty{})
@@ -134,17 +166,16 @@ func TestCallAcrossClients(t *testing.T) {
 			if err := cb.Do(ctx, call, &emptypb.Empty{}, &emptypb.Empty{}); err != nil {
 				t.Fatal(err)
 			}
-			calls := append(a.Calls(), b.Calls()...)
-			if n := len(calls); n != 1+int(tt.wantRetry) {
-				t.Fatalf("servers saw %d copies: %+v", n, calls)
+			mu.Lock()
+			defer mu.Unlock()
+			if n := len(seen); n != 1+int(tt.wantRetry) {
+				t.Fatalf("servers saw %d copies, want %d", n, 1+tt.wantRetry)
 			}
-			got := calls[len(calls)-1]
-			want := FakeCall{Method: "m", ClientID: string(id.ClientID()), CallID: call.ID(), RetryCount: tt.wantRetry}
-			if got != want {
-				t.Errorf("second server got %+v, want %+v", got, want)
-			}
-			if len(calls) == 2 && (calls[0].CallID != got.CallID || calls[0].ClientID != got.ClientID || calls[0].RetryCount != 0) {
-				t.Errorf("first server got %+v, second %+v: want one client id and call id, retry 0 then 1", calls[0], got)
+			for i, c := range seen {
+				if c.ID != call.ID() || string(c.ClientID) != string(id.ClientID()) || c.RetryCount != int32(i) {
+					t.Errorf("copy %d: call id %d, client id %x, retry count %d; want %d, %x, %d",
+						i, c.ID, c.ClientID, c.RetryCount, call.ID(), id.ClientID(), i)
+				}
 			}
 		})
 	}
@@ -155,9 +186,9 @@ func TestCallAcrossClients(t *testing.T) {
 }
 
 func TestCallOfAnotherIdentity(t *testing.T) {
-	srv := NewFakeServer(t, func(FakeCall) FakeAnswer { return AnswerOK })
-	ca := newTestClient(t, srv.Addr(), nil)
-	cb := newTestClient(t, srv.Addr(), nil)
+	srv := ipctest.NewServer(t, ipctest.HandlerFunc(func(*ipctest.Call) ipctest.Reply { return ipctest.Reply{} }))
+	ca := newTestClient(t, srv.Addr, nil)
+	cb := newTestClient(t, srv.Addr, nil)
 	ctx := testContext(t, 10*time.Second)
 	call := &Call{Method: "m"}
 	if err := ca.Do(ctx, call, &emptypb.Empty{}, &emptypb.Empty{}); err != nil {
