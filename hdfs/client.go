@@ -145,7 +145,9 @@ func (c *Client) newIPC(addr string, id *ipc.Identity) (*ipc.Client, error) {
 		if !ok {
 			return nil, configErrorf("no %s among Config.Tokens", KindDelegationToken)
 		}
-		auth = ipc.Auth{Token: &ipc.TokenAuth{
+		// User is the SIMPLE identity should AllowSimpleFallback let a
+		// NameNode switch to it; TOKEN itself ignores it.
+		auth = ipc.Auth{User: c.user, Token: &ipc.TokenAuth{
 			NewClient: func(protocol, serverID string) (sasl.Client, error) {
 				return sasl.NewDigestMD5(sasl.DigestConfig{
 					Identifier: t.Identifier, Password: t.Password,
