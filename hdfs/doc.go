@@ -85,4 +85,16 @@
 // (fs.ErrNotExist, fs.ErrExist, fs.ErrPermission) and this package's
 // (ErrAccessControl, ErrUnauthorized, ErrInvalidToken, ErrChanged, ...)
 // with errors.Is.
+//
+// # NameNode failover
+//
+// With several NameNodes (an HA nameservice) namespace calls go to the
+// active one: a standby's answer or an unreachable NameNode moves the
+// client on to the next, for at most Config.FailoverTimeout, after which
+// the call fails with ErrNoActiveNameNode. The NameNodes know the client by
+// one client id, and a call sent again keeps its call id, so rename2 and
+// delete repeated after a failover meet the NameNode's retry cache rather
+// than running twice. Failovers and CurrentNameNode tell where the client
+// is; a call without a context deadline waits at most 120 s for an
+// answer.
 package hdfs

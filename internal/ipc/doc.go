@@ -45,5 +45,15 @@
 // A call that failed with its connection is repeated on a new one, with
 // the same client id and call id and an incremented retry count (so the
 // NameNode's retry cache can recognize it), when Config.Idempotent says
-// the method may be repeated or when no byte of it was written.
+// the method may be repeated or when no byte of it was written. A call
+// whose context has no deadline gives up after Config.CallTimeout
+// (ErrCallTimeout).
+//
+// # Failover sets
+//
+// The Clients of the servers of one HA service share an Identity (one
+// client id, one call id sequence), and a Call carries one logical call
+// from one Client to the next with its call id and retry count;
+// Call.MayFailover says whether it may go to another server at all.
+// Package failover builds on these.
 package ipc
