@@ -82,7 +82,8 @@ type Command struct {
 	// Stdout and Stderr are the files the process's standard output and
 	// error are written to, truncated first, typically LogFile("stdout")
 	// and LogFile("stderr"). The zero Arg leaves the stream where the
-	// launch script points it.
+	// launch script points it (on Hadoop 3.5, prelaunch.out and
+	// prelaunch.err in the log directory).
 	Stdout, Stderr Arg
 }
 
@@ -138,7 +139,9 @@ func (a Arg) String() string {
 
 // An Expansion is text the NodeManager replaces when it writes a
 // container's launch script: LogDir, ClassPathSeparator, or EnvVar(name).
-// Other values are refused by Command.Line.
+// Other values are refused by Command.Line. The NodeManager's
+// "<ADD_OPENS>" is not offered: it stands for several JVM arguments or for
+// none, which no single argument can be.
 type Expansion string
 
 const (
