@@ -31,6 +31,7 @@ import (
 
 	"github.com/spindle-yarn/spindle/internal/proto/hadoopcommon"
 	pb "github.com/spindle-yarn/spindle/internal/proto/hadoopyarn"
+	"github.com/spindle-yarn/spindle/internal/redact"
 	"github.com/spindle-yarn/spindle/internal/writable"
 )
 
@@ -308,7 +309,7 @@ type URLError struct {
 }
 
 func (e *URLError) Error() string {
-	return fmt.Sprintf("yarn: local resource URL %q %s", e.URL, e.Reason)
+	return fmt.Sprintf("yarn: local resource URL %q %s", redact.URLString(e.URL), e.Reason)
 }
 
 // urlToProto splits a URL the way Java's URL.fromURI splits a java.net.URI:

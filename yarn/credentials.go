@@ -2,16 +2,21 @@ package yarn
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"iter"
+	"log/slog"
 	"math"
 	"os"
+	"strconv"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/spindle-yarn/spindle/internal/proto/hadoopcommon"
+	"github.com/spindle-yarn/spindle/internal/redact"
 	"github.com/spindle-yarn/spindle/internal/writable"
 )
 
@@ -59,6 +64,10 @@ var tokenStorageMagic = [4]byte{'H', 'D', 'T', 'S'}
 // The zero value is an empty set ready to use. Credentials copies the byte
 // slices it is given and returns copies, so callers can never change its
 // contents by accident. It is not safe for concurrent modification.
+//
+// Formatted with fmt or slog, or encoded as JSON, Credentials shows its
+// aliases and tokens as Token does, and each secret key only by its
+// length. To store or send credentials, use WriteTo or MarshalBinary.
 type Credentials struct {
 	tokens       []aliasedToken
 	secrets      []aliasedSecret
@@ -480,4 +489,100 @@ func ReadCredentialsFile(path string) (*Credentials, error) {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
 	return c, nil
+}
+
+// The methods below are on the value, not the pointer, so that a
+// Credentials printed or logged by value is redacted too.
+
+// String lists the aliases with their tokens (as Token.String shows them)
+// and the aliases of the secret keys with their lengths, never a password
+// or key.
+func (c Credentials) String() string {
+	var sb strings.Builder
+	sb.WriteString("Credentials{tokens: [")
+	for i, e := range c.tokens {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(strconv.Quote(e.alias))
+		sb.WriteString(": ")
+		sb.WriteString(e.token.String())
+	}
+	sb.WriteString("], secrets: [")
+	for i, e := range c.secrets {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(strconv.Quote(e.alias))
+		sb.WriteString(": ")
+		sb.WriteString(redact.Bytes(len(e.secret)))
+	}
+	sb.WriteString("]}")
+	return sb.String()
+}
+
+// GoString keeps %#v from printing passwords and keys.
+func (c Credentials) GoString() string {
+	var sb strings.Builder
+	sb.WriteString("yarn.Credentials{tokens:[]{")
+	for i, e := range c.tokens {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		fmt.Fprintf(&sb, "{alias:%q, token:%s}", e.alias, e.token.GoString())
+	}
+	sb.WriteString("}, secrets:[]{")
+	for i, e := range c.secrets {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		fmt.Fprintf(&sb, "{alias:%q, secret:%s}", e.alias, redact.Bytes(len(e.secret)))
+	}
+	sb.WriteString("}}")
+	return sb.String()
+}
+
+// Format prints String (GoString for %#v) whatever the verb.
+func (c Credentials) Format(f fmt.State, verb rune) { redact.Format(f, verb, c.String(), c.GoString()) }
+
+// LogValue logs the tokens and secrets by position: tokens.0.alias,
+// tokens.0.kind, ..., secrets.0.alias, secrets.0.secret (its length).
+func (c Credentials) LogValue() slog.Value {
+	tokens := make([]slog.Attr, len(c.tokens))
+	for i, e := range c.tokens {
+		tokens[i] = slog.Attr{Key: strconv.Itoa(i), Value: slog.GroupValue(
+			append([]slog.Attr{slog.String("alias", e.alias)}, e.token.redactedAttrs()...)...)}
+	}
+	secrets := make([]slog.Attr, len(c.secrets))
+	for i, e := range c.secrets {
+		secrets[i] = slog.Group(strconv.Itoa(i), "alias", e.alias, "secret", redact.Bytes(len(e.secret)))
+	}
+	return slog.GroupValue(slog.Attr{Key: "tokens", Value: slog.GroupValue(tokens...)},
+		slog.Attr{Key: "secrets", Value: slog.GroupValue(secrets...)})
+}
+
+// MarshalJSON encodes what String shows: {"tokens":[{"alias":...,
+// "kind":..., ...}], "secrets":[{"alias":..., "secret":"<redacted: n
+// bytes>"}]}. It is for logs and reports, not for storing credentials.
+func (c Credentials) MarshalJSON() ([]byte, error) {
+	type entry = json.RawMessage
+	out := struct {
+		Tokens  []entry `json:"tokens"`
+		Secrets []entry `json:"secrets"`
+	}{Tokens: []entry{}, Secrets: []entry{}}
+	for _, e := range c.tokens {
+		b, err := attrsJSON(append([]slog.Attr{slog.String("alias", e.alias)}, e.token.redactedAttrs()...))
+		if err != nil {
+			return nil, err
+		}
+		out.Tokens = append(out.Tokens, b)
+	}
+	for _, e := range c.secrets {
+		b, err := attrsJSON([]slog.Attr{slog.String("alias", e.alias), slog.String("secret", redact.Bytes(len(e.secret)))})
+		if err != nil {
+			return nil, err
+		}
+		out.Secrets = append(out.Secrets, b)
+	}
+	return json.Marshal(out)
 }

@@ -25,7 +25,7 @@ func ExampleReadCredentialsFile() {
 
 // A token string from the RM REST API or WebHDFS (here an HDFS delegation
 // token that Hadoop's Java code encoded) decodes to a Token; printing it shows
-// what the identifier says, never the password.
+// what the identifier says, and of the password only its length.
 func ExampleParseTokenURLString() {
 	tok, err := yarn.ParseTokenURLString("IgAFYWxpY2UEeWFybgVvb3ppZYoBi8_laHuKAYvz8ex7KgcUCypJaIemxeQDIkFgf5693PsaOVgVSERGU19ERUxFR0FUSU9OX1RPS0VODjEyNy4wLjAuMTo4MDIw")
 	if err != nil {
@@ -33,7 +33,7 @@ func ExampleParseTokenURLString() {
 	}
 	fmt.Println(tok)
 	// Output:
-	// kind="HDFS_DELEGATION_TOKEN" service="127.0.0.1:8020" owner="alice" renewer="yarn" realUser="oozie" issueDate="2023-11-14T22:13:20.123Z" maxDate="2023-11-21T22:13:20.123Z" sequenceNumber=42 masterKeyId=7
+	// kind="HDFS_DELEGATION_TOKEN" service="127.0.0.1:8020" owner="alice" renewer="yarn" realUser="oozie" issueDate="2023-11-14T22:13:20.123Z" maxDate="2023-11-21T22:13:20.123Z" sequenceNumber=42 masterKeyId=7 password=<redacted: 20 bytes>
 }
 
 // Credentials for a container launch context: the tokens field holds the

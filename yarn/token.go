@@ -1,6 +1,7 @@
 package yarn
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/spindle-yarn/spindle/internal/proto/hadoopcommon"
+	"github.com/spindle-yarn/spindle/internal/redact"
 	"github.com/spindle-yarn/spindle/internal/writable"
 )
 
@@ -43,13 +45,26 @@ const (
 // check, the password it derived from that identifier, the token's kind, and
 // the service (usually "host:port") it is meant for.
 //
-// The password is a secret. String, GoString and LogValue never show it, so
-// a Token can be logged with fmt or slog as it is.
+// The password is a secret. String, GoString, Format, LogValue and
+// MarshalJSON never show it, so a Token, and any value holding one in an
+// exported field, can be logged with fmt or slog and encoded as JSON as it
+// is. To store or send a token, use URLString or a Credentials file.
 type Token struct {
+	// Identifier is what the issuing service checks: who the token is
+	// for, issued when, signed with which master key. Not secret on its
+	// own, but opaque: formatted values show its decoded fields or a
+	// digest.
 	Identifier []byte
-	Password   []byte
-	Kind       string
-	Service    string
+	// Password is the secret: the issuer's HMAC of Identifier, which
+	// proves the holder got the token from the issuer.
+	Password []byte
+	// Kind names the issuer and the identifier's layout (the Kind*
+	// constants).
+	Kind string
+	// Service tells clients which server the token is for: usually that
+	// server's "ip:port", "ha-hdfs:<nameservice>" for an HA HDFS, and ""
+	// for the AMRMToken in a container's token file.
+	Service string
 }
 
 // ErrMalformedCredentials is matched by errors.Is for every error that
@@ -500,7 +515,7 @@ func unexpectedEOF(err error) error {
 }
 
 // identifierAttrs are the decoded identifier fields shown by String and
-// LogValue, or the identifier's size when it cannot be decoded.
+// LogValue, or the identifier's size and digest when it cannot be decoded.
 func (t Token) identifierAttrs() []slog.Attr {
 	if id, err := t.DelegationIdentifier(); err == nil {
 		return []slog.Attr{
@@ -519,24 +534,30 @@ func (t Token) identifierAttrs() []slog.Attr {
 			slog.Int("keyId", int(id.KeyID)),
 		}
 	}
-	return []slog.Attr{slog.Int("identifierBytes", len(t.Identifier))}
+	return []slog.Attr{slog.Int("identifierBytes", len(t.Identifier)), slog.String("identifier", redact.Digest(t.Identifier))}
+}
+
+// redactedAttrs are what String, LogValue and MarshalJSON show: kind,
+// service, the identifier's fields (or digest) and the password's length.
+func (t Token) redactedAttrs() []slog.Attr {
+	attrs := append([]slog.Attr{slog.String("kind", t.Kind), slog.String("service", t.Service)}, t.identifierAttrs()...)
+	return append(attrs, slog.String("password", redact.Bytes(len(t.Password))))
 }
 
 // String describes t for logs and error messages: kind, service and what
 // can be decoded from the identifier (owner, renewer, dates... of a
-// delegation token; the application attempt of an AMRMToken). It never
-// includes the password.
+// delegation token; the application attempt of an AMRMToken; else the
+// identifier's size and SHA-256 digest). It never includes the password,
+// only its length.
 func (t Token) String() string {
 	var sb strings.Builder
-	sb.WriteString("kind=")
-	sb.WriteString(strconv.Quote(t.Kind))
-	sb.WriteString(" service=")
-	sb.WriteString(strconv.Quote(t.Service))
-	for _, a := range t.identifierAttrs() {
-		sb.WriteByte(' ')
+	for i, a := range t.redactedAttrs() {
+		if i > 0 {
+			sb.WriteByte(' ')
+		}
 		sb.WriteString(a.Key)
 		sb.WriteByte('=')
-		if a.Value.Kind() == slog.KindString {
+		if a.Value.Kind() == slog.KindString && a.Key != "password" {
 			sb.WriteString(strconv.Quote(a.Value.String()))
 		} else {
 			sb.WriteString(a.Value.String())
@@ -547,11 +568,56 @@ func (t Token) String() string {
 
 // GoString keeps %#v from printing the password.
 func (t Token) GoString() string {
-	return fmt.Sprintf("yarn.Token{Kind:%q, Service:%q, Identifier:<%d bytes>, Password:<redacted>}", t.Kind, t.Service, len(t.Identifier))
+	return fmt.Sprintf("yarn.Token{Kind:%q, Service:%q, Identifier:<%d bytes %s>, Password:%s}",
+		t.Kind, t.Service, len(t.Identifier), redact.Digest(t.Identifier), redact.Bytes(len(t.Password)))
 }
 
+// Format prints String for %v, %+v and %s (and GoString for %#v) and
+// never the fields, whatever the verb: %d or %x would otherwise print the
+// password's bytes.
+func (t Token) Format(f fmt.State, verb rune) { redact.Format(f, verb, t.String(), t.GoString()) }
+
 // LogValue makes slog log the same fields as String, as a group.
-func (t Token) LogValue() slog.Value {
-	attrs := append([]slog.Attr{slog.String("kind", t.Kind), slog.String("service", t.Service)}, t.identifierAttrs()...)
-	return slog.GroupValue(attrs...)
+func (t Token) LogValue() slog.Value { return slog.GroupValue(t.redactedAttrs()...) }
+
+// MarshalJSON encodes the fields String shows, as an object, so that a
+// Token, or a report holding one, can be logged or dumped as JSON. The
+// password is not in it: JSON is not a way to store or send a token. Use
+// URLString (or a Credentials file) for that.
+func (t Token) MarshalJSON() ([]byte, error) { return attrsJSON(t.redactedAttrs()) }
+
+// UnmarshalJSON refuses: the JSON form of a Token has no password. JSON
+// null leaves t as it is.
+func (t *Token) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	return errors.New("yarn: a Token's JSON form has no password and cannot be decoded; use URLString and ParseTokenURLString")
+}
+
+// attrsJSON encodes slog attributes as a JSON object, in order; a group
+// becomes a nested object.
+func attrsJSON(attrs []slog.Attr) ([]byte, error) {
+	b := []byte{'{'}
+	for i, a := range attrs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		k, err := json.Marshal(a.Key)
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(b, k...), ':')
+		var v []byte
+		if a.Value.Kind() == slog.KindGroup {
+			v, err = attrsJSON(a.Value.Group())
+		} else {
+			v, err = json.Marshal(a.Value.Any())
+		}
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, v...)
+	}
+	return append(b, '}'), nil
 }
