@@ -38,6 +38,10 @@ type source struct {
 	dir   bool
 	size  int64    // bytes uploaded: the file's, or the tar's
 	sum   [32]byte // sha256 of those bytes
+	// private, once hashed, names the first file of the source others
+	// may not read locally (a file not world-readable, a directory in
+	// the tree they cannot list and traverse); "" when there is none.
+	private string
 }
 
 // digest names the content: the hex sha256.
@@ -47,33 +51,68 @@ func (s *source) digest() string { return hex.EncodeToString(s.sum[:]) }
 // the archive depends on content and permissions only.
 var tarModTime = time.Unix(0, 0)
 
-// hash reads the source once, computing its size and sha256.
+// hash reads the source once, computing its size and sha256, and
+// whether others may read what it holds (not the directories above it:
+// untraversable checks those).
 func (s *source) hash() error {
 	h := sha256.New()
-	n, err := s.writeTo(h)
+	cw := &countingWriter{w: h}
+	var err error
+	if s.dir {
+		s.private, err = writeTar(cw, s.local)
+	} else {
+		s.private, err = copyFile(cw, s.local)
+	}
 	if err != nil {
 		return err
 	}
-	s.size = n
+	s.size = cw.n
 	copy(s.sum[:], h.Sum(nil))
 	return nil
 }
 
-// writeTo writes the source's bytes (the file, or the directory's tar) to
-// w and returns their number.
-func (s *source) writeTo(w io.Writer) (int64, error) {
-	cw := &countingWriter{w: w}
-	if !s.dir {
-		f, err := os.Open(s.local)
-		if err != nil {
-			return 0, err
-		}
-		defer f.Close()
-		_, err = io.Copy(cw, f)
-		return cw.n, err
+// copyFile copies the file at p to w and returns p if others may not
+// read it.
+func copyFile(w io.Writer, p string) (private string, err error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
 	}
-	err := writeTar(cw, s.local)
-	return cw.n, err
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	if info.Mode().Perm()&0o004 == 0 {
+		private = p
+	}
+	_, err = io.Copy(w, f)
+	return private, err
+}
+
+// untraversable returns the first directory above p (its real path, links
+// resolved) that others may not traverse, or "".
+func untraversable(p string) (string, error) {
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", err
+	}
+	real, err = filepath.Abs(real)
+	if err != nil {
+		return "", err
+	}
+	for d := filepath.Dir(real); ; d = filepath.Dir(d) {
+		info, err := os.Stat(d)
+		if err != nil {
+			return "", err
+		}
+		if info.Mode().Perm()&0o001 == 0 {
+			return d, nil
+		}
+		if next := filepath.Dir(d); next == d {
+			return "", nil
+		}
+	}
 }
 
 // open returns a reader of the source's bytes. A directory's tar is
@@ -83,68 +122,118 @@ func (s *source) open() (io.ReadCloser, error) {
 		return os.Open(s.local)
 	}
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(writeTar(pw, s.local)) }()
+	go func() {
+		_, err := writeTar(pw, s.local)
+		pw.CloseWithError(err)
+	}()
 	return pr, nil
 }
 
 // writeTar writes the tree under root as a tar whose entry names are
-// relative to root. Symbolic links to files are followed; links to
-// directories and special files are refused, as they would not survive
-// the trip or could loop.
-func writeTar(w io.Writer, root string) error {
+// relative to root, and returns the first entry others may not read
+// locally (a file not world-readable, a directory not world-readable and
+// executable), or "".
+//
+// A symbolic link to a file in the tree is shipped as that file. A link
+// that leads out of the tree is refused: following it would ship
+// whatever it points to, which the user did not choose to ship (a link
+// to ~/.ssh/id_rsa in a shipped conf/ directory). Links to directories
+// and special files are refused too, as they would not survive the trip
+// or could loop.
+func writeTar(w io.Writer, root string) (private string, err error) {
+	// Walk the real directory: WalkDir does not follow a root that is
+	// itself a link, and links inside are judged against where the tree
+	// really is.
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return "", err
+	}
+	if realRoot, err = filepath.Abs(realRoot); err != nil {
+		return "", err
+	}
 	tw := tar.NewWriter(w)
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(realRoot, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if p == root {
-			return nil
-		}
-		rel, err := filepath.Rel(root, p)
-		if err != nil {
-			return err
-		}
-		name := filepath.ToSlash(rel)
+		shown := filepath.Join(root, strings.TrimPrefix(p, realRoot))
 		info, err := d.Info()
 		if err != nil {
 			return err
 		}
+		open := p
 		if info.Mode()&fs.ModeSymlink != 0 {
-			if info, err = os.Stat(p); err != nil {
+			target, err := filepath.EvalSymlinks(p)
+			if err != nil {
+				return err
+			}
+			if !within(realRoot, target) {
+				return fmt.Errorf("%s: a symbolic link to %s, outside the shipped directory %s, cannot be shipped; copy the file into the directory", shown, target, root)
+			}
+			if info, err = os.Stat(target); err != nil {
 				return err
 			}
 			if info.IsDir() {
-				return fmt.Errorf("%s: a symbolic link to a directory cannot be shipped; ship its target", p)
+				return fmt.Errorf("%s: a symbolic link to a directory cannot be shipped; ship its target", shown)
 			}
+			open = target
 		}
+		need := fs.FileMode(0o004)
+		if info.IsDir() {
+			need = 0o005
+		}
+		if private == "" && info.Mode().Perm()&need != need {
+			private = shown
+		}
+		if p == realRoot {
+			return nil
+		}
+		rel, err := filepath.Rel(realRoot, p)
+		if err != nil {
+			return err
+		}
+		name := filepath.ToSlash(rel)
 		hdr := &tar.Header{Name: name, Mode: int64(info.Mode().Perm()), ModTime: tarModTime, Format: tar.FormatPAX}
 		switch {
 		case info.IsDir():
 			hdr.Typeflag, hdr.Name = tar.TypeDir, name+"/"
 			return tw.WriteHeader(hdr)
 		case info.Mode().IsRegular():
-			hdr.Typeflag, hdr.Size = tar.TypeReg, info.Size()
-			if err := tw.WriteHeader(hdr); err != nil {
-				return err
-			}
-			f, err := os.Open(p)
+			f, err := os.Open(open)
 			if err != nil {
 				return err
 			}
 			defer f.Close()
+			// What was opened must be what was checked: a link retargeted
+			// meanwhile could lead out of the tree.
+			if opened, err := f.Stat(); err != nil {
+				return err
+			} else if !os.SameFile(opened, info) {
+				return fmt.Errorf("%s: %w (replaced while it was read)", shown, ErrChanged)
+			}
+			hdr.Typeflag, hdr.Size = tar.TypeReg, info.Size()
+			if err := tw.WriteHeader(hdr); err != nil {
+				return err
+			}
 			n, err := io.Copy(tw, io.LimitReader(f, info.Size()))
 			if err == nil && n != info.Size() {
-				err = fmt.Errorf("%s: %w (shrank to %d bytes)", p, ErrChanged, n)
+				err = fmt.Errorf("%s: %w (shrank to %d bytes)", shown, ErrChanged, n)
 			}
 			return err
 		default:
-			return fmt.Errorf("%s: %s files cannot be shipped", p, info.Mode().Type())
+			return fmt.Errorf("%s: %s files cannot be shipped", shown, info.Mode().Type())
 		}
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
-	return tw.Close()
+	return private, tw.Close()
+}
+
+// within reports whether the clean absolute path p is root or below it.
+func within(root, p string) bool {
+	rel, err := filepath.Rel(root, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
 type countingWriter struct {

@@ -56,6 +56,14 @@ const (
 	// (<Config.PublicCacheRoot>/<user>) by content, world-readable,
 	// localized once per node for every application of every user
 	// (PUBLIC). For what is no secret: frameworks, libraries.
+	//
+	// A local dependency is published only as widely as its mode
+	// allows, by YARN's own rule for public resources: others must be
+	// able to read it and traverse every directory above it (for a
+	// directory, also read every file and list every directory in it).
+	// One that fails this is staged PRIVATE instead, logged as a
+	// warning, and its Staged.Visibility says so; chmod it (o+r, and o+x
+	// on the directories) to share it.
 	VisibilityPublic
 	// VisibilityApplication: uploaded into the application's staging
 	// directory on every deployment and localized for that application
@@ -87,7 +95,9 @@ type Dependency struct {
 	// archive that the NodeManager unpacks into a directory called Name,
 	// so the tree appears there as it is locally (file modes become
 	// those the NodeManager sets: r-x for the owner, and for others too
-	// when PUBLIC).
+	// when PUBLIC). A symbolic link in the tree is shipped as the file it
+	// points to when that file is in the tree; a link leading out of the
+	// tree, or to a directory, fails the Stage.
 	Local string
 	// Remote is a file or directory already in this file system,
 	// "hdfs://<authority>/path", "hdfs:///path" or "/path", referenced
@@ -137,7 +147,9 @@ type Staged struct {
 	Timestamp int64
 	// Type is TypeFile or TypeArchive, never TypeAuto.
 	Type ResourceType
-	// Visibility of the LocalResource.
+	// Visibility of the LocalResource: the Dependency's, except PRIVATE
+	// for a local one asked to be PUBLIC that others may not read (see
+	// VisibilityPublic).
 	Visibility Visibility
 	// Uploaded reports that this call wrote the file; false for cache
 	// hits and references.
@@ -228,6 +240,9 @@ func (c *Client) Stage(ctx context.Context, appID string, deps []Dependency, opt
 		}
 		return nil
 	}); err != nil {
+		return nil, err
+	}
+	if err := c.narrowVisibility(locals); err != nil {
 		return nil, err
 	}
 
@@ -421,6 +436,32 @@ func (c *Client) Stage(ctx context.Context, appID string, deps []Dependency, opt
 	c.log.Debug("hdfs: staged", "application", appID, "uploaded_files", st.UploadedFiles, "uploaded_bytes", st.UploadedBytes,
 		"reused_files", st.ReusedFiles, "reused_bytes", st.ReusedBytes, "took", time.Since(start))
 	return st, nil
+}
+
+// narrowVisibility stages PRIVATE what was asked to be PUBLIC but others
+// may not read locally, as YARN itself decides: a file is public only if
+// others can read it and traverse every directory above it (for a
+// directory shipped, also read every file and list every directory in
+// it). Publishing it would show everyone what the local file system
+// hides. It is logged, and the Staged result says PRIVATE.
+func (c *Client) narrowVisibility(locals []*item) error {
+	for _, it := range locals {
+		if it.vis != VisibilityPublic {
+			continue
+		}
+		hidden := it.src.private
+		if hidden == "" {
+			var err error
+			if hidden, err = untraversable(it.src.local); err != nil {
+				return &PathError{Op: "stage", Path: it.src.local, Err: err}
+			}
+		}
+		if hidden != "" {
+			c.log.Warn("hdfs: staging PRIVATE, not PUBLIC: others may not read it locally", "local", it.src.local, "hidden", hidden)
+			it.vis = VisibilityPrivate
+		}
+	}
+	return nil
 }
 
 // suffix is the ending an archive's stored name needs for the NodeManager

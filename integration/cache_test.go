@@ -126,3 +126,47 @@ func publicTempDir(t *testing.T) string {
 	}
 	return dir
 }
+
+// TestPublicOnlyAsWideAsLocalModes: dependencies asked to be PUBLIC that
+// others may not read locally (a 0600 file, a file in a 0700 directory, a
+// tree holding a 0600 file) are staged PRIVATE in the private cache, 0600;
+// a world-readable file in a traversable directory is staged PUBLIC.
+func TestPublicOnlyAsWideAsLocalModes(t *testing.T) {
+	tb := testbed.Get(t)
+	ctx := testContext(t, 2*time.Minute)
+	c := stagingClient(t, tb, "alice", nil)
+	dir := publicTempDir(t)
+	randomFile(t, dir, "open.bin", 1000)
+	randomFile(t, dir, "key.bin", 1001)
+	os.Chmod(filepath.Join(dir, "key.bin"), 0o600)
+	randomFile(t, dir, "closed/lib.bin", 1002)
+	os.Chmod(filepath.Join(dir, "closed"), 0o700)
+	randomFile(t, dir, "tree/a.txt", 10)
+	randomFile(t, dir, "tree/secret.txt", 11)
+	os.Chmod(filepath.Join(dir, "tree/secret.txt"), 0o600)
+
+	appID := testAppID(t)
+	t.Cleanup(func() { c.RemoveStaging(context.Background(), appID) })
+	st, err := c.Stage(ctx, appID, []hdfs.Dependency{
+		{Local: filepath.Join(dir, "open.bin"), Visibility: hdfs.VisibilityPublic},
+		{Local: filepath.Join(dir, "key.bin"), Visibility: hdfs.VisibilityPublic},
+		{Local: filepath.Join(dir, "closed/lib.bin"), Visibility: hdfs.VisibilityPublic},
+		{Local: filepath.Join(dir, "tree"), Visibility: hdfs.VisibilityPublic},
+	}, hdfs.StageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range st.Resources {
+		wantVis, wantDir, wantPerm := hdfs.VisibilityPrivate, "/user/alice/.spindle/cache", fs.FileMode(0o600)
+		if i == 0 {
+			wantVis, wantDir, wantPerm = hdfs.VisibilityPublic, path.Join(hdfs.DefaultPublicCacheRoot, "alice"), 0o644
+		}
+		s, err := c.Stat(ctx, r.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Visibility != wantVis || path.Dir(r.Path) != wantDir || s.Mode.Perm() != wantPerm {
+			t.Errorf("%s: %v at %s, mode %v; want %v in %s, mode %v", r.Name, r.Visibility, r.Path, s.Mode.Perm(), wantVis, wantDir, wantPerm)
+		}
+	}
+}

@@ -117,7 +117,7 @@ func TestStagingUploadAndReadBack(t *testing.T) {
 	tb := testbed.Get(t)
 	ctx := testContext(t, 3*time.Minute)
 	c := stagingClient(t, tb, "alice", nil)
-	dir := t.TempDir()
+	dir := publicTempDir(t) // else public.bin is staged PRIVATE
 	fileSum := randomFile(t, dir, "data.bin", 3<<20+17)
 	randomFile(t, dir, "tree/a.txt", 100)
 	randomFile(t, dir, "tree/sub/b.bin", 70000)
@@ -504,7 +504,7 @@ func TestStagingCancelLeavesNothing(t *testing.T) {
 // on both NodeManagers; the staging directory is gone afterwards.
 func TestStagingContainerRoundTrip(t *testing.T) {
 	tb := testbed.Get(t)
-	dir := t.TempDir()
+	dir := publicTempDir(t) // for -ship-public
 	fileSum := randomFile(t, dir, "data.bin", 2<<20+3)
 	treeA := randomFile(t, dir, "tree/a.bin", 5000)
 	treeB := randomFile(t, dir, "tree/sub/deeper/b.bin", 300000)
@@ -799,7 +799,7 @@ func TestStagingEvict(t *testing.T) {
 		c.Remove(context.Background(), root, true)
 		c.Remove(context.Background(), "/tmp/spindle-evict-"+suffix, true)
 	})
-	local := t.TempDir()
+	local := publicTempDir(t) // for the PUBLIC ones
 	var used, unused []hdfs.Dependency
 	for i := 0; i < 3; i++ {
 		randomFile(t, local, fmt.Sprintf("used%d", i), 1000+i)
