@@ -27,15 +27,15 @@ import (
 //     Java 17), "{{" by "$" and "}}" by nothing. No other text is touched;
 //     "%VAR%" is only produced, from "{{" and "}}", by a Windows
 //     NodeManager, which this type does not target.
-//  2. It joins the elements with single spaces and writes
-//     exec /bin/bash -c "<joined>"
-//     without escaping anything. The outer bash, running the script, reads
-//     the joined text as one double-quoted string, where $ ` " and \ are
-//     special: $VAR, ${…}, $(…) and `…` are expanded by this outer shell,
-//     a " ends the string early (the "unexpected EOF while looking for
-//     matching quote" of a command holding one), and \ is removed before
-//     $ ` " \ and newline (a backslash-newline pair vanishes). Every other
-//     character, newline and non-ASCII included, passes through unchanged.
+//  2. It joins the elements with single spaces and puts them, without
+//     escaping anything, between the double quotes of an exec /bin/bash -c
+//     line. The outer bash, running the script, reads the joined text as
+//     one double-quoted string, where $ ` " and \ are special: $VAR, ${…},
+//     $(…) and `…` are expanded by this outer shell, a " ends the string
+//     early (the "unexpected EOF while looking for matching quote" of a
+//     command holding one), and \ is removed before $ ` " \ and newline (a
+//     backslash-newline pair vanishes). Every other character, newline and
+//     non-ASCII included, passes through unchanged.
 //  3. The inner bash parses what the outer one produced as a command line:
 //     quotes, expansions, globbing, word splitting, redirections.
 //
@@ -45,27 +45,36 @@ import (
 // bash, the words separated by single spaces:
 //
 //   - Literal text is written in single quotes, inside which bash takes
-//     every character as it is. A ' is written '\'' (close the quotes, an
-//     escaped quote, reopen them). Every literal piece is quoted, even a
-//     plain one, so that a first argument such as "time", "if" or "A=b" is
-//     a program name and not a shell keyword or an assignment.
-//   - To hide literal text from step 1, '' (an empty quoted string, which
-//     the inner bash drops) is put after every "<", between two "{" and
-//     between two "}", so no marker, present or future, of the form
+//     every character as it is; a single quote in it closes the quotes,
+//     is written escaped and reopens them. Every literal piece is quoted,
+//     even a plain one, so that a first argument such as "time", "if" or
+//     "A=b" is a program name and not a shell keyword or an assignment.
+//   - To hide literal text from step 1, an empty single-quoted string,
+//     which the inner bash drops, is put after every "<", between two "{"
+//     and between two "}", so no marker, present or future, of the form
 //     <NAME>, {{ or }} is left for the NodeManager to replace.
 //   - An expansion is written in double quotes for the inner bash, so that
-//     it stays one argument whatever it expands to, spaces included:
-//     LogDir as "<LOG_DIR>", ClassPathSeparator as "<CPS>", EnvVar("X") as
-//     "\{{X}}", which the NodeManager turns into "\$X", the outer bash
-//     into "$X", and the inner bash into the value of X in the container's
-//     environment (the launch script exports every variable it sets), or
-//     into the empty string when X is unset.
+//     it stays one argument whatever it expands to, spaces included. For
+//     EnvVar("X") Line writes {{X}} after a backslash, which the
+//     NodeManager turns into \$X and the outer bash into $X, so that the
+//     inner bash expands X from the container's environment (the launch
+//     script exports every variable it sets), or to the empty string when
+//     X is unset.
 //   - Finally, for step 2, a backslash is put before every $ ` " and \ of
 //     the literal parts of the result (and before the " around
 //     expansions), which the outer bash removes again.
 //
 // Stdout and Stderr, when set, are appended as " 1>" and " 2>" followed by
-// their word, written the same way.
+// their word, written the same way. For example:
+//
+//	argument        for the inner bash    in Line's result
+//	it's            'it'\''s'             'it'\\''s'
+//	say "$HOME"     'say "$HOME"'         'say \"\$HOME\"'
+//	<LOG_DIR>       '<''LOG_DIR>'         '<''LOG_DIR>'
+//	{{X}}           '{''{X}''}'           '{''{X}''}'
+//	(empty)         ''                    ''
+//	LogDir          "<LOG_DIR>"           \"<LOG_DIR>\"
+//	EnvVar("X")     "$X"                  \"\{{X}}\"
 //
 // The NodeManager's log directory is inserted as it is, in step 1: like
 // Hadoop's own commands, a Command assumes the cluster's log directories
