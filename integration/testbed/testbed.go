@@ -60,6 +60,14 @@ type Options struct {
 	// renew interval and maximum lifetime of HDFS and YARN. Zero means
 	// Hadoop's defaults (one day and seven days).
 	TokenRenewInterval, TokenMaxLifetime time.Duration
+	// AMRMTokenRollInterval is how often the ResourceManager rolls its
+	// AMRMToken master key, in whole seconds. It also lowers the AM expiry
+	// (yarn.am.liveness-monitor.expiry-interval-ms) to 2/7 of it, since
+	// Hadoop wants the interval longer than three expiry intervals: an AM
+	// that stays silent that long, or takes that long from launch to
+	// registering, is killed. Zero means Hadoop's defaults (a day, and 15
+	// minutes).
+	AMRMTokenRollInterval time.Duration
 	// StartTimeout bounds the start, including Maven resolving Hadoop on a
 	// cold cache. Zero means 10 minutes.
 	StartTimeout time.Duration
@@ -187,6 +195,9 @@ func Start(ctx context.Context, opts Options) (*TestBed, error) {
 	}
 	if opts.TokenMaxLifetime > 0 {
 		args = append(args, "--token-max-lifetime-ms", fmt.Sprint(opts.TokenMaxLifetime.Milliseconds()))
+	}
+	if opts.AMRMTokenRollInterval > 0 {
+		args = append(args, "--amrm-token-rolling-interval-secs", fmt.Sprint(int64(opts.AMRMTokenRollInterval.Seconds())))
 	}
 	logFile, err := os.Create(tb.LogPath())
 	if err != nil {

@@ -273,6 +273,14 @@ public final class TestBed {
     conf.setLong(YarnConfiguration.RM_NM_EXPIRY_INTERVAL_MS, 10_000);
     conf.setLong(YarnConfiguration.RM_DELEGATION_TOKEN_RENEW_INTERVAL_KEY, opts.tokenRenewMs);
     conf.setLong(YarnConfiguration.RM_DELEGATION_TOKEN_MAX_LIFETIME_KEY, opts.tokenMaxLifetimeMs);
+    if (opts.amrmRollingSecs > 0) {
+      // AMRMTokenSecretManager activates a rolled key 1.5 AM expiry
+      // intervals after the roll and refuses a rolling interval of 3 of them
+      // or less, so the AM expiry shrinks with the interval, to 2/7 of it.
+      conf.setLong(YarnConfiguration.RM_AMRM_TOKEN_MASTER_KEY_ROLLING_INTERVAL_SECS,
+          opts.amrmRollingSecs);
+      conf.setLong(YarnConfiguration.RM_AM_EXPIRY_INTERVAL_MS, opts.amrmRollingSecs * 2000 / 7);
+    }
     conf.setBoolean(YarnConfiguration.YARN_ACL_ENABLE, true);
     conf.set(YarnConfiguration.YARN_ADMIN_ACL, "*");
 
@@ -912,6 +920,8 @@ public final class TestBed {
     long tokenRenewMs = 24L * 3600 * 1000;
     long tokenMaxLifetimeMs = 7L * 24 * 3600 * 1000;
     long ticketLifetimeMs = 24L * 3600 * 1000;
+    /** AMRMToken master key rolling interval; 0 keeps Hadoop's (a day). */
+    long amrmRollingSecs;
 
     static Options parse(String[] args) throws IOException {
       Options o = new Options();
@@ -928,6 +938,8 @@ public final class TestBed {
           case "--token-renew-interval-ms": o.tokenRenewMs = Long.parseLong(need(a, v)); i++; break;
           case "--token-max-lifetime-ms": o.tokenMaxLifetimeMs = Long.parseLong(need(a, v)); i++; break;
           case "--ticket-lifetime-ms": o.ticketLifetimeMs = Long.parseLong(need(a, v)); i++; break;
+          case "--amrm-token-rolling-interval-secs":
+            o.amrmRollingSecs = Long.parseLong(need(a, v)); i++; break;
           default: throw new IllegalArgumentException("unknown argument " + a + "\n" + USAGE);
         }
       }
@@ -955,6 +967,7 @@ public final class TestBed {
     static final String USAGE = "usage: TestBed --dir DIR [--kerberos] [--ha]"
         + " [--rpc-protection authentication|integrity|privacy[,...]] [--nodemanagers N]"
         + " [--token-renew-interval-ms MS] [--token-max-lifetime-ms MS] [--ticket-lifetime-ms MS]"
+        + " [--amrm-token-rolling-interval-secs S]"
         + " [--exit-on-stdin-eof]";
   }
 }
