@@ -12,7 +12,21 @@ import (
 )
 
 // RemoveStaging deletes an application's staging directory with
-// everything in it. A directory already gone is not an error.
+// everything in it: its APPLICATION resources and its manifest. A
+// directory already gone is not an error.
+//
+// PRIVATE and PUBLIC cache entries outlive it: they are stored by
+// content in the user's caches (Config.PrivateCacheDir,
+// <PublicCacheRoot>/<user>) for the next deployment to reuse, and
+// removing the manifest only stops protecting them. Evict removes them
+// from HDFS by age and size, never while an application's manifest names
+// them; the copies NodeManagers localized stay in each node's local
+// cache until its own cleanup trims it to
+// yarn.nodemanager.localizer.cache.target-size-mb (checked every
+// yarn.nodemanager.localizer.cache.cleanup.interval-ms). For one-off
+// files that should go with the application, stage them with
+// VisibilityApplication: RemoveStaging removes them from HDFS, and
+// NodeManagers delete their copies when the application finishes.
 //
 // Call it when the application has reached a final state: from the
 // ApplicationMaster once it has unregistered (or on its last attempt),

@@ -65,6 +65,15 @@
 // entry named in the manifest Stage writes into each staging directory,
 // so entries a live application uses survive.
 //
+// RemoveStaging removes only what is APPLICATION-visible. PRIVATE and
+// PUBLIC cache entries outlive it, by design, so the next deployment
+// reuses them: in HDFS until Evict removes them (run it from a periodic
+// job), and on each NodeManager until its localizer cache cleanup trims
+// the node's copies (yarn.nodemanager.localizer.cache.target-size-mb).
+// Stage one-off files, such as an input or a generated configuration,
+// with VisibilityApplication: they go with the staging directory, and
+// NodeManagers delete their copies when the application finishes.
+//
 // # Authentication
 //
 // Namespace operations (Stat, ReadDir, MkdirAll, Rename, Remove,

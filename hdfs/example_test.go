@@ -71,3 +71,36 @@ func ExampleClient_Sweep() {
 	}
 	fmt.Printf("evicted %d entries (%d bytes); %d in use\n", len(ev.Removed), ev.RemovedBytes, ev.InUse)
 }
+
+// One-off files go with the application: staged APPLICATION, they live
+// in its staging directory, and RemoveStaging deletes them once it has
+// ended. PRIVATE and PUBLIC entries stay in the caches for the next
+// deployment, until Evict removes them.
+func ExampleClient_Stage_oneOff() {
+	ctx := context.Background()
+	c, err := hdfs.NewClient(hdfs.Config{NameNodes: []string{"nn.example.com:8020"}, User: "alice"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	appID := "application_1700000000000_0002" // from yarn.RMClient.NewApplication
+	st, err := c.Stage(ctx, appID, []hdfs.Dependency{
+		{Local: "./job.properties", Visibility: hdfs.VisibilityApplication}, // this run only
+		{Local: "./input.csv", Visibility: hdfs.VisibilityApplication},
+		{Local: "./app.jar"}, // PRIVATE: cached, reused by the next run
+	}, hdfs.StageOptions{})
+	if err != nil {
+		c.RemoveStaging(ctx, appID)
+		log.Fatal(err)
+	}
+	for _, r := range st.Resources {
+		fmt.Println(r.Name, r.Visibility, r.Path)
+	}
+	// ... submit with yarn.LocalResourcesFromStaging(st), wait for the end ...
+
+	// Deletes job.properties and input.csv; app.jar stays in the cache.
+	if err := c.RemoveStaging(ctx, appID); err != nil {
+		log.Print(err)
+	}
+}
