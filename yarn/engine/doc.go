@@ -1,0 +1,74 @@
+// Package engine negotiates an ApplicationMaster's containers with YARN:
+// the caller says what containers it wants, the engine gets them
+// allocated, started and kept running.
+//
+// It is built on the public yarn.AMClient and yarn.NMClient only, through
+// the small AMClient and NMClient interfaces it declares (so tests script
+// them).
+//
+// # Use
+//
+// Register the ApplicationMaster with the AMClient, build an Engine with
+// New from a Config naming the clients, the profiles (kinds of container:
+// resource including custom types such as yarn.io/gpu, priority, node
+// label, locality, execution type, and a target count each) and a
+// LaunchContext callback, then call Run, which blocks and heartbeats until
+// ctx ends or the engine gives up. SetTarget changes a profile's count at
+// any time, from any goroutine; Status reports counts. After Run returns,
+// unregister with AMClient.Finish.
+//
+// # Asks
+//
+// Each profile has its own allocation request id, so every allocated
+// container is matched to its profile exactly (when the RM sends no id the
+// engine matches by priority, execution type and capability, preferring a
+// profile that named the container's node, then its rack). The engine
+// sends the RM, per profile, the total still missing (target − containers
+// held), and sends it only when that number differs from what the RM still
+// holds by the engine's count (the last total sent, less the containers
+// received since). A heartbeat therefore never raises a satisfied ask
+// again, the over-allocation of YARN-1902. A total that must grow (a
+// higher target, a failed container to replace) grows only once nothing
+// is outstanding, since the RM may have allocated outstanding containers
+// it has not yet handed over, and a new total would ask for them twice;
+// the RM serves one profile's row in order, so this costs at most a
+// heartbeat. A total that shrinks is sent at once; containers the RM
+// allocated before it learned of the lower total arrive all the same, and
+// the engine releases any container beyond a target at once and counts
+// it (Status.Excess, spindle_engine_containers_excess_total).
+//
+// Lowering a target releases containers beyond it: first those allocated
+// and not yet being started, then those being started, then running ones,
+// the most recently allocated first within each group.
+//
+// # Launch and failures
+//
+// Allocated containers are started with the caller's launch context, at
+// most Config.MaxConcurrentStarts at a time. A failed start releases the
+// container and asks for another. Ended containers are classified by exit
+// status (Cause); only the application's own failures (non-zero exit,
+// memory limits, failed starts) count against the failure budget,
+// Config.MaxFailures within Config.FailureValidity, and exhausting it ends
+// Run with a *BudgetError. A host where containers fail repeatedly is
+// excluded through the RM's blacklist and readmitted after a timeout,
+// never more than a set share of the cluster at once. A profile marked
+// RunOnce is a batch: a container that exits 0 lowers its target instead
+// of being replaced.
+//
+// # Heartbeats
+//
+// Heartbeats come every Config.FastHeartbeat while containers are asked
+// for and not yet allocated, else every Config.SlowHeartbeat, and at once
+// when a target changes or a start fails. When the RM forgot the attempt
+// (restart or failover without work-preserving recovery) the AMClient
+// registers again and the engine resends its whole state: asks, blacklist
+// and pending releases.
+//
+// # Concurrency and errors
+//
+// An Engine's methods are safe for concurrent use. Run runs once;
+// Callbacks are called one at a time, in order, on a goroutine of their
+// own, never on the heartbeat's, and Run returns only after the last.
+// Run's errors: ctx's error, *BudgetError (errors.Is ErrBudgetExhausted),
+// ErrShutdown, or a heartbeat error wrapping the AMClient's.
+package engine

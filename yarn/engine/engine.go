@@ -1,0 +1,819 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/spindle-yarn/spindle/yarn"
+)
+
+// AMClient is what the engine needs of an ApplicationMaster's client of
+// the ResourceManager: the allocate heartbeat. *yarn.AMClient fits; it
+// keeps the response id and registers again when the RM forgot the
+// attempt, answering that heartbeat with yarn.AMResync.
+type AMClient interface {
+	Allocate(ctx context.Context, req yarn.AllocateRequest) (yarn.AllocateResponse, error)
+}
+
+// NMClient is what the engine needs of a NodeManager client. *yarn.NMClient
+// fits.
+type NMClient interface {
+	Start(ctx context.Context, c yarn.Container, clc yarn.ContainerLaunchContext) error
+}
+
+var (
+	_ AMClient = (*yarn.AMClient)(nil)
+	_ NMClient = (*yarn.NMClient)(nil)
+)
+
+// A Clock tells the time and waits; tests pass a fake one.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Config configures an Engine. Only AM, NM and LaunchContext are required.
+type Config struct {
+	// AM heartbeats to the ResourceManager; the caller registers before Run
+	// and unregisters (Finish) after it. Required.
+	AM AMClient
+	// NM starts containers. Required.
+	NM NMClient
+	// LaunchContext returns what to start in a container of the named
+	// profile. It is called from up to MaxConcurrentStarts goroutines at
+	// once; an error counts as a failed start. Required.
+	LaunchContext func(ctx context.Context, c yarn.Container, profile string) (yarn.ContainerLaunchContext, error)
+	// Profiles are the kinds of containers wanted at first; AddProfile
+	// adds more.
+	Profiles []Profile
+	// MaxConcurrentStarts bounds the start calls in flight. Zero means 16.
+	MaxConcurrentStarts int
+	// FastHeartbeat is the interval between heartbeats while containers
+	// are asked for and not yet allocated; SlowHeartbeat otherwise. Zero
+	// means 200 milliseconds and 3 seconds. A heartbeat also follows at
+	// once when a target changes or a start fails.
+	FastHeartbeat, SlowHeartbeat time.Duration
+	// MaxFailures is the failure budget: when this many of the
+	// application's own container failures (see Cause.CountsAgainstBudget)
+	// fall within FailureValidity, Run returns a *BudgetError. Zero means
+	// max(3, 2 × the sum of the targets at the time); negative means no
+	// budget.
+	MaxFailures int
+	// FailureValidity is how long a failure counts. Zero means for the
+	// whole run.
+	FailureValidity time.Duration
+	// NodeFailures failures on one host (the application failing there,
+	// refused starts, failed disks) within NodeFailureWindow exclude the
+	// host through the RM's blacklist for ExclusionTimeout. Zero means 3;
+	// negative disables exclusion. Zero windows mean 10 minutes and 1 hour.
+	NodeFailures                        int
+	NodeFailureWindow, ExclusionTimeout time.Duration
+	// MaxExcludedFraction bounds the share of the cluster's NodeManagers
+	// that may be excluded at once. Zero means 0.5.
+	MaxExcludedFraction float64
+	// RackOf names the rack of a host, for the rack rows of profiles that
+	// name nodes. Nil means every host is in DefaultRack.
+	RackOf func(host string) string
+	// Logger receives a line at each state change. Nil means silent.
+	Logger *slog.Logger
+	// Registerer receives the engine's metrics (spindle_engine_*). Nil
+	// means no metrics.
+	Registerer prometheus.Registerer
+	// Clock is the time source. Nil means the system clock.
+	Clock Clock
+}
+
+// Callbacks tell the caller what happens to its containers. Every field
+// is optional. They are called one at a time, in the order of the events,
+// on a goroutine of their own (never the heartbeat's), so they may call
+// the Engine's methods; Run returns only after the last one returned.
+type Callbacks struct {
+	// OnStarted: the container is running the caller's launch context.
+	OnStarted func(c yarn.Container, profile string)
+	// OnStartFailed: starting the container failed; the engine released it
+	// and asks for another.
+	OnStartFailed func(c yarn.Container, profile string, err error)
+	// OnCompleted: a container of a profile ended.
+	OnCompleted func(Completion)
+	// OnPreemption: the scheduler announced it will take containers back.
+	OnPreemption func(yarn.PreemptionMessage)
+	// OnExcluded and OnReadmitted: a host was put on, or taken off, the
+	// application's blacklist.
+	OnExcluded   func(host string, until time.Time)
+	OnReadmitted func(host string)
+	// OnResync: the RM had forgotten the attempt; the AMClient registered
+	// again and the engine resends its asks, blacklist and releases.
+	OnResync func()
+}
+
+// A Completion is a container of a profile that ended.
+type Completion struct {
+	Container yarn.Container
+	Profile   string
+	Status    yarn.ContainerStatus
+	Cause     Cause
+	// Released says the engine had released the container (scale-down),
+	// so its end was wanted and is never counted as a failure.
+	Released bool
+	// Counted says the end was counted against the failure budget.
+	Counted bool
+}
+
+// Engine keeps an application's containers at the counts its profiles
+// ask for; see the package documentation. Its methods are safe for
+// concurrent use.
+type Engine struct {
+	cfg    Config
+	clock  Clock
+	log    *slog.Logger
+	m      *metrics
+	rackOf func(string) string
+	wake   chan struct{}
+	starts sync.WaitGroup
+
+	mu          sync.Mutex
+	ran         bool
+	cb          Callbacks
+	disp        *dispatcher
+	profiles    map[string]*profileState
+	order       []*profileState
+	byReqID     map[int64]*profileState
+	nextReqID   int64
+	containers  map[yarn.ContainerID]*tracked
+	queue       []*tracked // allocated, waiting for a start slot
+	inFlight    int        // starts in flight
+	toRelease   []yarn.ContainerID
+	releasing   map[yarn.ContainerID]bool // released, completion not yet seen
+	resync      bool
+	progress    float32
+	budget      budget
+	excl        *exclusions
+	clusterSize int
+	allocated   int
+	excess      int
+	fatal       error
+}
+
+type containerState int
+
+const (
+	stQueued    containerState = iota // allocated, waiting for a start slot
+	stStarting                        // start call in flight
+	stRunning                         // started
+	stReleasing                       // released, completion not yet seen
+	stEnded
+	numStates
+)
+
+type tracked struct {
+	c     yarn.Container
+	p     *profileState
+	state containerState
+}
+
+type profileState struct {
+	Profile // Target is the current target
+	id      int64
+	// sent is how many containers the RM still has to allocate for this
+	// profile, as far as the engine knows: the total last sent, less the
+	// containers received since. valid is false until sent (and after a
+	// resync).
+	sent  int
+	valid bool
+	// asked holds when each of the sent containers was asked for, oldest
+	// first, for the allocation latency.
+	asked []time.Time
+	n     [numStates]int
+	// short is when the profile fell below its target; zero at target.
+	short                        time.Time
+	allocated, excess            int
+	succeeded, failed, startFail int
+}
+
+func (p *profileState) live() int { return p.n[stQueued] + p.n[stStarting] + p.n[stRunning] }
+
+// New checks cfg and returns an Engine. It does not talk to the cluster
+// until Run.
+func New(cfg Config) (*Engine, error) {
+	switch {
+	case cfg.AM == nil:
+		return nil, errors.New("engine: Config.AM is nil")
+	case cfg.NM == nil:
+		return nil, errors.New("engine: Config.NM is nil")
+	case cfg.LaunchContext == nil:
+		return nil, errors.New("engine: Config.LaunchContext is nil")
+	case cfg.MaxConcurrentStarts < 0 || cfg.FastHeartbeat < 0 || cfg.SlowHeartbeat < 0 || cfg.FailureValidity < 0 ||
+		cfg.NodeFailureWindow < 0 || cfg.ExclusionTimeout < 0:
+		return nil, errors.New("engine: negative count or duration in Config")
+	case cfg.MaxExcludedFraction < 0 || cfg.MaxExcludedFraction > 1:
+		return nil, fmt.Errorf("engine: MaxExcludedFraction %v is outside 0..1", cfg.MaxExcludedFraction)
+	}
+	e := &Engine{
+		cfg: cfg, clock: cfg.Clock, log: cfg.Logger, m: newMetrics(cfg.Registerer), rackOf: cfg.RackOf,
+		wake: make(chan struct{}, 1), profiles: map[string]*profileState{}, byReqID: map[int64]*profileState{},
+		containers: map[yarn.ContainerID]*tracked{}, releasing: map[yarn.ContainerID]bool{},
+		budget: budget{max: cfg.MaxFailures, validity: cfg.FailureValidity},
+	}
+	if e.clock == nil {
+		e.clock = realClock{}
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.rackOf == nil {
+		e.rackOf = func(string) string { return DefaultRack }
+	}
+	e.cfg.MaxConcurrentStarts = orDefault(cfg.MaxConcurrentStarts, 16)
+	e.cfg.FastHeartbeat = orDefault(cfg.FastHeartbeat, 200*time.Millisecond)
+	e.cfg.SlowHeartbeat = orDefault(cfg.SlowHeartbeat, 3*time.Second)
+	e.excl = newExclusions(orDefault(cfg.NodeFailures, 3), orDefault(cfg.NodeFailureWindow, 10*time.Minute),
+		orDefault(cfg.ExclusionTimeout, time.Hour), orDefault(cfg.MaxExcludedFraction, 0.5))
+	e.cfg.Profiles = nil
+	for _, p := range cfg.Profiles {
+		if err := e.addProfile(p); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// AddProfile declares another kind of container.
+func (e *Engine) AddProfile(p Profile) error {
+	e.mu.Lock()
+	err := e.addProfile(p)
+	e.mu.Unlock()
+	e.poke()
+	return err
+}
+
+func (e *Engine) addProfile(p Profile) error {
+	if err := p.validate(); err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	if _, ok := e.profiles[p.Name]; ok {
+		return fmt.Errorf("engine: profile %q declared twice", p.Name)
+	}
+	p.Nodes, p.Racks = slices.Clone(p.Nodes), slices.Clone(p.Racks)
+	e.nextReqID++
+	ps := &profileState{Profile: p, id: e.nextReqID}
+	e.profiles[p.Name] = ps
+	e.order = append(e.order, ps)
+	e.byReqID[ps.id] = ps
+	e.log.Info("engine: profile declared", "profile", p.Name, "allocation_request_id", ps.id, "target", p.Target,
+		"memory_mb", p.Resource.MemoryMB, "vcores", p.Resource.VCores)
+	return nil
+}
+
+// SetTarget sets how many containers of a profile are wanted. Raising it
+// asks the RM for the difference at the next heartbeat (at once); lowering
+// it cancels outstanding asks and releases containers beyond the target:
+// first those allocated and not yet being started (nothing is lost), then
+// those being started, then running ones, the most recently allocated
+// first within each group (they have done the least work).
+func (e *Engine) SetTarget(profile string, n int) error {
+	if n < 0 {
+		return fmt.Errorf("engine: negative target %d for profile %q", n, profile)
+	}
+	e.mu.Lock()
+	p := e.profiles[profile]
+	if p == nil {
+		e.mu.Unlock()
+		return fmt.Errorf("engine: no profile %q", profile)
+	}
+	if p.Target != n {
+		e.log.Info("engine: target changed", "profile", profile, "from", p.Target, "to", n)
+		p.Target = n
+		e.refresh(p, e.clock.Now())
+	}
+	e.mu.Unlock()
+	e.poke()
+	return nil
+}
+
+// SetProgress sets the progress (0..1) reported to the RM with each
+// heartbeat.
+func (e *Engine) SetProgress(progress float32) {
+	e.mu.Lock()
+	e.progress = min(max(progress, 0), 1)
+	e.mu.Unlock()
+}
+
+// poke makes the heartbeat loop send a heartbeat now.
+func (e *Engine) poke() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Status is a snapshot of the engine's state.
+type Status struct {
+	Profiles []ProfileStatus
+	// Allocated counts the containers the RM allocated since New; Excess
+	// those of them released at once because no profile wanted them (the
+	// RM allocated beyond the asks, or for a target lowered meanwhile).
+	Allocated, Excess int
+	// Excluded are the hosts on the blacklist now, sorted.
+	Excluded []string
+}
+
+// A ProfileStatus is one profile's counts.
+type ProfileStatus struct {
+	Name   string
+	Target int
+	// Outstanding are asked of the RM and not yet allocated.
+	Outstanding int
+	// Starting are allocated and not yet started; Running started and not
+	// ended; Releasing released and not yet reported ended.
+	Starting, Running, Releasing int
+	// Allocated counts the containers matched to the profile; Excess those
+	// of them released at once.
+	Allocated, Excess int
+	// Succeeded counts RunOnce containers that exited 0; Failed the
+	// failures counted against the budget (StartFailed of them refused
+	// starts).
+	Succeeded, Failed, StartFailed int
+}
+
+// Status returns a snapshot of the engine's state.
+func (e *Engine) Status() Status {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := Status{Allocated: e.allocated, Excess: e.excess}
+	for _, p := range e.order {
+		s.Profiles = append(s.Profiles, ProfileStatus{
+			Name: p.Name, Target: p.Target, Outstanding: p.sent,
+			Starting: p.n[stQueued] + p.n[stStarting], Running: p.n[stRunning], Releasing: p.n[stReleasing],
+			Allocated: p.allocated, Excess: p.excess, Succeeded: p.succeeded, Failed: p.failed, StartFailed: p.startFail,
+		})
+	}
+	for h := range e.excl.excluded {
+		s.Excluded = append(s.Excluded, h)
+	}
+	slices.Sort(s.Excluded)
+	return s
+}
+
+// Run heartbeats until ctx ends (returning ctx's error), the failure budget
+// is used up (*BudgetError), the RM orders a shutdown (ErrShutdown), a
+// heartbeat fails (after the AMClient's own failover and retries), or
+// every profile is RunOnce with nothing left to run (nil). The caller
+// registers the ApplicationMaster before and unregisters after; Run
+// neither releases nor stops containers when it returns, so they keep
+// running until the caller unregisters. Run may be called once.
+func (e *Engine) Run(ctx context.Context, cb Callbacks) error {
+	e.mu.Lock()
+	if e.ran {
+		e.mu.Unlock()
+		return errors.New("engine: Run called twice")
+	}
+	e.ran, e.cb, e.disp = true, cb, newDispatcher()
+	e.mu.Unlock()
+	ctx, cancel := context.WithCancel(ctx)
+	defer func() {
+		cancel()
+		e.starts.Wait()
+		e.disp.close()
+	}()
+	for {
+		e.mu.Lock()
+		if e.fatal != nil {
+			e.mu.Unlock()
+			return e.fatal
+		}
+		if e.doneLocked() {
+			e.mu.Unlock()
+			e.log.Info("engine: every RunOnce profile is done")
+			return nil
+		}
+		req := e.request(e.clock.Now())
+		e.mu.Unlock()
+
+		resp, err := e.cfg.AM.Allocate(ctx, req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			e.log.Error("engine: heartbeat failed", "err", err)
+			return fmt.Errorf("engine: heartbeat: %w", err)
+		}
+		switch resp.Command {
+		case yarn.AMShutdown:
+			e.log.Error("engine: the ResourceManager ordered a shutdown")
+			return ErrShutdown
+		case yarn.AMResync:
+			e.mu.Lock()
+			e.resyncLocked()
+			e.mu.Unlock()
+			continue
+		}
+		e.mu.Lock()
+		e.handle(ctx, resp)
+		interval := e.cfg.SlowHeartbeat
+		for _, p := range e.order {
+			if p.sent > 0 || p.Target > p.live() {
+				interval = e.cfg.FastHeartbeat
+				break
+			}
+		}
+		e.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-e.wake:
+		case <-e.clock.After(interval):
+		}
+	}
+}
+
+// doneLocked reports whether every profile runs once and has nothing left.
+func (e *Engine) doneLocked() bool {
+	if len(e.order) == 0 {
+		return false
+	}
+	for _, p := range e.order {
+		if !p.RunOnce || p.Target > 0 || p.live() > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// resyncLocked prepares the next heartbeat to resend everything the RM
+// forgot: every profile's total, the whole blacklist and the releases
+// whose completion has not been seen.
+func (e *Engine) resyncLocked() {
+	e.log.Info("engine: the ResourceManager forgot this attempt; resending asks, blacklist and releases")
+	for _, p := range e.order {
+		p.valid = false
+	}
+	e.excl.resync()
+	e.toRelease = e.toRelease[:0]
+	for id := range e.releasing {
+		e.toRelease = append(e.toRelease, id)
+	}
+	slices.SortFunc(e.toRelease, func(a, b yarn.ContainerID) int { return cmp.Compare(a.ID, b.ID) })
+	if f := e.cb.OnResync; f != nil {
+		e.disp.post(f)
+	}
+}
+
+// request builds the next heartbeat: scale-down releases, readmissions,
+// and a row set for each profile whose missing count differs from what the
+// RM holds. Only changed profiles are sent: the RM lowers its own count
+// with each allocation, and resending an unchanged total would raise it
+// again for containers allocated but not yet received (YARN-1902). For the
+// same reason a total is raised only when nothing is outstanding.
+func (e *Engine) request(now time.Time) yarn.AllocateRequest {
+	req := yarn.AllocateRequest{Progress: e.progress}
+	for _, h := range e.excl.readmit(now) {
+		e.log.Info("engine: host readmitted", "host", h)
+		if f := e.cb.OnReadmitted; f != nil {
+			e.disp.post(func() { f(h) })
+		}
+	}
+	if e.m != nil {
+		e.m.excluded.Set(float64(len(e.excl.excluded)))
+	}
+	for _, p := range e.order {
+		e.scaleDown(p)
+		want := max(0, p.Target-p.live())
+		if p.valid && (want == p.sent || want > p.sent && p.sent > 0) {
+			// Unchanged, or a raise while containers are outstanding: the
+			// RM may have allocated some of them since its last answer, and
+			// a new total would ask for those again (YARN-1902). The raise
+			// goes out once the outstanding ones have arrived; the RM would
+			// have served the same profile's row in that order anyway.
+			continue
+		}
+		req.Asks = append(req.Asks, p.rows(p.id, want, e.rackOf)...)
+		if want > len(p.asked) {
+			for range want - len(p.asked) {
+				p.asked = append(p.asked, now)
+			}
+		} else {
+			p.asked = p.asked[:want]
+		}
+		if want != p.sent {
+			e.log.Debug("engine: asking", "profile", p.Name, "containers", want)
+		}
+		p.sent, p.valid = want, true
+		e.refresh(p, now)
+	}
+	req.Release, e.toRelease = e.toRelease, nil
+	req.BlacklistAdditions, req.BlacklistRemovals = e.excl.take()
+	return req
+}
+
+// scaleDown releases p's containers beyond its target by the rule
+// SetTarget documents.
+func (e *Engine) scaleDown(p *profileState) {
+	extra := p.live() - p.Target
+	if extra <= 0 {
+		return
+	}
+	var cands []*tracked
+	for _, t := range e.containers {
+		if t.p == p && t.state <= stRunning {
+			cands = append(cands, t)
+		}
+	}
+	slices.SortFunc(cands, func(a, b *tracked) int {
+		if c := cmp.Compare(a.state, b.state); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.c.ID.ID, a.c.ID.ID)
+	})
+	for _, t := range cands[:extra] {
+		e.release(t)
+	}
+	e.log.Info("engine: released containers beyond the target", "profile", p.Name, "released", extra, "target", p.Target)
+}
+
+func (e *Engine) release(t *tracked) {
+	e.setState(t, stReleasing)
+	e.releaseID(t.c.ID)
+}
+
+func (e *Engine) releaseID(id yarn.ContainerID) {
+	e.releasing[id] = true
+	e.toRelease = append(e.toRelease, id)
+}
+
+func (e *Engine) setState(t *tracked, s containerState) {
+	t.p.n[t.state]--
+	t.state = s
+	t.p.n[s]++
+}
+
+// handle takes in one allocate response.
+func (e *Engine) handle(ctx context.Context, resp yarn.AllocateResponse) {
+	now := e.clock.Now()
+	if resp.NumClusterNodes > 0 {
+		e.clusterSize = int(resp.NumClusterNodes)
+	}
+	for _, n := range resp.UpdatedNodes {
+		e.excl.seen(n.ID)
+	}
+	for _, c := range resp.Allocated {
+		e.allocate(c, now)
+	}
+	for _, s := range resp.Completed {
+		e.complete(s, now)
+	}
+	if pm := resp.Preemption; pm != nil {
+		e.log.Warn("engine: the scheduler will preempt containers", "strict", len(pm.Strict), "negotiable", len(pm.Negotiable))
+		if f := e.cb.OnPreemption; f != nil {
+			msg := *pm
+			e.disp.post(func() { f(msg) })
+		}
+	}
+	for _, p := range e.order {
+		e.refresh(p, now)
+	}
+	e.pump(ctx)
+}
+
+// allocate takes in one allocated container: matched to a profile that
+// still misses one, it is queued for a start; otherwise it goes back.
+func (e *Engine) allocate(c yarn.Container, now time.Time) {
+	e.allocated++
+	e.excl.seen(c.NodeID)
+	if e.m != nil {
+		e.m.allocated.Inc()
+	}
+	p := e.match(c)
+	if p != nil {
+		p.allocated++
+		if p.sent > 0 {
+			p.sent-- // the RM lowered its count when it allocated c
+		}
+		if len(p.asked) > 0 {
+			if e.m != nil {
+				e.m.latency.Observe(now.Sub(p.asked[0]).Seconds())
+			}
+			p.asked = p.asked[1:]
+		}
+		if p.live() < p.Target {
+			t := &tracked{c: c, p: p, state: stQueued}
+			p.n[stQueued]++
+			e.containers[c.ID] = t
+			e.queue = append(e.queue, t)
+			return
+		}
+		p.excess++
+	}
+	e.excess++
+	if e.m != nil {
+		e.m.excess.Inc()
+	}
+	e.log.Info("engine: releasing a container no profile wants", "container", c.ID, "node", c.NodeID,
+		"allocation_request_id", c.AllocationRequestID)
+	e.releaseID(c.ID)
+}
+
+// match finds c's profile: by allocation request id, or, when the RM sent
+// none (an RM that does not echo ids sends -1), among the profiles of c's priority, execution
+// type and a capability c covers, preferring one that named c's node, then
+// its rack, then any, and among those one that still misses containers.
+func (e *Engine) match(c yarn.Container) *profileState {
+	if c.AllocationRequestID > 0 {
+		return e.byReqID[c.AllocationRequestID] // nil: not asked for by this engine
+	}
+	var best *profileState
+	bestScore := -1
+	rack := e.rackOf(c.NodeID.Host)
+	for _, p := range e.order {
+		if p.Priority != c.Priority || p.ExecutionType != c.ExecutionType ||
+			c.Resource.MemoryMB < p.Resource.MemoryMB || c.Resource.VCores < p.Resource.VCores {
+			continue
+		}
+		score := 0
+		switch {
+		case slices.Contains(p.Nodes, c.NodeID.Host):
+			score = 4
+		case slices.Contains(p.Racks, rack):
+			score = 2
+		}
+		if p.live() < p.Target {
+			score++
+		}
+		if score > bestScore {
+			best, bestScore = p, score
+		}
+	}
+	return best
+}
+
+// complete takes in a container that ended.
+func (e *Engine) complete(s yarn.ContainerStatus, now time.Time) {
+	delete(e.releasing, s.ID)
+	t := e.containers[s.ID]
+	if t == nil {
+		return // released as excess, or not ours
+	}
+	delete(e.containers, s.ID)
+	p := t.p
+	released := t.state == stReleasing
+	e.setState(t, stEnded)
+	cause := Classify(s.ExitStatus)
+	if e.m != nil {
+		e.m.ended.WithLabelValues(cause.String()).Inc()
+	}
+	comp := Completion{Container: t.c, Profile: p.Name, Status: s, Cause: cause, Released: released}
+	switch {
+	case released:
+	case cause == CauseSucceeded:
+		if p.RunOnce && p.Target > 0 {
+			p.Target--
+			p.succeeded++
+		}
+		e.log.Debug("engine: container succeeded", "container", s.ID, "profile", p.Name)
+	default:
+		e.log.Warn("engine: container ended", "container", s.ID, "node", t.c.NodeID, "profile", p.Name,
+			"cause", cause, "exit_status", s.ExitStatus)
+		comp.Counted = cause.CountsAgainstBudget()
+		e.failure(Failure{Container: s.ID, Node: t.c.NodeID, Profile: p.Name, Cause: cause, ExitStatus: s.ExitStatus,
+			Diagnostics: s.Diagnostics, At: now}, true)
+	}
+	if f := e.cb.OnCompleted; f != nil {
+		e.disp.post(func() { f(comp) })
+	}
+}
+
+// failure counts f against the budget, and against its node when
+// blameNode, as its cause says.
+func (e *Engine) failure(f Failure, blameNode bool) {
+	if blameNode && f.Cause.countsAgainstNode() && e.excl.fail(f.Node.Host, f.At, e.clusterSize) {
+		until := e.excl.excluded[f.Node.Host]
+		e.log.Warn("engine: host excluded", "host", f.Node.Host, "until", until)
+		if cb := e.cb.OnExcluded; cb != nil {
+			e.disp.post(func() { cb(f.Node.Host, until) })
+		}
+	}
+	if !f.Cause.CountsAgainstBudget() {
+		return
+	}
+	e.profiles[f.Profile].failed++
+	total := 0
+	for _, p := range e.order {
+		total += p.Target
+	}
+	if err := e.budget.add(f, max(3, 2*total)); err != nil && e.fatal == nil {
+		e.log.Error("engine: failure budget exhausted", "err", err)
+		e.fatal = err
+		e.poke()
+	}
+}
+
+// refresh updates p's gauges and notes when it falls short of or
+// reaches its target.
+func (e *Engine) refresh(p *profileState, now time.Time) {
+	if e.m != nil {
+		e.m.running.WithLabelValues(p.Name).Set(float64(p.n[stRunning]))
+		e.m.outstanding.WithLabelValues(p.Name).Set(float64(p.sent))
+	}
+	switch {
+	case p.n[stRunning] < p.Target:
+		if p.short.IsZero() {
+			p.short = now
+		}
+	case !p.short.IsZero():
+		if p.Target > 0 {
+			d := now.Sub(p.short)
+			e.log.Info("engine: profile reached its target", "profile", p.Name, "running", p.n[stRunning], "after", d)
+			if e.m != nil {
+				e.m.toTarget.Observe(d.Seconds())
+			}
+		}
+		p.short = time.Time{}
+	}
+}
+
+// pump starts queued containers while start slots are free.
+func (e *Engine) pump(ctx context.Context) {
+	for e.inFlight < e.cfg.MaxConcurrentStarts && len(e.queue) > 0 {
+		t := e.queue[0]
+		e.queue[0] = nil
+		e.queue = e.queue[1:]
+		if t.state != stQueued {
+			continue // released or ended while it waited
+		}
+		e.setState(t, stStarting)
+		e.inFlight++
+		e.starts.Add(1)
+		go e.start(ctx, t)
+	}
+}
+
+// start starts one container and takes in the outcome.
+func (e *Engine) start(ctx context.Context, t *tracked) {
+	defer e.starts.Done()
+	clc, err := e.cfg.LaunchContext(ctx, t.c, t.p.Name)
+	nodeFault := false
+	if err != nil {
+		err = fmt.Errorf("launch context: %w", err)
+	} else {
+		err = e.cfg.NM.Start(ctx, t.c, clc)
+		nodeFault = err != nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.inFlight--
+	if ctx.Err() != nil {
+		return // Run is ending
+	}
+	now := e.clock.Now()
+	switch {
+	case t.state != stStarting:
+		// Released or ended meanwhile; the RM takes it back.
+	case err == nil:
+		e.setState(t, stRunning)
+		e.log.Debug("engine: container started", "container", t.c.ID, "node", t.c.NodeID, "profile", t.p.Name)
+		if f := e.cb.OnStarted; f != nil {
+			c, name := t.c, t.p.Name
+			e.disp.post(func() { f(c, name) })
+		}
+	default:
+		e.log.Warn("engine: start failed; releasing the container", "container", t.c.ID, "node", t.c.NodeID,
+			"profile", t.p.Name, "err", err)
+		e.release(t)
+		t.p.startFail++
+		if e.m != nil {
+			e.m.ended.WithLabelValues(CauseStartFailed.String()).Inc()
+		}
+		f := Failure{Container: t.c.ID, Node: t.c.NodeID, Profile: t.p.Name, Cause: CauseStartFailed,
+			ExitStatus: yarn.ExitInvalid, Diagnostics: err.Error(), At: now}
+		// A launch context the caller failed to build is no reason to blame
+		// the node.
+		e.failure(f, nodeFault)
+		if cb := e.cb.OnStartFailed; cb != nil {
+			c, name := t.c, t.p.Name
+			e.disp.post(func() { cb(c, name, err) })
+		}
+		e.poke()
+	}
+	e.refresh(t.p, now)
+	e.pump(ctx)
+}

@@ -1,0 +1,114 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/spindle-yarn/spindle/yarn"
+)
+
+// DefaultRack is the rack Hadoop puts a node in when no topology script
+// or table names one.
+const DefaultRack = "/default-rack"
+
+// A Profile is one kind of container the caller wants: its shape, where it
+// may run, and how many. Each profile gets its own allocation request id,
+// so the RM's answers are matched to it exactly.
+type Profile struct {
+	// Name identifies the profile in SetTarget, callbacks, Status and
+	// metric labels. Required and unique.
+	Name string
+	// Resource is each container's capability, custom resource types (e.g.
+	// "yarn.io/gpu") included. Memory and vcores must be positive.
+	Resource yarn.Resource
+	// Priority among this application's requests; lower is served first.
+	// Zero is valid.
+	Priority yarn.Priority
+	// NodeLabel is a node label expression. Empty means the queue's
+	// default. Hadoop refuses a label together with Nodes or Racks, and so
+	// does New.
+	NodeLabel string
+	// Nodes and Racks are preferred (or, with StrictLocality, required)
+	// locations: host names and rack names. Empty means anywhere.
+	Nodes, Racks []string
+	// StrictLocality forbids the scheduler to place containers outside
+	// Nodes and Racks. False, the zero value, only prefers them. Ignored
+	// when both are empty.
+	StrictLocality bool
+	// ExecutionType is GUARANTEED (the zero value) or OPPORTUNISTIC.
+	ExecutionType yarn.ExecutionType
+	// EnforceExecutionType refuses containers of the other execution type.
+	EnforceExecutionType bool
+	// RunOnce makes the profile a batch: a container that exits 0 lowers
+	// the target by one instead of being replaced, so Target containers
+	// each run once to success. False keeps Target containers running,
+	// replacing any that end, successfully or not.
+	RunOnce bool
+	// Target is how many containers of this profile are wanted at first;
+	// SetTarget changes it. Zero is valid.
+	Target int
+}
+
+func (p *Profile) validate() error {
+	switch {
+	case p.Name == "":
+		return errors.New("profile has no name")
+	case p.Resource.MemoryMB <= 0 || p.Resource.VCores <= 0:
+		return fmt.Errorf("profile %q: memory and vcores must be positive, got %d MB, %d vcores", p.Name, p.Resource.MemoryMB, p.Resource.VCores)
+	case p.Target < 0:
+		return fmt.Errorf("profile %q: negative target %d", p.Name, p.Target)
+	case p.NodeLabel != "" && (len(p.Nodes) > 0 || len(p.Racks) > 0):
+		// Hadoop's AMRMClient refuses this too: the label applies to the
+		// ANY row only, and the scheduler would ignore the locations.
+		return fmt.Errorf("profile %q: a node label cannot be combined with nodes or racks", p.Name)
+	}
+	for k, v := range p.Resource.Custom {
+		if k == yarn.ResourceMemory || k == yarn.ResourceVCores || v < 0 {
+			return fmt.Errorf("profile %q: invalid custom resource %q = %d", p.Name, k, v)
+		}
+	}
+	return nil
+}
+
+// rows are the ResourceRequests asking for n containers of p: one per node,
+// one per rack (given, and the racks of the given nodes, since the
+// scheduler places on a node only while the node's rack row is positive),
+// and the ANY row. Every row carries the same total: totals, never deltas.
+// As in Hadoop's AMRMClient, node rows always relax (a node has nothing
+// narrower), rack and ANY rows relax unless the profile is strict.
+func (p *Profile) rows(id int64, n int, rackOf func(string) string) []yarn.ResourceRequest {
+	base := yarn.ResourceRequest{
+		Priority: p.Priority, Resource: p.Resource, NumContainers: int32(n),
+		ExecutionType: p.ExecutionType, EnforceExecutionType: p.EnforceExecutionType,
+		AllocationRequestID: id,
+	}
+	var out []yarn.ResourceRequest
+	racks := slices.Clone(p.Racks)
+	for _, node := range dedupe(p.Nodes) {
+		r := base
+		r.ResourceName = node
+		out = append(out, r)
+		racks = append(racks, rackOf(node))
+	}
+	strict := p.StrictLocality && (len(p.Nodes) > 0 || len(p.Racks) > 0)
+	for _, rack := range dedupe(racks) {
+		r := base
+		r.ResourceName, r.StrictLocality = rack, strict
+		out = append(out, r)
+	}
+	r := base
+	r.ResourceName, r.StrictLocality, r.NodeLabel = yarn.AnyResourceName, strict, p.NodeLabel
+	return append(out, r)
+}
+
+// dedupe returns s without repeats, in first-seen order.
+func dedupe(s []string) []string {
+	var out []string
+	for _, v := range s {
+		if v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
