@@ -28,6 +28,20 @@ func refusedAddr(t *testing.T) string {
 	return addr
 }
 
+// failoverClient is NewClient(cfg), closed at the test's end, and a
+// context the test's end cancels.
+func failoverClient(t *testing.T, cfg Config) (*Client, context.Context) {
+	t.Helper()
+	c, err := NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return c, ctx
+}
+
 // TestFailoverCounted: with neither NameNode reachable, a call tries them
 // in turn until Config.FailoverTimeout, then fails with
 // ErrNoActiveNameNode naming both; the client and the failovers metric
@@ -35,18 +49,12 @@ func refusedAddr(t *testing.T) string {
 func TestFailoverCounted(t *testing.T) {
 	nn1, nn2 := refusedAddr(t), refusedAddr(t)
 	reg := prometheus.NewRegistry()
-	c, err := NewClient(Config{
+	c, ctx := failoverClient(t, Config{
 		User: "alice", NameNodes: []string{nn1, nn2}, NameService: "ns",
 		FailoverTimeout: 300 * time.Millisecond, Registerer: reg,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	start := time.Now()
-	_, err = c.Stat(ctx, "/")
+	_, err := c.Stat(ctx, "/")
 	took := time.Since(start)
 	if !errors.Is(err, ErrNoActiveNameNode) {
 		t.Fatalf("got %v, want ErrNoActiveNameNode", err)
@@ -85,15 +93,9 @@ func TestFailoverCounted(t *testing.T) {
 // without waiting for the failover timeout: there is nothing to fail over
 // to, and the IPC client has already retried its connection.
 func TestLoneNameNodeFailsAtOnce(t *testing.T) {
-	c, err := NewClient(Config{User: "alice", NameNodes: []string{refusedAddr(t)}, FailoverTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	c, ctx := failoverClient(t, Config{User: "alice", NameNodes: []string{refusedAddr(t)}, FailoverTimeout: 5 * time.Second})
 	start := time.Now()
-	_, err = c.Stat(ctx, "/")
+	_, err := c.Stat(ctx, "/")
 	if err == nil || errors.Is(err, ErrNoActiveNameNode) || time.Since(start) > 4*time.Second {
 		t.Errorf("got %v after %s, want the connection error before the failover timeout", err, time.Since(start))
 	}
@@ -122,13 +124,7 @@ func TestRenameAcrossFailover(t *testing.T) {
 	}
 	nn1 := ipctest.NewServer(t, record("nn1", func(*ipctest.Call) ipctest.Reply { return ipctest.Drop() }))
 	nn2 := ipctest.NewServer(t, record("nn2", func(*ipctest.Call) ipctest.Reply { return ipctest.Reply{} }))
-	c, err := NewClient(Config{User: "alice", NameNodes: []string{nn1.Addr, nn2.Addr}, NameService: "ns"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	c, ctx := failoverClient(t, Config{User: "alice", NameNodes: []string{nn1.Addr, nn2.Addr}, NameService: "ns"})
 	if err := c.Rename(ctx, "/a", "/b", false); err != nil {
 		t.Fatal(err)
 	}

@@ -13,9 +13,10 @@ import (
 	"github.com/spindle-yarn/spindle/internal/ipc/ipctest"
 )
 
-// fakeRMs starts two fake ResourceManagers whose handlers record every
-// call as "rmN method id=.. retry=.. client=..".
-func fakeRMs(t *testing.T, rm1, rm2 func(*ipctest.Call) ipctest.Reply) (Config, func() []string) {
+// fakeRMClient starts two fake ResourceManagers whose handlers record
+// every call as "rmN method id=.. retry=.. client=..", and an RMClient of
+// both with a context the test's end cancels.
+func fakeRMClient(t *testing.T, rm1, rm2 func(*ipctest.Call) ipctest.Reply) (*RMClient, context.Context, func() []string) {
 	var mu sync.Mutex
 	var seen []string
 	record := func(name string, reply func(*ipctest.Call) ipctest.Reply) ipctest.Handler {
@@ -28,10 +29,16 @@ func fakeRMs(t *testing.T, rm1, rm2 func(*ipctest.Call) ipctest.Reply) (Config, 
 	}
 	s1 := ipctest.NewServer(t, record("rm1", rm1))
 	s2 := ipctest.NewServer(t, record("rm2", rm2))
-	cfg := Config{User: "alice", FailoverTimeout: 2 * time.Second, ResourceManagers: []RMAddress{
+	c, err := NewRMClient(Config{User: "alice", FailoverTimeout: 2 * time.Second, ResourceManagers: []RMAddress{
 		{ID: "rm1", RPC: s1.Addr}, {ID: "rm2", RPC: s2.Addr},
-	}}
-	return cfg, func() []string {
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return c, ctx, func() []string {
 		mu.Lock()
 		defer mu.Unlock()
 		return slices.Clone(seen)
@@ -46,14 +53,7 @@ func standbyRM(*ipctest.Call) ipctest.Reply {
 // active RM with the same client id and call id and the next retry count;
 // the client counts one failover and stays on the active RM.
 func TestRMClientOneClientIDAcrossRMs(t *testing.T) {
-	cfg, seen := fakeRMs(t, standbyRM, func(*ipctest.Call) ipctest.Reply { return ipctest.Reply{} })
-	c, err := NewRMClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	c, ctx, seen := fakeRMClient(t, standbyRM, func(*ipctest.Call) ipctest.Reply { return ipctest.Reply{} })
 	for range 2 {
 		if _, err := c.ClusterMetrics(ctx); err != nil {
 			t.Fatal(err)
@@ -78,17 +78,10 @@ func TestRMClientOneClientIDAcrossRMs(t *testing.T) {
 // connection under it, it may have minted one: the client returns the
 // error rather than asking the second RM for another.
 func TestRMClientDelegationTokenNotResent(t *testing.T) {
-	cfg, seen := fakeRMs(t,
+	c, ctx, seen := fakeRMClient(t,
 		func(*ipctest.Call) ipctest.Reply { return ipctest.Drop() },
 		func(*ipctest.Call) ipctest.Reply { return ipctest.Reply{} })
-	c, err := NewRMClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err = c.DelegationToken(ctx, "yarn")
+	_, err := c.DelegationToken(ctx, "yarn")
 	if err == nil || errors.Is(err, ErrNoActiveResourceManager) {
 		t.Fatalf("got %v, want the first RM's connection error", err)
 	}
