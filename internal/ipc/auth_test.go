@@ -175,3 +175,40 @@ func TestHandshakePacketCap(t *testing.T) {
 		t.Errorf("refusal took %v: the client waited for the bytes", d)
 	}
 }
+
+// TestSimpleFromOfferSendsInitiate: a client allowed to fall back that
+// picks SIMPLE from the plain test bed RM's offer names it in an INITIATE
+// (the RM refuses a connection context in its place, as
+// integration.TestIPCSimpleDowngradeRefused shows) and then sends the
+// context and its call without waiting for an answer.
+func TestSimpleFromOfferSendsInitiate(t *testing.T) {
+	offer := recorded(t, "rm-plain-negotiate")[0]
+	var initiate, ctxReq *request
+	srv := newFakeServer(t, func(s *serverConn) {
+		s.readPreamble()
+		s.expect(callIDSASL)
+		s.write(offer)
+		initiate = s.expect(callIDSASL)
+		ctxReq = s.expect(callIDContext)
+		call := s.expect(0)
+		s.respond(0, call.header.GetClientId(), nil)
+	})
+	c := newTestClient(t, srv.addr(), func(cfg *Config) {
+		cfg.Auth = credentialSets[1].auth()
+		cfg.Auth.AllowSimpleFallback = true
+	})
+	if err := c.Call(testContext(t, 10*time.Second), "m", &emptypb.Empty{}, &emptypb.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	srv.ln.Close()
+	srv.wg.Wait()
+	want := &pb.RpcSaslProto{State: pb.RpcSaslProto_INITIATE.Enum(), Auths: []*pb.RpcSaslProto_SaslAuth{
+		{Method: proto.String(methodSimple), Mechanism: proto.String("")}}}
+	if initiate == nil || !proto.Equal(initiate.sasl, want) {
+		t.Errorf("after the offer the client sent %v, want %v", initiate, want)
+	}
+	if got := ctxReq.context.GetUserInfo().GetEffectiveUser(); got != "alice@EXAMPLE.COM" {
+		t.Errorf("SIMPLE context names %q, want the principal", got)
+	}
+}

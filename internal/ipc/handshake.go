@@ -101,9 +101,20 @@ func (c *Client) negotiate(ctx context.Context, nc net.Conn, r io.Reader) (*sess
 			}
 			s.method, s.mech = auth.GetMethod(), mech
 			if mech == nil {
-				// SIMPLE is in the offer: switch to it without waiting
-				// for a SUCCESS, as Java's client does.
-				c.log.Debug("ipc: server offers SIMPLE authentication", "addr", c.cfg.Addr)
+				// SIMPLE chosen from the offer: tell the server with an
+				// INITIATE naming it (a connection context instead is
+				// refused as "Connection header sent during SASL
+				// negotiation"), then go on without waiting: the server
+				// sends no answer to it.
+				out, err := appendPacket(nil, nil, saslHeader(),
+					&pb.RpcSaslProto{State: pb.RpcSaslProto_INITIATE.Enum(), Auths: []*pb.RpcSaslProto_SaslAuth{proto.CloneOf(auth)}})
+				if err != nil {
+					return nil, err
+				}
+				if _, err := nc.Write(out); err != nil {
+					return nil, &ConnError{Addr: c.cfg.Addr, Op: "handshake", Err: err}
+				}
+				c.log.Debug("ipc: switched to SIMPLE authentication from the server's offer", "addr", c.cfg.Addr)
 				return s, nil
 			}
 			tok, err := mech.Start(ctx)

@@ -378,3 +378,26 @@ func TestCapturesMatchTestdata(t *testing.T) {
 		}
 	}
 }
+
+// TestSimpleFromOffer: a client without a token that may fall back picks
+// SIMPLE from the captured offer, and the server takes its INITIATE as the
+// real RM does.
+func TestSimpleFromOffer(t *testing.T) {
+	var got *ipctest.Call
+	srv := ipctest.NewServer(t, ipctest.HandlerFunc(func(c *ipctest.Call) ipctest.Reply {
+		got = c
+		return ipctest.Respond(nil)
+	}), ipctest.WithTokens(func([]byte) ([]byte, bool) { return nil, false }))
+	c := client(t, srv.Addr, func(cfg *ipc.Config) {
+		cfg.Auth = ipc.Auth{User: "alice", AllowSimpleFallback: true, Kerberos: &ipc.KerberosAuth{
+			Principal: "alice@EXAMPLE.COM", ServerPrincipal: "rm/_HOST@EXAMPLE.COM",
+			NewClient: func(string) (sasl.Client, error) { return nil, errors.New("not offered") },
+		}}
+	})
+	if err := c.Call(ctxFor(t, 10*time.Second), "m", &emptypb.Empty{}, &emptypb.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	if got.Auth != "SIMPLE" || got.User != "alice" {
+		t.Errorf("call as %s user %q, want SIMPLE alice", got.Auth, got.User)
+	}
+}
