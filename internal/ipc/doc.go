@@ -19,7 +19,15 @@
 // or TOKEN (SASL DIGEST-MD5, e.g. an AMRMToken or a delegation token); the
 // caller supplies the SASL mechanisms of package sasl through factories, and
 // their protection level decides whether the connection is signed or
-// encrypted.
+// encrypted. A client holding Kerberos or Token credentials never lets a
+// server talk it down to SIMPLE unless Auth.AllowSimpleFallback says so
+// (*SimpleFallbackError), and a Kerberos client needs the server's
+// principal. Until authentication succeeds no packet larger than
+// MaxHandshakePacketLength is read, and no buffer is allocated beyond the
+// bytes that arrived.
+//
+// Package ipctest runs fake servers for unit tests of clients built on
+// this one.
 //
 // # Lifecycle and concurrency
 //
