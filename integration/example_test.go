@@ -79,13 +79,20 @@ func Example_gettingStarted() {
 			creds.AddToken(tok.Service, yarn.Token(tok))
 		}
 	}
+	line, err := yarn.Command{ // runs exactly this argv, whatever its quotes and $
+		Args:   yarn.LiteralArgs("sh", "spindle-hello.sh"),
+		Stdout: yarn.LogFile("stdout"), Stderr: yarn.LogFile("stderr"),
+	}.Line()
+	if err != nil {
+		log.Fatal(err)
+	}
 	err = rm.Submit(ctx, &yarn.ApplicationSubmission{
 		ID: id, Name: "getting-started", Queue: "default",
 		AMResource: yarn.Resource{MemoryMB: 128, VCores: 1}, MaxAttempts: 1,
 		AM: yarn.ContainerLaunchContext{
 			LocalResources: yarn.LocalResourcesFromStaging(st),
 			Credentials:    creds,
-			Commands:       []string{"sh spindle-hello.sh 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr"},
+			Commands:       []string{line},
 		},
 	})
 	if err != nil {

@@ -22,13 +22,15 @@ func TestContainerLogFromNodeManager(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	line, err := yarn.Command{Args: yarn.LiteralArgs("sh", "-c", `echo "out $CONTAINER_ID"; echo 'err line' >&2`),
+		Stdout: yarn.LogFile("stdout"), Stderr: yarn.LogFile("stderr")}.Line()
+	if err != nil {
+		t.Fatal(err)
+	}
 	err = rm.Submit(ctx, &yarn.ApplicationSubmission{
 		ID: id, Name: "spindle-nodelogs", Queue: "default", Type: "SPINDLE-TEST",
 		AMResource: yarn.Resource{MemoryMB: 128, VCores: 1}, MaxAttempts: 1,
-		AM: yarn.ContainerLaunchContext{Commands: []string{
-			// No quotes: the NodeManager wraps the command in bash -c "…".
-			`echo out $CONTAINER_ID 1><LOG_DIR>/stdout; echo err line 1><LOG_DIR>/stderr`,
-		}},
+		AM: yarn.ContainerLaunchContext{Commands: []string{line}},
 	})
 	if err != nil {
 		t.Fatal(err)
