@@ -4,10 +4,15 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"net"
 	"sync"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/spindle-yarn/spindle/internal/proto/hadoophdfs"
 )
 
 // silentNameNode is a Dialer whose NameNode reads every request and never
@@ -105,4 +110,47 @@ func TestFileDefaultsFromConfig(t *testing.T) {
 	if d != (serverDefaults{2, 1 << 20}) {
 		t.Errorf("fileDefaults = %+v, want Config's {2 1048576}", d)
 	}
+}
+
+func TestStatusFromProto(t *testing.T) {
+	p := &pb.HdfsFileStatusProto{
+		FileType: pb.HdfsFileStatusProto_IS_DIR.Enum(), Path: []byte("d"), Length: proto.Uint64(0),
+		Permission: &pb.FsPermissionProto{Perm: proto.Uint32(0o1777)}, Owner: proto.String("hdfs"), Group: proto.String("supergroup"),
+		ModificationTime: proto.Uint64(1700000000123), AccessTime: proto.Uint64(0),
+	}
+	s := statusFromProto(p, "d")
+	if !s.IsDir() || s.Mode.Perm() != 0o777 || s.Mode&fs.ModeSticky == 0 || s.ModTime.UnixMilli() != 1700000000123 || !s.AccessTime.IsZero() {
+		t.Errorf("status %+v", s)
+	}
+	if got := perm(s.Mode).GetPerm(); got != 0o1777 {
+		t.Errorf("perm round trip %o, want 1777", got)
+	}
+}
+
+// FuzzListingResponse: whatever a NameNode sends as a listing page decodes
+// to statuses without panicking, and directories report no size.
+func FuzzListingResponse(f *testing.F) {
+	page := &pb.GetListingResponseProto{DirList: &pb.DirectoryListingProto{
+		RemainingEntries: proto.Uint32(0),
+		PartialListing: []*pb.HdfsFileStatusProto{{
+			FileType: pb.HdfsFileStatusProto_IS_FILE.Enum(), Path: []byte("abc"), Length: proto.Uint64(42),
+			Permission: &pb.FsPermissionProto{Perm: proto.Uint32(0o644)}, Owner: proto.String("alice"), Group: proto.String("g"),
+			ModificationTime: proto.Uint64(1), AccessTime: proto.Uint64(2), BlockReplication: proto.Uint32(3),
+		}},
+	}}
+	b, _ := proto.Marshal(page)
+	f.Add(b)
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		resp := &pb.GetListingResponseProto{}
+		if proto.Unmarshal(b, resp) != nil {
+			return
+		}
+		for _, e := range resp.GetDirList().GetPartialListing() {
+			s := statusFromProto(e, string(e.GetPath()))
+			if s.IsDir() && s.Size != 0 {
+				t.Fatalf("directory with size %d", s.Size)
+			}
+		}
+	})
 }

@@ -3,11 +3,15 @@ package hdfs
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha256"
+	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -211,5 +215,130 @@ func TestNarrowVisibility(t *testing.T) {
 	want := []Visibility{VisibilityPublic, VisibilityPrivate, VisibilityPrivate, VisibilityPrivate, VisibilityApplication}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("visibilities (-want +got):\n%s", d)
+	}
+}
+
+func TestArchiveSuffix(t *testing.T) {
+	for name, want := range map[string]string{
+		"lib.tar.gz": ".tar.gz", "LIB.TGZ": ".tgz", "x.tar": ".tar", "a.zip": ".zip", "app.jar": ".jar",
+		"data.gz": "", "README": "", ".jar": "", "tar": "",
+	} {
+		if got := archiveSuffix(name); got != want {
+			t.Errorf("archiveSuffix(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// TestTreeHashStable: the same tree hashes the same wherever and whenever
+// it is, and any change of content, name or mode changes the hash.
+func TestTreeHashStable(t *testing.T) {
+	files := map[string]string{"a.txt": "A", "sub/b.txt": "B", "sub/deeper/c": strings.Repeat("c", 5000)}
+	hash := func(root string) [32]byte {
+		s := &source{local: root, dir: true}
+		if err := s.hash(); err != nil {
+			t.Fatal(err)
+		}
+		return s.sum
+	}
+	one, two := t.TempDir(), t.TempDir()
+	writeTree(t, one, files)
+	writeTree(t, two, files)
+	past := time.Now().Add(-48 * time.Hour)
+	os.Chtimes(filepath.Join(two, "a.txt"), past, past)
+	base := hash(one)
+	if hash(two) != base {
+		t.Fatal("two copies of a tree with different times hash differently")
+	}
+	os.WriteFile(filepath.Join(two, "a.txt"), []byte("a"), 0o644)
+	if hash(two) == base {
+		t.Error("changed content, same hash")
+	}
+	os.WriteFile(filepath.Join(two, "a.txt"), []byte("A"), 0o755)
+	os.Chmod(filepath.Join(two, "a.txt"), 0o755)
+	if hash(two) == base {
+		t.Error("changed mode, same hash")
+	}
+	os.Chmod(filepath.Join(two, "a.txt"), 0o644)
+	os.Rename(filepath.Join(two, "sub", "b.txt"), filepath.Join(two, "sub", "b2.txt"))
+	if hash(two) == base {
+		t.Error("renamed file, same hash")
+	}
+}
+
+// TestTreeArchive: the tar holds relative names, directories first in
+// walk order, the files' bytes and modes, and follows links to files.
+func TestTreeArchive(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{"run.sh": "#!/bin/sh\n", "lib/x.txt": "x"})
+	os.Chmod(filepath.Join(root, "run.sh"), 0o755)
+	os.Symlink("lib/x.txt", filepath.Join(root, "link"))
+	s := &source{local: root, dir: true}
+	if err := s.hash(); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := s.open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(data)) != s.size || sha256.Sum256(data) != s.sum {
+		t.Fatalf("open gave %d bytes, hash saw %d (or a different sum)", len(data), s.size)
+	}
+	tr := tar.NewReader(bytes.NewReader(data))
+	var got []string
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(tr)
+		got = append(got, h.Name+" "+fs.FileMode(h.Mode).String()+" "+string(body))
+		if !h.ModTime.Equal(time.Unix(0, 0)) || h.Uid != 0 || h.Uname != "" {
+			t.Errorf("%s: time %v uid %d uname %q leak into the archive", h.Name, h.ModTime, h.Uid, h.Uname)
+		}
+	}
+	want := []string{"lib/ -rwxr-xr-x ", "lib/x.txt -rw-r--r-- x", "link -rw-r--r-- x", "run.sh -rwxr-xr-x #!/bin/sh\n"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("archive (-want +got):\n%s", d)
+	}
+
+	os.Symlink(root, filepath.Join(root, "loop"))
+	if err := (&source{local: root, dir: true}).hash(); err == nil || !strings.Contains(err.Error(), "directory") {
+		t.Errorf("a link to a directory: err %v", err)
+	}
+}
+
+// TestVerifyingReader: a file that changed after hashing is caught.
+func TestVerifyingReader(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(p, []byte("original content"), 0o644)
+	s := &source{local: p}
+	if err := s.hash(); err != nil {
+		t.Fatal(err)
+	}
+	read := func() error {
+		f, err := s.open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		_, err = io.Copy(io.Discard, newVerifyingReader(f, s))
+		return err
+	}
+	if err := read(); err != nil {
+		t.Fatalf("unchanged file: %v", err)
+	}
+	for _, content := range []string{"original contenT", "original", "original content, and more"} {
+		os.WriteFile(p, []byte(content), 0o644)
+		if err := read(); !errors.Is(err, ErrChanged) {
+			t.Errorf("file changed to %q: err %v, want ErrChanged", content, err)
+		}
 	}
 }
