@@ -100,10 +100,10 @@ func unsafeUserDir(d pathStatus, user string) error {
 // preparePublicDir makes sure dir, this user's directory in the public
 // cache root, exists and that no other user can change what is published
 // in it, before anything is: it creates the root (1777) and dir (0755)
-// when missing and refuses with ErrUnsafeCache when the root, a
-// directory above it, or dir is unsafe (see unsafeAbove and
-// unsafeUserDir). It marks in checked the directories it found
-// world-executable, as checkTraversable does, so that need not ask again.
+// when missing, refuses with ErrUnsafeCache when the root, a directory
+// above it, or dir is unsafe (see unsafeAbove and unsafeUserDir), and
+// fails when others cannot traverse down to dir (checkTraversable, left
+// with nothing more to ask about dir).
 func (c *Client) preparePublicDir(ctx context.Context, dir string, checked map[string]bool) error {
 	root := path.Dir(dir)
 	var chain []pathStatus
@@ -154,7 +154,9 @@ func (c *Client) preparePublicDir(ctx context.Context, dir string, checked map[s
 		}
 		checked[d.path] = true
 	}
-	return nil
+	// NodeManagers refuse PUBLIC resources others cannot reach; say so
+	// before uploading rather than after.
+	return c.checkTraversable(ctx, dir, checked)
 }
 
 func unsafePathError(err error) error {
