@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/colinmarc/hdfs/v2/hadoopconf"
 	krbclient "github.com/jcmturner/gokrb5/v8/client"
 	krbconfig "github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/credentials"
@@ -34,14 +33,7 @@ func runClient(ctx context.Context, o *options, out io.Writer) (int, error) {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 
-	conf, err := hadoopconf.LoadFromEnvironment()
-	if err != nil {
-		return 1, fmt.Errorf("reading HADOOP_CONF_DIR: %w", err)
-	}
-	if len(conf) == 0 {
-		return 1, fmt.Errorf("no Hadoop configuration: set HADOOP_CONF_DIR to the directory holding core-site.xml and yarn-site.xml")
-	}
-	cfg, err := yarn.ConfigFromHadoopConf(conf)
+	cfg, err := yarn.LoadConfig("") // $HADOOP_CONF_DIR
 	if err != nil {
 		return 1, err
 	}
@@ -64,7 +56,7 @@ func runClient(ctx context.Context, o *options, out io.Writer) (int, error) {
 		return 1, err
 	}
 	defer rm.Close()
-	fs, err := stagingClient(conf, cfg, userName, kc, log)
+	fs, err := stagingClient(cfg, userName, kc, log)
 	if err != nil {
 		return 1, err
 	}
@@ -336,8 +328,9 @@ func identity(o *options, kerberos bool) (string, *krbclient.Client, error) {
 
 // stagingClient is the HDFS client staging the application, as the same
 // user as the YARN client.
-func stagingClient(conf hadoopconf.HadoopConf, ycfg yarn.Config, userName string, kc *krbclient.Client, log *slog.Logger) (*hdfs.Client, error) {
-	cfg, err := hdfs.ConfigFromHadoopConf(conf)
+func stagingClient(ycfg yarn.Config, userName string, kc *krbclient.Client, log *slog.Logger) (*hdfs.Client, error) {
+	cfg, err := hdfs.LoadConfig("") // $HADOOP_CONF_DIR
+
 	if err != nil {
 		return nil, err
 	}
