@@ -58,7 +58,8 @@
 // # Heartbeats
 //
 // Heartbeats come every Config.FastHeartbeat while containers are asked
-// for and not yet allocated, else every Config.SlowHeartbeat, and at once
+// for and not yet allocated or released and not yet reported ended, else
+// every Config.SlowHeartbeat, and at once
 // when a target changes or a start fails. When the RM forgot the attempt
 // (restart or failover without work-preserving recovery) the AMClient
 // registers again and the engine resends its whole state: asks, blacklist

@@ -62,7 +62,8 @@ type Config struct {
 	// MaxConcurrentStarts bounds the start calls in flight. Zero means 16.
 	MaxConcurrentStarts int
 	// FastHeartbeat is the interval between heartbeats while containers
-	// are asked for and not yet allocated; SlowHeartbeat otherwise. Zero
+	// are asked for and not yet allocated, or released and not yet
+	// reported ended; SlowHeartbeat otherwise. Zero
 	// means 200 milliseconds and 3 seconds. A heartbeat also follows at
 	// once when a target changes or a start fails.
 	FastHeartbeat, SlowHeartbeat time.Duration
@@ -431,6 +432,9 @@ func (e *Engine) Run(ctx context.Context, cb Callbacks) error {
 		e.mu.Lock()
 		e.handle(ctx, resp)
 		interval := e.cfg.SlowHeartbeat
+		if len(e.releasing) > 0 {
+			interval = e.cfg.FastHeartbeat // to see the released containers end
+		}
 		for _, p := range e.order {
 			if p.sent > 0 || p.Target > p.live() {
 				interval = e.cfg.FastHeartbeat

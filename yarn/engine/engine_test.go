@@ -456,6 +456,31 @@ func TestHeartbeatFastSlow(t *testing.T) {
 	if d := h.clock.lastInterval(); d != 100*time.Millisecond {
 		t.Errorf("interval after raising the target: %s, want the fast 100ms (last request %+v)", d, req.Asks)
 	}
+	h.mustBeat(func() { h.rm.schedule(1) })
+	h.settle("3 running", func() bool { return h.profile("w").Running == 3 })
+	h.mustBeat(nil)
+	if d := h.clock.lastInterval(); d != 5*time.Second {
+		t.Errorf("interval with 3 running: %s, want the slow 5s", d)
+	}
+	if err := h.e.SetTarget("w", 1); err != nil {
+		t.Fatal(err)
+	}
+	for req = h.take(); len(req.Release) == 0; req = h.take() {
+		h.rm.apply(req)
+		h.answer(h.rm.pull())
+	}
+	h.rm.apply(req)
+	h.answer(yarn.AllocateResponse{}) // the completions come later
+	h.take()
+	if d := h.clock.lastInterval(); d != 100*time.Millisecond {
+		t.Errorf("interval with releases not yet seen ended: %s, want the fast 100ms", d)
+	}
+	h.answer(h.rm.pull())
+	h.mustBeat(nil)
+	h.mustBeat(nil)
+	if d := h.clock.lastInterval(); d != 5*time.Second {
+		t.Errorf("interval once the released containers ended: %s, want the slow 5s", d)
+	}
 }
 
 // TestResyncResendsEverything: after the RM forgot the attempt, the next

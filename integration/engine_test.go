@@ -1,0 +1,350 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spindle-yarn/spindle/integration/testbed"
+	"github.com/spindle-yarn/spindle/yarn"
+	"github.com/spindle-yarn/spindle/yarn/engine"
+)
+
+// engineBed is an unmanaged ApplicationMaster (running in the test) with
+// an engine over it, and a watch on the RM's own count of the attempt's
+// containers.
+type engineBed struct {
+	t          *testing.T
+	rm         *yarn.RMClient
+	am         *yarn.AMClient
+	nm         *yarn.NMClient
+	app        yarn.ApplicationID
+	registered time.Time
+	watch      *rmWatch
+}
+
+func newEngineBed(t *testing.T, tb *testbed.TestBed) *engineBed {
+	t.Helper()
+	rm, am, app := unmanagedAM(t, tb, "")
+	b := &engineBed{t: t, rm: rm, am: am, app: app, registered: time.Now()}
+	nm, err := yarn.NewNMClient(yarn.NMConfig{NMTokens: am.NMToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nm.Close() })
+	b.nm = nm
+	b.watch = watchRM(t, rm, yarn.ApplicationAttemptID{Application: app, Attempt: 1})
+	return b
+}
+
+// engine builds an engine over the bed's clients running cmd in each
+// container.
+func (b *engineBed) engine(cfg engine.Config, cmd string) *engine.Engine {
+	b.t.Helper()
+	cfg.AM, cfg.NM = b.am, b.nm
+	cfg.LaunchContext = func(context.Context, yarn.Container, string) (yarn.ContainerLaunchContext, error) {
+		return yarn.ContainerLaunchContext{Commands: []string{cmd, "1><LOG_DIR>/stdout", "2><LOG_DIR>/stderr"}}, nil
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(testLogWriter{b.t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	e, err := engine.New(cfg)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return e
+}
+
+// finish unregisters the application and waits for its final state.
+func (b *engineBed) finish(ctx context.Context, status yarn.FinalStatus, diag string) yarn.ApplicationReport {
+	b.t.Helper()
+	if err := b.am.Finish(ctx, yarn.AMUnregistration{FinalStatus: status, Diagnostics: diag}); err != nil {
+		b.t.Fatal(err)
+	}
+	r, err := b.rm.WaitForState(ctx, b.app, 100*time.Millisecond, func(r yarn.ApplicationReport) bool { return r.State.IsFinal() })
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return r
+}
+
+type testLogWriter struct{ t *testing.T }
+
+func (w testLogWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// rmWatch polls the RM's list of the attempt's live containers (the RM's
+// count, not the engine's) and checks it against the bound the test allows
+// at that moment.
+type rmWatch struct {
+	mu         sync.Mutex
+	bound      int
+	maxLive    int
+	live       int
+	polls      int
+	seen       map[yarn.ContainerID]bool
+	violations []string
+	stop       func()
+}
+
+func watchRM(t *testing.T, rm *yarn.RMClient, attempt yarn.ApplicationAttemptID) *rmWatch {
+	w := &rmWatch{seen: map[yarn.ContainerID]bool{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	w.stop = func() { cancel(); <-done }
+	t.Cleanup(w.stop)
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			before := w.allowed()
+			reps, err := rm.Containers(ctx, attempt)
+			after := w.allowed()
+			if err == nil {
+				w.mu.Lock()
+				w.polls++
+				w.live = len(reps)
+				w.maxLive = max(w.maxLive, len(reps))
+				for _, r := range reps {
+					w.seen[r.ID] = true
+				}
+				if bound := max(before, after); len(reps) > bound {
+					w.violations = append(w.violations, fmt.Sprintf("%s: the RM holds %d containers for the attempt, more than the %d asked",
+						time.Now().Format("15:04:05.000"), len(reps), bound))
+				}
+				w.mu.Unlock()
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	return w
+}
+
+func (w *rmWatch) allowed() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.bound
+}
+
+// allow sets how many live containers the RM may hold from now on.
+func (w *rmWatch) allow(n int) {
+	w.mu.Lock()
+	w.bound = n
+	w.mu.Unlock()
+}
+
+func (w *rmWatch) snapshot() (live, maxLive, distinct, polls int, violations []string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.live, w.maxLive, len(w.seen), w.polls, append([]string(nil), w.violations...)
+}
+
+// waitFor polls cond every 50 ms until it holds or the deadline passes.
+func waitFor(t *testing.T, ctx context.Context, what string, d time.Duration, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	deadline := start.Add(d)
+	for !cond() {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			t.Fatalf("not reached within %s: %s", d, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+func profileStatus(e *engine.Engine, name string) engine.ProfileStatus {
+	for _, p := range e.Status().Profiles {
+		if p.Name == name {
+			return p
+		}
+	}
+	return engine.ProfileStatus{}
+}
+
+func smallProfile(name string, target int) engine.Profile {
+	return engine.Profile{Name: name, Resource: yarn.Resource{MemoryMB: 64, VCores: 1}, Priority: 1, Target: target}
+}
+
+// TestEngine64Containers: 64 containers of `sleep 30` asked at once all
+// run, and the RM never holds more containers for the attempt than the 64
+// asked for (counted from the RM's container reports), nor allocates more
+// than 64 in all; the engine released no excess.
+//
+// Plain bed only: negotiation does not depend on authentication, and an
+// unmanaged AM gets no token on the Kerberos bed (see TestAMClientUnmanaged).
+func TestEngine64Containers(t *testing.T) {
+	tb := testbed.Get(t)
+	if tb.Mode() != testbed.ModePlain {
+		t.Skip("negotiation is the same in every mode; proven on the plain bed")
+	}
+	ctx := testContext(t, 3*time.Minute)
+	b := newEngineBed(t, tb)
+	const n = 64
+	b.watch.allow(n)
+	e := b.engine(engine.Config{Profiles: []engine.Profile{smallProfile("sleep", n)}, MaxConcurrentStarts: 32}, "sleep 30")
+	var (
+		mu      sync.Mutex
+		started = map[yarn.ContainerID]bool{}
+		allRun  time.Time
+	)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- e.Run(runCtx, engine.Callbacks{OnStarted: func(c yarn.Container, _ string) {
+			mu.Lock()
+			defer mu.Unlock()
+			started[c.ID] = true
+			if len(started) == n {
+				allRun = time.Now()
+			}
+		}})
+	}()
+	waitFor(t, ctx, "64 containers allocated", 2*time.Minute, func() bool { return e.Status().Allocated >= n })
+	allocated := time.Since(b.registered)
+	waitFor(t, ctx, "64 containers running", 2*time.Minute, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return !allRun.IsZero()
+	})
+	waitFor(t, ctx, "the RM listing 64 containers", 30*time.Second, func() bool {
+		live, _, _, _, _ := b.watch.snapshot()
+		return live == n
+	})
+	time.Sleep(time.Second) // a few more heartbeats and RM polls: nothing more may come
+	stop()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run returned %v", err)
+	}
+	b.watch.stop()
+	live, maxLive, distinct, polls, violations := b.watch.snapshot()
+	s := e.Status()
+	t.Logf("registered → 64 allocated: %s, → 64 started: %s; RM polls %d, max live %d, distinct containers %d; engine allocated %d, excess %d",
+		allocated.Round(time.Millisecond), allRun.Sub(b.registered).Round(time.Millisecond), polls, maxLive, distinct, s.Allocated, s.Excess)
+	for _, v := range violations {
+		t.Error(v)
+	}
+	if maxLive != n || live != n || distinct != n {
+		t.Errorf("the RM held at most %d (now %d, %d distinct) containers, want exactly %d", maxLive, live, distinct, n)
+	}
+	if s.Allocated != n || s.Excess != 0 || s.Profiles[0].Running != n {
+		t.Errorf("engine status %+v, want %d allocated and running, no excess", s, n)
+	}
+	if r := b.finish(ctx, yarn.FinalSucceeded, "64 containers ran"); r.FinalStatus != yarn.FinalSucceeded {
+		t.Errorf("application ended %s/%s", r.State, r.FinalStatus)
+	}
+}
+
+// TestEngineScale: the target moves 16 → 48 → 8 → 32 while containers
+// run; each is reached, the RM never holds more containers than the
+// larger of the old and new targets while moving nor more than the target
+// once there, and 16 + 32 + 24 = 72 containers are allocated in all.
+func TestEngineScale(t *testing.T) {
+	tb := testbed.Get(t)
+	if tb.Mode() != testbed.ModePlain {
+		t.Skip("negotiation is the same in every mode; proven on the plain bed")
+	}
+	ctx := testContext(t, 4*time.Minute)
+	b := newEngineBed(t, tb)
+	b.watch.allow(16)
+	e := b.engine(engine.Config{Profiles: []engine.Profile{smallProfile("sleep", 16)}, MaxConcurrentStarts: 32}, "sleep 600")
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- e.Run(runCtx, engine.Callbacks{}) }()
+	prev := 0
+	for _, target := range []int{16, 48, 8, 32} {
+		b.watch.allow(max(prev, target))
+		if err := e.SetTarget("sleep", target); err != nil {
+			t.Fatal(err)
+		}
+		took := waitFor(t, ctx, fmt.Sprintf("target %d", target), 2*time.Minute, func() bool {
+			live, _, _, _, _ := b.watch.snapshot()
+			p := profileStatus(e, "sleep")
+			return p.Running == target && p.Starting == 0 && p.Releasing == 0 && live == target
+		})
+		b.watch.allow(target)
+		time.Sleep(500 * time.Millisecond) // it must stay there
+		live, _, _, _, _ := b.watch.snapshot()
+		if p := profileStatus(e, "sleep"); p.Running != target || live != target {
+			t.Errorf("target %d left: engine %+v, RM %d", target, p, live)
+		}
+		t.Logf("%d → %d: reached in %s", prev, target, took.Round(time.Millisecond))
+		prev = target
+	}
+	stop()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run returned %v", err)
+	}
+	b.watch.stop()
+	_, maxLive, distinct, polls, violations := b.watch.snapshot()
+	s := e.Status()
+	t.Logf("RM polls %d, max live %d, distinct containers %d; engine allocated %d, excess %d", polls, maxLive, distinct, s.Allocated, s.Excess)
+	for _, v := range violations {
+		t.Error(v)
+	}
+	if s.Allocated != 72 || s.Excess != 0 {
+		t.Errorf("engine allocated %d with %d excess, want 72 and none", s.Allocated, s.Excess)
+	}
+	b.finish(ctx, yarn.FinalSucceeded, "scaled")
+}
+
+// TestEngineFailureBudget: a command that always fails uses up a budget
+// of 3: Run ends with the BudgetError naming the budget and the exit
+// status, and the application, finished with that message, fails with it.
+func TestEngineFailureBudget(t *testing.T) {
+	tb := testbed.Get(t)
+	if tb.Mode() != testbed.ModePlain {
+		t.Skip("negotiation is the same in every mode; proven on the plain bed")
+	}
+	ctx := testContext(t, 3*time.Minute)
+	b := newEngineBed(t, tb)
+	b.watch.allow(2)
+	e := b.engine(engine.Config{Profiles: []engine.Profile{smallProfile("failing", 2)}, MaxFailures: 3}, "exit 3")
+	var (
+		mu      sync.Mutex
+		counted int
+	)
+	start := time.Now()
+	err := e.Run(ctx, engine.Callbacks{OnCompleted: func(c engine.Completion) {
+		mu.Lock()
+		defer mu.Unlock()
+		if c.Counted {
+			counted++
+		}
+	}})
+	var be *engine.BudgetError
+	if !errors.As(err, &be) || !errors.Is(err, engine.ErrBudgetExhausted) {
+		t.Fatalf("Run returned %v, want the budget error", err)
+	}
+	t.Logf("Run ended after %s: %v", time.Since(start).Round(time.Millisecond), err)
+	for _, want := range []string{"failure budget exhausted", "MaxFailures 3", "exit status 3"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if len(be.Failures) != 3 {
+		t.Errorf("the budget error lists %d failures, want 3", len(be.Failures))
+	}
+	mu.Lock()
+	if counted < 3 {
+		t.Errorf("OnCompleted saw %d counted failures, want at least 3", counted)
+	}
+	mu.Unlock()
+	_, _, _, _, violations := b.watch.snapshot()
+	for _, v := range violations {
+		t.Error(v)
+	}
+	r := b.finish(ctx, yarn.FinalFailed, err.Error())
+	if r.FinalStatus != yarn.FinalFailed || !strings.Contains(r.Diagnostics, "MaxFailures 3") {
+		t.Errorf("application ended %s/%s with %q", r.State, r.FinalStatus, r.Diagnostics)
+	}
+}
