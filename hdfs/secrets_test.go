@@ -113,8 +113,8 @@ func TestNoSecretInFormattedValues(t *testing.T) {
 	tok := holders["Token"].(Token)
 	for how, out := range renderings(tok) {
 		if strings.Contains(how, "%v") || strings.Contains(how, "json") || strings.HasPrefix(how, "slog") {
-			if !strings.Contains(out, "ha-hdfs:ns") || !strings.Contains(out, KindDelegationToken) {
-				t.Errorf("Token under %s lacks its kind or service: %s", how, out)
+			if !strings.Contains(out, "ha-hdfs:ns") || !strings.Contains(out, KindDelegationToken) || !strings.Contains(out, "sha256:") {
+				t.Errorf("Token under %s lacks its kind, service or identifier digest: %s", how, out)
 			}
 		}
 	}

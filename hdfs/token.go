@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/spindle-yarn/spindle/internal/proto/hadoopcommon"
+	"github.com/spindle-yarn/spindle/internal/redact"
 )
 
 // KindDelegationToken is the kind of a NameNode delegation token.
@@ -21,16 +22,24 @@ const KindDelegationToken = "HDFS_DELEGATION_TOKEN"
 // "ha-hdfs:<nameservice>") that tells clients which file system it is for.
 // It has the same fields as yarn.Token, so each converts to the other.
 //
-// The password is a secret: String, GoString and LogValue never show it.
+// The password is a secret: String, GoString, Format, LogValue and
+// MarshalJSON never show it, only its length; the identifier shows as its
+// size and SHA-256 digest.
 type Token struct {
+	// Identifier is what the NameNode checks: owner, renewer, dates and
+	// the master key that signed it.
 	Identifier []byte
-	Password   []byte
-	Kind       string
-	Service    string
+	// Password is the secret, the NameNode's HMAC of Identifier.
+	Password []byte
+	// Kind is KindDelegationToken for a NameNode delegation token.
+	Kind string
+	// Service is "ip:port" of the NameNode or "ha-hdfs:<nameservice>".
+	Service string
 }
 
 func (t Token) String() string {
-	return fmt.Sprintf("Token{Kind: %q, Service: %q, Identifier: %d bytes}", t.Kind, t.Service, len(t.Identifier))
+	return fmt.Sprintf("Token{Kind: %q, Service: %q, Identifier: %d bytes %s, Password: %s}",
+		t.Kind, t.Service, len(t.Identifier), redact.Digest(t.Identifier), redact.Bytes(len(t.Password)))
 }
 
 // GoString is String, so that %#v does not print the password either.
@@ -38,7 +47,8 @@ func (t Token) GoString() string { return t.String() }
 
 // LogValue is the token without its password.
 func (t Token) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("kind", t.Kind), slog.String("service", t.Service))
+	return slog.GroupValue(slog.String("kind", t.Kind), slog.String("service", t.Service),
+		slog.String("identifier", redact.Digest(t.Identifier)), slog.String("password", redact.Bytes(len(t.Password))))
 }
 
 // DelegationTokens obtains a delegation token for this client's file
