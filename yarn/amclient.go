@@ -19,10 +19,17 @@ import (
 // The protocol an ApplicationMaster speaks to the RM's scheduler port.
 const applicationMasterProtocol = "org.apache.hadoop.yarn.api.ApplicationMasterProtocolPB"
 
-// Hadoop marks registerApplicationMaster @Idempotent; allocate and
-// finishApplicationMaster are @AtMostOnce and are repeated only when they
-// provably never reached the RM.
-var amIdempotent = map[string]bool{"registerApplicationMaster": true}
+// The methods an AM may send again after a connection failure, to the
+// same RM or, failing over, to another. Hadoop marks
+// registerApplicationMaster @Idempotent; allocate and
+// finishApplicationMaster are @AtMostOnce, and the RM makes their repeats
+// harmless (so Java's client fails them over too): a heartbeat carrying a
+// response id the RM has already answered gets that answer again, a
+// repeated finish is answered like the first, and an RM that never saw
+// the attempt answers ApplicationMasterNotRegistered, upon which the
+// client registers again. Without them here, an allocate in flight while
+// the RMs fail over would fail the AM.
+var amIdempotent = map[string]bool{"registerApplicationMaster": true, "allocate": true, "finishApplicationMaster": true}
 
 // AMConfig configures an AMClient.
 type AMConfig struct {
