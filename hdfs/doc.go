@@ -93,7 +93,9 @@
 // exception as a *RemoteError; both match the io/fs sentinels
 // (fs.ErrNotExist, fs.ErrExist, fs.ErrPermission) and this package's
 // (ErrAccessControl, ErrUnauthorized, ErrInvalidToken, ErrChanged, ...)
-// with errors.Is.
+// with errors.Is. Stage and RemoveStaging refuse anything but an
+// application id in the ResourceManager's form (ErrApplicationID), and
+// Stage a public cache others could tamper with (ErrUnsafeCache).
 //
 // # NameNode failover
 //
