@@ -3,7 +3,9 @@ package failover
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -325,4 +327,49 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels ..
 	}
 	t.Fatalf("no %s%v in the registry", name, labels)
 	return 0
+}
+
+// TestSetReset: Reset closes the clients under a call in progress; a call
+// that may be repeated is asked again of the same server on a new
+// connection, with its call id and the next retry count, and counts no
+// failover. One that may have run is not.
+func TestSetReset(t *testing.T) {
+	for _, idempotent := range []bool{true, false} {
+		t.Run(fmt.Sprint("idempotent=", idempotent), func(t *testing.T) {
+			var mu sync.Mutex
+			var seen []string
+			arrived := make(chan struct{}, 2)
+			srv := ipctest.NewServer(t, ipctest.HandlerFunc(func(c *ipctest.Call) ipctest.Reply {
+				mu.Lock()
+				seen = append(seen, fmt.Sprintf("conn=%d id=%d retry=%d", c.Conn, c.ID, c.RetryCount))
+				mu.Unlock()
+				arrived <- struct{}{}
+				if c.Conn == 0 {
+					return ipctest.NoReply()
+				}
+				return ipctest.Reply{}
+			}))
+			s, _ := newSet(t, []string{srv.Addr}, map[string]bool{"m": idempotent}, nil)
+			done := make(chan error, 1)
+			go func() { done <- s.Call(setContext(t), "m", &emptypb.Empty{}, &emptypb.Empty{}) }()
+			<-arrived
+			s.Reset()
+			err := <-done
+			mu.Lock()
+			defer mu.Unlock()
+			if !idempotent {
+				if !errors.Is(err, ipc.ErrClosed) || len(seen) != 1 {
+					t.Errorf("got %v after %q, want ErrClosed after one copy", err, seen)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"conn=0 id=0 retry=0", "conn=1 id=0 retry=1"}
+			if !slices.Equal(seen, want) || s.Failovers() != 0 {
+				t.Errorf("copies %q, %d failovers; want %q, 0", seen, s.Failovers(), want)
+			}
+		})
+	}
 }

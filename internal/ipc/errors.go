@@ -219,8 +219,9 @@ func IsFailover(err error) bool {
 	if errors.Is(err, ErrStandby) || errors.Is(err, ErrCallTimeout) {
 		return true
 	}
-	if errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrAccessControl) {
-		return false
+	if errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrAccessControl) ||
+		errors.Is(err, ErrClosed) {
+		return false // and a closed Client is closed for every server
 	}
 	var ce *ConnError
 	if errors.As(err, &ce) {

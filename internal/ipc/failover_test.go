@@ -27,6 +27,8 @@ func TestIsFailover(t *testing.T) {
 		{"bad credentials", &ConnError{Addr: "rm:8032", Op: "sasl", Err: ErrUnauthorized}, false},
 		{"invalid token", &RemoteError{Class: "org.apache.hadoop.security.token.SecretManager$InvalidToken"}, false},
 		{"application error", &RemoteError{Class: "org.apache.hadoop.yarn.exceptions.ApplicationNotFoundException"}, false},
+		{"client closed", &ConnError{Addr: "rm:8032", Op: "close", Err: ErrClosed}, false},
+		{"call timed out", fmt.Errorf("ipc: m: %w", ErrCallTimeout), true},
 		{"nil", nil, false},
 	}
 	for _, tt := range tests {
