@@ -39,7 +39,17 @@
 //
 // Lowering a target releases containers beyond it: first those allocated
 // and not yet being started, then those being started, then running ones,
-// the most recently allocated first within each group.
+// the most recently allocated first within each group. A caller that
+// knows better (which containers are idle) releases them itself with
+// Release, which lowers the target with each.
+//
+// # Attempts
+//
+// When the submission keeps containers across attempts, a later attempt
+// passes the containers its registration returned to Adopt (Run adopts
+// those the RM reports later): Config.Adopt decides each one's profile or
+// refuses it, adopted containers count toward their targets, and none is
+// counted twice.
 //
 // # Launch and failures
 //

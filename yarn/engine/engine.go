@@ -85,6 +85,12 @@ type Config struct {
 	// MaxExcludedFraction bounds the share of the cluster's NodeManagers
 	// that may be excluded at once. Zero means 0.5.
 	MaxExcludedFraction float64
+	// Adopt names the profile of a container that survived an earlier
+	// attempt, or refuses it (keep false), which releases it. Nil matches
+	// containers to profiles as allocated ones are (by allocation request
+	// id, which a program declaring the same profiles in the same order
+	// gives the same ids in every attempt).
+	Adopt func(c yarn.Container) (profile string, keep bool)
 	// RackOf names the rack of a host, for the rack rows of profiles that
 	// name nodes. Nil means every host is in DefaultRack.
 	RackOf func(host string) string
@@ -199,7 +205,11 @@ type profileState struct {
 	asked []time.Time
 	n     [numStates]int
 	// short is when the profile fell below its target; zero at target.
-	short                        time.Time
+	short time.Time
+	// lastArrival is when a container last arrived for the profile, or
+	// its total was last sent.
+	lastArrival                  time.Time
+	adopted                      int
 	allocated, excess            int
 	succeeded, failed, startFail int
 }
@@ -312,6 +322,75 @@ func (e *Engine) SetTarget(profile string, n int) error {
 	return nil
 }
 
+// Release gives one container back to the RM and lowers its profile's
+// target by one, so that it is not replaced: the caller picks the
+// container to drop (an idle one, say) where SetTarget would pick by its
+// rule.
+func (e *Engine) Release(id yarn.ContainerID) error {
+	e.mu.Lock()
+	t := e.containers[id]
+	if t == nil || t.state > stRunning {
+		e.mu.Unlock()
+		return fmt.Errorf("engine: container %s is not held by the engine", id)
+	}
+	t.p.Target--
+	e.release(t)
+	e.log.Info("engine: container released by the caller", "container", id, "profile", t.p.Name, "target", t.p.Target)
+	e.refresh(t.p, e.clock.Now())
+	e.mu.Unlock()
+	e.poke()
+	return nil
+}
+
+// Adopt takes over containers that survived an earlier attempt of the
+// application (AMRegistrationResponse.ContainersFromPreviousAttempts,
+// when the submission kept containers across attempts); Run adopts those
+// the RM reports later (AllocateResponse.ContainersFromPreviousAttempts)
+// the same way. Config.Adopt decides each container's profile; a
+// container it refuses, or beyond its profile's target, is released.
+// Adopted containers count as running toward their profile's target, so
+// they are not asked for again, and a container adopted twice counts
+// once. Their NodeManagers' tokens come with the registration and are kept
+// by the AMClient. Adopt returns how many containers it kept.
+func (e *Engine) Adopt(cs []yarn.Container) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := e.adopt(cs, e.clock.Now())
+	e.poke()
+	return n
+}
+
+func (e *Engine) adopt(cs []yarn.Container, now time.Time) int {
+	kept := 0
+	for _, c := range cs {
+		if _, ok := e.containers[c.ID]; ok || e.releasing[c.ID] {
+			continue // adopted already (or on its way back)
+		}
+		e.excl.seen(c.NodeID)
+		var p *profileState
+		if e.cfg.Adopt != nil {
+			if name, keep := e.cfg.Adopt(c); keep {
+				p = e.profiles[name]
+			}
+		} else {
+			p = e.match(c)
+		}
+		if p == nil || p.live() >= p.Target {
+			e.log.Info("engine: releasing a container of an earlier attempt", "container", c.ID, "node", c.NodeID)
+			e.releaseID(c.ID)
+			continue
+		}
+		t := &tracked{c: c, p: p, state: stRunning}
+		p.n[stRunning]++
+		p.adopted++
+		e.containers[c.ID] = t
+		kept++
+		e.log.Info("engine: adopted a container of an earlier attempt", "container", c.ID, "node", c.NodeID, "profile", p.Name)
+		e.refresh(p, now)
+	}
+	return kept
+}
+
 // SetProgress sets the progress (0..1) reported to the RM with each
 // heartbeat.
 func (e *Engine) SetProgress(progress float32) {
@@ -349,8 +428,9 @@ type ProfileStatus struct {
 	// ended; Releasing released and not yet reported ended.
 	Starting, Running, Releasing int
 	// Allocated counts the containers matched to the profile; Excess those
-	// of them released at once.
-	Allocated, Excess int
+	// of them released at once. Adopted counts containers taken over from
+	// earlier attempts.
+	Allocated, Excess, Adopted int
 	// Succeeded counts RunOnce containers that exited 0; Failed the
 	// failures counted against the budget (StartFailed of them refused
 	// starts).
@@ -366,7 +446,7 @@ func (e *Engine) Status() Status {
 		s.Profiles = append(s.Profiles, ProfileStatus{
 			Name: p.Name, Target: p.Target, Outstanding: p.sent,
 			Starting: p.n[stQueued] + p.n[stStarting], Running: p.n[stRunning], Releasing: p.n[stReleasing],
-			Allocated: p.allocated, Excess: p.excess, Succeeded: p.succeeded, Failed: p.failed, StartFailed: p.startFail,
+			Allocated: p.allocated, Excess: p.excess, Adopted: p.adopted, Succeeded: p.succeeded, Failed: p.failed, StartFailed: p.startFail,
 		})
 	}
 	for h := range e.excl.excluded {
@@ -451,6 +531,9 @@ func (e *Engine) Run(ctx context.Context, cb Callbacks) error {
 	}
 }
 
+// raiseAfter is how long a raise waits for outstanding containers.
+func (e *Engine) raiseAfter() time.Duration { return 10 * e.cfg.SlowHeartbeat }
+
 // doneLocked reports whether every profile runs once and has nothing left.
 func (e *Engine) doneLocked() bool {
 	if len(e.order) == 0 {
@@ -503,12 +586,15 @@ func (e *Engine) request(now time.Time) yarn.AllocateRequest {
 	for _, p := range e.order {
 		e.scaleDown(p)
 		want := max(0, p.Target-p.live())
-		if p.valid && (want == p.sent || want > p.sent && p.sent > 0) {
+		if p.valid && (want == p.sent || want > p.sent && p.sent > 0 && now.Sub(p.lastArrival) < e.raiseAfter()) {
 			// Unchanged, or a raise while containers are outstanding: the
 			// RM may have allocated some of them since its last answer, and
 			// a new total would ask for those again (YARN-1902). The raise
 			// goes out once the outstanding ones have arrived; the RM would
-			// have served the same profile's row in that order anyway.
+			// have served the same profile's row in that order anyway. If
+			// none arrives for raiseAfter (the RM's count and the engine's
+			// drifted apart, or the cluster is full), it goes out anyway:
+			// after so long without an allocation, one racing it is unlikely.
 			continue
 		}
 		req.Asks = append(req.Asks, p.rows(p.id, want, e.rackOf)...)
@@ -522,7 +608,7 @@ func (e *Engine) request(now time.Time) yarn.AllocateRequest {
 		if want != p.sent {
 			e.log.Debug("engine: asking", "profile", p.Name, "containers", want)
 		}
-		p.sent, p.valid = want, true
+		p.sent, p.valid, p.lastArrival = want, true, now
 		e.refresh(p, now)
 	}
 	req.Release, e.toRelease = e.toRelease, nil
@@ -580,6 +666,7 @@ func (e *Engine) handle(ctx context.Context, resp yarn.AllocateResponse) {
 	for _, n := range resp.UpdatedNodes {
 		e.excl.seen(n.ID)
 	}
+	e.adopt(resp.ContainersFromPreviousAttempts, now)
 	for _, c := range resp.Allocated {
 		e.allocate(c, now)
 	}
@@ -610,6 +697,7 @@ func (e *Engine) allocate(c yarn.Container, now time.Time) {
 	p := e.match(c)
 	if p != nil {
 		p.allocated++
+		p.lastArrival = now
 		if p.sent > 0 {
 			p.sent-- // the RM lowered its count when it allocated c
 		}

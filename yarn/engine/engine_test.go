@@ -717,3 +717,88 @@ func canceled() context.Context {
 	cancel()
 	return ctx
 }
+
+// TestRaiseAfterDrift: when outstanding containers never arrive (the RM's
+// count and the engine's drifted apart), a deferred raise goes out after
+// ten slow heartbeats all the same.
+func TestRaiseAfterDrift(t *testing.T) {
+	h := newHarness(t, Config{Profiles: []Profile{small("w", 2)}, SlowHeartbeat: time.Second})
+	h.mustBeat(nil)
+	h.rm.asks[1] = 0 // the RM forgot the ask without telling
+	if err := h.e.SetTarget("w", 3); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if n, ok := anyAsk(h.mustBeat(nil), 1); ok {
+			t.Fatalf("raised to %d at once with 2 outstanding", n)
+		}
+	}
+	h.clock.advance(11 * time.Second)
+	var raised []int
+	for range 2 {
+		if n, ok := anyAsk(h.mustBeat(nil), 1); ok {
+			raised = append(raised, n)
+		}
+	}
+	if !slices.Equal(raised, []int{3}) {
+		t.Fatalf("after ten slow heartbeats without an allocation the raises sent are %v, want [3]", raised)
+	}
+}
+
+// TestRelease: the caller releases a container of its choice; the target
+// drops with it, so nothing replaces it.
+func TestRelease(t *testing.T) {
+	h := newHarness(t, Config{Profiles: []Profile{small("w", 3)}})
+	h.mustBeat(nil)
+	h.mustBeat(func() { h.rm.schedule(3) })
+	h.settle("3 running", func() bool { return h.profile("w").Running == 3 })
+	victim := h.rm.liveIDs()[1]
+	if err := h.e.Release(victim); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.e.Release(victim); err == nil {
+		t.Error("a container released twice")
+	}
+	var released []yarn.ContainerID
+	for range 3 {
+		req := h.mustBeat(nil)
+		released = append(released, req.Release...)
+		if n, ok := anyAsk(req, 1); ok && n > 0 {
+			t.Errorf("asked for %d after the caller's release", n)
+		}
+	}
+	if !slices.Equal(released, []yarn.ContainerID{victim}) {
+		t.Errorf("released %v, want %v", released, victim)
+	}
+	if p := h.profile("w"); p.Target != 2 || p.Running != 2 || p.Releasing != 0 {
+		t.Errorf("profile %+v, want target 2 and 2 running", p)
+	}
+}
+
+// TestAdopt: containers of an earlier attempt count toward their
+// profile's target (so only the rest is asked for), a container no
+// profile claims is released, and a container reported again after
+// registration is not counted twice.
+func TestAdopt(t *testing.T) {
+	h := newHarness(t, Config{Profiles: []Profile{small("w", 3)}})
+	prev := yarn.ApplicationAttemptID{Application: h.rm.app.Application, Attempt: 1}
+	old := func(seq, reqID int64) yarn.Container {
+		return yarn.Container{ID: yarn.ContainerID{Attempt: prev, ID: 1000 + seq}, NodeID: h.rm.nodes[0],
+			Resource: yarn.Resource{MemoryMB: 64, VCores: 1}, Priority: 1, AllocationRequestID: reqID}
+	}
+	if kept := h.e.Adopt([]yarn.Container{old(1, 1), old(2, 1), old(3, 7)}); kept != 2 {
+		t.Fatalf("kept %d, want 2", kept)
+	}
+	req := h.take()
+	if n, _ := anyAsk(req, 1); n != 1 || !slices.Equal(req.Release, []yarn.ContainerID{old(3, 7).ID}) {
+		t.Fatalf("first heartbeat asks %+v and releases %v; want 1 asked and the unclaimed container released", req.Asks, req.Release)
+	}
+	h.rm.apply(req)
+	resp := h.rm.pull()
+	resp.ContainersFromPreviousAttempts = []yarn.Container{old(1, 1)} // reported again
+	h.answer(resp)
+	h.settle("3 running", func() bool { h.rm.schedule(5); return h.profile("w").Running == 3 })
+	if p := h.profile("w"); p.Adopted != 2 || p.Allocated != 1 || h.rm.allocated[1] != 1 {
+		t.Errorf("profile %+v, RM allocated %d; want 2 adopted and 1 allocated", p, h.rm.allocated[1])
+	}
+}
