@@ -13,6 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/colinmarc/hdfs/v2/hadoopconf"
+	krbclient "github.com/jcmturner/gokrb5/v8/client"
+	krbconfig "github.com/jcmturner/gokrb5/v8/config"
+	"github.com/jcmturner/gokrb5/v8/keytab"
+
 	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/integration/testbed"
 )
@@ -168,5 +173,96 @@ func TestPublicOnlyAsWideAsLocalModes(t *testing.T) {
 		if r.Visibility != wantVis || path.Dir(r.Path) != wantDir || s.Mode.Perm() != wantPerm {
 			t.Errorf("%s: %v at %s, mode %v; want %v in %s, mode %v", r.Name, r.Visibility, r.Path, s.Mode.Perm(), wantVis, wantDir, wantPerm)
 		}
+	}
+}
+
+// superuserClient is an hdfs.Client acting as the HDFS superuser of the
+// Kerberos bed: the NameNode's own principal, from the bed's service
+// keytab (hadoop.keytab beside the site XML).
+func superuserClient(t *testing.T, tb *testbed.TestBed, edit func(*hdfs.Config)) *hdfs.Client {
+	t.Helper()
+	k := tb.Ready.Kerberos
+	kt, err := keytab.Load(filepath.Join(tb.Ready.ConfDir, "hadoop.keytab"))
+	if err != nil {
+		t.Skipf("no service keytab to act as the superuser: %v", err)
+	}
+	kcfg, err := krbconfig.Load(k.KRB5Conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, _, _ := strings.Cut(k.ServicePrincipal, "@")
+	kc := krbclient.NewWithKeytab(name, k.Realm, kt, kcfg, krbclient.DisablePAFXFAST(true))
+	if err := kc.Login(); err != nil {
+		t.Fatalf("kerberos login of %s: %v", name, err)
+	}
+	t.Cleanup(kc.Destroy)
+	conf, err := hadoopconf.Load(tb.Ready.ConfDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := hdfs.ConfigFromHadoopConf(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Kerberos.Client = kc
+	if edit != nil {
+		edit(&cfg)
+	}
+	c, err := hdfs.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestPublicCacheRootOfSuperuser: a root the superuser made writable by
+// all without the sticky bit is refused like anyone's; made 1777 as the
+// docs say an administrator should, it serves alice.
+func TestPublicCacheRootOfSuperuser(t *testing.T) {
+	tb := testbed.RequireKerberos(t)
+	ctx := testContext(t, 2*time.Minute)
+	root := "/tmp/spindle-cache-su-" + strings.TrimPrefix(testAppID(t), "application_")
+	su := superuserClient(t, tb, nil)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := su.Remove(ctx, root, true); err != nil {
+			t.Logf("cleanup %s: %v", root, err)
+		}
+	})
+	if slash, err := su.Stat(ctx, "/"); err != nil || slash.Owner != su.User() {
+		t.Fatalf("/ is %+v, %v; want it owned by the superuser %s", slash, err, su.User())
+	}
+	if err := su.MkdirAll(ctx, root, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := su.Chmod(ctx, root, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	alice := stagingClient(t, tb, "alice", func(c *hdfs.Config) { c.PublicCacheRoot = root })
+	dir := publicTempDir(t)
+	randomFile(t, dir, "lib.bin", 2048)
+	deps := []hdfs.Dependency{{Local: filepath.Join(dir, "lib.bin"), Visibility: hdfs.VisibilityPublic}}
+	appID := testAppID(t)
+	t.Cleanup(func() { alice.RemoveStaging(context.Background(), appID) })
+
+	_, err := alice.Stage(ctx, appID, deps, hdfs.StageOptions{})
+	if !errors.Is(err, hdfs.ErrUnsafeCache) || !strings.Contains(err.Error(), root) || !strings.Contains(err.Error(), "without the sticky bit") {
+		t.Fatalf("Stage under the superuser's 0777 root: %v; want ErrUnsafeCache naming %s", err, root)
+	}
+	if _, err := su.Stat(ctx, path.Join(root, "alice")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s/alice after the refusal: %v; want it never created", root, err)
+	}
+
+	if err := su.Chmod(ctx, root, 0o777|fs.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	st, err := alice.Stage(ctx, appID, deps, hdfs.StageOptions{})
+	if err != nil {
+		t.Fatalf("Stage under the superuser's 1777 root: %v", err)
+	}
+	if r := st.Resources[0]; r.Visibility != hdfs.VisibilityPublic || path.Dir(r.Path) != path.Join(root, "alice") {
+		t.Errorf("staged %+v; want PUBLIC in %s/alice", r, root)
 	}
 }
