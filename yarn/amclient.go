@@ -144,7 +144,7 @@ func (c *AMClient) Close() error { return c.rms.close() }
 func (c *AMClient) CurrentRM() string { return c.rms.Current() }
 
 // Failovers counts switches from one ResourceManager to another.
-func (c *AMClient) Failovers() int64 { return c.rms.failovers.Load() }
+func (c *AMClient) Failovers() int64 { return c.rms.Failovers() }
 
 // Resyncs counts how often the client registered again because the RM had
 // forgotten the attempt.

@@ -90,7 +90,7 @@ func (c *RMClient) CurrentRM() string { return c.rms.Current() }
 
 // Failovers counts the client's switches from one ResourceManager to
 // another.
-func (c *RMClient) Failovers() int64 { return c.rms.failovers.Load() }
+func (c *RMClient) Failovers() int64 { return c.rms.Failovers() }
 
 func (c *RMClient) call(ctx context.Context, op, id, method string, req, resp proto.Message) error {
 	if err := c.rms.call(ctx, method, req, resp); err != nil {

@@ -69,9 +69,6 @@ type rmTarget struct {
 // concurrent use.
 type rmSet struct {
 	set *failover.Set
-	// failovers counts switches from one RM to another (the Set's
-	// counter).
-	failovers interface{ Load() int64 }
 }
 
 // newRMSet makes the set of targets, each reached through a client
@@ -110,16 +107,11 @@ func newRMSet(targets []rmTarget, timeout time.Duration, log *slog.Logger, m *rp
 		// Only for no targets or no newClient, which the callers rule out.
 		panic("yarn: " + err.Error())
 	}
-	return &rmSet{set: set, failovers: failoverCount{set}}
+	return &rmSet{set: set}
 }
 
-type failoverCount struct{ set *failover.Set }
-
-func (f failoverCount) Load() int64 { return f.set.Failovers() }
-
-// resetAll drops the RMs' clients (e.g. after the token changed), so the
-// next call dials again.
-func (s *rmSet) resetAll() { s.set.Reset() }
+// Failovers counts switches from one RM to another.
+func (s *rmSet) Failovers() int64 { return s.set.Failovers() }
 
 // Current names the ResourceManager calls go to now.
 func (s *rmSet) Current() string { return s.set.Current().String() }
