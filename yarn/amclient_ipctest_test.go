@@ -310,7 +310,8 @@ func TestAMClientAMRMTokenRollover(t *testing.T) {
 	var allocs atomic.Int32
 	var lastID atomic.Value
 	srv := ipctest.NewServer(t, ipctest.Methods{
-		"registerApplicationMaster": func(*ipctest.Call) ipctest.Reply {
+		"registerApplicationMaster": func(c *ipctest.Call) ipctest.Reply {
+			lastID.Store(string(c.TokenIdentifier))
 			return ipctest.Respond(&pb.RegisterApplicationMasterResponseProto{})
 		},
 		"allocate": func(c *ipctest.Call) ipctest.Reply {
@@ -341,13 +342,19 @@ func TestAMClientAMRMTokenRollover(t *testing.T) {
 	delete(tokens.passwords, string(oldTok.Identifier))
 	tokens.mu.Unlock()
 	srv.DropConnections()
-	// Let the client see the drop first: an allocate written into the
-	// dying connection would fail as maybe-sent, which is not under test.
-	time.Sleep(100 * time.Millisecond)
-	if _, err := c.Allocate(ctx, yarn.AllocateRequest{}); err != nil {
-		t.Fatalf("allocate after the roll and a reconnect: %v", err)
+	// registerApplicationMaster is idempotent, so it is repeated on a new
+	// connection even if the client wrote it into the dropped one (an
+	// allocate there would fail as maybe sent, which is not under test).
+	if _, err := c.Register(ctx, yarn.AMRegistration{}); err != nil {
+		t.Fatalf("register after the roll and a reconnect: %v", err)
 	}
 	if got := lastID.Load(); got != string(newTok.Identifier) {
 		t.Errorf("reconnected with token %q, want the rolled %q", got, newTok.Identifier)
+	}
+	if _, err := c.Allocate(ctx, yarn.AllocateRequest{}); err != nil {
+		t.Fatalf("allocate on the new connection: %v", err)
+	}
+	if n := srv.Connections(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
 	}
 }
