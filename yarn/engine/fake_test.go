@@ -21,7 +21,7 @@ import (
 // Allocate hands each request to the test and waits for the test's
 // answer, so a test runs the engine heartbeat by heartbeat.
 type fakeRM struct {
-	t      *testing.T
+	t      testing.TB
 	reqs   chan yarn.AllocateRequest
 	resps  chan fakeAnswer
 	app    yarn.ApplicationAttemptID
@@ -47,7 +47,7 @@ type fakeAnswer struct {
 	err  error
 }
 
-func newFakeRM(t *testing.T, nodes ...string) *fakeRM {
+func newFakeRM(t testing.TB, nodes ...string) *fakeRM {
 	rm := &fakeRM{t: t, reqs: make(chan yarn.AllocateRequest), resps: make(chan fakeAnswer),
 		app:  yarn.ApplicationAttemptID{Application: yarn.ApplicationID{ClusterTimestamp: 1700000000000, ID: 1}, Attempt: 1},
 		asks: map[int64]int{}, shapes: map[int64]yarn.ResourceRequest{}, live: map[yarn.ContainerID]int64{},
@@ -262,7 +262,7 @@ func (c *fakeClock) lastInterval() time.Duration {
 
 // harness runs an Engine against a fakeRM and fakeNM.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	rm    *fakeRM
 	nm    *fakeNM
 	clock *fakeClock
@@ -278,7 +278,7 @@ type harness struct {
 	resyncs     int
 }
 
-func newHarness(t *testing.T, cfg Config, nodes ...string) *harness {
+func newHarness(t testing.TB, cfg Config, nodes ...string) *harness {
 	t.Helper()
 	h := &harness{t: t, rm: newFakeRM(t, nodes...), nm: &fakeNM{hold: map[int64]chan struct{}{}},
 		clock: &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}, done: make(chan error, 1)}
