@@ -56,7 +56,8 @@
 // handler runs on its own goroutine for every call, so calls on one
 // connection are answered out of order when their handlers take different
 // times, as Hadoop's handler threads do: a Handler must be safe for
-// concurrent use. Server methods are safe for concurrent use. Problems in
+// concurrent use, and must return (reply NoReply rather than block), since
+// Close waits for it. Server methods are safe for concurrent use. Problems in
 // what a client sent (bad framing, an unexpected message) are reported
 // with t.Errorf and end the connection.
 package ipctest
