@@ -272,6 +272,21 @@ func TestFormattedTokensStayUseful(t *testing.T) {
 	}
 }
 
+// TestValidationHidesURLPassword: a submission refused for a local
+// resource URL does not quote the URL's password in the error.
+func TestValidationHidesURLPassword(t *testing.T) {
+	sub := secretSubmission()
+	sub.AM.Credentials = nil
+	sub.AM.LocalResources = map[string]LocalResource{"f": {URL: "s3a://AKIA:" + secretURLPass + "@bucket:99999/f", Size: 1, Timestamp: 1}}
+	err := sub.Validate()
+	if err == nil || !strings.Contains(err.Error(), "xxxxx") {
+		t.Fatalf("Validate: %v, want an error about the URL", err)
+	}
+	if strings.Contains(err.Error(), secretURLPass) || strings.Contains(fmt.Sprintf("%+v", err), secretURLPass) {
+		t.Errorf("Validate's error shows the URL password: %v", err)
+	}
+}
+
 // TestSecretsStillTravel: the encoders meant to carry secrets still do:
 // the REST submission body, token URL strings and token files.
 func TestSecretsStillTravel(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/spindle-yarn/spindle/internal/redact"
 )
 
 // A FieldError reports a field of a request that YARN would refuse or, worse,
@@ -126,7 +128,7 @@ func validateLaunchContext(c *ContainerLaunchContext, field string, add func(fie
 		if _, err := urlToProto(lr.URL); err != nil {
 			var ue *URLError
 			if errors.As(err, &ue) {
-				add(f+".URL", "%q %s", ue.URL, ue.Reason)
+				add(f+".URL", "%q %s", redact.URLString(ue.URL), ue.Reason)
 			} else {
 				add(f+".URL", "%v", err)
 			}
