@@ -27,7 +27,8 @@
 // responses and RemoteExceptions carry the header fields the real server
 // sends (checked against integration.TestIPCRecord's captures). To record
 // new captures, run integration.TestIPCRecord with SPINDLE_IPC_RECORD set
-// against the plain test bed.
+// against the plain test bed, write them to internal/ipc/testdata and copy
+// the embedded ones here (TestCapturesMatchTestdata checks they agree).
 //
 // Authentication:
 //
@@ -39,7 +40,8 @@
 //     the captured offer, and its DIGEST-MD5 response is checked against
 //     the token passwords (sasltest.DigestServer, protection "auth" only: no
 //     integrity or privacy layer). A refused token gets a FATAL
-//     FATAL_UNAUTHORIZED reply, as Hadoop sends.
+//     FATAL_UNAUTHORIZED reply, as Hadoop sends; a client that picks SIMPLE
+//     from the offer goes on as SIMPLE.
 //
 // # Faults
 //
