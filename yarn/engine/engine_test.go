@@ -220,14 +220,9 @@ func TestStartFailureReleasesAndAsksAgain(t *testing.T) {
 	if !slices.ContainsFunc(h.rm.released, func(id yarn.ContainerID) bool { return id.ID == 1 }) {
 		t.Errorf("container 1 was not released; released %v", h.rm.released)
 	}
-	h.mustBeat(nil) // the dispatcher has run the callback by the next heartbeat or two
-	h.mustBeat(nil)
-	h.mu.Lock()
-	fails := slices.Clone(h.startFails)
-	h.mu.Unlock()
-	if len(fails) != 1 || fails[0].ID != 1 {
-		t.Errorf("OnStartFailed saw %v, want container 1", fails)
-	}
+	h.eventually("OnStartFailed called for container 1", func() bool {
+		return len(h.startFails) == 1 && h.startFails[0].ID == 1
+	})
 	if p := h.profile("w"); p.StartFailed != 1 || p.Failed != 1 {
 		t.Errorf("profile %+v, want one failed start counted", p)
 	}
@@ -515,12 +510,7 @@ func TestResyncResendsEverything(t *testing.T) {
 		t.Errorf("after the resync the releases sent are %v, want %v", req.Release, extra)
 	}
 	h.answer(yarn.AllocateResponse{})
-	h.mustBeat(nil)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.resyncs != 1 {
-		t.Errorf("OnResync called %d times", h.resyncs)
-	}
+	h.eventually("OnResync called", func() bool { return h.resyncs == 1 })
 }
 
 func TestPreemptionReachesCaller(t *testing.T) {
@@ -780,15 +770,16 @@ func TestRelease(t *testing.T) {
 // profile claims is released, and a container reported again after
 // registration is not counted twice.
 func TestAdopt(t *testing.T) {
-	h := newHarness(t, Config{Profiles: []Profile{small("w", 3)}})
-	prev := yarn.ApplicationAttemptID{Application: h.rm.app.Application, Attempt: 1}
+	prev := yarn.ApplicationAttemptID{Application: yarn.ApplicationID{ClusterTimestamp: 1700000000000, ID: 1}, Attempt: 1}
 	old := func(seq, reqID int64) yarn.Container {
-		return yarn.Container{ID: yarn.ContainerID{Attempt: prev, ID: 1000 + seq}, NodeID: h.rm.nodes[0],
+		return yarn.Container{ID: yarn.ContainerID{Attempt: prev, ID: 1000 + seq}, NodeID: yarn.NodeID{Host: "h1", Port: 8041},
 			Resource: yarn.Resource{MemoryMB: 64, VCores: 1}, Priority: 1, AllocationRequestID: reqID}
 	}
-	if kept := h.e.Adopt([]yarn.Container{old(1, 1), old(2, 1), old(3, 7)}); kept != 2 {
-		t.Fatalf("kept %d, want 2", kept)
-	}
+	h := newHarnessSetup(t, Config{Profiles: []Profile{small("w", 3)}}, func(e *Engine) {
+		if kept := e.Adopt([]yarn.Container{old(1, 1), old(2, 1), old(3, 7)}); kept != 2 {
+			t.Errorf("kept %d, want 2", kept)
+		}
+	})
 	req := h.take()
 	if n, _ := anyAsk(req, 1); n != 1 || !slices.Equal(req.Release, []yarn.ContainerID{old(3, 7).ID}) {
 		t.Fatalf("first heartbeat asks %+v and releases %v; want 1 asked and the unclaimed container released", req.Asks, req.Release)

@@ -280,6 +280,12 @@ type harness struct {
 
 func newHarness(t testing.TB, cfg Config, nodes ...string) *harness {
 	t.Helper()
+	return newHarnessSetup(t, cfg, nil, nodes...)
+}
+
+// newHarnessSetup is newHarness calling setup, if not nil, before Run.
+func newHarnessSetup(t testing.TB, cfg Config, setup func(*Engine), nodes ...string) *harness {
+	t.Helper()
 	h := &harness{t: t, rm: newFakeRM(t, nodes...), nm: &fakeNM{hold: map[int64]chan struct{}{}},
 		clock: &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}, done: make(chan error, 1)}
 	cfg.AM, cfg.NM, cfg.Clock = h.rm, h.nm, h.clock
@@ -293,6 +299,9 @@ func newHarness(t testing.TB, cfg Config, nodes ...string) *harness {
 		t.Fatal(err)
 	}
 	h.e = e
+	if setup != nil {
+		setup(e)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.stop = cancel
 	cb := Callbacks{
@@ -379,6 +388,25 @@ func (h *harness) settle(what string, cond func() bool) {
 			h.t.Fatalf("never reached: %s; status %+v", what, h.e.Status())
 		}
 		h.mustBeat(nil)
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// eventually waits until cond, called with h.mu held, holds: callbacks
+// run on the engine's dispatcher, after the heartbeat that caused them.
+func (h *harness) eventually(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		h.mu.Lock()
+		ok := cond()
+		h.mu.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("never happened: %s", what)
+		}
 		time.Sleep(time.Millisecond)
 	}
 }
