@@ -3,16 +3,9 @@ package yarn
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"io/fs"
-	"log/slog"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +14,8 @@ import (
 	krbconfig "github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
 	"github.com/jcmturner/gokrb5/v8/keytab"
+
+	"github.com/spindle-yarn/spindle/internal/redact/redacttest"
 )
 
 // Distinctive secrets: printable, so that a leak shows in quoted forms
@@ -45,20 +40,6 @@ func secretCredentials() *Credentials {
 	c.AddToken("", Token{Identifier: amrmIdentifier(1700000000000, 7, 1, 3), Password: secretPassword, Kind: KindAMRMToken})
 	c.AddSecret("key", secretKey)
 	return &c
-}
-
-// secretForms are the ways a secret could show in output: raw, Go-quoted,
-// as fmt prints a []byte, hex, and base64 in both alphabets at each of
-// the three alignments it can have inside a longer encoded buffer.
-func secretForms(s []byte) []string {
-	forms := []string{string(s), strings.Trim(fmt.Sprint(s), "[]"), hex.EncodeToString(s), strings.ToUpper(hex.EncodeToString(s))}
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
-		for shift := range 3 {
-			e := enc.EncodeToString(append(make([]byte, shift), s...))
-			forms = append(forms, e[4:len(e)-4])
-		}
-	}
-	return forms
 }
 
 // fill sets every field of v that can hold a secret, recursively: tokens,
@@ -198,51 +179,18 @@ func secretHolders(t *testing.T) (map[string]any, [][]byte) {
 	return holders, secrets
 }
 
-// renderings formats v every way a program might show it.
-func renderings(v any) map[string]string {
-	out := map[string]string{}
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%q"} {
-		out[verb] = fmt.Sprintf(verb, v)
-		out["nested "+verb] = fmt.Sprintf(verb, struct{ V any }{v})
-	}
-	for name, h := range map[string]func(*bytes.Buffer) slog.Handler{
-		"slog text": func(b *bytes.Buffer) slog.Handler { return slog.NewTextHandler(b, nil) },
-		"slog json": func(b *bytes.Buffer) slog.Handler { return slog.NewJSONHandler(b, nil) },
-	} {
-		var b bytes.Buffer
-		slog.New(h(&b)).Info("msg", "v", v, slog.Group("g", "nested", struct{ V any }{v}))
-		out[name] = b.String()
-	}
-	j, err := json.Marshal(v)
-	out["json"] = string(j) + fmt.Sprint(err)
-	j, err = json.Marshal(struct{ V any }{v})
-	out["nested json"] = string(j) + fmt.Sprint(err)
-	return out
-}
-
 // TestNoSecretInFormattedValues: no value of a type holding a token,
 // credentials, a secret key, a password in a URL or Kerberos credentials
 // shows any of them under fmt, slog or encoding/json.
 func TestNoSecretInFormattedValues(t *testing.T) {
 	holders, secrets := secretHolders(t)
-	secrets = append(secrets, secretIdentifier) // shown only by its digest
-	for name, v := range holders {
-		for how, out := range renderings(v) {
-			for _, s := range secrets {
-				for _, form := range secretForms(s) {
-					if strings.Contains(out, form) {
-						t.Errorf("%s under %s shows secret %q as %q:\n%s", name, how, s, form, out)
-					}
-				}
-			}
-		}
-	}
+	redacttest.NoLeaks(t, holders, append(secrets, secretIdentifier)) // the identifier shows only by its digest
 }
 
 // TestFormattedTokensStayUseful: redacted output still tells tokens apart.
 func TestFormattedTokensStayUseful(t *testing.T) {
 	tok := secretToken()
-	for how, out := range renderings(tok) {
+	for how, out := range redacttest.Renderings(tok) {
 		if how == "%d" || how == "nested %d" || strings.HasSuffix(how, "%x") || how == "%q" || how == "nested %q" {
 			continue
 		}
@@ -253,7 +201,7 @@ func TestFormattedTokensStayUseful(t *testing.T) {
 		}
 	}
 	creds := secretCredentials()
-	for how, out := range renderings(creds) {
+	for how, out := range redacttest.Renderings(creds) {
 		if strings.HasSuffix(how, "%v") || strings.HasPrefix(how, "slog") || strings.HasSuffix(how, "json") {
 			for _, want := range []string{"hdfs", "key", "OPAQUE_KIND", "YARN_AM_RM_TOKEN", "redacted: 37 bytes"} {
 				if !strings.Contains(out, want) {
@@ -321,70 +269,14 @@ func TestSecretsStillTravel(t *testing.T) {
 
 // TestSecretHoldersListed: every exported type of this package whose
 // fields (followed through the package's own types) reach a token,
-// credentials, a byte slice, a resource URL or a Kerberos client is in
+// credentials, a byte slice, a URL or a Kerberos client is in
 // secretHolders, so a new one cannot escape TestNoSecretInFormattedValues.
 func TestSecretHoldersListed(t *testing.T) {
-	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, ".", func(fi fs.FileInfo) bool {
-		return !strings.HasSuffix(fi.Name(), "_test.go")
-	}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	refs := map[string][]string{} // type name -> names its fields mention
-	for _, f := range pkgs["yarn"].Files {
-		ast.Inspect(f, func(n ast.Node) bool {
-			ts, ok := n.(*ast.TypeSpec)
-			if !ok {
-				return true
-			}
-			st, ok := ts.Type.(*ast.StructType)
-			if !ok {
-				return true
-			}
-			for _, fld := range st.Fields.List {
-				ast.Inspect(fld.Type, func(n ast.Node) bool {
-					switch x := n.(type) {
-					case *ast.SelectorExpr:
-						refs[ts.Name.Name] = append(refs[ts.Name.Name], fmt.Sprint(x.X)+"."+x.Sel.Name)
-						return false
-					case *ast.ArrayType:
-						if id, ok := x.Elt.(*ast.Ident); ok && id.Name == "byte" {
-							refs[ts.Name.Name] = append(refs[ts.Name.Name], "[]byte")
-						}
-					case *ast.Ident:
-						refs[ts.Name.Name] = append(refs[ts.Name.Name], x.Name)
-					}
-					return true
-				})
-				for _, name := range fld.Names {
-					if name.Name == "URL" {
-						refs[ts.Name.Name] = append(refs[ts.Name.Name], "URL")
-					}
-				}
-			}
-			return true
-		})
-	}
-	roots := map[string]bool{"Token": true, "Credentials": true, "[]byte": true, "URL": true, "krbclient.Client": true}
-	var holds func(name string, seen map[string]bool) bool
-	holds = func(name string, seen map[string]bool) bool {
-		if roots[name] {
-			return true
-		}
-		if seen[name] {
-			return false
-		}
-		seen[name] = true
-		return slices.ContainsFunc(refs[name], func(r string) bool { return holds(r, seen) })
-	}
 	holders, _ := secretHolders(t)
-	listed := map[string]bool{}
-	for name := range holders {
-		listed[strings.TrimPrefix(name, "*")] = true
-	}
-	for name := range refs {
-		if ast.IsExported(name) && holds(name, map[string]bool{}) && !listed[name] && !roots[name] {
+	for _, name := range redacttest.Holders(t, ".", "Token", "Credentials", "[]byte", "field:URL", "krbclient.Client") {
+		_, listed := holders[name]
+		_, listedPtr := holders["*"+name]
+		if !listed && !listedPtr {
 			t.Errorf("type %s can hold a secret but is not in secretHolders", name)
 		}
 	}
