@@ -61,8 +61,8 @@ type SweepOptions struct {
 // Sweep removes the staging directories (those under StagingRoot named
 // application_*) of applications that are no longer running: those a client left when it died before cleaning up,
 // or an ApplicationMaster that was killed. isRunning reports whether the
-// ResourceManager still runs an application (yarn.RMClient's
-// ApplicationRunning is one); it must answer false for applications it
+// ResourceManager still runs an application (yarn.RunningCheck(rm) is
+// one, for either RM client); it must answer false for applications it
 // does not know. A directory whose application isRunning fails for is
 // left, and the failure is returned with the others after the sweep.
 //

@@ -58,7 +58,7 @@ func ExampleClient_Sweep() {
 		log.Fatal(err)
 	}
 	defer c.Close()
-	// With a yarn.RMClient rm: isRunning := rm.ApplicationRunning
+	// With a yarn.RMClient or yarn.RESTClient rm: isRunning := yarn.RunningCheck(rm)
 	isRunning := func(ctx context.Context, appID string) (bool, error) { return false, nil }
 	removed, err := c.Sweep(ctx, isRunning, hdfs.SweepOptions{})
 	if err != nil {

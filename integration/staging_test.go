@@ -744,14 +744,14 @@ func TestStagingSweep(t *testing.T) {
 	}
 	t.Cleanup(func() { c.RemoveStaging(context.Background(), never) })
 
-	removed, err := c.Sweep(ctx, rm.ApplicationRunning, hdfs.SweepOptions{MinAge: time.Hour})
+	removed, err := c.Sweep(ctx, yarn.RunningCheck(rm), hdfs.SweepOptions{MinAge: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(removed) > 0 && (slices.Contains(removed, appID) || slices.Contains(removed, never)) {
 		t.Errorf("sweep with a minimum age of an hour removed fresh directories: %v", removed)
 	}
-	removed, err = c.Sweep(ctx, rm.ApplicationRunning, hdfs.SweepOptions{MinAge: -1})
+	removed, err = c.Sweep(ctx, yarn.RunningCheck(rm), hdfs.SweepOptions{MinAge: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -768,7 +768,7 @@ func TestStagingSweep(t *testing.T) {
 	if _, err := c.Stat(ctx, dir); err != nil {
 		t.Fatalf("after the application was killed its staging directory should still be there (nobody cleaned up): %v", err)
 	}
-	removed, err = c.Sweep(ctx, rm.ApplicationRunning, hdfs.SweepOptions{MinAge: -1})
+	removed, err = c.Sweep(ctx, yarn.RunningCheck(rm), hdfs.SweepOptions{MinAge: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ type ResourceManager interface {
 	NewApplication(ctx context.Context) (ApplicationID, Resource, error)
 	Submit(ctx context.Context, s *ApplicationSubmission) error
 	ApplicationReport(ctx context.Context, id ApplicationID) (ApplicationReport, error)
+	ApplicationRunning(ctx context.Context, id ApplicationID) (bool, error)
 	Applications(ctx context.Context, f ApplicationFilter) ([]ApplicationReport, error)
 	ApplicationAttempts(ctx context.Context, id ApplicationID) ([]ApplicationAttemptReport, error)
 	Containers(ctx context.Context, attempt ApplicationAttemptID) ([]ContainerReport, error)

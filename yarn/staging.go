@@ -50,14 +50,19 @@ func HDFSTokens(c *Credentials) []hdfs.Token {
 
 // ApplicationRunning reports whether the RM still runs an application:
 // false once it reached a final state, and false for an id the RM does
-// not know (never submitted, or forgotten). It is the isRunning function
-// hdfs.Client.Sweep and Evict take.
-func (c *RMClient) ApplicationRunning(ctx context.Context, appID string) (bool, error) {
-	id, err := ParseApplicationID(appID)
-	if err != nil {
-		return false, err
-	}
-	r, err := c.ApplicationReport(ctx, id)
+// not know (never submitted, or forgotten).
+func (c *RMClient) ApplicationRunning(ctx context.Context, id ApplicationID) (bool, error) {
+	return applicationRunning(ctx, c.ApplicationReport, id)
+}
+
+// ApplicationRunning reports whether the RM still runs an application, as
+// RMClient.ApplicationRunning does.
+func (c *RESTClient) ApplicationRunning(ctx context.Context, id ApplicationID) (bool, error) {
+	return applicationRunning(ctx, c.ApplicationReport, id)
+}
+
+func applicationRunning(ctx context.Context, report func(context.Context, ApplicationID) (ApplicationReport, error), id ApplicationID) (bool, error) {
+	r, err := report(ctx, id)
 	if errors.Is(err, ErrApplicationNotFound) {
 		return false, nil
 	}
@@ -65,4 +70,20 @@ func (c *RMClient) ApplicationRunning(ctx context.Context, appID string) (bool, 
 		return false, err
 	}
 	return !r.State.IsFinal(), nil
+}
+
+// RunningCheck adapts either RM client's ApplicationRunning to the
+// isRunning function hdfs.Client.Sweep and hdfs.EvictOptions take, which
+// name applications by their id's string form. A string that is not an
+// application id is an error.
+func RunningCheck(rm interface {
+	ApplicationRunning(context.Context, ApplicationID) (bool, error)
+}) func(ctx context.Context, appID string) (bool, error) {
+	return func(ctx context.Context, appID string) (bool, error) {
+		id, err := ParseApplicationID(appID)
+		if err != nil {
+			return false, err
+		}
+		return rm.ApplicationRunning(ctx, id)
+	}
 }
