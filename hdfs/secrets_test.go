@@ -4,12 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
-
-	krbclient "github.com/jcmturner/gokrb5/v8/client"
-	krbconfig "github.com/jcmturner/gokrb5/v8/config"
-	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
-	"github.com/jcmturner/gokrb5/v8/keytab"
 
 	"github.com/spindle-yarn/spindle/internal/redact/redacttest"
 )
@@ -23,13 +17,7 @@ var (
 // secretHolders are a value of every exported type of this package that
 // holds a secret, by type name, and the secrets they hold.
 func secretHolders(t *testing.T) (map[string]any, [][]byte) {
-	cfg := krbconfig.New()
-	kt := keytab.New()
-	if err := kt.AddEntry("alice", "EXAMPLE.COM", secretKrbPass, time.Unix(1700000000, 0), 1, etypeID.AES256_CTS_HMAC_SHA1_96); err != nil {
-		t.Fatal(err)
-	}
-	withKeytab := krbclient.NewWithKeytab("alice", "EXAMPLE.COM", kt, cfg)
-	withPassword := krbclient.NewWithPassword("alice", "EXAMPLE.COM", secretKrbPass, cfg)
+	withPassword, withKeytab, keyBytes := redacttest.KerberosClients(t, secretKrbPass)
 	tok := Token{Identifier: secretIdentifier, Password: secretPassword, Kind: KindDelegationToken, Service: "ha-hdfs:ns"}
 	tokenCfg := Config{NameNodes: []string{"127.0.0.1:1"}, User: "alice", Tokens: []Token{tok}}
 	c, err := NewClient(tokenCfg)
@@ -47,7 +35,7 @@ func secretHolders(t *testing.T) (map[string]any, [][]byte) {
 		"*KerberosConfig": &KerberosConfig{Client: withKeytab},
 		"*Client":         c,
 	}
-	return holders, [][]byte{secretPassword, []byte(secretKrbPass), kt.Entries[0].Key.KeyValue, secretIdentifier}
+	return holders, [][]byte{secretPassword, []byte(secretKrbPass), keyBytes, secretIdentifier}
 }
 
 // TestNoSecretInFormattedValues: no value of a type holding a delegation

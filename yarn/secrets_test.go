@@ -8,12 +8,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
-
-	krbclient "github.com/jcmturner/gokrb5/v8/client"
-	krbconfig "github.com/jcmturner/gokrb5/v8/config"
-	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
-	"github.com/jcmturner/gokrb5/v8/keytab"
 
 	"github.com/spindle-yarn/spindle/internal/redact/redacttest"
 )
@@ -102,22 +96,10 @@ func filled[T any]() T {
 	return v
 }
 
-// kerberosClients are logged-out gokrb5 clients holding a password and a
-// keytab; the keytab's key bytes are returned as a secret too.
-func kerberosClients(t *testing.T) (*krbclient.Client, *krbclient.Client, []byte) {
-	cfg := krbconfig.New()
-	withPassword := krbclient.NewWithPassword("alice", "EXAMPLE.COM", secretKrbPass, cfg, krbclient.DisablePAFXFAST(true))
-	kt := keytab.New()
-	if err := kt.AddEntry("alice", "EXAMPLE.COM", secretKrbPass, time.Unix(1700000000, 0), 1, etypeID.AES256_CTS_HMAC_SHA1_96); err != nil {
-		t.Fatal(err)
-	}
-	return withPassword, krbclient.NewWithKeytab("alice", "EXAMPLE.COM", kt, cfg), kt.Entries[0].Key.KeyValue
-}
-
 // secretHolders are a value of every exported type that holds a secret,
 // filled with the secrets above, by the name of its type.
 func secretHolders(t *testing.T) (map[string]any, [][]byte) {
-	krbPass, krbKeytab, keyBytes := kerberosClients(t)
+	krbPass, krbKeytab, keyBytes := redacttest.KerberosClients(t, secretKrbPass)
 	tok := secretToken()
 	creds := secretCredentials()
 	amc, err := NewAMClient(AMConfig{ResourceManagers: []RMAddress{{Scheduler: "127.0.0.1:1"}}, Token: tok})

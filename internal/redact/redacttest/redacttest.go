@@ -18,6 +18,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	krbclient "github.com/jcmturner/gokrb5/v8/client"
+	krbconfig "github.com/jcmturner/gokrb5/v8/config"
+	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
+	"github.com/jcmturner/gokrb5/v8/keytab"
 )
 
 // Forms are the ways secret s could show in output: raw, as fmt prints a
@@ -143,4 +149,18 @@ func Holders(t *testing.T, dir string, roots ...string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// KerberosClients returns two gokrb5 clients for alice@EXAMPLE.COM, never
+// logged in: one holding password, one holding a keytab derived from it,
+// and the keytab's key bytes, a secret too.
+func KerberosClients(t *testing.T, password string) (withPassword, withKeytab *krbclient.Client, key []byte) {
+	t.Helper()
+	cfg := krbconfig.New()
+	kt := keytab.New()
+	if err := kt.AddEntry("alice", "EXAMPLE.COM", password, time.Unix(1700000000, 0), 1, etypeID.AES256_CTS_HMAC_SHA1_96); err != nil {
+		t.Fatal(err)
+	}
+	return krbclient.NewWithPassword("alice", "EXAMPLE.COM", password, cfg),
+		krbclient.NewWithKeytab("alice", "EXAMPLE.COM", kt, cfg), kt.Entries[0].Key.KeyValue
 }
