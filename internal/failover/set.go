@@ -116,12 +116,6 @@ func New(cfg Config) (*Set, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 60 * time.Second
 	}
-	if cfg.Backoff <= 0 {
-		cfg.Backoff = 100 * time.Millisecond
-	}
-	if cfg.MaxBackoff <= 0 {
-		cfg.MaxBackoff = 2 * time.Second
-	}
 	if cfg.ErrClosed == nil {
 		cfg.ErrClosed = ipc.ErrClosed
 	}
@@ -200,11 +194,10 @@ func (s *Set) advance(from int) {
 // doc describes.
 func (s *Set) Call(ctx context.Context, method string, req, resp proto.Message) error {
 	start := time.Now()
-	deadline := start.Add(s.cfg.Timeout)
-	backoff := s.cfg.Backoff
+	rounds := NewRounds(len(s.cfg.Targets), s.cfg.Timeout, s.cfg.Backoff, s.cfg.MaxBackoff)
 	call := &ipc.Call{Method: method}
 	var tried triedList
-	for attempt := 0; ; attempt++ {
+	for {
 		i := s.currentIndex()
 		server := s.cfg.Targets[i].String()
 		c, err := s.client(i)
@@ -233,22 +226,13 @@ func (s *Set) Call(ctx context.Context, method string, req, resp proto.Message) 
 				"call_id", call.ID(), "retry_count", call.RetryCount(), "error", err)
 			s.advance(i)
 		}
-		// Wait after every full round of servers, not between them; one
-		// last round at the deadline.
-		if (attempt+1)%len(s.cfg.Targets) == 0 {
-			remaining := time.Until(deadline)
-			if remaining <= 0 {
-				break
-			}
-			t := time.NewTimer(min(backoff, remaining))
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				s.observe(method, "canceled", start)
-				return ctx.Err()
-			case <-t.C:
-			}
-			backoff = min(backoff*2, s.cfg.MaxBackoff)
+		more, err := rounds.Next(ctx)
+		if err != nil {
+			s.observe(method, "canceled", start)
+			return err
+		}
+		if !more {
+			break
 		}
 	}
 	s.observe(method, "no_active", start)

@@ -373,3 +373,42 @@ func TestSetReset(t *testing.T) {
 		})
 	}
 }
+
+// TestRounds: no wait within a round, a doubling wait after each, false
+// once the timeout has passed (after one last round at the deadline), and
+// ctx's error when ctx ends during a wait.
+func TestRounds(t *testing.T) {
+	start := time.Now()
+	r := NewRounds(2, 250*time.Millisecond, 40*time.Millisecond, 80*time.Millisecond)
+	var waits []time.Duration
+	for i := 0; ; i++ {
+		before := time.Now()
+		more, err := r.Next(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !more {
+			break
+		}
+		if d := time.Since(before); i%2 == 0 && d > 20*time.Millisecond {
+			t.Errorf("try %d: waited %s within a round", i, d)
+		} else if i%2 == 1 {
+			waits = append(waits, d.Round(10*time.Millisecond))
+		}
+		if i > 100 {
+			t.Fatal("Rounds never ended")
+		}
+	}
+	if took := time.Since(start); took < 250*time.Millisecond || took > 2*time.Second {
+		t.Errorf("ended after %s, want just over 250ms", took)
+	}
+	if len(waits) < 3 || waits[0] < 40*time.Millisecond || waits[1] < 80*time.Millisecond || waits[2] < 80*time.Millisecond {
+		t.Errorf("waits %v, want 40ms, then 80ms (capped)", waits)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r = NewRounds(1, time.Minute, time.Second, 0)
+	if more, err := r.Next(ctx); more || err != context.Canceled {
+		t.Errorf("with ctx cancelled: %v, %v", more, err)
+	}
+}
