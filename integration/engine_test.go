@@ -348,3 +348,63 @@ func TestEngineFailureBudget(t *testing.T) {
 		t.Errorf("application ended %s/%s with %q", r.State, r.FinalStatus, r.Diagnostics)
 	}
 }
+
+// TestEngineHAFailover: the active ResourceManager fails over while the
+// engine is allocating (the target just raised from 8 to 40): the AMClient
+// registers again, the engine resends its asks, and the target is reached
+// with the RM (the new active one) never holding more containers for the
+// attempt than 40.
+func TestEngineHAFailover(t *testing.T) {
+	tb := testbed.RequireHA(t)
+	ctx := testContext(t, 4*time.Minute)
+	b := newEngineBed(t, tb)
+	b.watch.allow(8)
+	e := b.engine(engine.Config{Profiles: []engine.Profile{smallProfile("sleep", 8)}, MaxConcurrentStarts: 32}, "sleep 600")
+	var (
+		mu      sync.Mutex
+		resyncs int
+	)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- e.Run(runCtx, engine.Callbacks{OnResync: func() { mu.Lock(); resyncs++; mu.Unlock() }})
+	}()
+	waitFor(t, ctx, "8 running", 2*time.Minute, func() bool { return profileStatus(e, "sleep").Running == 8 })
+	b.watch.allow(40)
+	if err := e.SetTarget("sleep", 40); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the raise sent", 30*time.Second, func() bool { return profileStatus(e, "sleep").Outstanding > 0 })
+	before := e.Status()
+	failover(t, ctx, tb)
+	t.Logf("the failover began with %d allocated and %d outstanding", before.Allocated, before.Profiles[0].Outstanding)
+	took := waitFor(t, ctx, "40 running after the failover", 2*time.Minute, func() bool {
+		live, _, _, _, _ := b.watch.snapshot()
+		p := profileStatus(e, "sleep")
+		return p.Running == 40 && p.Starting == 0 && live == 40
+	})
+	time.Sleep(time.Second)
+	stop()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run returned %v", err)
+	}
+	b.watch.stop()
+	live, maxLive, distinct, polls, violations := b.watch.snapshot()
+	s := e.Status()
+	mu.Lock()
+	t.Logf("40 running %s after the failover; AM resyncs %d (OnResync %d), failovers %d; RM polls %d, live %d, max live %d, distinct %d; engine allocated %d, excess %d",
+		took.Round(time.Millisecond), b.am.Resyncs(), resyncs, b.am.Failovers(), polls, live, maxLive, distinct, s.Allocated, s.Excess)
+	mu.Unlock()
+	for _, v := range violations {
+		t.Error(v)
+	}
+	if live != 40 || s.Profiles[0].Running != 40 {
+		t.Errorf("after the failover the RM holds %d and the engine runs %d, want 40", live, s.Profiles[0].Running)
+	}
+	if s.Excess != 0 {
+		t.Errorf("%d containers beyond the target were allocated", s.Excess)
+	}
+	// The RM may list more distinct containers than the engine received:
+	// those the old active RM allocated and lost before handing them over.
+	b.finish(ctx, yarn.FinalSucceeded, "failed over")
+}
