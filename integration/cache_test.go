@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/colinmarc/hdfs/v2/hadoopconf"
 	krbclient "github.com/jcmturner/gokrb5/v8/client"
 	krbconfig "github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/keytab"
@@ -196,11 +195,7 @@ func superuserClient(t *testing.T, tb *testbed.TestBed, edit func(*hdfs.Config))
 		t.Fatalf("kerberos login of %s: %v", name, err)
 	}
 	t.Cleanup(kc.Destroy)
-	conf, err := hadoopconf.Load(tb.Ready.ConfDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := hdfs.ConfigFromHadoopConf(conf)
+	cfg, err := hdfs.LoadConfig(tb.Ready.ConfDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,12 +203,7 @@ func superuserClient(t *testing.T, tb *testbed.TestBed, edit func(*hdfs.Config))
 	if edit != nil {
 		edit(&cfg)
 	}
-	c, err := hdfs.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return newStagingClient(t, cfg)
 }
 
 // TestPublicCacheRootOfSuperuser: a root the superuser made writable by

@@ -22,7 +22,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/colinmarc/hdfs/v2"
-	"github.com/colinmarc/hdfs/v2/hadoopconf"
 
 	spindlehdfs "github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/integration/testbed"
@@ -103,13 +102,13 @@ func TestDistributedShellJavaAM(t *testing.T) {
 	if cfg.Kerberos != nil {
 		// NodeManagers localize APPLICATION resources with the
 		// application's tokens, and the AM reaches HDFS with them.
-		conf, err := hadoopconf.Load(tb.Ready.ConfDir)
+		hcfg, err := spindlehdfs.LoadConfig(tb.Ready.ConfDir)
 		if err != nil {
 			t.Fatal(err)
 		}
 		tok, err := yarn.HDFSDelegationToken(ctx, yarn.HDFSTokenConfig{
 			NameNode: strings.TrimPrefix(tb.Ready.NameNode, "hdfs://"),
-			Kerberos: &yarn.KerberosConfig{Client: cfg.Kerberos.Client, ServerPrincipal: conf["dfs.namenode.kerberos.principal"]},
+			Kerberos: &yarn.KerberosConfig{Client: cfg.Kerberos.Client, ServerPrincipal: hcfg.Kerberos.ServerPrincipal},
 			Renewer:  spindlehdfs.ShortName(cfg.Kerberos.ServerPrincipal),
 		})
 		if err != nil {

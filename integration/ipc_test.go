@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"os/user"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -34,20 +33,6 @@ import (
 
 const applicationClientProtocol = "org.apache.hadoop.yarn.api.ApplicationClientProtocolPB"
 
-func ipcContext(t testing.TB, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func currentUser(t testing.TB) string {
-	u, err := user.Current()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u.Username
-}
-
 // newRMClient is an ApplicationClientProtocol client of the test bed's
 // (active) RM with SIMPLE authentication as the current user, plus edit's
 // changes.
@@ -56,7 +41,7 @@ func newRMClient(t testing.TB, tb *testbed.TestBed, edit func(*ipc.Config)) *ipc
 	rm := tb.Ready.ResourceManagers[0]
 	if tb.Ready.HA {
 		var err error
-		if rm, err = tb.ActiveRM(ipcContext(t, time.Minute)); err != nil {
+		if rm, err = tb.ActiveRM(testContext(t, time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -144,7 +129,7 @@ func getClusterMetrics(ctx context.Context, c *ipc.Client) (int64, error) {
 // ApplicationClientProtocol and reads both NodeManagers from the reply.
 func TestIPCGetClusterMetrics(t *testing.T) {
 	tb := testbed.RequirePlain(t)
-	ctx := ipcContext(t, time.Minute)
+	ctx := testContext(t, time.Minute)
 	c := newRMClient(t, tb, nil)
 	n, err := getClusterMetrics(ctx, c)
 	if err != nil {
@@ -219,7 +204,7 @@ func TestIPCRecord(t *testing.T) {
 		t.Skip("set SPINDLE_IPC_RECORD=<dir> to record")
 	}
 	tb := testbed.Get(t)
-	ctx := ipcContext(t, time.Minute)
+	ctx := testContext(t, time.Minute)
 	write := func(name string, b []byte) {
 		t.Helper()
 		if err := os.WriteFile(filepath.Join(dir, name+".bin"), b, 0o644); err != nil {
@@ -275,7 +260,7 @@ func (d *countingDialer) DialContext(ctx context.Context, network, addr string) 
 // connection; Close leaves no goroutine behind.
 func TestIPCConcurrentCalls(t *testing.T) {
 	tb := testbed.RequirePlain(t)
-	ctx := ipcContext(t, 2*time.Minute)
+	ctx := testContext(t, 2*time.Minute)
 	d := &countingDialer{}
 	before := runtime.NumGoroutine()
 	c := newRMClient(t, tb, func(cfg *ipc.Config) { cfg.Dialer = d })
@@ -313,7 +298,7 @@ func TestIPCConcurrentCalls(t *testing.T) {
 // RpcNoSuchMethodException (ERROR_NO_SUCH_METHOD) and keeps the connection.
 func TestIPCUnknownMethod(t *testing.T) {
 	tb := testbed.RequirePlain(t)
-	ctx := ipcContext(t, time.Minute)
+	ctx := testContext(t, time.Minute)
 	d := &countingDialer{}
 	c := newRMClient(t, tb, func(cfg *ipc.Config) { cfg.Dialer = d })
 	err := c.Call(ctx, "noSuchMethod", &emptypb.Empty{}, &emptypb.Empty{})
@@ -447,7 +432,7 @@ func (p *proxy) release() {
 // id and retry count 1, only when its method is idempotent.
 func TestIPCReconnect(t *testing.T) {
 	tb := testbed.RequirePlain(t)
-	ctx := ipcContext(t, time.Minute)
+	ctx := testContext(t, time.Minute)
 
 	t.Run("idle", func(t *testing.T) {
 		p := newProxy(t, tb.Ready.ResourceManagers[0].RPC)
@@ -538,7 +523,7 @@ func (h *countingHandler) count(msg string) int {
 // use.
 func TestIPCCancelAndPing(t *testing.T) {
 	tb := testbed.RequirePlain(t)
-	ctx := ipcContext(t, time.Minute)
+	ctx := testContext(t, time.Minute)
 	p := newProxy(t, tb.Ready.ResourceManagers[0].RPC)
 	d := &countingDialer{}
 	logs := &countingHandler{}
@@ -635,7 +620,7 @@ func getServerDefaults(ctx context.Context, c *ipc.Client) (blockSize, replicati
 // TestIPCNameNode calls the NameNode's ClientProtocol.
 func TestIPCNameNode(t *testing.T) {
 	tb := testbed.RequirePlain(t)
-	ctx := ipcContext(t, time.Minute)
+	ctx := testContext(t, time.Minute)
 	c, err := ipc.New(ipc.Config{Addr: nameNodeAddr(t, tb), Protocol: clientProtocol, Auth: ipc.Auth{User: currentUser(t)}})
 	if err != nil {
 		t.Fatal(err)
@@ -705,7 +690,7 @@ var allQOPs = []sasl.QOP{sasl.Auth, sasl.AuthInt, sasl.AuthConf}
 // calls share the wrapped connection.
 func TestIPCKerberos(t *testing.T) {
 	tb := testbed.RequireKerberos(t)
-	ctx := ipcContext(t, 2*time.Minute)
+	ctx := testContext(t, 2*time.Minute)
 	for _, qop := range allQOPs {
 		t.Run(string(qop), func(t *testing.T) {
 			d := &recordingDialer{}
@@ -764,7 +749,7 @@ func TestIPCKerberos(t *testing.T) {
 // principal checked through _HOST, at privacy.
 func TestIPCKerberosNameNode(t *testing.T) {
 	tb := testbed.RequireKerberos(t)
-	ctx := ipcContext(t, time.Minute)
+	ctx := testContext(t, time.Minute)
 	c, err := ipc.New(ipc.Config{Addr: nameNodeAddr(t, tb), Protocol: clientProtocol, Auth: kerberosAuth(t, tb, "bob", sasl.AuthConf)})
 	if err != nil {
 		t.Fatal(err)
@@ -780,7 +765,7 @@ func TestIPCKerberosNameNode(t *testing.T) {
 // principal refuses the server.
 func TestIPCKerberosRefusals(t *testing.T) {
 	tb := testbed.RequireKerberos(t)
-	ctx := ipcContext(t, time.Minute)
+	ctx := testContext(t, time.Minute)
 
 	c := newRMClient(t, tb, nil) // SIMPLE, no credentials
 	_, err := getClusterMetrics(ctx, c)
@@ -829,7 +814,7 @@ func tokenAuth(tok *hadoopcommon.TokenProto, qop sasl.QOP) ipc.Auth {
 // Kerberos one. A token with a wrong password is refused.
 func TestIPCToken(t *testing.T) {
 	tb := testbed.Get(t)
-	ctx := ipcContext(t, 2*time.Minute)
+	ctx := testContext(t, 2*time.Minute)
 	qops := []sasl.QOP{sasl.Auth}
 	issuer := newRMClient(t, tb, nil)
 	if tb.Ready.Kerberos != nil {
@@ -871,7 +856,7 @@ func TestIPCToken(t *testing.T) {
 // matches ErrStandby.
 func TestIPCStandby(t *testing.T) {
 	tb := testbed.RequireHA(t)
-	ctx := ipcContext(t, time.Minute)
+	ctx := testContext(t, time.Minute)
 	active, err := tb.ActiveRM(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -918,7 +903,7 @@ func BenchmarkIPCGetClusterMetrics(b *testing.B) {
 	for name, auth := range auths {
 		for _, callers := range []int{1, 8} {
 			b.Run(fmt.Sprintf("%s/callers=%d", name, callers), func(b *testing.B) {
-				ctx := ipcContext(b, 10*time.Minute)
+				ctx := testContext(b, 10*time.Minute)
 				d := &countingDialer{}
 				c := newRMClient(b, tb, func(cfg *ipc.Config) { cfg.Auth = auth(b); cfg.Dialer = d })
 				if _, err := getClusterMetrics(ctx, c); err != nil {

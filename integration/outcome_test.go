@@ -12,14 +12,6 @@ import (
 	"github.com/spindle-yarn/spindle/yarn"
 )
 
-// rmClients returns the RPC and REST clients as alice, by name.
-func rmClients(t *testing.T, tb *testbed.TestBed) map[string]yarn.ResourceManager {
-	return map[string]yarn.ResourceManager{
-		"rpc":  rmClient(t, tb, "alice", ""),
-		"rest": restClient(t, tb, "alice"),
-	}
-}
-
 // TestQueuesListedAndUnknownRefused lists the bed's queues (root, default
 // and batch from its capacity-scheduler.xml) flattened through both
 // clients, and asks for a queue that does not exist.

@@ -15,16 +15,6 @@ import (
 	"github.com/spindle-yarn/spindle/yarn"
 )
 
-func restClient(t *testing.T, tb *testbed.TestBed, user string) *yarn.RESTClient {
-	t.Helper()
-	c, err := yarn.NewRESTClient(yarnConfig(t, tb, user, ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 // reportDiffOpts compares an application's report over REST with the one
 // over RPC. What the REST API does not carry, or the RM presents
 // differently there, is left out:

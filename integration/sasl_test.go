@@ -302,12 +302,6 @@ func saveTranscript(t *testing.T, name string, tr *sasltest.Transcript) {
 	t.Logf("recorded %s", name)
 }
 
-func saslContext(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 // TestSASLDigestMD5JavaPeer: DIGEST-MD5 with a Hadoop-style token against
 // the JDK's DigestMD5Server, configured as Hadoop's SaslRpcServer does, at
 // every QOP and with each auth-conf cipher.
@@ -365,7 +359,7 @@ func TestSASLDigestMD5JavaPeer(t *testing.T) {
 				conf["ciphers"] = tc.ciphers
 			}
 			pc := peer.dial(t, conf)
-			qop, authz, peerErr, err := pc.authenticate(saslContext(t), c, tr)
+			qop, authz, peerErr, err := pc.authenticate(testContext(t, 2*time.Minute), c, tr)
 			if err != nil || peerErr != "" {
 				t.Fatalf("authenticate: %v; peer: %s", err, peerErr)
 			}
@@ -394,7 +388,7 @@ func TestSASLDigestMD5JavaPeer(t *testing.T) {
 			t.Fatal(err)
 		}
 		pc := peer.dial(t, map[string]string{"mech": "DIGEST-MD5", "qop": all, "user": b64(identifier), "password": b64(password)})
-		_, _, peerErr, err := pc.authenticate(saslContext(t), c, &sasltest.Transcript{})
+		_, _, peerErr, err := pc.authenticate(testContext(t, 2*time.Minute), c, &sasltest.Transcript{})
 		if err != nil || !strings.Contains(peerErr, "DIGEST-MD5") {
 			t.Fatalf("got client error %v, peer error %q; want the peer to refuse the response", err, peerErr)
 		}
@@ -410,7 +404,7 @@ func TestSASLDigestMD5JavaPeer(t *testing.T) {
 			t.Fatal(err)
 		}
 		pc := peer.dial(t, map[string]string{"mech": "DIGEST-MD5", "qop": "auth", "user": b64(identifier), "password": b64(password)})
-		_, _, _, err = pc.authenticate(saslContext(t), c, &sasltest.Transcript{})
+		_, _, _, err = pc.authenticate(testContext(t, 2*time.Minute), c, &sasltest.Transcript{})
 		if !errors.Is(err, sasl.ErrNoCommonQOP) {
 			t.Fatalf("got %v, want ErrNoCommonQOP", err)
 		}
@@ -475,7 +469,7 @@ func TestSASLGSSAPIJavaPeer(t *testing.T) {
 				conf["acceptorSubkey"] = "true"
 			}
 			pc := peer.dial(t, conf)
-			qop, authz, peerErr, err := pc.authenticate(saslContext(t), c, tr)
+			qop, authz, peerErr, err := pc.authenticate(testContext(t, 2*time.Minute), c, tr)
 			if err != nil || peerErr != "" {
 				t.Fatalf("authenticate: %v; peer: %s", err, peerErr)
 			}

@@ -20,7 +20,7 @@ import (
 // the GSSAPI exchange never starts.
 func TestIPCSimpleDowngradeRefused(t *testing.T) {
 	tb := testbed.RequirePlain(t)
-	ctx := ipcContext(t, time.Minute)
+	ctx := testContext(t, time.Minute)
 	for _, allow := range []bool{false, true} {
 		c := newRMClient(t, tb, func(cfg *ipc.Config) {
 			cfg.Auth = ipc.Auth{AllowSimpleFallback: allow, Kerberos: &ipc.KerberosAuth{

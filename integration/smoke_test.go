@@ -4,7 +4,6 @@ package integration
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"errors"
 	"io"
@@ -20,12 +19,6 @@ import (
 
 	"github.com/spindle-yarn/spindle/integration/testbed"
 )
-
-func testContext(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // TestSmokeClusterActive: the RM answers over REST, reports ACTIVE, and
 // both NodeManagers are RUNNING.
@@ -67,34 +60,6 @@ func TestSmokeClusterActive(t *testing.T) {
 	if running != 2 {
 		t.Fatalf("nodes: %+v, want 2 RUNNING", nodes.Nodes.Node)
 	}
-}
-
-// hdfsClient connects to the test bed's NameNode as user, with Kerberos
-// from user's keytab on the Kerberos test bed.
-func hdfsClient(t *testing.T, tb *testbed.TestBed, user string) *hdfs.Client {
-	t.Helper()
-	conf, err := hadoopconf.Load(tb.Ready.ConfDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := hdfs.ClientOptionsFromConf(conf)
-	opts.User = user
-	if tb.Ready.Kerberos != nil {
-		kc, err := tb.KerberosClient(user)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(kc.Destroy)
-		opts.KerberosClient = kc
-		opts.User = user + "@" + tb.Ready.Kerberos.Realm
-		opts.KerberosServicePrincipleName = strings.SplitN(tb.Ready.Kerberos.ServicePrincipal, "@", 2)[0]
-	}
-	c, err := hdfs.NewClient(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
 }
 
 // TestSmokeHDFSRoundTrip: a file written through colinmarc/hdfs reads back

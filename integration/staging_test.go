@@ -25,46 +25,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/colinmarc/hdfs/v2/hadoopconf"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/integration/testbed"
 	"github.com/spindle-yarn/spindle/yarn"
 )
-
-// stagingClient is an hdfs.Client for user on the test bed, from its site
-// XML, with Kerberos from user's keytab on the Kerberos bed. edit, when
-// not nil, adjusts the Config first.
-func stagingClient(t testing.TB, tb *testbed.TestBed, user string, edit func(*hdfs.Config)) *hdfs.Client {
-	t.Helper()
-	conf, err := hadoopconf.Load(tb.Ready.ConfDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := hdfs.ConfigFromHadoopConf(conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.User = user
-	if cfg.Kerberos != nil {
-		kc, err := tb.KerberosClient(user)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(kc.Destroy)
-		cfg.Kerberos.Client = kc
-	}
-	if edit != nil {
-		edit(&cfg)
-	}
-	c, err := hdfs.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
 
 // testAppID is a fresh application id for staging tests that submit
 // nothing: the same form as the RM's, with a cluster timestamp no RM has.
@@ -928,11 +894,7 @@ func TestStagingDelegationTokens(t *testing.T) {
 	}
 	t.Cleanup(func() { alice.RemoveStaging(context.Background(), appID) })
 
-	conf, err := hadoopconf.Load(tb.Ready.ConfDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := hdfs.ConfigFromHadoopConf(conf)
+	cfg, err := hdfs.LoadConfig(tb.Ready.ConfDir)
 	if err != nil {
 		t.Fatal(err)
 	}
