@@ -162,7 +162,8 @@ type AllocateResponse struct {
 	// NMTokens are new tokens for the NodeManagers of Allocated containers.
 	NMTokens []NMToken
 	// AMRMToken, when not nil, replaces the ApplicationMaster's AMRMToken
-	// (the RM rolled its key): use it for every later connection.
+	// (the RM rolled its key). The AMClient adopts it itself: every
+	// connection it makes from then on authenticates with it.
 	AMRMToken *Token
 	// Priority is the application's priority, when it changed.
 	Priority Priority
