@@ -19,6 +19,9 @@ const applicationClientProtocol = "org.apache.hadoop.yarn.api.ApplicationClientP
 // Methods of ApplicationClientProtocol that Hadoop marks @Idempotent: the
 // RM gives the same answer to a repeat (submitApplication included: the RM
 // accepts a second submission of a known application id as done).
+// getDelegationToken, @Idempotent in Hadoop too, is left out on purpose:
+// every call mints a token, so one an RM may have executed is not sent
+// again, neither to it nor to another RM; the caller sees the error.
 var rmIdempotent = map[string]bool{
 	"getNewApplication":      true,
 	"submitApplication":      true,
