@@ -22,12 +22,15 @@ import (
 const clientProtocol = "org.apache.hadoop.hdfs.protocol.ClientProtocol"
 
 // idempotent lists the ClientProtocol methods this package calls that may
-// be repeated after a connection failure: Hadoop's @Idempotent ones, and
-// its @AtMostOnce ones (delete, rename2), which the NameNode's retry cache
-// recognizes by client id and call id and answers without running twice.
+// be repeated after a connection failure, on the same NameNode or another:
+// Hadoop's @Idempotent ones, and its @AtMostOnce ones (delete, rename2),
+// which the NameNode's retry cache recognizes by client id and call id and
+// answers without running twice. getDelegationToken, @Idempotent in
+// Hadoop, is left out: every call mints a token, so one a NameNode may
+// have executed is not sent again.
 var idempotent = map[string]bool{
 	"getFileInfo": true, "getListing": true, "mkdirs": true, "setPermission": true,
-	"getServerDefaults": true, "getDelegationToken": true,
+	"getServerDefaults": true,
 	"delete": true, "rename2": true,
 }
 
