@@ -90,7 +90,7 @@ type AMClient struct {
 	registrations uint64
 	responseID    int32
 	nmTokens      map[NodeID]Token
-	resyncs       int
+	resyncs       int64
 }
 
 // NewAMClient checks cfg and returns a client. It does not dial.
@@ -148,7 +148,7 @@ func (c *AMClient) Failovers() int64 { return c.rms.Failovers() }
 
 // Resyncs counts how often the client registered again because the RM had
 // forgotten the attempt.
-func (c *AMClient) Resyncs() int {
+func (c *AMClient) Resyncs() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.resyncs
