@@ -90,6 +90,7 @@ type rmWatch struct {
 	live       int
 	polls      int
 	seen       map[yarn.ContainerID]bool
+	last       []yarn.ContainerReport
 	violations []string
 	stop       func()
 }
@@ -109,7 +110,7 @@ func watchRM(t *testing.T, rm *yarn.RMClient, attempt yarn.ApplicationAttemptID)
 			if err == nil {
 				w.mu.Lock()
 				w.polls++
-				w.live = len(reps)
+				w.live, w.last = len(reps), reps
 				w.maxLive = max(w.maxLive, len(reps))
 				for _, r := range reps {
 					w.seen[r.ID] = true
@@ -127,6 +128,17 @@ func watchRM(t *testing.T, rm *yarn.RMClient, attempt yarn.ApplicationAttemptID)
 		}
 	}()
 	return w
+}
+
+// byNode counts the live containers of the last poll by node.
+func (w *rmWatch) byNode() map[string]int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := map[string]int{}
+	for _, r := range w.last {
+		out[r.NodeID.String()]++
+	}
+	return out
 }
 
 func (w *rmWatch) allowed() int {
@@ -407,4 +419,91 @@ func TestEngineHAFailover(t *testing.T) {
 	// The RM may list more distinct containers than the engine received:
 	// those the old active RM allocated and lost before handing them over.
 	b.finish(ctx, yarn.FinalSucceeded, "failed over")
+}
+
+// TestEngineNodeLost: a NodeManager stops while the engine keeps 16
+// containers running; once the RM learns it is gone (the bed's NodeManager
+// unregisters as it stops; a crashed one would expire after 10 s), its
+// containers come back ABORTED and are replaced on the other node, none
+// counted as a failure, the RM never holding more than 16.
+//
+// Plain bed only, and it stops a NodeManager: run it on a bed of its own,
+// never a shared one. The NodeManager is started again afterwards.
+func TestEngineNodeLost(t *testing.T) {
+	tb := testbed.Get(t)
+	if tb.Mode() != testbed.ModePlain {
+		t.Skip("node loss is handled the same in every mode; proven on the plain bed")
+	}
+	ctx := testContext(t, 4*time.Minute)
+	b := newEngineBed(t, tb)
+	const n = 16
+	b.watch.allow(n)
+	e := b.engine(engine.Config{Profiles: []engine.Profile{smallProfile("sleep", n)}}, "sleep 600")
+	var (
+		mu                     sync.Mutex
+		causes                 = map[engine.Cause]int{}
+		firstLost, lastStarted time.Time
+	)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- e.Run(runCtx, engine.Callbacks{
+			OnCompleted: func(c engine.Completion) {
+				mu.Lock()
+				causes[c.Cause]++
+				if firstLost.IsZero() {
+					firstLost = time.Now()
+				}
+				mu.Unlock()
+			},
+			OnStarted: func(yarn.Container, string) { mu.Lock(); lastStarted = time.Now(); mu.Unlock() },
+		})
+	}()
+	lost, other := tb.Ready.NodeManagerAddresses[0], tb.Ready.NodeManagerAddresses[1]
+	waitFor(t, ctx, "16 running on both nodes", 2*time.Minute, func() bool {
+		by := b.watch.byNode()
+		return profileStatus(e, "sleep").Running == n && by[lost]+by[other] == n
+	})
+	onLost := b.watch.byNode()[lost]
+	if onLost == 0 {
+		t.Fatalf("no container on %s: %v", lost, b.watch.byNode())
+	}
+	stopped := time.Now()
+	if _, err := tb.Control(ctx, "/nm/0/stop"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := tb.Control(cctx, "/nm/0/start"); err != nil {
+			t.Errorf("starting the NodeManager again: %v", err)
+		}
+	})
+	waitFor(t, ctx, "16 running on the other node", 2*time.Minute, func() bool {
+		by := b.watch.byNode()
+		p := profileStatus(e, "sleep")
+		return p.Running == n && p.Starting == 0 && by[other] == n && by[lost] == 0
+	})
+	stop()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run returned %v", err)
+	}
+	b.watch.stop()
+	_, maxLive, distinct, _, violations := b.watch.snapshot()
+	s := e.Status()
+	mu.Lock()
+	t.Logf("%d containers on %s; the RM reported the first lost %s after the stop began; the last replacement started %s after that, on %s; ended by cause %v; RM max live %d, distinct %d; engine allocated %d, failed %d",
+		onLost, lost, firstLost.Sub(stopped).Round(time.Millisecond), lastStarted.Sub(firstLost).Round(time.Millisecond), other,
+		causes, maxLive, distinct, s.Allocated, s.Profiles[0].Failed)
+	if causes[engine.CauseAborted] != onLost {
+		t.Errorf("%d containers ended ABORTED, want the %d on the lost node", causes[engine.CauseAborted], onLost)
+	}
+	mu.Unlock()
+	for _, v := range violations {
+		t.Error(v)
+	}
+	if s.Profiles[0].Failed != 0 || s.Allocated != n+onLost || s.Excess != 0 {
+		t.Errorf("engine %+v, want %d allocated (16 + the lost), none failed or excess", s, n+onLost)
+	}
+	b.finish(ctx, yarn.FinalSucceeded, "node lost")
 }
