@@ -17,6 +17,7 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 
+	"github.com/spindle-yarn/spindle/internal/failover"
 	"github.com/spindle-yarn/spindle/internal/ipc"
 )
 
@@ -41,14 +42,20 @@ var errNotActive = errors.New("not the active ResourceManager")
 // response into out (unless nil) and returns its status. It is the only
 // path by which the client sends requests.
 func (c *RESTClient) do(ctx context.Context, call restCall, out any) (int, error) {
-	if c.isClosed() {
-		return 0, &OpError{Op: call.op, ID: call.id, Err: ErrClosed}
+	callCtx, end, err := c.begin(ctx)
+	if err != nil {
+		return 0, &OpError{Op: call.op, ID: call.id, Err: err}
 	}
+	defer end()
 	start := time.Now()
-	status, err := c.failover(ctx, call, out)
+	status, err := c.failover(callCtx, call, out)
 	outcome := "ok"
 	switch {
 	case err == nil:
+	case ctx.Err() == nil && context.Cause(callCtx) == ErrClosed:
+		// Close canceled the call, not the caller.
+		outcome = "closed"
+		err = ErrClosed
 	case ctx.Err() != nil:
 		outcome = "canceled"
 	case errors.Is(err, ErrNoActiveResourceManager):
@@ -78,14 +85,10 @@ func (c *RESTClient) failover(ctx context.Context, call restCall, out any) (int,
 		}
 	}
 	start := time.Now()
-	deadline := start.Add(c.timeout)
-	backoff := 100 * time.Millisecond
+	rounds := failover.NewRounds(len(c.rms), c.timeout, 0, 0)
 	var tried []string
 	var last error
-	for attempt := 0; ; attempt++ {
-		if c.isClosed() {
-			return 0, ErrClosed
-		}
+	for {
 		c.mu.Lock()
 		i := c.current
 		c.mu.Unlock()
@@ -105,24 +108,14 @@ func (c *RESTClient) failover(ctx context.Context, call restCall, out any) (int,
 			c.log.Debug("yarn: ResourceManager unusable", "rm", c.rmName(i), "err", err)
 		}
 		c.advance(i)
-		if (attempt+1)%len(c.rms) == 0 {
-			// Wait after every full round of RMs; one last round at the
-			// deadline.
-			remaining := time.Until(deadline)
-			if remaining <= 0 {
-				break
-			}
-			t := time.NewTimer(min(backoff, remaining))
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return 0, ctx.Err()
-			case <-c.closed:
-				t.Stop()
-				return 0, ErrClosed
-			case <-t.C:
-			}
-			backoff = min(backoff*2, 2*time.Second)
+		// Wait after every full round of RMs; one last round at the
+		// deadline.
+		more, err := rounds.Next(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if !more {
+			break
 		}
 	}
 	return 0, &noActiveError{

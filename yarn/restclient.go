@@ -49,8 +49,9 @@ type RESTClient struct {
 	log     *slog.Logger
 	metrics *rpcMetrics
 
-	closed    chan struct{} // closed by Close
-	closeOnce sync.Once
+	callsMu sync.Mutex
+	closed  bool
+	calls   map[*restCallState]struct{} // calls under way, for Close to cancel
 
 	mu        sync.Mutex
 	current   int
@@ -131,7 +132,7 @@ func NewRESTClient(cfg Config) (*RESTClient, error) {
 	c := &RESTClient{
 		rms: cfg.ResourceManagers, timeout: timeout, log: cfg.Logger,
 		metrics: newRPCMetrics(cfg.Registerer, "rest"),
-		closed:  make(chan struct{}),
+		calls:   map[*restCallState]struct{}{},
 	}
 	c.hc = &retryablehttp.Client{
 		// The transport authenticates each hop; the jar keeps each RM's
@@ -166,24 +167,51 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	return resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented, nil
 }
 
-// Close releases idle connections. Calls after Close fail with an error
-// matching ErrClosed, and a call waiting to fail over to another RM ends
-// with it; a request already on the wire runs to its end. Close is
-// idempotent.
+// Close cancels the calls under way, which fail with an error matching
+// ErrClosed, and releases idle connections. Calls after Close fail with
+// ErrClosed too. Close is idempotent.
 func (c *RESTClient) Close() error {
-	c.closeOnce.Do(func() { close(c.closed) })
+	c.callsMu.Lock()
+	c.closed = true
+	calls := c.calls
+	c.calls = map[*restCallState]struct{}{}
+	c.callsMu.Unlock()
+	for st := range calls {
+		st.cancel(ErrClosed)
+	}
 	c.hc.HTTPClient.CloseIdleConnections()
 	return nil
 }
 
 // isClosed reports whether Close was called.
 func (c *RESTClient) isClosed() bool {
-	select {
-	case <-c.closed:
-		return true
-	default:
-		return false
+	c.callsMu.Lock()
+	defer c.callsMu.Unlock()
+	return c.closed
+}
+
+// restCallState is one call under way, which Close can cancel.
+type restCallState struct{ cancel context.CancelCauseFunc }
+
+// begin registers a call under way: it returns the call's context, which
+// Close cancels with cause ErrClosed, and the function that ends the call,
+// or ErrClosed after Close.
+func (c *RESTClient) begin(ctx context.Context) (context.Context, func(), error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	st := &restCallState{cancel: cancel}
+	c.callsMu.Lock()
+	defer c.callsMu.Unlock()
+	if c.closed {
+		cancel(nil)
+		return nil, nil, ErrClosed
 	}
+	c.calls[st] = struct{}{}
+	return ctx, func() {
+		c.callsMu.Lock()
+		delete(c.calls, st)
+		c.callsMu.Unlock()
+		cancel(nil)
+	}, nil
 }
 
 // CurrentRM names the ResourceManager calls go to now.

@@ -402,3 +402,63 @@ func TestRESTProxyUser(t *testing.T) {
 		t.Errorf("doAs %q, user.name %q; want bob as alice", doAs, users)
 	}
 }
+
+// TestRESTClosed: after Close every call fails with ErrClosed without a
+// request; Close ends a call waiting for an RM's answer, and one failing
+// over between RMs, with ErrClosed at once.
+func TestRESTClosed(t *testing.T) {
+	rm := newFakeRM(t, "ACTIVE", serveMetrics)
+	c := newTestRESTClient(t, fakeConfig(rm))
+	if _, err := c.ClusterMetrics(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := c.ClusterMetrics(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Errorf("ClusterMetrics after Close: %v, want ErrClosed", err)
+	}
+	if err := c.Submit(context.Background(), secretSubmission()); !errors.Is(err, ErrClosed) {
+		t.Errorf("Submit after Close: %v, want ErrClosed", err)
+	}
+	if reqs, _ := rm.seen(); len(reqs) != 1 {
+		t.Errorf("the RM saw %q, want only the call before Close", reqs)
+	}
+
+	hung := make(chan struct{})
+	t.Cleanup(func() { close(hung) })
+	slow := newFakeRM(t, "ACTIVE", func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		select {
+		case <-r.Context().Done():
+		case <-hung:
+		}
+	})
+	// Two standbys: the call keeps failing over for up to a minute.
+	standbys := fakeConfig(newFakeRM(t, "STANDBY", serveMetrics), newFakeRM(t, "STANDBY", serveMetrics))
+	standbys.FailoverTimeout = time.Minute
+	for name, cfg := range map[string]Config{"waiting for an answer": fakeConfig(slow), "failing over": standbys} {
+		c := newTestRESTClient(t, cfg)
+		errc := make(chan error, 1)
+		go func() {
+			_, err := c.ClusterMetrics(context.Background())
+			errc <- err
+		}()
+		time.Sleep(300 * time.Millisecond)
+		closed := time.Now()
+		c.Close()
+		select {
+		case err := <-errc:
+			if !errors.Is(err, ErrClosed) {
+				t.Errorf("call %s during Close: %v, want ErrClosed", name, err)
+			}
+			if d := time.Since(closed); d > time.Second {
+				t.Errorf("call %s ended %v after Close", name, d)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("a call %s did not end on Close", name)
+		}
+	}
+}
