@@ -487,9 +487,12 @@ func (tb *TestBed) Stop() {
 // SIGTERM before it kills it; the JVM itself halts 8 s into its shutdown.
 const StopTimeout = 10 * time.Second
 
-// killStragglers kills processes whose command line names dir: containers
-// run in their own sessions (YARN starts them with setsid), so a killed
-// JVM's process group does not include them.
+// killStragglers kills processes whose command line names dir, and the
+// process groups they lead or belong to: containers run in sessions of
+// their own (YARN starts them with setsid), so a killed JVM's process group
+// does not include them, and a container's command (sleep 300) names no
+// directory, only the shell that runs it (bash -c 'sleep' '300'
+// 1>dir/.../stdout) does.
 func killStragglers(dir string) {
 	abs, err := filepath.Abs(dir)
 	if err != nil || len(abs) < 5 {
@@ -497,6 +500,7 @@ func killStragglers(dir string) {
 	}
 	entries, _ := os.ReadDir("/proc")
 	self := os.Getpid()
+	ownGroup := syscall.Getpgrp()
 	for _, e := range entries {
 		var pid int
 		if _, err := fmt.Sscan(e.Name(), &pid); err != nil || pid == self {
@@ -507,6 +511,9 @@ func killStragglers(dir string) {
 			continue
 		}
 		if bytes.Contains(cmdline, []byte(abs+"/")) {
+			if pgid, err := syscall.Getpgid(pid); err == nil && pgid > 1 && pgid != ownGroup {
+				_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			}
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}

@@ -34,6 +34,7 @@ import org.apache.hadoop.yarn.api.records.NodeState;
 import org.apache.hadoop.yarn.conf.YarnConfiguration;
 import org.apache.hadoop.yarn.server.MiniYARNCluster;
 import org.apache.hadoop.yarn.server.nodemanager.NodeManager;
+import org.apache.hadoop.yarn.server.nodemanager.containermanager.loghandler.NonAggregatingLogHandler;
 import org.apache.hadoop.yarn.server.resourcemanager.ResourceManager;
 import org.apache.hadoop.yarn.server.resourcemanager.rmnode.RMNode;
 
@@ -60,6 +61,8 @@ public final class TestBed {
    * and `make testbed` promise an exit within 10 s of SIGTERM or Ctrl-C.
    */
   static final long SHUTDOWN_GRACE_MS = 8_000;
+  /** How long shutdown waits for the NodeManagers to stop. */
+  static final long NM_STOP_WAIT_MS = 3_000;
 
   /**
    * JVM options every Java process of the test bed needs on Java 17; the
@@ -114,7 +117,7 @@ public final class TestBed {
     TestBed bed = new TestBed(opts);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      haltAfterGrace();
+      haltAfterGrace(bed.workDir);
       bed.stop();
       stopped.countDown();
     }, "testbed-shutdown"));
@@ -796,17 +799,32 @@ public final class TestBed {
     long start = System.nanoTime();
     // Whoever reads ready.json from now on must not find a bed there.
     new File(dir, "ready.json").delete();
-    // Containers and localizers are this JVM's child processes, in sessions
-    // of their own (a signal to our process group misses them); ended
-    // first, the NodeManagers need not wait for each in turn.
-    int killed = killDescendants(false);
+    // Containers and localizers run in sessions of their own, which a
+    // signal to our process group misses; ended first, the NodeManagers
+    // need not wait for each in turn.
+    int killed = killProcesses(workDir, false);
     if (control != null) {
       control.stop(0);
     }
-    for (NodeManager nm : restartedNMs.values()) {
-      timed("restarted NodeManager", nm::stop);
-    }
     if (yarn != null) {
+      // In parallel, and not waited for beyond NM_STOP_WAIT_MS: a stopping
+      // NodeManager waits for its applications to finish, up to 6.25 s,
+      // and an application that ran there counts until its logs are
+      // deleted 3 h later, so after a long run each one took that long.
+      // Their containers are killed already.
+      List<NodeManager> nms = new ArrayList<>(restartedNMs.values());
+      for (int i = 0; i < opts.nodeManagers; i++) {
+        nms.add(yarn.getNodeManager(i));
+      }
+      timed("NodeManagers", () -> stopAll(nms));
+      // Each RM directly: MiniYARNCluster's own stop first waits up to 5 s
+      // per RM for running ApplicationMasters to finish.
+      for (int i = 0; i < rmIds.size(); i++) {
+        int rm = i;
+        if (yarn.getResourceManager(rm) != null) {
+          timed(rmIds.get(rm), () -> yarn.stopResourceManager(rm));
+        }
+      }
       timed("YARN", yarn::stop);
     }
     if (dfs != null) {
@@ -816,10 +834,75 @@ public final class TestBed {
       timed("KDC", kdc::stop);
     }
     // What the services started while stopping, e.g. an AM attempt.
-    killed += killDescendants(true);
+    killed += killProcesses(workDir, true);
     System.err.printf("testbed: stopped in %.1f s (%d child processes killed)%n",
         (System.nanoTime() - start) / 1e9, killed);
     System.err.flush();
+  }
+
+  private static void stopAll(List<NodeManager> nms) {
+    List<Thread> threads = new ArrayList<>();
+    for (NodeManager nm : nms) {
+      if (nm == null) {
+        continue;
+      }
+      Thread t = new Thread(() -> {
+        try {
+          dropLogDeletions(nm);
+          nm.stop();
+        } catch (Throwable e) {
+          System.err.println("testbed: stopping a NodeManager: " + e);
+        }
+      }, "testbed-stop-nm");
+      t.setDaemon(true);
+      t.start();
+      threads.add(t);
+    }
+    long deadline = System.currentTimeMillis() + NM_STOP_WAIT_MS;
+    for (Thread t : threads) {
+      try {
+        t.join(Math.max(1, deadline - System.currentTimeMillis()));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+      if (t.isAlive()) {
+        System.err.println("testbed: NodeManagers still stopping after "
+            + NM_STOP_WAIT_MS / 1000 + " s; going on without them");
+        return;
+      }
+    }
+  }
+
+  /**
+   * Drops the container log deletions a NodeManager has scheduled (3 h
+   * after each application, yarn.nodemanager.log.retain-seconds). Its log
+   * handler's stop waits up to 10 s for pending ones, so every NodeManager
+   * that had run a container took 10 s to stop. The next start wipes the
+   * logs with the rest of work/.
+   */
+  private static void dropLogDeletions(NodeManager nm) {
+    Object cm = nm.getNMContext().getContainerManager();
+    if (!(cm instanceof org.apache.hadoop.service.CompositeService)) {
+      return;
+    }
+    for (org.apache.hadoop.service.Service s
+        : ((org.apache.hadoop.service.CompositeService) cm).getServices()) {
+      if (!(s instanceof NonAggregatingLogHandler)) {
+        continue;
+      }
+      try {
+        java.lang.reflect.Field f = NonAggregatingLogHandler.class.getDeclaredField("sched");
+        f.setAccessible(true);
+        java.util.concurrent.ScheduledThreadPoolExecutor sched =
+            (java.util.concurrent.ScheduledThreadPoolExecutor) f.get(s);
+        if (sched != null) {
+          sched.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        }
+      } catch (ReflectiveOperationException | RuntimeException e) {
+        System.err.println("testbed: cannot drop log deletions: " + e);
+      }
+    }
   }
 
   private static void timed(String what, Runnable r) {
@@ -832,10 +915,48 @@ public final class TestBed {
     System.err.printf("testbed: stopped %s in %.1f s%n", what, (System.nanoTime() - start) / 1e9);
   }
 
-  /** Signals every live process this JVM started, directly or not; returns how many. */
-  static int killDescendants(boolean force) {
+  /**
+   * Signals every live process this JVM started, and every process in the
+   * process group of one whose command line names work/: a container is a
+   * session of its own (bash -c 'cmd' 1>work/.../stdout with cmd as its
+   * child), and once its launcher is gone it is no longer our descendant.
+   * Returns how many processes it signalled.
+   */
+  static int killProcesses(File workDir, boolean force) {
+    long self = ProcessHandle.current().pid();
+    Map<Long, Long> pgids = new LinkedHashMap<>();
+    List<Long> groups = new ArrayList<>();
+    String mark = workDir.getAbsolutePath() + "/";
+    File[] procs = new File("/proc").listFiles();
+    for (File d : procs == null ? new File[0] : procs) {
+      long pid;
+      try {
+        pid = Long.parseLong(d.getName());
+      } catch (NumberFormatException e) {
+        continue;
+      }
+      try {
+        String stat = Files.readString(new File(d, "stat").toPath());
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        pgids.put(pid, Long.parseLong(f[2]));
+        String cmd = new String(Files.readAllBytes(new File(d, "cmdline").toPath()),
+            StandardCharsets.UTF_8);
+        if (pid != self && cmd.contains(mark)) {
+          groups.add(Long.parseLong(f[2]));
+        }
+      } catch (IOException | RuntimeException e) {
+        // Gone meanwhile, or not ours to read.
+      }
+    }
+    groups.remove(pgids.get(self));
+    List<ProcessHandle> targets = new ArrayList<>(ProcessHandle.current().descendants().toList());
+    for (Map.Entry<Long, Long> e : pgids.entrySet()) {
+      if (groups.contains(e.getValue()) && e.getKey() != self) {
+        ProcessHandle.of(e.getKey()).ifPresent(targets::add);
+      }
+    }
     int n = 0;
-    for (ProcessHandle p : ProcessHandle.current().descendants().toList()) {
+    for (ProcessHandle p : targets) {
       if (force ? p.destroyForcibly() : p.destroy()) {
         n++;
       }
@@ -852,7 +973,7 @@ public final class TestBed {
    * prints where the shutdown hooks are stuck and kills every process this
    * JVM started.
    */
-  static void haltAfterGrace() {
+  static void haltAfterGrace(File workDir) {
     Thread watchdog = new Thread(() -> {
       try {
         Thread.sleep(SHUTDOWN_GRACE_MS);
@@ -864,7 +985,8 @@ public final class TestBed {
       for (Map.Entry<Thread, StackTraceElement[]> e : Thread.getAllStackTraces().entrySet()) {
         StackTraceElement[] st = e.getValue();
         String name = e.getKey().getName();
-        boolean hook = name.equals("testbed-shutdown") || name.startsWith("shutdown-hook");
+        boolean hook = name.equals("testbed-shutdown") || name.startsWith("testbed-stop")
+            || name.startsWith("shutdown-hook");
         for (StackTraceElement f : st) {
           hook |= f.getClassName().startsWith("org.apache.hadoop.util.ShutdownHookManager");
         }
@@ -876,7 +998,7 @@ public final class TestBed {
           System.err.println("    at " + st[i]);
         }
       }
-      killDescendants(true);
+      killProcesses(workDir, true);
       System.err.flush();
       System.out.flush();
       Runtime.getRuntime().halt(1);
