@@ -40,8 +40,9 @@ import (
 // token passwords. A redirect elsewhere fails the call with an error
 // matching ErrUnsafeRedirect, and nothing is sent to its target.
 //
-// A RESTClient is safe for concurrent use. Close releases its idle
-// connections; calls after Close fail with an error matching ErrClosed.
+// A RESTClient is safe for concurrent use. Close cancels the calls under
+// way and releases idle connections; those calls, and any after Close,
+// fail with an error matching ErrClosed.
 type RESTClient struct {
 	rms     []RMAddress
 	hc      *retryablehttp.Client
