@@ -293,6 +293,12 @@ func TestEngineScale(t *testing.T) {
 		t.Logf("%d → %d: reached in %s", prev, target, took.Round(time.Millisecond))
 		prev = target
 	}
+	// Progress reaches the RM with the next heartbeats.
+	e.SetProgress(0.25)
+	waitFor(t, ctx, "progress 0.25 in the application report", 30*time.Second, func() bool {
+		r, err := b.rm.ApplicationReport(ctx, b.app)
+		return err == nil && r.Progress == 0.25
+	})
 	stop()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run returned %v", err)

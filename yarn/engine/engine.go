@@ -59,6 +59,11 @@ type Config struct {
 	// Profiles are the kinds of containers wanted at first; AddProfile
 	// adds more.
 	Profiles []Profile
+	// MaxCapability is the largest container the scheduler grants
+	// (AMRegistrationResponse.MaxCapability): a profile asking for more of
+	// memory, vcores or a custom type it names is refused up front, where
+	// the RM would fail the whole heartbeat. The zero value checks nothing.
+	MaxCapability yarn.Resource
 	// MaxConcurrentStarts bounds the start calls in flight. Zero means 16.
 	MaxConcurrentStarts int
 	// FastHeartbeat is the interval between heartbeats while containers
@@ -261,6 +266,26 @@ func New(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
+// fits refuses a profile larger than the scheduler's largest container.
+func fits(p Profile, max yarn.Resource) error {
+	over := func(what string, want, limit int64) error {
+		return fmt.Errorf("engine: profile %q asks for %d %s per container, more than the %d the scheduler grants at most",
+			p.Name, want, what, limit)
+	}
+	switch {
+	case max.MemoryMB > 0 && p.Resource.MemoryMB > max.MemoryMB:
+		return over("MB of memory", p.Resource.MemoryMB, max.MemoryMB)
+	case max.VCores > 0 && p.Resource.VCores > max.VCores:
+		return over("vcores", int64(p.Resource.VCores), int64(max.VCores))
+	}
+	for k, v := range p.Resource.Custom {
+		if limit, ok := max.Custom[k]; ok && v > limit {
+			return over(k, v, limit)
+		}
+	}
+	return nil
+}
+
 func orDefault[T comparable](v, def T) T {
 	var zero T
 	if v == zero {
@@ -284,6 +309,9 @@ func (e *Engine) addProfile(p Profile) error {
 	}
 	if _, ok := e.profiles[p.Name]; ok {
 		return fmt.Errorf("engine: profile %q declared twice", p.Name)
+	}
+	if err := fits(p, e.cfg.MaxCapability); err != nil {
+		return err
 	}
 	p.Nodes, p.Racks = slices.Clone(p.Nodes), slices.Clone(p.Racks)
 	e.nextReqID++

@@ -680,6 +680,14 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		"no memory":        func(c *Config) { c.Profiles = []Profile{{Name: "a", Resource: yarn.Resource{VCores: 1}}} },
 		"negative target":  func(c *Config) { c.Profiles = []Profile{small("a", -1)} },
 		"negative timeout": func(c *Config) { c.ExclusionTimeout = -time.Second },
+		"too big": func(c *Config) {
+			c.MaxCapability = yarn.Resource{MemoryMB: 8192, VCores: 4, Custom: map[string]int64{"yarn.io/gpu": 1}}
+			c.Profiles = []Profile{{Name: "a", Resource: yarn.Resource{MemoryMB: 1024, VCores: 1, Custom: map[string]int64{"yarn.io/gpu": 2}}}}
+		},
+		"too much memory": func(c *Config) {
+			c.MaxCapability = yarn.Resource{MemoryMB: 8192, VCores: 4}
+			c.Profiles = []Profile{{Name: "a", Resource: yarn.Resource{MemoryMB: 8193, VCores: 1}}}
+		},
 	} {
 		cfg := ok
 		mod(&cfg)
