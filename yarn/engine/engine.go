@@ -91,7 +91,9 @@ type Config struct {
 	// that may be excluded at once. Zero means 0.5.
 	MaxExcludedFraction float64
 	// Adopt names the profile of a container that survived an earlier
-	// attempt, or refuses it (keep false), which releases it. Nil matches
+	// attempt, or refuses it (keep false), which releases it. It is called
+	// from Engine.Adopt and from Run's heartbeat goroutine, without the
+	// engine's lock (it may call the Engine's methods). Nil matches
 	// containers to profiles as allocated ones are (by allocation request
 	// id, which a program declaring the same profiles in the same order
 	// gives the same ids in every attempt).
@@ -381,25 +383,41 @@ func (e *Engine) Release(id yarn.ContainerID) error {
 // once. Their NodeManagers' tokens come with the registration and are kept
 // by the AMClient. Adopt returns how many containers it kept.
 func (e *Engine) Adopt(cs []yarn.Container) int {
+	names := e.decide(cs)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	n := e.adopt(cs, e.clock.Now())
+	n := e.adopt(cs, names, e.clock.Now())
 	e.poke()
 	return n
 }
 
-func (e *Engine) adopt(cs []yarn.Container, now time.Time) int {
+// decide asks Config.Adopt, without the engine's lock held, for the
+// profile of each container: "" refuses it. Nil without Config.Adopt.
+func (e *Engine) decide(cs []yarn.Container) []string {
+	if e.cfg.Adopt == nil || len(cs) == 0 {
+		return nil
+	}
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		if name, keep := e.cfg.Adopt(c); keep {
+			names[i] = name
+		}
+	}
+	return names
+}
+
+// adopt takes over cs, each into the profile names gives it, or, when
+// names is nil, the one it matches.
+func (e *Engine) adopt(cs []yarn.Container, names []string, now time.Time) int {
 	kept := 0
-	for _, c := range cs {
+	for i, c := range cs {
 		if _, ok := e.containers[c.ID]; ok || e.releasing[c.ID] {
 			continue // adopted already (or on its way back)
 		}
 		e.excl.seen(c.NodeID)
 		var p *profileState
-		if e.cfg.Adopt != nil {
-			if name, keep := e.cfg.Adopt(c); keep {
-				p = e.profiles[name]
-			}
+		if names != nil {
+			p = e.profiles[names[i]]
 		} else {
 			p = e.match(c)
 		}
@@ -537,8 +555,9 @@ func (e *Engine) Run(ctx context.Context, cb Callbacks) error {
 			e.mu.Unlock()
 			continue
 		}
+		names := e.decide(resp.ContainersFromPreviousAttempts)
 		e.mu.Lock()
-		e.handle(ctx, resp)
+		e.handle(ctx, resp, names)
 		interval := e.cfg.SlowHeartbeat
 		if len(e.releasing) > 0 {
 			interval = e.cfg.FastHeartbeat // to see the released containers end
@@ -686,7 +705,7 @@ func (e *Engine) setState(t *tracked, s containerState) {
 }
 
 // handle takes in one allocate response.
-func (e *Engine) handle(ctx context.Context, resp yarn.AllocateResponse) {
+func (e *Engine) handle(ctx context.Context, resp yarn.AllocateResponse, adoptNames []string) {
 	now := e.clock.Now()
 	if resp.NumClusterNodes > 0 {
 		e.clusterSize = int(resp.NumClusterNodes)
@@ -694,7 +713,7 @@ func (e *Engine) handle(ctx context.Context, resp yarn.AllocateResponse) {
 	for _, n := range resp.UpdatedNodes {
 		e.excl.seen(n.ID)
 	}
-	e.adopt(resp.ContainersFromPreviousAttempts, now)
+	e.adopt(resp.ContainersFromPreviousAttempts, adoptNames, now)
 	for _, c := range resp.Allocated {
 		e.allocate(c, now)
 	}

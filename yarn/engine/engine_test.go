@@ -801,3 +801,39 @@ func TestAdopt(t *testing.T) {
 		t.Errorf("profile %+v, RM allocated %d; want 2 adopted and 1 allocated", p, h.rm.allocated[1])
 	}
 }
+
+// TestAdoptDecides: Config.Adopt picks each surviving container's profile
+// or refuses it; it may call the engine's methods.
+func TestAdoptDecides(t *testing.T) {
+	var e *Engine
+	prev := yarn.ApplicationAttemptID{Application: yarn.ApplicationID{ClusterTimestamp: 1700000000000, ID: 1}, Attempt: 1}
+	cfg := Config{Profiles: []Profile{small("a", 2), small("b", 2)}, Adopt: func(c yarn.Container) (string, bool) {
+		e.Status() // would deadlock if called with the engine locked
+		switch c.ID.ID {
+		case 1:
+			return "b", true
+		case 2:
+			return "nope", true // no such profile: released
+		}
+		return "", false
+	}}
+	h := newHarnessSetup(t, cfg, func(en *Engine) {
+		e = en
+		cs := []yarn.Container{{ID: yarn.ContainerID{Attempt: prev, ID: 1}}, {ID: yarn.ContainerID{Attempt: prev, ID: 2}},
+			{ID: yarn.ContainerID{Attempt: prev, ID: 3}}}
+		if kept := en.Adopt(cs); kept != 1 {
+			t.Errorf("kept %d, want 1", kept)
+		}
+	})
+	req := h.take()
+	if a, _ := anyAsk(req, 1); a != 2 {
+		t.Errorf("asked %d for a, want 2", a)
+	}
+	if b, _ := anyAsk(req, 2); b != 1 {
+		t.Errorf("asked %d for b, want 1 (one adopted)", b)
+	}
+	if len(req.Release) != 2 {
+		t.Errorf("released %v, want the two refused", req.Release)
+	}
+	h.answer(yarn.AllocateResponse{})
+}
