@@ -99,7 +99,9 @@ type Config struct {
 	// gives the same ids in every attempt).
 	Adopt func(c yarn.Container) (profile string, keep bool)
 	// RackOf names the rack of a host, for the rack rows of profiles that
-	// name nodes. Nil means every host is in DefaultRack.
+	// name nodes. It is called with the engine's lock held, so it must be
+	// quick and must not call the Engine. Nil means every host is in
+	// DefaultRack.
 	RackOf func(host string) string
 	// Logger receives a line at each state change. Nil means silent.
 	Logger *slog.Logger

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -836,4 +837,31 @@ func TestAdoptDecides(t *testing.T) {
 		t.Errorf("released %v, want the two refused", req.Release)
 	}
 	h.answer(yarn.AllocateResponse{})
+}
+
+// TestRunLeavesNoGoroutines: when Run returns, its start calls (even one
+// stuck in a NodeManager) and its dispatcher have ended.
+func TestRunLeavesNoGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	h := newHarness(t, Config{Profiles: []Profile{small("w", 4)}})
+	stuck := make(chan struct{}) // never closed: the start ends with Run's context
+	h.nm.mu.Lock()
+	h.nm.hold[2] = stuck
+	h.nm.mu.Unlock()
+	h.mustBeat(nil)
+	h.mustBeat(func() { h.rm.schedule(4) })
+	h.settle("3 running, 1 stuck starting", func() bool { p := h.profile("w"); return p.Running == 3 && p.Starting == 1 })
+	h.stop()
+	if err := <-h.done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run returned %v", err)
+	}
+	h.done <- nil // for the cleanup
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines before, %d after Run returned:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
