@@ -16,6 +16,7 @@ import (
 
 	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/integration/testbed"
+	"github.com/spindle-yarn/spindle/yarn"
 )
 
 // nnFailover makes the other NameNode of ns1 active and returns it.
@@ -265,5 +266,95 @@ func TestHAHDFSStageDuringNameNodeFailover(t *testing.T) {
 	}
 	if _, err := during.Stat(ctx, r.st.Dir); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("staging directory of %s after RemoveStaging: %v", app3, err)
+	}
+}
+
+// TestHAHDFSDelegationTokens: on a Kerberos test bed with HA HDFS (which
+// it starts itself, in the ha run only), DelegationTokens returns one
+// HDFS_DELEGATION_TOKEN with the service "ha-hdfs:ns1", owned by alice and
+// renewable by the RM's principal; a client holding only that token (as a
+// container does) lists and removes a staging directory before and after
+// a NameNode failover, since both NameNodes know the token.
+func TestHAHDFSDelegationTokens(t *testing.T) {
+	testbed.RequireHA(t)
+	ctx := testContext(t, 5*time.Minute)
+	own, err := testbed.Start(ctx, testbed.Options{Kerberos: true, HA: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(own.Stop)
+	t.Logf("Kerberos and HA test bed ready in %.1f s (Java reported)", own.Ready.StartupSeconds)
+
+	alice := stagingClient(t, own, "alice", nil)
+	if alice.NameService() != "ns1" {
+		t.Fatalf("client nameservice %q, want ns1", alice.NameService())
+	}
+	toks, err := alice.DelegationTokens(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(toks) != 1 {
+		t.Fatalf("%d tokens, want 1", len(toks))
+	}
+	tok := toks[0]
+	if tok.Kind != hdfs.KindDelegationToken || tok.Service != "ha-hdfs:ns1" {
+		t.Errorf("token %v: want kind %s, service ha-hdfs:ns1", tok, hdfs.KindDelegationToken)
+	}
+	id, err := yarn.Token(tok).DelegationIdentifier()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.Renewer != "hadoop" || !strings.HasPrefix(id.Owner, "alice") {
+		t.Errorf("token identifier %+v: want owner alice, renewer hadoop", id)
+	}
+
+	dir := t.TempDir()
+	randomFile(t, dir, "f", 100)
+	appID := testAppID(t)
+	st, err := alice.Stage(ctx, appID, []hdfs.Dependency{{Local: filepath.Join(dir, "f"), Visibility: hdfs.VisibilityApplication}}, hdfs.StageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { alice.RemoveStaging(context.Background(), appID) })
+
+	cfg, err := hdfs.LoadConfig(own.Ready.ConfDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Kerberos = nil
+	cfg.User = "alice"
+	cfg.Tokens = toks
+	tokenOnly, err := hdfs.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tokenOnly.Close()
+	if _, err := tokenOnly.ReadDir(ctx, st.Dir); err != nil {
+		t.Fatalf("listing with the ha-hdfs:ns1 token: %v", err)
+	}
+	if nn := nnFailover(t, ctx, own); nn.ID != "nn2" {
+		t.Fatalf("after failover %s is active, want nn2", nn.ID)
+	}
+	list, err := tokenOnly.ReadDir(ctx, st.Dir)
+	if err != nil {
+		t.Fatalf("listing with the token after a NameNode failover: %v", err)
+	}
+	if len(list) == 0 {
+		t.Error("the staging directory listed empty")
+	}
+	if err := tokenOnly.RemoveStaging(ctx, appID); err != nil {
+		t.Fatalf("removing the staging directory with the token after failover: %v", err)
+	}
+	if _, err := alice.Stat(ctx, st.Dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("staging directory after removal with the token: %v", err)
+	}
+	// A token-only client made now starts on the standby nn1.
+	fresh, err := hdfs.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	if _, err := fresh.Stat(ctx, "/user/alice"); err != nil {
+		t.Errorf("a new token-only client while nn1 is the standby: %v", err)
 	}
 }
