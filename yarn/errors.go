@@ -26,16 +26,16 @@ var (
 	// server principal that does not match the configured one).
 	ErrUnauthorized = ipc.ErrUnauthorized
 	// ErrApplicationNotFound: the RM does not know the application.
-	ErrApplicationNotFound = ipc.ErrApplicationNotFound
+	ErrApplicationNotFound = errors.New("yarn: application not found")
 	// ErrApplicationMasterNotRegistered: the RM lost the AM's registration
 	// (it restarted or failed over); the AM client registers again.
-	ErrApplicationMasterNotRegistered = ipc.ErrApplicationMasterNotRegistered
+	ErrApplicationMasterNotRegistered = errors.New("yarn: application master not registered")
 	// ErrInvalidResourceRequest: a request asks for more than the scheduler
 	// grants, or for a resource type the cluster does not have.
-	ErrInvalidResourceRequest = ipc.ErrInvalidResourceRequest
+	ErrInvalidResourceRequest = errors.New("yarn: invalid resource request")
 	// ErrInvalidApplicationMasterRequest: an AM call out of order (allocate
 	// before register, a stale response id).
-	ErrInvalidApplicationMasterRequest = ipc.ErrInvalidApplicationMasterRequest
+	ErrInvalidApplicationMasterRequest = errors.New("yarn: invalid application master request")
 	// ErrNoActiveResourceManager: none of the configured ResourceManagers
 	// answered as the active one.
 	ErrNoActiveResourceManager = errors.New("yarn: no active ResourceManager")
@@ -68,8 +68,25 @@ func (e *RemoteError) Error() string {
 	return short + ": " + e.Message
 }
 
-// Unwrap gives errors.Is and errors.As the transport's error.
+// Unwrap gives errors.Is and errors.As the transport's error, which
+// matches the sentinels every Hadoop service shares (ErrStandby,
+// ErrInvalidToken, ...).
 func (e *RemoteError) Unwrap() error { return e.cause }
+
+// Is matches the sentinel of e's class among YARN's own exceptions.
+func (e *RemoteError) Is(target error) bool {
+	s, ok := yarnExceptions[e.Class]
+	return ok && s == target
+}
+
+// yarnExceptions maps the Java exception classes only YARN's services send
+// to this package's sentinels; the shared ones are internal/ipc's.
+var yarnExceptions = map[string]error{
+	"org.apache.hadoop.yarn.exceptions.ApplicationNotFoundException":             ErrApplicationNotFound,
+	"org.apache.hadoop.yarn.exceptions.ApplicationMasterNotRegisteredException":  ErrApplicationMasterNotRegistered,
+	"org.apache.hadoop.yarn.exceptions.InvalidResourceRequestException":          ErrInvalidResourceRequest,
+	"org.apache.hadoop.yarn.exceptions.InvalidApplicationMasterRequestException": ErrInvalidApplicationMasterRequest,
+}
 
 // OpError says which operation on which object failed, and why.
 type OpError struct {

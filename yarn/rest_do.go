@@ -293,6 +293,9 @@ func restError(status int, body []byte, app bool, server string) error {
 // over RPC, else by what the web services mean by the status (they report
 // an unknown application as a generic 404 NotFoundException).
 func restSentinel(status int, class string, app bool) error {
+	if s := yarnExceptions[class]; s != nil {
+		return s
+	}
 	if s := ipc.SentinelForClass(class); s != nil {
 		return s
 	}

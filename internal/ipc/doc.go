@@ -44,8 +44,8 @@
 // Call returns ctx.Err() when its context ends first; the connection
 // survives. An exception the server threw for the call is a *RemoteError
 // carrying the Java class and message; errors.Is matches it against the
-// sentinels in errors.go (ErrStandby, ErrInvalidToken,
-// ErrApplicationNotFound, ...). A connection that could not be set up or
+// sentinels in errors.go (ErrStandby, ErrInvalidToken, ...); the client
+// packages map their services' own exception classes. A connection that could not be set up or
 // died is a *ConnError, wrapping a *RemoteError when the server closed it
 // with a FATAL reply, as it does when authentication fails
 // (ErrUnauthorized).

@@ -37,39 +37,16 @@ var (
 	// SASL), or the client had no credentials for any method the server
 	// offered, or the server's Kerberos principal was not the expected one.
 	ErrUnauthorized = errors.New("authentication failed")
-
-	// ErrApplicationNotFound: the ResourceManager does not know the
-	// application (org.apache.hadoop.yarn.exceptions.ApplicationNotFoundException).
-	ErrApplicationNotFound = errors.New("application not found")
-
-	// ErrApplicationMasterNotRegistered: an AM call came before
-	// registerApplicationMaster, e.g. after an RM restart
-	// (org.apache.hadoop.yarn.exceptions.ApplicationMasterNotRegisteredException).
-	// The AM must register again.
-	ErrApplicationMasterNotRegistered = errors.New("application master not registered")
-
-	// ErrInvalidResourceRequest: a container or AM resource request is out
-	// of bounds or otherwise invalid
-	// (org.apache.hadoop.yarn.exceptions.InvalidResourceRequestException).
-	ErrInvalidResourceRequest = errors.New("invalid resource request")
-
-	// ErrInvalidApplicationMasterRequest: an AM request out of protocol,
-	// e.g. an allocate with a stale response id
-	// (org.apache.hadoop.yarn.exceptions.InvalidApplicationMasterRequestException).
-	ErrInvalidApplicationMasterRequest = errors.New("invalid application master request")
 )
 
-// javaClasses maps the Java exception classes Hadoop servers send to the
-// sentinels above.
+// javaClasses maps the Java exception classes every Hadoop server may send
+// to the sentinels above. Exceptions of one service (YARN's
+// ApplicationNotFoundException, ...) are that client package's to map.
 var javaClasses = map[string]error{
-	"org.apache.hadoop.ipc.StandbyException":                                     ErrStandby,
-	"org.apache.hadoop.ipc.RetriableException":                                   ErrRetriable,
-	"org.apache.hadoop.security.token.SecretManager$InvalidToken":                ErrInvalidToken,
-	"org.apache.hadoop.security.AccessControlException":                          ErrAccessControl,
-	"org.apache.hadoop.yarn.exceptions.ApplicationNotFoundException":             ErrApplicationNotFound,
-	"org.apache.hadoop.yarn.exceptions.ApplicationMasterNotRegisteredException":  ErrApplicationMasterNotRegistered,
-	"org.apache.hadoop.yarn.exceptions.InvalidResourceRequestException":          ErrInvalidResourceRequest,
-	"org.apache.hadoop.yarn.exceptions.InvalidApplicationMasterRequestException": ErrInvalidApplicationMasterRequest,
+	"org.apache.hadoop.ipc.StandbyException":                      ErrStandby,
+	"org.apache.hadoop.ipc.RetriableException":                    ErrRetriable,
+	"org.apache.hadoop.security.token.SecretManager$InvalidToken": ErrInvalidToken,
+	"org.apache.hadoop.security.AccessControlException":           ErrAccessControl,
 	// A subclass of AccessControlException: the user may not use the protocol.
 	"org.apache.hadoop.security.authorize.AuthorizationException": ErrAccessControl,
 }

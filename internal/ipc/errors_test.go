@@ -12,8 +12,6 @@ import (
 func TestRemoteErrorIs(t *testing.T) {
 	sentinels := []error{
 		ErrStandby, ErrRetriable, ErrInvalidToken, ErrAccessControl, ErrUnauthorized,
-		ErrApplicationNotFound, ErrApplicationMasterNotRegistered, ErrInvalidResourceRequest,
-		ErrInvalidApplicationMasterRequest,
 	}
 	for _, tc := range []struct {
 		class string
@@ -25,12 +23,10 @@ func TestRemoteErrorIs(t *testing.T) {
 		{"org.apache.hadoop.security.token.SecretManager$InvalidToken", ErrorApplication, []error{ErrInvalidToken}},
 		{"org.apache.hadoop.security.AccessControlException", FatalUnauthorized, []error{ErrAccessControl, ErrUnauthorized}},
 		{"org.apache.hadoop.security.authorize.AuthorizationException", ErrorApplication, []error{ErrAccessControl}},
-		{"org.apache.hadoop.yarn.exceptions.ApplicationNotFoundException", ErrorApplication, []error{ErrApplicationNotFound}},
-		{"org.apache.hadoop.yarn.exceptions.ApplicationMasterNotRegisteredException", ErrorApplication, []error{ErrApplicationMasterNotRegistered}},
-		{"org.apache.hadoop.yarn.exceptions.InvalidResourceRequestException", ErrorApplication, []error{ErrInvalidResourceRequest}},
-		{"org.apache.hadoop.yarn.exceptions.InvalidApplicationMasterRequestException", ErrorApplication, []error{ErrInvalidApplicationMasterRequest}},
 		{"javax.security.sasl.SaslException", FatalUnauthorized, []error{ErrUnauthorized}},
 		{"org.apache.hadoop.yarn.exceptions.YarnException", ErrorApplication, nil},
+		// YARN's own exceptions are package yarn's to map.
+		{"org.apache.hadoop.yarn.exceptions.ApplicationNotFoundException", ErrorApplication, nil},
 		{"org.apache.hadoop.ipc.StandbyExceptionX", ErrorApplication, nil},
 	} {
 		t.Run(tc.class, func(t *testing.T) {
