@@ -865,3 +865,44 @@ func TestRunLeavesNoGoroutines(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestRefusedStartsExcludeNode: a NodeManager that refuses every start is
+// excluded after NodeFailures refusals; the work lands elsewhere. A
+// launch context the caller fails to build blames no node.
+func TestRefusedStartsExcludeNode(t *testing.T) {
+	h := newHarness(t, Config{Profiles: []Profile{small("w", 6)}, MaxFailures: -1, NodeFailures: 2}, "h1", "h2", "h3", "h4")
+	h.nm.fail = func(c yarn.Container) error {
+		if c.NodeID.Host == "h1" {
+			return errors.New("scripted: NodeManager on h1 refuses")
+		}
+		return nil
+	}
+	h.settle("6 running off h1", func() bool {
+		h.rm.schedule(1) // one at a time, round robin: h1 comes up again and again
+		return h.profile("w").Running == 6 && slices.Equal(h.e.Status().Excluded, []string{"h1"})
+	})
+	if !h.rm.blacklist["h1"] {
+		t.Error("h1 is not on the RM's blacklist")
+	}
+	if p := h.profile("w"); p.StartFailed != 2 {
+		t.Errorf("profile %+v, want 2 refused starts before the exclusion", p)
+	}
+
+	bad := newHarness(t, Config{Profiles: []Profile{small("w", 1)}, MaxFailures: 3, NodeFailures: 1,
+		LaunchContext: func(context.Context, yarn.Container, string) (yarn.ContainerLaunchContext, error) {
+			return yarn.ContainerLaunchContext{}, errors.New("scripted: no launch context")
+		}}, "h1", "h2", "h3", "h4")
+	for {
+		bad.rm.schedule(1)
+		if _, err := bad.beat(nil); err != nil {
+			break
+		}
+	}
+	err := bad.runErr()
+	if !errors.Is(err, ErrBudgetExhausted) || !strings.Contains(err.Error(), "launch context") {
+		t.Errorf("Run returned %v, want the budget exhausted by launch context failures", err)
+	}
+	if ex := bad.e.Status().Excluded; len(ex) != 0 {
+		t.Errorf("hosts %v excluded for the caller's launch context failures", ex)
+	}
+}
