@@ -73,11 +73,11 @@ func TestRESTClusterQueries(t *testing.T) {
 	if d := cmp.Diff(pn, rn, nodeOpts); d != "" || len(rn) != 2 {
 		t.Errorf("%d nodes over REST; differences (-rpc +rest):\n%s", len(rn), d)
 	}
-	rq, err := rest.QueueInfo(ctx, "batch", false, false)
+	rq, err := rest.Queue(ctx, "batch", yarn.QueueOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pq, err := rpc.QueueInfo(ctx, "batch", false, false)
+	pq, err := rpc.Queue(ctx, "batch", yarn.QueueOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func TestRMClientClusterQueries(t *testing.T) {
 					t.Errorf("node %s capability %+v, want 8192 MB / 16 vcores", n.ID, n.Capability)
 				}
 			}
-			q, err := rm.QueueInfo(ctx, "batch", false, false)
+			q, err := rm.Queue(ctx, "batch", yarn.QueueOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

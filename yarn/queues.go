@@ -9,7 +9,7 @@ import (
 // ErrQueueNotFound: the scheduler has no queue of that name.
 var ErrQueueNotFound = errors.New("yarn: no such queue")
 
-// queueInfoFunc is the QueueInfo call both RM clients offer.
+// queueInfoFunc is the queue call both RM clients make.
 type queueInfoFunc func(ctx context.Context, queue string, children, recursive bool) (QueueInfo, error)
 
 // QueueOptions chooses what Queue returns besides the queue itself. The
@@ -24,26 +24,27 @@ type QueueOptions struct {
 
 // Queue describes the scheduler queue named name ("default" or a full path
 // such as "root.default"). A queue the scheduler does not know gives an
-// error matching ErrQueueNotFound.
+// error matching ErrQueueNotFound. Over REST, Statistics and Applications
+// stay empty (the web services do not carry them).
 func (c *RMClient) Queue(ctx context.Context, name string, o QueueOptions) (QueueInfo, error) {
-	return queue(ctx, c.QueueInfo, name, o)
+	return queue(ctx, c.queueInfo, name, o)
 }
 
 // Queue describes the scheduler queue named name, as RMClient.Queue does.
 func (c *RESTClient) Queue(ctx context.Context, name string, o QueueOptions) (QueueInfo, error) {
-	return queue(ctx, c.QueueInfo, name, o)
+	return queue(ctx, c.queueInfo, name, o)
 }
 
 // Queues lists every queue of the scheduler, parents before their
 // children, each with Children left empty (the list is flat; Path says
 // where a queue sits).
 func (c *RMClient) Queues(ctx context.Context) ([]QueueInfo, error) {
-	return queues(ctx, c.QueueInfo)
+	return queues(ctx, c.queueInfo)
 }
 
 // Queues lists every queue of the scheduler, as RMClient.Queues does.
 func (c *RESTClient) Queues(ctx context.Context) ([]QueueInfo, error) {
-	return queues(ctx, c.QueueInfo)
+	return queues(ctx, c.queueInfo)
 }
 
 func queue(ctx context.Context, info queueInfoFunc, name string, o QueueOptions) (QueueInfo, error) {

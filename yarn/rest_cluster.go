@@ -54,11 +54,11 @@ func (c *RESTClient) Nodes(ctx context.Context, states ...NodeState) ([]NodeRepo
 	return out, nil
 }
 
-// QueueInfo describes a scheduler queue by leaf name ("default") or path
-// ("root.default"), as RMClient.QueueInfo. The REST API gives the queue
+// queueInfo describes a scheduler queue by leaf name ("default") or path
+// ("root.default"), as RMClient.queueInfo. The REST API gives the queue
 // tree of the capacity and FIFO schedulers; Statistics and Applications
 // stay empty.
-func (c *RESTClient) QueueInfo(ctx context.Context, queue string, children, recursive bool) (QueueInfo, error) {
+func (c *RESTClient) queueInfo(ctx context.Context, queue string, children, recursive bool) (QueueInfo, error) {
 	var r restScheduler
 	if _, err := c.do(ctx, restCall{op: "queue info", id: queue, method: "getQueueInfo", verb: http.MethodGet, path: "/scheduler"}, &r); err != nil {
 		return QueueInfo{}, err

@@ -202,8 +202,9 @@ func (c *RMClient) Nodes(ctx context.Context, states ...NodeState) ([]NodeReport
 	return nodeReportsFromProto(resp.GetNodeReports()), nil
 }
 
-// QueueInfo describes a scheduler queue ("default", "root.batch").
-func (c *RMClient) QueueInfo(ctx context.Context, queue string, children, recursive bool) (QueueInfo, error) {
+// queueInfo describes a scheduler queue ("default", "root.batch"); Queue
+// and Queues are its public forms.
+func (c *RMClient) queueInfo(ctx context.Context, queue string, children, recursive bool) (QueueInfo, error) {
 	req := &pb.GetQueueInfoRequestProto{
 		QueueName:           proto.String(queue),
 		IncludeApplications: proto.Bool(false),
