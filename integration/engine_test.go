@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -516,4 +519,101 @@ func TestEngineNodeLost(t *testing.T) {
 		t.Errorf("engine %+v, want %d allocated (16 + the lost), none failed or excess", s, n+onLost)
 	}
 	b.finish(ctx, yarn.FinalSucceeded, "node lost")
+}
+
+// TestEngineAttemptAdoption: an ApplicationMaster on the engine
+// (integration/cmd/engineam), submitted keeping containers across
+// attempts, runs 8 containers and crashes in its first attempt; the second
+// attempt adopts all 8 (the same container ids the RM listed for the
+// first attempt), allocates none, and succeeds.
+//
+// Plain bed only: adoption does not depend on authentication.
+func TestEngineAttemptAdoption(t *testing.T) {
+	tb := testbed.Get(t)
+	if tb.Mode() != testbed.ModePlain {
+		t.Skip("adoption is the same in every mode; proven on the plain bed")
+	}
+	ctx := testContext(t, 4*time.Minute)
+	bin := filepath.Join(t.TempDir(), "engineam")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/spindle-yarn/spindle/integration/cmd/engineam").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	st, err := os.Stat(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rm := rmClient(t, tb, "alice", "")
+	id, _, err := rm.NewApplication(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	sub := &yarn.ApplicationSubmission{
+		ID: id, Name: t.Name(), Queue: "default", Type: "SPINDLE-TEST", MaxAttempts: 2, KeepContainersAcrossAttempts: true,
+		AMResource: yarn.Resource{MemoryMB: 128, VCores: 1},
+		AM: yarn.ContainerLaunchContext{
+			// The NodeManagers run on this machine, so they localize the
+			// binary straight from the local file system.
+			LocalResources: map[string]yarn.LocalResource{"engineam": {URL: "file://" + bin, Size: st.Size(),
+				Timestamp: st.ModTime().UnixMilli(), Type: yarn.LocalResourceFile, Visibility: yarn.VisibilityApplication}},
+			Environment: map[string]string{"ENGINEAM_CONF_DIR": tb.Ready.ConfDir, "ENGINEAM_CONTAINERS": strconv.Itoa(n)},
+			Commands:    []string{"./engineam", "1><LOG_DIR>/stdout", "2><LOG_DIR>/stderr"},
+		},
+	}
+	if err := rm.Submit(ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		kctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if r, err := rm.ApplicationReport(kctx, id); err == nil && !r.State.IsFinal() {
+			rm.KillAndWait(kctx, id, "test cleanup")
+		}
+	})
+	// The first attempt's workers, as the RM lists them (not its AM).
+	first := yarn.ApplicationAttemptID{Application: id, Attempt: 1}
+	firstIDs := map[string]bool{}
+	var final yarn.ApplicationReport
+	for {
+		if reps, err := rm.Containers(ctx, first); err == nil {
+			for _, r := range reps {
+				if r.ID.Sequence() != 1 {
+					firstIDs[r.ID.String()] = true
+				}
+			}
+		}
+		r, err := rm.ApplicationReport(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.State.IsFinal() {
+			final = r
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("application %s is still %s", id, r.State)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("%s ended %s/%s: %s", id, final.State, final.FinalStatus, final.Diagnostics)
+	if final.FinalStatus != yarn.FinalSucceeded {
+		t.Fatalf("application %s/%s, want SUCCEEDED from the second attempt", final.State, final.FinalStatus)
+	}
+	want := fmt.Sprintf("attempt 2: adopted %d, allocated 0, running %d; adopted ", n, n)
+	i := strings.Index(final.Diagnostics, want)
+	if i < 0 {
+		t.Fatalf("diagnostics %q lack %q", final.Diagnostics, want)
+	}
+	adopted := strings.Split(strings.Fields(final.Diagnostics[i+len(want):])[0], ",")
+	if len(firstIDs) != n {
+		t.Errorf("the RM listed %d workers for the first attempt, want %d: %v", len(firstIDs), n, firstIDs)
+	}
+	for _, c := range adopted {
+		if !firstIDs[c] {
+			t.Errorf("adopted %s, which the RM never listed for the first attempt", c)
+		}
+	}
+	if len(adopted) != n {
+		t.Errorf("adopted %d containers, want %d", len(adopted), n)
+	}
 }
