@@ -6,8 +6,15 @@
 //
 // Every call that can reach the network takes a context.Context first and
 // honours its deadline. Clients are safe for concurrent use and are released
-// with Close. Errors returned by a remote Hadoop service are *RemoteError
+// with Close; calls after Close fail with ErrClosed. Errors returned by a remote Hadoop service are *RemoteError
 // values that match this package's sentinels through errors.Is.
+//
+// Secrets never show in formatted values: a Token, Credentials, a report
+// or config holding them, and the clients print, log through log/slog and
+// encode as JSON with kinds, services and identifier digests, and each
+// password or secret key only by its length. Tokens travel through the
+// encoders meant for them: Token.URLString, Credentials.WriteTo and the
+// submissions the clients send.
 //
 // No generated protobuf type appears in this package's API; the wire codecs
 // live under internal/.
