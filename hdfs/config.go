@@ -1,8 +1,6 @@
 package hdfs
 
 import (
-	"context"
-	"github.com/spindle-yarn/spindle/internal/siteconf"
 	"log/slog"
 	"net"
 	"net/url"
@@ -14,7 +12,9 @@ import (
 	krbclient "github.com/jcmturner/gokrb5/v8/client"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/spindle-yarn/spindle/internal/ipc"
 	"github.com/spindle-yarn/spindle/internal/sasl"
+	"github.com/spindle-yarn/spindle/internal/siteconf"
 )
 
 // DefaultPublicCacheRoot is where PUBLIC cache entries go when
@@ -147,10 +147,9 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Dialer opens network connections; *net.Dialer is one.
-type Dialer interface {
-	DialContext(ctx context.Context, network, address string) (net.Conn, error)
-}
+// Dialer opens network connections; *net.Dialer is one. It is the same
+// type in packages yarn and hdfs, so one dialer serves both.
+type Dialer = ipc.Dialer
 
 // KerberosConfig holds what Kerberos authentication needs.
 type KerberosConfig struct {

@@ -1,10 +1,8 @@
 package yarn
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"github.com/spindle-yarn/spindle/internal/siteconf"
 	"log/slog"
 	"net"
 	"strconv"
@@ -14,7 +12,9 @@ import (
 	krbclient "github.com/jcmturner/gokrb5/v8/client"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/spindle-yarn/spindle/internal/ipc"
 	"github.com/spindle-yarn/spindle/internal/sasl"
+	"github.com/spindle-yarn/spindle/internal/siteconf"
 )
 
 // Config configures a ResourceManager client. Build one by hand or with
@@ -68,10 +68,9 @@ type Config struct {
 	Dialer Dialer
 }
 
-// Dialer opens network connections; *net.Dialer is one.
-type Dialer interface {
-	DialContext(ctx context.Context, network, address string) (net.Conn, error)
-}
+// Dialer opens network connections; *net.Dialer is one. It is the same
+// type in packages yarn and hdfs, so one dialer serves both.
+type Dialer = ipc.Dialer
 
 // RMAddress is where one ResourceManager listens.
 type RMAddress struct {
