@@ -85,6 +85,10 @@
 // caller's context, and a Client holding only tokens cannot read or write
 // files (ErrNoDataTransfer), which cleanup does not need.
 //
+// A Token, a Config holding tokens or Kerberos credentials, and a Client
+// print, log through log/slog and encode as JSON without the token's
+// password (only its length) or anything of the Kerberos credentials.
+//
 // # Concurrency and errors
 //
 // A Client is safe for concurrent use; Close releases its connections.
