@@ -31,7 +31,7 @@ const clientProtocol = "org.apache.hadoop.hdfs.protocol.ClientProtocol"
 var idempotent = map[string]bool{
 	"getFileInfo": true, "getListing": true, "mkdirs": true, "setPermission": true,
 	"getServerDefaults": true,
-	"delete": true, "rename2": true,
+	"delete":            true, "rename2": true,
 }
 
 // Client stages files in one HDFS file system and manages what it staged.
