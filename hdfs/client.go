@@ -29,9 +29,13 @@ const clientProtocol = "org.apache.hadoop.hdfs.protocol.ClientProtocol"
 // Hadoop, is left out: every call mints a token, so one a NameNode may
 // have executed is not sent again.
 var idempotent = map[string]bool{
-	"getFileInfo": true, "getListing": true, "mkdirs": true, "setPermission": true,
+	"getFileInfo":       true,
+	"getListing":        true,
+	"mkdirs":            true,
+	"setPermission":     true,
 	"getServerDefaults": true,
-	"delete":            true, "rename2": true,
+	"delete":            true, // @AtMostOnce
+	"rename2":           true, // @AtMostOnce
 }
 
 // Client stages files in one HDFS file system and manages what it staged.
