@@ -12,7 +12,10 @@ build:
 	$(GO) build ./...
 
 vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags integration ./integration/...
 
 # Regenerates the Go code for every .proto under internal/proto (committed;
 # needs Debian's protobuf-compiler; protoc-gen-go comes at go.mod's version).
