@@ -906,3 +906,23 @@ func TestRefusedStartsExcludeNode(t *testing.T) {
 		t.Errorf("hosts %v excluded for the caller's launch context failures", ex)
 	}
 }
+
+// TestRunEnds: Run returns ErrShutdown when the RM orders a shutdown, and
+// a heartbeat's error, wrapped, when the AMClient gives up.
+func TestRunEnds(t *testing.T) {
+	h := newHarness(t, Config{Profiles: []Profile{small("w", 1)}})
+	h.take()
+	h.answer(yarn.AllocateResponse{Command: yarn.AMShutdown})
+	if err := h.runErr(); !errors.Is(err, ErrShutdown) {
+		t.Errorf("after AM_SHUTDOWN Run returned %v", err)
+	}
+
+	h = newHarness(t, Config{Profiles: []Profile{small("w", 1)}})
+	h.take()
+	boom := &yarn.OpError{Op: "allocate", Err: yarn.ErrNoActiveResourceManager}
+	h.rm.resps <- fakeAnswer{err: boom}
+	err := h.runErr()
+	if !errors.Is(err, yarn.ErrNoActiveResourceManager) || !strings.Contains(err.Error(), "engine: heartbeat") {
+		t.Errorf("after a failed heartbeat Run returned %v", err)
+	}
+}
