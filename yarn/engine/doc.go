@@ -32,7 +32,8 @@
 // is outstanding, since the RM may have allocated outstanding containers
 // it has not yet handed over, and a new total would ask for them twice;
 // the RM serves one profile's row in order, so this costs at most a
-// heartbeat. A total that shrinks is sent at once; containers the RM
+// heartbeat (when nothing arrives for ten slow heartbeats, the counts are
+// taken to have drifted apart and the raise goes out anyway). A total that shrinks is sent at once; containers the RM
 // allocated before it learned of the lower total arrive all the same, and
 // the engine releases any container beyond a target at once and counts
 // it (Status.Excess, spindle_engine_containers_excess_total).
@@ -71,7 +72,8 @@
 // for and not yet allocated or released and not yet reported ended, else
 // every Config.SlowHeartbeat, and at once
 // when a target changes or a start fails. When the RM forgot the attempt
-// (restart or failover without work-preserving recovery) the AMClient
+// (after a restart or failover: even with work-preserving recovery the new
+// RM wants the ApplicationMaster to register again) the AMClient
 // registers again and the engine resends its whole state: asks, blacklist
 // and pending releases.
 //
