@@ -3,7 +3,6 @@ package hdfs
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/url"
 	"time"
@@ -11,45 +10,21 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/spindle-yarn/spindle/internal/proto/hadoopcommon"
-	"github.com/spindle-yarn/spindle/internal/redact"
+	"github.com/spindle-yarn/spindle/internal/token"
 )
 
 // KindDelegationToken is the kind of a NameNode delegation token.
-const KindDelegationToken = "HDFS_DELEGATION_TOKEN"
+const KindDelegationToken = token.KindHDFSDelegationToken
 
 // Token is a Hadoop security token: an identifier the NameNode can check,
-// the password derived from it, the kind and the service ("ip:port" or
-// "ha-hdfs:<nameservice>") that tells clients which file system it is for.
-// It has the same fields as yarn.Token, so each converts to the other.
+// the password derived from it (the secret), the kind and the service
+// ("ip:port" or "ha-hdfs:<nameservice>") that tells clients which file
+// system it is for. It is the same type as yarn.Token.
 //
-// The password is a secret: String, GoString, Format, LogValue and
-// MarshalJSON never show it, only its length; the identifier shows as its
-// size and SHA-256 digest.
-type Token struct {
-	// Identifier is what the NameNode checks: owner, renewer, dates and
-	// the master key that signed it.
-	Identifier []byte
-	// Password is the secret, the NameNode's HMAC of Identifier.
-	Password []byte
-	// Kind is KindDelegationToken for a NameNode delegation token.
-	Kind string
-	// Service is "ip:port" of the NameNode or "ha-hdfs:<nameservice>".
-	Service string
-}
-
-func (t Token) String() string {
-	return fmt.Sprintf("Token{Kind: %q, Service: %q, Identifier: %d bytes %s, Password: %s}",
-		t.Kind, t.Service, len(t.Identifier), redact.Digest(t.Identifier), redact.Bytes(len(t.Password)))
-}
-
-// GoString is String, so that %#v does not print the password either.
-func (t Token) GoString() string { return t.String() }
-
-// LogValue is the token without its password.
-func (t Token) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("kind", t.Kind), slog.String("service", t.Service),
-		slog.String("identifier", redact.Digest(t.Identifier)), slog.String("password", redact.Bytes(len(t.Password))))
-}
+// String, GoString, Format, LogValue and MarshalJSON never show the
+// password, only its length; a delegation token's identifier shows as its
+// owner, renewer and dates.
+type Token = token.Token
 
 // DelegationTokens obtains a delegation token for this client's file
 // system and one for each of extraFileSystems ("hdfs://host:port", or

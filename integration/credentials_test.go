@@ -393,13 +393,7 @@ func TestCredentialsIdentifiersFromJava(t *testing.T) {
 			IssueDate: time.UnixMilli(1700000000456).UTC(), MaxDate: time.UnixMilli(1700604800456).UTC(),
 			SequenceNumber: 300, MasterKeyID: -3,
 		},
-		yarn.KindAMRMToken: yarn.AMRMTokenIdentifier{
-			ApplicationAttempt: yarn.ApplicationAttemptID{
-				Application: yarn.ApplicationID{ClusterTimestamp: 1700000000000, ID: 12345},
-				Attempt:     2,
-			},
-			KeyID: 99,
-		},
+		yarn.KindAMRMToken: yarn.AMRMTokenIdentifier{ClusterTimestamp: 1700000000000, Application: 12345, Attempt: 2, KeyID: 99},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("decoded identifiers (-want +got):\n%s", diff)

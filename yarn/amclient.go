@@ -14,6 +14,7 @@ import (
 	"github.com/spindle-yarn/spindle/internal/ipc"
 	pb "github.com/spindle-yarn/spindle/internal/proto/hadoopyarn"
 	"github.com/spindle-yarn/spindle/internal/sasl"
+	"github.com/spindle-yarn/spindle/internal/token"
 )
 
 // The protocol an ApplicationMaster speaks to the RM's scheduler port.
@@ -105,7 +106,7 @@ func NewAMClient(cfg AMConfig) (*AMClient, error) {
 	if err != nil {
 		return nil, configErrorf("RPCProtection: %v", err)
 	}
-	c := &AMClient{cfg: cfg, prot: prot, token: cfg.Token.clone(), nmTokens: map[NodeID]Token{},
+	c := &AMClient{cfg: cfg, prot: prot, token: token.Clone(cfg.Token), nmTokens: map[NodeID]Token{},
 		allocating: make(chan struct{}, 1)}
 	// The IPC client asks for a SASL mechanism at every handshake, so each
 	// new connection (a reconnect after an idle close or a dropped
@@ -158,7 +159,7 @@ func (c *AMClient) Resyncs() int64 {
 func (c *AMClient) Token() Token {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.token.clone()
+	return token.Clone(c.token)
 }
 
 // NMToken returns the cached NMToken for a node, for the NMClient.
@@ -196,7 +197,7 @@ func (c *AMClient) Register(ctx context.Context, r AMRegistration) (AMRegistrati
 
 func (c *AMClient) addNMTokens(ts []NMToken) {
 	for _, t := range ts {
-		c.nmTokens[t.NodeID] = t.Token.clone()
+		c.nmTokens[t.NodeID] = token.Clone(t.Token)
 	}
 }
 
@@ -253,7 +254,7 @@ func (c *AMClient) Allocate(ctx context.Context, req AllocateRequest) (AllocateR
 	if out.AMRMToken != nil {
 		// Connections made from now on authenticate with the new key; the
 		// open one stays authenticated.
-		c.token = out.AMRMToken.clone()
+		c.token = token.Clone(*out.AMRMToken)
 	}
 	c.mu.Unlock()
 	return out, nil

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/spindle-yarn/spindle/internal/proto/hadoopyarn"
+	"github.com/spindle-yarn/spindle/internal/token"
 )
 
 func registrationToProto(r AMRegistration) *pb.RegisterApplicationMasterRequestProto {
@@ -22,7 +23,7 @@ func registrationToProto(r AMRegistration) *pb.RegisterApplicationMasterRequestP
 func registrationResponseFromProto(p *pb.RegisterApplicationMasterResponseProto) AMRegistrationResponse {
 	r := AMRegistrationResponse{
 		MaxCapability:                  resourceFromProto(p.GetMaximumCapability()),
-		ClientToAMTokenMasterKey:       cloneBytes(p.GetClientToAmTokenMasterKey()),
+		ClientToAMTokenMasterKey:       token.CloneBytes(p.GetClientToAmTokenMasterKey()),
 		ACLs:                           aclsFromProto(p.GetApplication_ACLs()),
 		Queue:                          p.GetQueue(),
 		ContainersFromPreviousAttempts: containersFromProto(p.GetContainersFromPreviousAttempts()),

@@ -19,6 +19,7 @@ import (
 
 	pb "github.com/spindle-yarn/spindle/internal/proto/hadoopyarn"
 	"github.com/spindle-yarn/spindle/internal/redact"
+	"github.com/spindle-yarn/spindle/internal/token"
 	"github.com/spindle-yarn/spindle/internal/writable"
 )
 
@@ -339,7 +340,7 @@ func readConfiguration(b []byte) (map[string]string, error) {
 	}
 	n, err := r.VInt()
 	if err != nil {
-		return nil, unexpectedEOF(err)
+		return nil, token.UnexpectedEOF(err)
 	}
 	if n < 0 {
 		return nil, fmt.Errorf("negative property count %d", n)
@@ -348,15 +349,15 @@ func readConfiguration(b []byte) (map[string]string, error) {
 	for i := int32(0); i < n; i++ {
 		k, err := r.Text(configurationTextMax)
 		if err != nil {
-			return nil, fmt.Errorf("property %d name: %w", i, unexpectedEOF(err))
+			return nil, fmt.Errorf("property %d name: %w", i, token.UnexpectedEOF(err))
 		}
 		v, err := r.Text(configurationTextMax)
 		if err != nil {
-			return nil, fmt.Errorf("property %q value: %w", k, unexpectedEOF(err))
+			return nil, fmt.Errorf("property %q value: %w", k, token.UnexpectedEOF(err))
 		}
 		sources, err := readInt()
 		if err != nil {
-			return nil, fmt.Errorf("property %q sources: %w", k, unexpectedEOF(err))
+			return nil, fmt.Errorf("property %q sources: %w", k, token.UnexpectedEOF(err))
 		}
 		for j := int32(0); j < sources; j++ {
 			// A compressed byte array: int length (-1 for null), bytes.
@@ -368,7 +369,7 @@ func readConfiguration(b []byte) (map[string]string, error) {
 				_, err = r.Full(int(n))
 			}
 			if err != nil {
-				return nil, fmt.Errorf("property %q source %d: %w", k, j, unexpectedEOF(err))
+				return nil, fmt.Errorf("property %q source %d: %w", k, j, token.UnexpectedEOF(err))
 			}
 		}
 		conf[k] = v
@@ -398,7 +399,7 @@ func stringMapFromProto(ps []*pb.StringStringMapProto) map[string]string {
 func stringBytesMapToProto(m map[string][]byte) []*pb.StringBytesMapProto {
 	var out []*pb.StringBytesMapProto
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		out = append(out, &pb.StringBytesMapProto{Key: proto.String(k), Value: nonNil(m[k])})
+		out = append(out, &pb.StringBytesMapProto{Key: proto.String(k), Value: token.NonNil(m[k])})
 	}
 	return out
 }
@@ -409,7 +410,7 @@ func stringBytesMapFromProto(ps []*pb.StringBytesMapProto) map[string][]byte {
 		if m == nil {
 			m = make(map[string][]byte, len(ps))
 		}
-		m[e.GetKey()] = cloneBytes(e.GetValue())
+		m[e.GetKey()] = token.CloneBytes(e.GetValue())
 	}
 	return m
 }

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/spindle-yarn/spindle/internal/proto/hadoopyarn"
+	"github.com/spindle-yarn/spindle/internal/token"
 )
 
 func containerIDsFromProto(ps []*pb.ContainerIdProto) []ContainerID {
@@ -176,7 +177,7 @@ func registrationFromProto(p *pb.RegisterApplicationMasterRequestProto) AMRegist
 func registrationResponseToProto(r *AMRegistrationResponse) *pb.RegisterApplicationMasterResponseProto {
 	p := &pb.RegisterApplicationMasterResponseProto{
 		MaximumCapability:              resourceToProto(r.MaxCapability),
-		ClientToAmTokenMasterKey:       cloneBytes(r.ClientToAMTokenMasterKey),
+		ClientToAmTokenMasterKey:       token.CloneBytes(r.ClientToAMTokenMasterKey),
 		Application_ACLs:               aclsToProto(r.ACLs),
 		ContainersFromPreviousAttempts: containersToProto(r.ContainersFromPreviousAttempts),
 		Queue:                          proto.String(r.Queue),

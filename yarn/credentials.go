@@ -17,6 +17,7 @@ import (
 
 	"github.com/spindle-yarn/spindle/internal/proto/hadoopcommon"
 	"github.com/spindle-yarn/spindle/internal/redact"
+	"github.com/spindle-yarn/spindle/internal/token"
 	"github.com/spindle-yarn/spindle/internal/writable"
 )
 
@@ -88,7 +89,7 @@ type aliasedSecret struct {
 // AddToken stores t under alias. A token already under that alias is
 // replaced where it stands.
 func (c *Credentials) AddToken(alias string, t Token) {
-	t = t.clone()
+	t = token.Clone(t)
 	if i, ok := c.tokenIndex[alias]; ok {
 		c.tokens[i].token = t
 		return
@@ -106,7 +107,7 @@ func (c *Credentials) Token(alias string) (Token, bool) {
 	if !ok {
 		return Token{}, false
 	}
-	return c.tokens[i].token.clone(), true
+	return token.Clone(c.tokens[i].token), true
 }
 
 // RemoveToken removes the token under alias and reports whether there was
@@ -128,7 +129,7 @@ func (c *Credentials) RemoveToken(alias string) bool {
 func (c *Credentials) Tokens() iter.Seq2[string, Token] {
 	return func(yield func(string, Token) bool) {
 		for _, e := range c.tokens {
-			if !yield(e.alias, e.token.clone()) {
+			if !yield(e.alias, token.Clone(e.token)) {
 				return
 			}
 		}
@@ -142,7 +143,7 @@ func (c *Credentials) TokensByKind(kind string) []Token {
 	var out []Token
 	for _, e := range c.tokens {
 		if e.token.Kind == kind {
-			out = append(out, e.token.clone())
+			out = append(out, token.Clone(e.token))
 		}
 	}
 	return out
@@ -154,7 +155,7 @@ func (c *Credentials) NumTokens() int { return len(c.tokens) }
 // AddSecret stores key under alias. A secret already under that alias is
 // replaced where it stands.
 func (c *Credentials) AddSecret(alias string, key []byte) {
-	key = nonNil(cloneBytes(key))
+	key = token.NonNil(token.CloneBytes(key))
 	if i, ok := c.secretsIndex[alias]; ok {
 		c.secrets[i].secret = key
 		return
@@ -172,7 +173,7 @@ func (c *Credentials) Secret(alias string) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	return cloneBytes(c.secrets[i].secret), true
+	return token.CloneBytes(c.secrets[i].secret), true
 }
 
 // RemoveSecret removes the secret under alias and reports whether there was
@@ -194,7 +195,7 @@ func (c *Credentials) RemoveSecret(alias string) bool {
 func (c *Credentials) Secrets() iter.Seq2[string, []byte] {
 	return func(yield func(string, []byte) bool) {
 		for _, e := range c.secrets {
-			if !yield(e.alias, cloneBytes(e.secret)) {
+			if !yield(e.alias, token.CloneBytes(e.secret)) {
 				return
 			}
 		}
@@ -281,7 +282,7 @@ func (c *Credentials) checkWritable() error {
 		if err := writable.CheckLen(len(e.alias)); err != nil {
 			return fmt.Errorf("yarn: token alias: %w", err)
 		}
-		if err := e.token.checkWritable(); err != nil {
+		if err := token.CheckWritable(e.token); err != nil {
 			return err
 		}
 	}
@@ -300,7 +301,7 @@ func (c *Credentials) appendWritable(b []byte) []byte {
 	b = writable.AppendVInt(b, int32(len(c.tokens)))
 	for _, e := range c.tokens {
 		b = writable.AppendText(b, e.alias)
-		b = e.token.appendWritable(b)
+		b = token.AppendWritable(b, e.token)
 	}
 	b = writable.AppendVInt(b, int32(len(c.secrets)))
 	for _, e := range c.secrets {
@@ -323,7 +324,7 @@ func (c *Credentials) appendProtobuf(b []byte) ([]byte, error) {
 	for _, e := range c.secrets {
 		msg.Secrets = append(msg.Secrets, &hadoopcommon.CredentialsKVProto{
 			Alias:  proto.String(e.alias),
-			Secret: nonNil(e.secret),
+			Secret: token.NonNil(e.secret),
 		})
 	}
 	body, err := proto.Marshal(msg)
@@ -373,7 +374,7 @@ func ReadCredentials(r io.Reader) (*Credentials, error) {
 	}
 	version, err := wr.Byte()
 	if err != nil {
-		return fail("version", 4, unexpectedEOF(err))
+		return fail("version", 4, token.UnexpectedEOF(err))
 	}
 	switch CredentialsFormat(version) {
 	case CredentialsFormatWritable:
@@ -386,7 +387,7 @@ func ReadCredentials(r io.Reader) (*Credentials, error) {
 
 func readWritableCredentials(r *writable.Reader) (*Credentials, error) {
 	fail := func(field string, off int64, err error) (*Credentials, error) {
-		return nil, &CredentialsDecodeError{Input: "token storage", Field: field, Offset: off, Err: unexpectedEOF(err)}
+		return nil, &CredentialsDecodeError{Input: "token storage", Field: field, Offset: off, Err: token.UnexpectedEOF(err)}
 	}
 	var c Credentials
 	off := r.Offset()
@@ -404,7 +405,7 @@ func readWritableCredentials(r *writable.Reader) (*Credentials, error) {
 		if err != nil {
 			return fail(fmt.Sprintf("token[%d].alias", i), off, err)
 		}
-		t, field, off, err := readWritableToken(r, fmt.Sprintf("token[%d].", i))
+		t, field, off, err := token.ReadWritable(r, fmt.Sprintf("token[%d].", i))
 		if err != nil {
 			return fail(field, off, err)
 		}
@@ -442,7 +443,7 @@ func readProtobufCredentials(r *writable.Reader) (*Credentials, error) {
 	for shift := 0; ; shift += 7 {
 		c, err := r.Byte()
 		if err != nil {
-			return fail("CredentialsProto length", off, unexpectedEOF(err))
+			return fail("CredentialsProto length", off, token.UnexpectedEOF(err))
 		}
 		if shift == 63 && c > 1 {
 			return fail("CredentialsProto length", off, errors.New("varint overflows 64 bits"))
@@ -551,7 +552,7 @@ func (c Credentials) LogValue() slog.Value {
 	tokens := make([]slog.Attr, len(c.tokens))
 	for i, e := range c.tokens {
 		tokens[i] = slog.Attr{Key: strconv.Itoa(i), Value: slog.GroupValue(
-			append([]slog.Attr{slog.String("alias", e.alias)}, e.token.redactedAttrs()...)...)}
+			append([]slog.Attr{slog.String("alias", e.alias)}, token.RedactedAttrs(e.token)...)...)}
 	}
 	secrets := make([]slog.Attr, len(c.secrets))
 	for i, e := range c.secrets {
@@ -571,14 +572,14 @@ func (c Credentials) MarshalJSON() ([]byte, error) {
 		Secrets []entry `json:"secrets"`
 	}{Tokens: []entry{}, Secrets: []entry{}}
 	for _, e := range c.tokens {
-		b, err := attrsJSON(append([]slog.Attr{slog.String("alias", e.alias)}, e.token.redactedAttrs()...))
+		b, err := token.AttrsJSON(append([]slog.Attr{slog.String("alias", e.alias)}, token.RedactedAttrs(e.token)...))
 		if err != nil {
 			return nil, err
 		}
 		out.Tokens = append(out.Tokens, b)
 	}
 	for _, e := range c.secrets {
-		b, err := attrsJSON([]slog.Attr{slog.String("alias", e.alias), slog.String("secret", redact.Bytes(len(e.secret)))})
+		b, err := token.AttrsJSON([]slog.Attr{slog.String("alias", e.alias), slog.String("secret", redact.Bytes(len(e.secret)))})
 		if err != nil {
 			return nil, err
 		}

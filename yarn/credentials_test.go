@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/spindle-yarn/spindle/internal/token"
 	"github.com/spindle-yarn/spindle/internal/writable"
 )
 
@@ -340,7 +341,7 @@ func TestDuplicateAliasesReplaceInPlace(t *testing.T) {
 	body = writable.AppendVInt(body, 3)
 	for _, e := range []struct{ alias, kind string }{{"a", "1"}, {"b", "2"}, {"a", "3"}} {
 		body = writable.AppendText(body, e.alias)
-		body = Token{Kind: e.kind}.appendWritable(body)
+		body = token.AppendWritable(body, Token{Kind: e.kind})
 	}
 	body = writable.AppendVInt(body, 3)
 	for _, e := range []struct {
