@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"strings"
 
 	"github.com/spindle-yarn/spindle/internal/ipc"
 )
@@ -54,41 +53,11 @@ var (
 	errNotDir   = errors.New("not a directory")
 )
 
-// RemoteError is an exception the NameNode reported: the Java class and the
-// first line of its message. It matches this package's sentinels and the
-// io/fs ones with errors.Is.
-type RemoteError struct {
-	// Class is the Java exception class, e.g.
-	// "org.apache.hadoop.security.AccessControlException".
-	Class string
-	// Message is the first line of the exception's message.
-	Message string
-	// Server is the NameNode that answered, host:port.
-	Server string
-
-	cause error // the transport's error, for errors.Is
-}
-
-func (e *RemoteError) Error() string {
-	short := e.Class
-	if i := strings.LastIndexByte(short, '.'); i >= 0 {
-		short = short[i+1:]
-	}
-	if e.Server != "" {
-		return fmt.Sprintf("%s: %s: %s", e.Server, short, e.Message)
-	}
-	return short + ": " + e.Message
-}
-
-// Is matches the io/fs sentinel for the exception's class.
-func (e *RemoteError) Is(target error) bool {
-	s, ok := fsClasses[e.Class]
-	return ok && s == target
-}
-
-// Unwrap gives errors.Is the transport's error, which matches the ipc
-// sentinels re-exported above.
-func (e *RemoteError) Unwrap() error { return e.cause }
+// RemoteError is an exception the NameNode reported: the Java class, the
+// first line of its message and the NameNode that answered. It matches
+// this package's sentinels and the io/fs ones with errors.Is. It is the
+// same type as yarn.RemoteError.
+type RemoteError = ipc.ServiceError
 
 // PathError records the operation and HDFS path (or local path, for
 // staging) that failed.
@@ -106,7 +75,7 @@ func (e *PathError) Unwrap() error { return e.Err }
 func remoteError(err error, server string) error {
 	var re *ipc.RemoteError
 	if errors.As(err, &re) && !re.Fatal {
-		return &RemoteError{Class: re.Class, Message: re.Message, Server: server, cause: err}
+		return ipc.NewServiceError(re.Class, re.Message, server, err, fsClasses)
 	}
 	return err
 }

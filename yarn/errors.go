@@ -2,8 +2,6 @@ package yarn
 
 import (
 	"errors"
-	"fmt"
-	"strings"
 
 	"github.com/spindle-yarn/spindle/internal/ipc"
 )
@@ -44,40 +42,10 @@ var (
 )
 
 // RemoteError is a failure a Hadoop service reported: the Java exception's
-// class and message. It matches the sentinels above with errors.Is.
-type RemoteError struct {
-	// Class is the Java exception class, e.g.
-	// "org.apache.hadoop.yarn.exceptions.ApplicationNotFoundException".
-	Class string
-	// Message is the exception's message (its first line).
-	Message string
-	// Server names the service that answered, e.g. "rm1 (rm.example.com:8032)".
-	Server string
-
-	cause error // the transport's error, for errors.Is
-}
-
-func (e *RemoteError) Error() string {
-	short := e.Class
-	if i := strings.LastIndexByte(short, '.'); i >= 0 {
-		short = short[i+1:]
-	}
-	if e.Server != "" {
-		return fmt.Sprintf("%s: %s: %s", e.Server, short, e.Message)
-	}
-	return short + ": " + e.Message
-}
-
-// Unwrap gives errors.Is and errors.As the transport's error, which
-// matches the sentinels every Hadoop service shares (ErrStandby,
-// ErrInvalidToken, ...).
-func (e *RemoteError) Unwrap() error { return e.cause }
-
-// Is matches the sentinel of e's class among YARN's own exceptions.
-func (e *RemoteError) Is(target error) bool {
-	s, ok := yarnExceptions[e.Class]
-	return ok && s == target
-}
+// class, the first line of its message and the server that answered. It
+// matches the sentinels above with errors.Is. It is the same type as
+// hdfs.RemoteError.
+type RemoteError = ipc.ServiceError
 
 // yarnExceptions maps the Java exception classes only YARN's services send
 // to this package's sentinels; the shared ones are internal/ipc's.
@@ -108,7 +76,7 @@ func (e *OpError) Unwrap() error { return e.Err }
 func remoteError(err error, server string) error {
 	var re *ipc.RemoteError
 	if errors.As(err, &re) {
-		return &RemoteError{Class: re.Class, Message: re.Message, Server: server, cause: err}
+		return ipc.NewServiceError(re.Class, re.Message, server, err, yarnExceptions)
 	}
 	return err
 }

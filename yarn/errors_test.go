@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+
+	"github.com/spindle-yarn/spindle/internal/ipc"
 )
 
 func TestRemoteErrorMatchesYARNExceptions(t *testing.T) {
@@ -16,7 +18,7 @@ func TestRemoteErrorMatchesYARNExceptions(t *testing.T) {
 		"org.apache.hadoop.yarn.exceptions.InvalidApplicationMasterRequestException": ErrInvalidApplicationMasterRequest,
 		"org.apache.hadoop.yarn.exceptions.YarnException":                            nil,
 	} {
-		err := fmt.Errorf("op: %w", &RemoteError{Class: class, Message: "m"})
+		err := fmt.Errorf("op: %w", ipc.NewServiceError(class, "m", "", nil, yarnExceptions))
 		for _, s := range sentinels {
 			if got := errors.Is(err, s); got != (s == want) {
 				t.Errorf("%s: errors.Is(%v) = %v", class, s, got)

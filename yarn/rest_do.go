@@ -286,7 +286,7 @@ func restError(status int, body []byte, app bool, server string) error {
 	}
 	cause.sentinel = restSentinel(status, class, app)
 	msg, _, _ := strings.Cut(x.Message, "\n")
-	return &RemoteError{Class: class, Message: strings.TrimSpace(msg), Server: server, cause: cause}
+	return ipc.NewServiceError(class, strings.TrimSpace(msg), server, cause, yarnExceptions)
 }
 
 // restSentinel maps an error response to a sentinel: by the Java class as

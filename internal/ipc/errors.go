@@ -210,3 +210,47 @@ func IsFailover(err error) bool {
 	}
 	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
+
+// ServiceError is an exception a Hadoop service reported, as packages yarn
+// and hdfs present it (each names it RemoteError): the Java class, the
+// first line of its message and the server that answered. errors.Is
+// matches it against the sentinels its package mapped the class to, and,
+// through the transport's error it wraps, against the sentinels above.
+type ServiceError struct {
+	// Class is the Java exception class, e.g.
+	// "org.apache.hadoop.yarn.exceptions.ApplicationNotFoundException".
+	Class string
+	// Message is the first line of the exception's message.
+	Message string
+	// Server names the service that answered, e.g. "rm1 (rm.example.com:8032)".
+	Server string
+
+	cause     error            // the transport's error
+	sentinels map[string]error // class -> the client package's sentinel
+}
+
+// NewServiceError makes the error a client package returns for class,
+// matching the sentinels it maps classes to and wrapping cause.
+func NewServiceError(class, message, server string, cause error, sentinels map[string]error) *ServiceError {
+	return &ServiceError{Class: class, Message: message, Server: server, cause: cause, sentinels: sentinels}
+}
+
+func (e *ServiceError) Error() string {
+	short := e.Class
+	if i := strings.LastIndexByte(short, '.'); i >= 0 {
+		short = short[i+1:]
+	}
+	if e.Server != "" {
+		return fmt.Sprintf("%s: %s: %s", e.Server, short, e.Message)
+	}
+	return short + ": " + e.Message
+}
+
+// Is matches the sentinel the client package mapped e's class to.
+func (e *ServiceError) Is(target error) bool {
+	s, ok := e.sentinels[e.Class]
+	return ok && s == target
+}
+
+// Unwrap gives errors.Is and errors.As the transport's error.
+func (e *ServiceError) Unwrap() error { return e.cause }
