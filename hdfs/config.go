@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	krbclient "github.com/jcmturner/gokrb5/v8/client"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/spindle-yarn/spindle/internal/ipc"
@@ -151,16 +150,11 @@ type Config struct {
 // type in packages yarn and hdfs, so one dialer serves both.
 type Dialer = ipc.Dialer
 
-// KerberosConfig holds what Kerberos authentication needs.
-type KerberosConfig struct {
-	// Client is a logged-in gokrb5 client. Required. The caller owns it.
-	Client *krbclient.Client
-	// ServerPrincipal is dfs.namenode.kerberos.principal, e.g.
-	// "nn/_HOST@EXAMPLE.COM"; _HOST stands for the NameNode's host name.
-	// The principal the NameNode presents must match it. Required: empty
-	// fails the connection rather than trusting any principal.
-	ServerPrincipal string
-}
+// KerberosConfig holds what Kerberos authentication needs: the
+// logged-in client and the NameNode's principal
+// (dfs.namenode.kerberos.principal) as ServerPrincipal; HTTPPrincipal is
+// not used here. It is the same type as yarn.KerberosConfig.
+type KerberosConfig = ipc.KerberosConfig
 
 func (c *Config) validate() error {
 	if len(c.NameNodes) == 0 {

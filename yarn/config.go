@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	krbclient "github.com/jcmturner/gokrb5/v8/client"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/spindle-yarn/spindle/internal/ipc"
@@ -88,20 +87,10 @@ type RMAddress struct {
 	Web string
 }
 
-// KerberosConfig holds what Kerberos authentication needs.
-type KerberosConfig struct {
-	// Client is a logged-in gokrb5 client (client.NewWithKeytab(...) and
-	// Login, or client.NewFromCCache). Required. The caller owns it.
-	Client *krbclient.Client
-	// ServerPrincipal is yarn.resourcemanager.principal, e.g.
-	// "rm/_HOST@EXAMPLE.COM"; _HOST stands for the RM's host name. The
-	// principal the RM presents must match it. Required: empty fails
-	// the connection rather than trusting any principal.
-	ServerPrincipal string
-	// HTTPPrincipal is the service principal of the RM's web endpoint for
-	// SPNEGO, e.g. "HTTP/_HOST". Empty means "HTTP/_HOST".
-	HTTPPrincipal string
-}
+// KerberosConfig holds what Kerberos authentication needs: the
+// logged-in client and the ResourceManager's principals. It is the same
+// type as hdfs.KerberosConfig, where ServerPrincipal is the NameNode's.
+type KerberosConfig = ipc.KerberosConfig
 
 // ErrConfig is matched by every error a Config's validation returns.
 var ErrConfig = errors.New("yarn: invalid configuration")

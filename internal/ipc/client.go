@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	krbclient "github.com/jcmturner/gokrb5/v8/client"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/spindle-yarn/spindle/internal/proto/hadoopcommon"
@@ -24,6 +25,25 @@ import (
 // Dialer opens connections; *net.Dialer is one.
 type Dialer interface {
 	DialContext(ctx context.Context, network, address string) (net.Conn, error)
+}
+
+// KerberosConfig is what a client of one Hadoop service needs for Kerberos;
+// packages yarn and hdfs both name it KerberosConfig.
+type KerberosConfig struct {
+	// Client is a logged-in gokrb5 client (client.NewWithKeytab(...) and
+	// Login, or client.NewFromCCache). Required. The caller owns it.
+	Client *krbclient.Client
+	// ServerPrincipal is the principal the service presents, from its
+	// site key: yarn.resourcemanager.principal for the ResourceManager
+	// ("rm/_HOST@EXAMPLE.COM"), dfs.namenode.kerberos.principal for the
+	// NameNode ("nn/_HOST@EXAMPLE.COM"); _HOST stands for the server's
+	// host name. The server must present it. Required: empty fails the
+	// connection rather than trusting any principal.
+	ServerPrincipal string
+	// HTTPPrincipal is the service principal of the ResourceManager's web
+	// endpoint for SPNEGO, e.g. "HTTP/_HOST"; only the REST client uses
+	// it. Empty means "HTTP/_HOST".
+	HTTPPrincipal string
 }
 
 // Config configures a Client. Only Addr, Protocol and Auth are required.
