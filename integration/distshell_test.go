@@ -129,7 +129,8 @@ func TestDistributedShellJavaAM(t *testing.T) {
 		"--num_containers", fmt.Sprint(workers),
 		"--priority", "0",
 		"--appname", appDir,
-		"--homedir", strings.TrimSuffix(tb.Ready.NameNode, "/") + home,
+		// On the default file system: the AM deletes with FileSystem.get.
+		"--homedir", tb.Ready.DefaultFS + home,
 		"1><LOG_DIR>/AppMaster.stdout", "2><LOG_DIR>/AppMaster.stderr",
 	}
 	sub := &yarn.ApplicationSubmission{

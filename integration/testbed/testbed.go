@@ -81,6 +81,8 @@ type Ready struct {
 	// until /nn/failover moves the role.
 	NameNode string `json:"namenode"`
 	WebHDFS  string `json:"webhdfs"`
+	// DefaultFS is fs.defaultFS: hdfs://ns1 in HA mode, else NameNode.
+	DefaultFS string `json:"default_fs"`
 	// NameService is "ns1" in HA mode, "" otherwise.
 	NameService string `json:"nameservice"`
 	// NameNodes lists every NameNode: nn1, and in HA mode nn2.

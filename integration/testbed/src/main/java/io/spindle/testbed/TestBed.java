@@ -543,6 +543,7 @@ public final class TestBed {
     j.append("  \"conf_dir\": ").append(q(confDir.getPath())).append(",\n");
     j.append("  \"namenode\": ").append(q("hdfs://127.0.0.1:" + opts.nnPort)).append(",\n");
     j.append("  \"webhdfs\": ").append(q("http://127.0.0.1:" + opts.nnHttpPort)).append(",\n");
+    j.append("  \"default_fs\": ").append(q(conf.get("fs.defaultFS"))).append(",\n");
     j.append("  \"nameservice\": ").append(opts.ha ? q(NAMESERVICE) : "null").append(",\n");
     j.append("  \"namenodes\": [");
     for (int i = 0; i < nnIds.size(); i++) {
