@@ -146,6 +146,10 @@ func TestHAHDFSStagingAcrossNameNodeFailover(t *testing.T) {
 		t.Fatalf("Stage after a NameNode failover: %v", err)
 	}
 	t.Cleanup(func() { alice.RemoveStaging(context.Background(), app2) })
+	nn2 := tb.Ready.NameNodes[1]
+	if alice.Failovers() < 1 || !strings.Contains(alice.CurrentNameNode(), nn2.RPC) {
+		t.Errorf("after Stage: %d failovers, on %s; want at least 1, on nn2 (%s)", alice.Failovers(), alice.CurrentNameNode(), nn2.RPC)
+	}
 	if st2.ReusedFiles != 3 || st2.UploadedFiles != 1 {
 		t.Errorf("Stage after failover reused %d and uploaded %d files, want 3 and 1", st2.ReusedFiles, st2.UploadedFiles)
 	}
@@ -169,6 +173,9 @@ func TestHAHDFSStagingAcrossNameNodeFailover(t *testing.T) {
 	fresh := stagingClient(t, tb, "alice", withCache)
 	if _, err := fresh.Stat(ctx, st2.Dir); err != nil {
 		t.Fatalf("a new client while nn1 is the standby: %v", err)
+	}
+	if fresh.Failovers() != 1 || !strings.Contains(fresh.CurrentNameNode(), nn2.RPC) {
+		t.Errorf("new client: %d failovers, on %s; want 1, on nn2 (%s)", fresh.Failovers(), fresh.CurrentNameNode(), nn2.RPC)
 	}
 
 	if nn := nnFailover(t, ctx, tb); nn.ID != "nn1" {
