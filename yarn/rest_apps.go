@@ -227,7 +227,11 @@ func (c *RESTClient) ApplicationAttempts(ctx context.Context, id ApplicationID) 
 	return out, nil
 }
 
-// Containers lists the running containers of an application attempt.
+// Containers lists the running containers of an application attempt. Once
+// the attempt has ended the list is empty: the ResourceManager keeps no
+// record of finished containers (only a timeline service would), so read
+// an AM's exit status with WaitForCompletion and containers' logs with
+// RESTClient.ContainerLog while the NodeManager keeps them.
 func (c *RESTClient) Containers(ctx context.Context, attempt ApplicationAttemptID) ([]ContainerReport, error) {
 	var r restContainers
 	path := appPath(attempt.Application) + "/appattempts/" + url.PathEscape(attempt.String()) + "/containers"

@@ -247,7 +247,11 @@ func (c *RMClient) ApplicationAttempts(ctx context.Context, id ApplicationID) ([
 	return out, nil
 }
 
-// Containers lists the running containers of an application attempt.
+// Containers lists the running containers of an application attempt. Once
+// the attempt has ended the list is empty: the ResourceManager keeps no
+// record of finished containers (only a timeline service would), so read
+// an AM's exit status with WaitForCompletion and containers' logs with
+// RESTClient.ContainerLog while the NodeManager keeps them.
 func (c *RMClient) Containers(ctx context.Context, attempt ApplicationAttemptID) ([]ContainerReport, error) {
 	req := &pb.GetContainersRequestProto{ApplicationAttemptId: attemptIDToProto(attempt)}
 	resp := &pb.GetContainersResponseProto{}
