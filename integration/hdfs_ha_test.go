@@ -59,9 +59,14 @@ func TestHAHDFSConfig(t *testing.T) {
 	ctx := testContext(t, time.Minute)
 	c := stagingClient(t, tb, "alice", nil)
 	if !tb.Ready.HA {
-		if c.NameService() != "" || len(c.NameNodes()) != 1 || len(tb.Ready.NameNodes) != 1 || tb.Ready.NameService != "" {
-			t.Fatalf("non-HA bed: client nameservice %q, NameNodes %v; ready.json %q %v",
-				c.NameService(), c.NameNodes(), tb.Ready.NameService, tb.Ready.NameNodes)
+		if c.NameService() != "" || len(c.NameNodes()) != 1 {
+			t.Fatalf("non-HA bed: client nameservice %q, NameNodes %v; want none and one", c.NameService(), c.NameNodes())
+		}
+		if len(tb.Ready.NameNodes) == 0 {
+			t.Skipf("the test bed in %s predates ready.json's namenodes; restart it", tb.Dir)
+		}
+		if len(tb.Ready.NameNodes) != 1 || tb.Ready.NameNodes[0].RPC != c.NameNodes()[0] || tb.Ready.NameService != "" {
+			t.Fatalf("non-HA bed: ready.json nameservice %q, namenodes %v; client %v", tb.Ready.NameService, tb.Ready.NameNodes, c.NameNodes())
 		}
 		if _, err := tb.Control(ctx, "/nn/failover"); err == nil || !strings.Contains(err.Error(), "409") {
 			t.Errorf("/nn/failover on the %s bed: %v, want 409", tb.Mode(), err)
