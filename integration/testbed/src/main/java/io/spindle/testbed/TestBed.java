@@ -949,7 +949,9 @@ public final class TestBed {
         // Gone meanwhile, or not ours to read.
       }
     }
-    groups.remove(pgids.get(self));
+    // Never our own group: under `make testbed` it is make's, the terminal's job.
+    Long own = pgids.get(self);
+    groups.removeIf(g -> g.equals(own));
     List<ProcessHandle> targets = new ArrayList<>(ProcessHandle.current().descendants().toList());
     for (Map.Entry<Long, Long> e : pgids.entrySet()) {
       if (groups.contains(e.getValue()) && e.getKey() != self) {
