@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"time"
 	"unicode/utf8"
@@ -58,7 +57,8 @@ func Decode(b []byte) (*JobGraph, error) {
 		return nil, fmt.Errorf("%w: %d bytes, more than the %d a job graph may take", ErrEncoding, len(b), MaxEncodedSize)
 	}
 	// First the version alone, leniently, so that a newer encoding (with
-	// fields this binary does not know) gets the version error.
+	// fields this binary does not know) gets the version error. Unmarshal
+	// also refuses anything after the top-level value.
 	var probe struct {
 		Version *int `json:"spindle-jobgraph"`
 	}
@@ -79,9 +79,6 @@ func Decode(b []byte) (*JobGraph, error) {
 	var env wireEnvelope
 	if err := dec.Decode(&env); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrEncoding, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%w: data after the graph", ErrEncoding)
 	}
 	if env.Graph == nil {
 		return nil, fmt.Errorf("%w: no \"graph\"", ErrEncoding)

@@ -10,6 +10,10 @@ import (
 // subtask; the bound keeps a decoded graph from asking for billions.
 const MaxParallelism = 1 << 15
 
+// MaxSubtasks bounds the subtasks of all vertices together, for the same
+// reason.
+const MaxSubtasks = 1 << 20
+
 // A TaskManagerSpec describes the TaskManagers a job runs in: every one is
 // a container of the same resources, divided into the same number of
 // slots.

@@ -53,6 +53,14 @@ func (g *JobGraph) check(operators map[string]bool, checkOperators bool, tm *Tas
 		}
 	}
 
+	total := 0
+	for _, v := range g.Vertices {
+		total += min(max(v.Parallelism, 0), MaxParallelism+1)
+	}
+	if total > MaxSubtasks {
+		errs = append(errs, &JobError{Field: "Vertices", Err: ErrParallelism, Hint: fmt.Sprintf("the graph has %d subtasks in all, above the maximum of %d; lower parallelism", total, MaxSubtasks)})
+	}
+
 	type pair struct{ src, dst string }
 	seen := make(map[pair]int, len(g.Edges))
 	adj := make([][]int, len(g.Vertices)) // over first vertices of each ID

@@ -111,6 +111,19 @@ func TestValidate(t *testing.T) {
 			substr: "set Parallelism to 1 or more",
 		},
 		{
+			name: "too many subtasks in all",
+			edit: func(g *JobGraph) {
+				for i := range g.Vertices {
+					g.Vertices[i].Parallelism = MaxParallelism
+				}
+				for i := range MaxSubtasks / MaxParallelism {
+					g.Vertices = append(g.Vertices, Vertex{ID: fmt.Sprint("v", i), Operator: "map", Parallelism: MaxParallelism})
+				}
+			},
+			want:   []string{"job Vertices ErrParallelism"},
+			substr: fmt.Sprintf("the graph has %d subtasks in all, above the maximum of %d", MaxSubtasks+3*MaxParallelism, MaxSubtasks),
+		},
+		{
 			name:   "unknown operator",
 			edit:   func(g *JobGraph) { g.Vertices[1].Operator = "mapp" },
 			want:   []string{"vertex map#1 ErrUnknownOperator"},
@@ -288,7 +301,7 @@ func TestValidateNilOperators(t *testing.T) {
 
 // A long chain must not exhaust the stack of the cycle search.
 func TestValidateLongChain(t *testing.T) {
-	const n = 200000
+	const n = 50000
 	g := &JobGraph{}
 	for i := range n {
 		g.Vertices = append(g.Vertices, Vertex{ID: fmt.Sprint(i), Operator: "map", Parallelism: 1})
