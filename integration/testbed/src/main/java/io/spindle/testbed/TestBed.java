@@ -1010,9 +1010,35 @@ public final class TestBed {
     watchdog.start();
   }
 
-  static int freePort() throws IOException {
+  /** Ports freePort handed out, so that no two services of this bed get the same. */
+  private static final java.util.Set<Integer> chosenPorts = new java.util.HashSet<>();
+
+  /**
+   * A free loopback port below the kernel's ephemeral range (32768 and up on
+   * Linux): the ports the services bind later are chosen here and bound
+   * seconds afterwards, and one from the ephemeral range could meanwhile be
+   * taken by anything binding port 0 or connecting out (the DataNode, other
+   * test beds and tests on the machine), failing the start with "Address
+   * already in use".
+   */
+  static synchronized int freePort() throws IOException {
+    java.util.Random rnd = new java.util.Random();
+    for (int attempt = 0; attempt < 200; attempt++) {
+      int port = 20_000 + rnd.nextInt(12_000);
+      if (chosenPorts.contains(port)) {
+        continue;
+      }
+      try (ServerSocket s = new ServerSocket()) {
+        s.setReuseAddress(false);
+        s.bind(new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 1);
+      } catch (IOException e) {
+        continue;
+      }
+      chosenPorts.add(port);
+      return port;
+    }
     try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      s.setReuseAddress(true);
+      chosenPorts.add(s.getLocalPort());
       return s.getLocalPort();
     }
   }
