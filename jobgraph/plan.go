@@ -215,7 +215,7 @@ func (p *Plan) Slots() int {
 // TaskManager, one per slot beneath it.
 func (p *Plan) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d TaskManagers of %s with %d slots each; %d slots used\n", len(p.TaskManagers), p.Spec.Resources, p.Spec.Slots, p.Slots())
+	fmt.Fprintf(&b, "TaskManagers: %d of %s, %d slots each; slots used: %d\n", len(p.TaskManagers), p.Spec.Resources, p.Spec.Slots, p.Slots())
 	for t, tm := range p.TaskManagers {
 		fmt.Fprintf(&b, "taskmanager %d: %d/%d slots, uses %s\n", t, len(tm.Slots), p.Spec.Slots, tm.Used)
 		for k, s := range tm.Slots {
