@@ -28,7 +28,7 @@ var (
 )
 
 // dshellBinary builds examples/dshell once per test binary.
-func dshellBinary(t *testing.T) string {
+func dshellBinary(t testing.TB) string {
 	t.Helper()
 	dshellOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "spindle-dshell-")
@@ -218,4 +218,47 @@ func TestDshellBadInput(t *testing.T) {
 			t.Errorf("dshell %v submitted %s", tt.args, r.appID)
 		}
 	}
+}
+
+// TestDshellMaxFailures: with -max-failures, dshell (on yarn/engine) runs
+// a failed container's command again in a new container: the command
+// that fails in odd-numbered containers ends SUCCEEDED once every
+// container has exited 0, with the failed attempts still listed; a
+// command that always fails ends FAILED at the budget, with a message
+// naming it, after exactly that many failures. Plain bed only: retries
+// do not depend on the mode.
+func TestDshellMaxFailures(t *testing.T) {
+	tb := testbed.Get(t)
+	if tb.Mode() != testbed.ModePlain {
+		t.Skip("retries are the engine's and the same in every mode; proven once, on the plain bed")
+	}
+	t.Run("retried to success", func(t *testing.T) {
+		r := runDshell(t, tb, "-n", "4", "-max-failures", "40", "--", "sh", "-c", `case $CONTAINER_ID in *[13579]) echo odd >&2; exit 3;; esac`)
+		if r.code != 0 {
+			t.Fatalf("exit %d, want 0: failed containers should have been run again", r.code)
+		}
+		if !strings.Contains(r.out, "FINISHED / SUCCEEDED") || !strings.Contains(r.out, "4 of 4 containers exited 0") {
+			t.Error("output does not report 4 of 4 containers exiting 0")
+		}
+		// Workers are containers 2..5 at first: 3 and 5 fail.
+		if n := len(regexp.MustCompile(`container_\S+ on \S+: exit status 3: stderr: odd`).FindAllString(r.out, -1)); n < 2 {
+			t.Errorf("%d failed attempts listed, want at least 2", n)
+		}
+		checkStagingRemoved(t, tb, r.appID)
+	})
+	t.Run("budget", func(t *testing.T) {
+		r := runDshell(t, tb, "-n", "2", "-max-failures", "3", "--", "sh", "-c", "echo always >&2; exit 7")
+		if r.code == 0 {
+			t.Fatal("exit 0, want non-zero")
+		}
+		for _, want := range []string{"FINISHED / FAILED", "0 of 2 containers exited 0", "failure budget exhausted", "reached -max-failures 3"} {
+			if !strings.Contains(r.out, want) {
+				t.Errorf("output lacks %q", want)
+			}
+		}
+		if n := len(regexp.MustCompile(`container_\S+ on \S+: exit status 7: stderr: always`).FindAllString(r.out, -1)); n < 3 {
+			t.Errorf("%d failed containers listed, want at least the 3 of the budget", n)
+		}
+		checkStagingRemoved(t, tb, r.appID)
+	})
 }

@@ -16,10 +16,15 @@ import (
 
 	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/yarn"
+	"github.com/spindle-yarn/spindle/yarn/engine"
 )
 
-// runAM is the ApplicationMaster: it asks the RM for the containers, starts
-// the command in each, waits for all of them and reports the outcome.
+// shellProfile is the name of dshell's one engine profile.
+const shellProfile = "shell"
+
+// runAM is the ApplicationMaster: the engine (package yarn/engine) gets
+// the containers allocated and started; runAM counts how each ends and
+// reports the outcome when every one has run.
 func runAM(ctx context.Context, log *slog.Logger) error {
 	spec, err := specFromEnv()
 	if err != nil {
@@ -54,8 +59,17 @@ func runAM(ctx context.Context, log *slog.Logger) error {
 			workerCreds.AddToken(alias, t)
 		}
 	}
+	command, err := workerCommand(spec.Command)
+	if err != nil {
+		return err
+	}
+	launch := yarn.ContainerLaunchContext{
+		LocalResources: spec.Resources,
+		Commands:       []string{command},
+		Credentials:    workerCreds,
+	}
 
-	st := &amState{status: amStatus{Wanted: spec.Containers}, byID: map[yarn.ContainerID]*containerResult{}}
+	st := newAMState(spec.Containers)
 	srv, trackingURL, err := serveStatus(st)
 	if err != nil {
 		return err
@@ -66,89 +80,69 @@ func runAM(ctx context.Context, log *slog.Logger) error {
 	if h := os.Getenv("NM_HOST"); h != "" {
 		host = h
 	}
-	if _, err := am.Register(ctx, yarn.AMRegistration{Host: host, TrackingURL: trackingURL}); err != nil {
-		return err
-	}
-	log.Info("registered", "tracking_url", trackingURL)
-
-	command, err := workerCommand(spec.Command)
+	reg, err := am.Register(ctx, yarn.AMRegistration{Host: host, TrackingURL: trackingURL})
 	if err != nil {
 		return err
 	}
-	launch := yarn.ContainerLaunchContext{
-		LocalResources: spec.Resources,
-		Commands:       []string{command},
-		Credentials:    workerCreds,
-	}
-	ask := func(n int) []yarn.ResourceRequest {
-		return []yarn.ResourceRequest{{
-			Priority:      yarn.Priority(spec.Priority),
-			ResourceName:  "*",
-			Resource:      yarn.Resource{MemoryMB: spec.MemoryMB, VCores: spec.VCores},
-			NumContainers: int32(n),
-		}}
-	}
+	registered := time.Now()
+	log.Info("registered", "tracking_url", trackingURL)
 
-	var starts sync.WaitGroup
-	allocated := 0
-	req := yarn.AllocateRequest{Asks: ask(spec.Containers)}
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for st.completed() < spec.Containers {
-		req.Progress = float32(st.completed()) / float32(spec.Containers)
-		resp, err := am.Allocate(ctx, req)
-		if err != nil {
-			return err
-		}
-		req = yarn.AllocateRequest{}
-		if resp.Command == yarn.AMResync {
-			// The RM forgot our asks: ask again for what is still missing.
-			req.Asks = ask(spec.Containers - allocated)
-			continue
-		}
-		if resp.Command == yarn.AMShutdown {
-			return errors.New("the ResourceManager ordered a shutdown")
-		}
-		for _, c := range resp.Allocated {
-			if allocated >= spec.Containers {
-				req.Release = append(req.Release, c.ID) // more than we asked for
-				continue
+	e, err := engine.New(engine.Config{
+		AM: am, NM: nm, Logger: log, MaxCapability: reg.MaxCapability,
+		Profiles: []engine.Profile{spec.profile()},
+		LaunchContext: func(context.Context, yarn.Container, string) (yarn.ContainerLaunchContext, error) {
+			return launch, nil
+		},
+		MaxFailures:  spec.engineMaxFailures(),
+		NodeFailures: spec.nodeFailures(),
+		RackOf: func(host string) string {
+			if r := spec.Racks[host]; r != "" {
+				return r
 			}
-			allocated++
-			st.add(c)
-			starts.Add(1)
-			go func(c yarn.Container) {
-				defer starts.Done()
-				if err := nm.Start(ctx, c, launch); err != nil {
-					log.Error("start failed", "container", c.ID, "err", err)
-					st.finish(c.ID, "failed-to-start", -1, err.Error())
-					return
-				}
-				st.running(c.ID)
-			}(c)
-		}
-		for _, s := range resp.Completed {
-			st.finish(s.ID, "completed", s.ExitStatus, s.Diagnostics)
-		}
-		if allocated >= spec.Containers && len(req.Release) == 0 {
-			// Nothing outstanding: make sure the RM's count is zero too.
-			req.Asks = nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-		}
+			return engine.DefaultRack
+		},
+	})
+	if err != nil {
+		return err
 	}
-	starts.Wait()
-
+	st.attach(e)
+	stopWatch := st.watchAllocation(ctx, registered)
+	runErr := e.Run(ctx, engine.Callbacks{
+		OnStarted: func(c yarn.Container, _ string) { st.started(c) },
+		OnStartFailed: func(c yarn.Container, _ string, err error) {
+			st.startFailed(c, err)
+			if spec.MaxFailures == 0 {
+				st.noReplacement()
+			}
+		},
+		OnCompleted: func(c engine.Completion) {
+			st.completed(c)
+			if c.Counted && spec.MaxFailures == 0 {
+				st.noReplacement()
+			}
+		},
+	})
+	stopWatch()
 	final := st.snapshot()
 	u := yarn.AMUnregistration{FinalStatus: yarn.FinalSucceeded}
-	if final.Failed > 0 {
+	switch {
+	case errors.Is(runErr, engine.ErrBudgetExhausted):
+		u.FinalStatus = yarn.FinalFailed
+	case runErr != nil:
+		return runErr
+	case final.Completed-final.Failed < spec.Containers:
 		u.FinalStatus = yarn.FinalFailed
 	}
-	u.Diagnostics = summarize(final)
+	u.Diagnostics = summarize(final, spec.Containers)
+	var be *engine.BudgetError
+	if errors.As(runErr, &be) {
+		// Each failure is listed above; the engine's message repeats the
+		// last one's diagnostics.
+		u.Diagnostics += fmt.Sprintf("\ngave up: failure budget exhausted, %d failed containers reached -max-failures %d",
+			len(be.Failures), be.MaxFailures)
+	}
 	log.Info("finishing", "status", u.FinalStatus, "diagnostics", u.Diagnostics)
+	log.Info("timings", st.timings(registered)...)
 	if err := am.Finish(ctx, u); err != nil {
 		return err
 	}
@@ -157,7 +151,60 @@ func runAM(ctx context.Context, log *slog.Logger) error {
 	if !spec.KeepStaging {
 		removeStaging(ctx, spec, creds, log)
 	}
+	log.Info("exiting", "peak_rss_kib", peakRSSKiB())
 	return nil
+}
+
+// profile is the engine profile of the spec's containers: each runs the
+// command once (a container that exits 0 is not replaced).
+func (s *jobSpec) profile() engine.Profile {
+	p := engine.Profile{
+		Name:     shellProfile,
+		Resource: yarn.Resource{MemoryMB: s.MemoryMB, VCores: s.VCores, Custom: s.Custom},
+		Priority: yarn.Priority(s.Priority), NodeLabel: s.NodeLabel, Nodes: s.Nodes, Racks: s.RackNames,
+		StrictLocality: s.StrictLocality, RunOnce: true, Target: s.Containers,
+	}
+	if s.Opportunistic {
+		p.ExecutionType = yarn.ExecutionOpportunistic
+	}
+	return p
+}
+
+// engineMaxFailures maps -max-failures to the engine's budget: 0 (no
+// retries) means no budget, since nothing is retried and every failure is
+// reported at the end; F > 0 is the engine's budget as it is.
+func (s *jobSpec) engineMaxFailures() int {
+	if s.MaxFailures == 0 {
+		return -1
+	}
+	return s.MaxFailures
+}
+
+// nodeFailures is the engine's NodeFailures: without retries a failed
+// container is final, so a node where several failed is no reason to
+// avoid it (-1 disables exclusion); with them, the engine's default.
+func (s *jobSpec) nodeFailures() int {
+	if s.MaxFailures == 0 {
+		return -1
+	}
+	return 0
+}
+
+// peakRSSKiB is this process's peak resident set (VmHWM), or -1.
+func peakRSSKiB() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kib int64
+			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kib); err == nil {
+				return kib
+			}
+		}
+	}
+	return -1
 }
 
 // removeStaging deletes the application's staging directory with the
@@ -185,14 +232,25 @@ func removeStaging(ctx context.Context, spec *jobSpec, creds *yarn.Credentials, 
 }
 
 // summarize is the AM's final diagnostics: counts and, for each failed
-// container, its exit status and diagnostics. The client prints it.
-func summarize(s amStatus) string {
+// container, its exit status and diagnostics, and the containers the
+// cluster took away and the engine replaced. The client prints it.
+func summarize(s amStatus, wanted int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d of %d containers exited 0", s.Completed-s.Failed, s.Wanted)
+	fmt.Fprintf(&b, "%d of %d containers exited 0", s.Completed-s.Failed, wanted)
+	if s.Completed-s.Failed > wanted {
+		// Cannot happen with the engine's RunOnce accounting; say so if it
+		// does rather than print a count above 100%.
+		fmt.Fprintf(&b, " (more than asked for)")
+	}
 	sort.Slice(s.Containers, func(i, j int) bool { return s.Containers[i].ID < s.Containers[j].ID })
 	for _, c := range s.Containers {
-		if c.State == "failed-to-start" || (c.State == "completed" && c.ExitStatus != 0) {
+		switch c.State {
+		case stateFailedToStart:
+			fmt.Fprintf(&b, "\n  %s on %s: failed to start: %s", c.ID, c.Node, clip(c.Diagnostics, 400))
+		case stateFailed:
 			fmt.Fprintf(&b, "\n  %s on %s: exit status %d: %s", c.ID, c.Node, c.ExitStatus, essential(c.Diagnostics))
+		case stateLost:
+			fmt.Fprintf(&b, "\n  %s on %s: %s (exit status %d), run again elsewhere", c.ID, c.Node, c.Cause, c.ExitStatus)
 		}
 	}
 	return b.String()
@@ -222,57 +280,169 @@ func clip(s string, n int) string {
 	return "..." + s[len(s)-n:]
 }
 
-// amState is the AM's view of its containers, shared with the status
-// endpoint.
+// Container states in the AM's status.
+const (
+	stateAllocated     = "allocated"
+	stateRunning       = "running"
+	stateSucceeded     = "succeeded"
+	stateFailed        = "failed"          // the command failed (counted against -max-failures)
+	stateFailedToStart = "failed-to-start" // the NodeManager refused it (counted too)
+	stateLost          = "lost"            // the cluster took it away; the engine replaced it
+	stateReleased      = "released"        // given back by the engine, never ran the command
+)
+
+// amState is the AM's view of its containers, fed by the engine's
+// callbacks (one at a time, in order) and read by the status endpoint.
 type amState struct {
-	mu     sync.Mutex
-	status amStatus
-	byID   map[yarn.ContainerID]*containerResult
+	mu       sync.Mutex
+	wanted   int
+	e        *engine.Engine
+	byID     map[yarn.ContainerID]*containerResult
+	finals   int // failures not run again (-max-failures 0)
+	nStarted int
+	allStart time.Time // when the wanted-th container started
+	allAlloc time.Time // when the wanted-th container was allocated
+	status   amStatus
 }
 
-func (s *amState) add(c yarn.Container) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.byID[c.ID] = &containerResult{ID: c.ID.String(), Node: c.NodeID.String(), State: "allocated"}
-	s.status.Allocated++
+func newAMState(wanted int) *amState {
+	return &amState{wanted: wanted, byID: map[yarn.ContainerID]*containerResult{}, status: amStatus{Wanted: wanted}}
 }
 
-func (s *amState) running(id yarn.ContainerID) {
+func (s *amState) attach(e *engine.Engine) {
+	s.mu.Lock()
+	s.e = e
+	s.mu.Unlock()
+}
+
+// watchAllocation notes when the engine has received as many containers
+// as wanted, for the timings line (the engine has no allocation callback;
+// a poll of its counters every 10 ms costs nothing next to the RM's
+// heartbeats). The returned func stops it.
+func (s *amState) watchAllocation(ctx context.Context, from time.Time) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			st := s.e.Status()
+			if st.Allocated-st.Excess >= s.wanted {
+				s.mu.Lock()
+				s.allAlloc = time.Now()
+				s.mu.Unlock()
+				return
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+func (s *amState) record(c yarn.Container) *containerResult {
+	r := s.byID[c.ID]
+	if r == nil {
+		r = &containerResult{ID: c.ID.String(), Node: c.NodeID.String(), State: stateAllocated}
+		s.byID[c.ID] = r
+	}
+	return r
+}
+
+func (s *amState) started(c yarn.Container) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if r := s.byID[id]; r != nil && r.State == "allocated" {
-		r.State = "running"
-		s.status.Running++
+	s.record(c).State = stateRunning
+	s.nStarted++
+	if s.nStarted == s.wanted {
+		s.allStart = time.Now()
 	}
 }
 
-func (s *amState) finish(id yarn.ContainerID, state string, exit int32, diag string) {
+func (s *amState) startFailed(c yarn.Container, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.byID[id]
-	if r == nil || r.State == "completed" || r.State == "failed-to-start" {
-		return // not ours (released), or already counted
-	}
-	if r.State == "running" {
-		s.status.Running--
-	}
-	r.State, r.ExitStatus, r.Diagnostics = state, exit, diag
+	r := s.record(c)
+	r.State, r.ExitStatus, r.Diagnostics = stateFailedToStart, yarn.ExitInvalid, err.Error()
 	s.status.Completed++
-	if state != "completed" || exit != 0 {
+	s.status.Failed++
+}
+
+func (s *amState) completed(c engine.Completion) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.record(c.Container)
+	r.ExitStatus, r.Cause = c.Status.ExitStatus, c.Cause.String()
+	switch {
+	case c.Released:
+		r.State = stateReleased
+	case c.Cause == engine.CauseSucceeded:
+		r.State = stateSucceeded
+		s.status.Completed++
+	case c.Counted:
+		r.State, r.Diagnostics = stateFailed, c.Status.Diagnostics
+		s.status.Completed++
 		s.status.Failed++
+	default:
+		r.State, r.Diagnostics = stateLost, c.Status.Diagnostics
 	}
 }
 
-func (s *amState) completed() int {
+// noReplacement makes the failure just reported final: the engine would
+// run a failed container's command again, and without -max-failures
+// dshell, like Hadoop's DistributedShell, does not. The engine's target
+// counts down with each success on its own; it has no call that lowers
+// a target by one, so the target is set to what is left (wanted, less
+// the engine's successes and the final failures) and set again should a
+// success have slipped in between reading and setting.
+func (s *amState) noReplacement() {
+	s.mu.Lock()
+	s.finals++
+	finals, e, wanted := s.finals, s.e, s.wanted
+	s.mu.Unlock()
+	succeeded := e.Status().Profiles[0].Succeeded
+	for {
+		if err := e.SetTarget(shellProfile, max(0, wanted-succeeded-finals)); err != nil {
+			return // cannot happen: the profile exists and the target is not negative
+		}
+		now := e.Status().Profiles[0].Succeeded
+		if now == succeeded {
+			return
+		}
+		succeeded = now
+	}
+}
+
+// timings are the log attributes of how long the AM took from
+// registration to every container allocated and to every one started.
+func (s *amState) timings(registered time.Time) []any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.status.Completed
+	since := func(t time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return t.Sub(registered).Round(time.Millisecond).String()
+	}
+	return []any{"containers", s.wanted, "registered_to_all_allocated", since(s.allAlloc), "registered_to_all_started", since(s.allStart)}
 }
 
 func (s *amState) snapshot() amStatus {
 	s.mu.Lock()
+	e := s.e
+	s.mu.Unlock()
+	var p engine.ProfileStatus
+	if e != nil {
+		p = e.Status().Profiles[0]
+	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := s.status
+	out.Allocated, out.Running = p.Allocated-p.Excess, p.Running
 	out.Containers = nil
 	for _, r := range s.byID {
 		out.Containers = append(out.Containers, *r)

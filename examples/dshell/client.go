@@ -131,9 +131,16 @@ func runClient(ctx context.Context, o *options, out io.Writer) (int, error) {
 
 	spec := jobSpec{
 		Containers: o.n, MemoryMB: o.memoryMB, VCores: int32(o.vcores), Command: o.command,
-		Resources: shipped, RMs: cfg.ResourceManagers, RPCProtection: cfg.RPCProtection, Priority: 1,
+		Resources: shipped, RMs: cfg.ResourceManagers, RPCProtection: cfg.RPCProtection, Priority: int32(o.priority),
 		AppID: id.String(), KeepStaging: o.keepStaging,
-		HDFS: hdfsSpec{NameNodes: fs.NameNodes(), NameService: fs.NameService(), User: fs.User(), StagingRoot: fs.StagingRoot()},
+		HDFS:        hdfsSpec{NameNodes: fs.NameNodes(), NameService: fs.NameService(), User: fs.User(), StagingRoot: fs.StagingRoot()},
+		MaxFailures: o.maxFailures, Custom: o.resources, NodeLabel: o.nodeLabel, Nodes: o.nodes, RackNames: o.racks,
+		StrictLocality: o.strict, Opportunistic: o.opportunistic,
+	}
+	if len(o.nodes) > 0 {
+		if spec.Racks, err = racksOf(ctx, rm, o.nodes); err != nil {
+			return 1, err
+		}
 	}
 	specJSON, err := spec.encode()
 	if err != nil {
@@ -194,7 +201,31 @@ type resourceManager interface {
 	Submit(ctx context.Context, s *yarn.ApplicationSubmission) error
 	ApplicationReport(ctx context.Context, id yarn.ApplicationID) (yarn.ApplicationReport, error)
 	KillAndWait(ctx context.Context, id yarn.ApplicationID, diagnostics string) (yarn.ApplicationReport, error)
+	Nodes(ctx context.Context, states ...yarn.NodeState) ([]yarn.NodeReport, error)
 	Close() error
+}
+
+// racksOf looks up the racks of the -nodes hosts: the AM asks for each
+// host's rack too, since the scheduler places on a host only while its
+// rack's request is open. A host the RM does not know is refused.
+func racksOf(ctx context.Context, rm resourceManager, hosts []string) (map[string]string, error) {
+	nodes, err := rm.Nodes(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing the cluster's nodes for -nodes: %w", err)
+	}
+	racks := map[string]string{}
+	for _, n := range nodes {
+		racks[n.ID.Host] = n.Rack
+	}
+	out := map[string]string{}
+	for _, h := range hosts {
+		r, ok := racks[h]
+		if !ok {
+			return nil, fmt.Errorf("-nodes: the ResourceManager knows no node on host %q", h)
+		}
+		out[h] = r
+	}
+	return out, nil
 }
 
 func newRM(cfg yarn.Config, rest bool) (resourceManager, error) {

@@ -3,6 +3,11 @@
 //
 //	dshell -n N [-memory MB] [-vcores V] [-queue Q] [-ship PATH]... [-ship-public PATH]... [-rest] -- CMD [ARGS...]
 //
+// Where and how the containers run: -priority P, -node-label EXPR,
+// -nodes H1,H2 and -racks R1,R2 (preferred, or with -strict-locality
+// required), -resource NAME=N for custom resource types such as
+// yarn.io/gpu, -opportunistic for OPPORTUNISTIC containers.
+//
 // CMD runs with exactly the arguments given (see yarn.Command), whatever
 // quotes, $ or backslashes they hold; for shell syntax, run a shell:
 // dshell -- sh -c 'test "$(cat f)" = x'. Its stdout and stderr go to the
@@ -13,6 +18,19 @@
 // credential cache (KRB5CCNAME, else /tmp/krb5cc_<uid>); krb5.conf comes
 // from KRB5_CONFIG, else /etc/krb5.conf.
 //
+// Each container runs CMD once. A container that fails (CMD exits
+// non-zero, or its NodeManager will not start it) is final by default, as
+// in Hadoop's DistributedShell: dshell reports it and exits non-zero. With
+// -max-failures F > 0 a failed container's command runs again in a new
+// container (and a host where containers keep failing is avoided), and
+// the application FAILS at the F-th failure; it SUCCEEDS when every
+// container eventually exited 0, and the failed attempts are still
+// listed. (Spark, whose executors are long-running services, defaults its
+// budget to max(3, 2 × executors); a command run once is a different
+// thing, whose failure is usually the answer, so dshell retries only when
+// asked.) Containers the cluster takes away (preempted, lost with their
+// node) are always run again and never count as failures.
+//
 // The client stages its own executable and the shipped paths in HDFS with
 // package hdfs (stored by content in the user's cache, so unchanged files
 // are not uploaded again; a shipped directory travels as an archive) and
@@ -20,7 +38,8 @@
 // AM runs CMD in N containers, with the shipped paths in their working
 // directories, and removes the application's staging directory
 // (/user/<user>/.spindle/<application id>) once it has unregistered, with
-// the application's delegation tokens on a Kerberos cluster. The client
+// the application's delegation tokens on a Kerberos cluster. The AM asks
+// for and starts containers with package yarn/engine. The client
 // prints progress, exits 0 only when every container exited 0 and the
 // application SUCCEEDED, and removes the staging directory itself when the
 // submission failed or the application ended otherwise (killed). With -rest the
@@ -37,9 +56,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/spindle-yarn/spindle/yarn"
 )
 
 type options struct {
@@ -58,7 +80,48 @@ type options struct {
 	keepStaging   bool
 	verbose       bool
 	rest          bool
+	maxFailures   int
+	priority      int
+	nodeLabel     string
+	nodes         []string
+	racks         []string
+	strict        bool
+	opportunistic bool
+	resources     map[string]int64
 	command       []string
+}
+
+// listFlag collects comma-separated values, and repeats of the flag.
+type listFlag struct{ values *[]string }
+
+func (f listFlag) String() string { return "" }
+func (f listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*f.values = append(*f.values, s)
+		}
+	}
+	return nil
+}
+
+// resourceFlag collects -resource NAME=N.
+type resourceFlag struct{ m *map[string]int64 }
+
+func (f resourceFlag) String() string { return "" }
+func (f resourceFlag) Set(v string) error {
+	name, amount, ok := strings.Cut(v, "=")
+	n, err := strconv.ParseInt(amount, 10, 64)
+	if !ok || name == "" || err != nil || n < 1 {
+		return fmt.Errorf("%q: want NAME=N with N ≥ 1, e.g. yarn.io/gpu=1", v)
+	}
+	if name == yarn.ResourceMemory || name == yarn.ResourceVCores {
+		return fmt.Errorf("%q: use -memory and -vcores for %s", v, name)
+	}
+	if *f.m == nil {
+		*f.m = map[string]int64{}
+	}
+	(*f.m)[name] = n
+	return nil
 }
 
 type shipFlag struct{ paths *[]string }
@@ -85,6 +148,14 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.keepStaging, "keep-staging", false, "keep the HDFS staging directory, for debugging")
 	fs.BoolVar(&o.verbose, "v", false, "log Spindle's debug records to stderr")
 	fs.BoolVar(&o.rest, "rest", false, "submit and follow the application through the ResourceManager's REST API instead of RPC")
+	fs.IntVar(&o.maxFailures, "max-failures", 0, "run a failed container's command again in a new container, and give up (application FAILED) at the Nth failure; 0: run each container once and report the failures, like Hadoop's DistributedShell")
+	fs.IntVar(&o.priority, "priority", 1, "priority of the containers' request among the application's (lower is served first)")
+	fs.StringVar(&o.nodeLabel, "node-label", "", "node label expression the containers must run on (default: the queue's)")
+	fs.Var(listFlag{&o.nodes}, "nodes", "hosts to run the containers on, comma-separated (preferred; see -strict-locality)")
+	fs.Var(listFlag{&o.racks}, "racks", "racks to run the containers on, comma-separated (preferred; see -strict-locality)")
+	fs.BoolVar(&o.strict, "strict-locality", false, "run containers only on -nodes and -racks, never elsewhere")
+	fs.BoolVar(&o.opportunistic, "opportunistic", false, "ask for OPPORTUNISTIC containers (the cluster must allow them)")
+	fs.Var(resourceFlag{&o.resources}, "resource", "custom resource per container, NAME=N, e.g. yarn.io/gpu=1 (repeatable)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: dshell -n N [-memory MB] [-vcores V] [-queue Q] [-ship PATH]... [-ship-public PATH]... [-rest] -- CMD [ARGS...]")
 		fs.PrintDefaults()
@@ -104,6 +175,14 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-vcores %d: need at least one", o.vcores)
 	case (o.keytab == "") != (o.principal == ""):
 		return nil, errors.New("-keytab and -principal go together")
+	case o.maxFailures < 0:
+		return nil, fmt.Errorf("-max-failures %d: must be 0 or more", o.maxFailures)
+	case o.priority < 0:
+		return nil, fmt.Errorf("-priority %d: must be 0 or more", o.priority)
+	case o.nodeLabel != "" && len(o.nodes)+len(o.racks) > 0:
+		return nil, errors.New("-node-label cannot be combined with -nodes or -racks (YARN applies labels to requests for any node only)")
+	case o.strict && len(o.nodes)+len(o.racks) == 0:
+		return nil, errors.New("-strict-locality needs -nodes or -racks")
 	}
 	if _, err := workerCommand(o.command); err != nil {
 		return nil, err

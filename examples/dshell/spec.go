@@ -30,6 +30,19 @@ type jobSpec struct {
 	AppID         string                        `json:"app_id"`
 	KeepStaging   bool                          `json:"keep_staging"`
 	HDFS          hdfsSpec                      `json:"hdfs"`
+	// MaxFailures is -max-failures: 0 runs each container once and
+	// reports failures; F > 0 runs failed ones again until F failures.
+	MaxFailures int `json:"max_failures,omitempty"`
+	// The containers' profile beyond memory and vcores (see engine.Profile).
+	Custom         map[string]int64 `json:"custom,omitempty"`
+	NodeLabel      string           `json:"node_label,omitempty"`
+	Nodes          []string         `json:"nodes,omitempty"`
+	RackNames      []string         `json:"rack_names,omitempty"`
+	StrictLocality bool             `json:"strict_locality,omitempty"`
+	Opportunistic  bool             `json:"opportunistic,omitempty"`
+	// Racks maps the hosts of Nodes to their racks, as the RM reported
+	// them to the client, for the engine's rack rows.
+	Racks map[string]string `json:"racks,omitempty"`
 }
 
 // hdfsSpec is where the application's staging directory is, for the
@@ -91,8 +104,9 @@ func amCommand() (string, error) {
 type containerResult struct {
 	ID          string `json:"id"`
 	Node        string `json:"node"`
-	State       string `json:"state"` // allocated, running, completed, failed-to-start
+	State       string `json:"state"` // one of the state* constants
 	ExitStatus  int32  `json:"exit_status"`
+	Cause       string `json:"cause,omitempty"` // engine.Cause of an ended container
 	Diagnostics string `json:"diagnostics,omitempty"`
 }
 
@@ -102,7 +116,7 @@ type amStatus struct {
 	Wanted     int               `json:"wanted"`
 	Allocated  int               `json:"allocated"`
 	Running    int               `json:"running"`
-	Completed  int               `json:"completed"`
-	Failed     int               `json:"failed"`
+	Completed  int               `json:"completed"` // containers whose command ran to its end (or failed to start)
+	Failed     int               `json:"failed"`    // of them, those that failed
 	Containers []containerResult `json:"containers"`
 }
