@@ -3,7 +3,8 @@
 // plans it into the TaskManagers (containers) and slots that the runtime
 // asks YARN for.
 //
-// The package is pure: no I/O, no clock, no goroutines. Everything in it is
+// The package is pure: no I/O, no clock (callers pass the time), no
+// goroutines. Everything in it is
 // a function of its arguments, so a client, a JobManager and a test all
 // get the same answer from the same graph.
 //
@@ -23,7 +24,8 @@
 //  4. Plan: NewPlan turns the graph and a TaskManagerSpec into the number
 //     of TaskManagers to request and the slot of every subtask.
 //  5. Run: PipelinedRegions tells the JobManager which subtasks to restart
-//     together when one fails, as the job's RestartStrategy allows.
+//     together when one fails, and Restarts, fed every failure with its
+//     time, whether the job's RestartStrategy allows it and after how long.
 //
 // # The encoding, and why JSON
 //
@@ -58,7 +60,7 @@
 //
 // Functions do not modify their arguments and are safe to call
 // concurrently on the same graph; a *Plan and *Regions are read-only
-// after they are returned. Errors wrap the sentinels (ErrCycle,
+// after they are returned; a *Restarts belongs to one goroutine. Errors wrap the sentinels (ErrCycle,
 // ErrUnknownOperator, ErrDoesNotFit, ...) for errors.Is, and errors.As
 // finds *VertexError, *EdgeError, *CycleError, *ResourceError, *JobError
 // and *VersionError with the vertex, edge or setting at fault.

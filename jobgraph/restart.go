@@ -2,6 +2,7 @@ package jobgraph
 
 import (
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"time"
@@ -22,7 +23,8 @@ const (
 	// RestartExponentialDelay restarts the failed region after a delay that
 	// starts at InitialDelay and grows by Multiplier per failure up to
 	// MaxDelay, with Jitter; it falls back to InitialDelay after ResetAfter
-	// without failures. Attempts bounds the restarts; 0 is unbounded, as
+	// without failures. Attempts bounds the restarts between two such
+	// resets (Flink's attempts-before-reset-backoff); 0 is unbounded, as
 	// in Flink.
 	RestartExponentialDelay
 )
@@ -60,8 +62,9 @@ type RestartStrategy struct {
 	// MaxFailures within Interval, for failure-rate (at least 1).
 	MaxFailures int
 	Interval    time.Duration
-	// InitialDelay, MaxDelay, Multiplier (at least 1), ResetAfter and
-	// Jitter (a fraction in [0, 1]) describe exponential-delay.
+	// InitialDelay, MaxDelay, Multiplier (at least 1), ResetAfter (0
+	// never resets) and Jitter (a fraction in [0, 1]: the delay is drawn
+	// within ±Jitter of its nominal value) describe exponential-delay.
 	InitialDelay time.Duration
 	MaxDelay     time.Duration
 	Multiplier   float64
@@ -138,6 +141,81 @@ func (s RestartStrategy) problems() []string {
 		p = append(p, "unknown restart strategy "+s.Kind.String()+"; use one of none, fixed-delay, failure-rate, exponential-delay")
 	}
 	return p
+}
+
+// Restarts applies a RestartStrategy to the failures of one job: the
+// JobManager keeps one per job and passes every subtask failure, whichever
+// region it hits, through Failure. It is not safe for concurrent use.
+type Restarts struct {
+	s      RestartStrategy
+	random func() float64
+
+	restarts int           // fixed-delay: in all; exponential-delay: since the last reset
+	window   []time.Time   // failure-rate: the failures within the last Interval
+	backoff  time.Duration // exponential-delay: the last delay, before jitter
+	last     time.Time     // exponential-delay: the last failure
+}
+
+// NewRestarts returns a Restarts for s. random returns numbers in [0, 1)
+// for the exponential-delay jitter; nil means math/rand/v2.Float64.
+func NewRestarts(s RestartStrategy, random func() float64) *Restarts {
+	if random == nil {
+		random = rand.Float64
+	}
+	return &Restarts{s: s, random: random}
+}
+
+// Failure records a failure that happened at now and says whether the job
+// may restart the failed region, and after how long. Once it says no, the
+// job has failed; later calls go on counting but are meaningless.
+func (r *Restarts) Failure(now time.Time) (delay time.Duration, restart bool) {
+	s := r.s
+	switch s.Kind {
+	case RestartFixedDelay:
+		if r.restarts >= s.Attempts {
+			return 0, false
+		}
+		r.restarts++
+		return s.Delay, true
+
+	case RestartFailureRate:
+		keep := r.window[:0]
+		for _, t := range r.window {
+			if now.Sub(t) < s.Interval {
+				keep = append(keep, t)
+			}
+		}
+		r.window = append(keep, now)
+		if len(r.window) > s.MaxFailures {
+			// Only the newest MaxFailures+1 can matter again.
+			r.window = r.window[len(r.window)-s.MaxFailures:]
+			return 0, false
+		}
+		return s.Delay, true
+
+	case RestartExponentialDelay:
+		if s.ResetAfter > 0 && !r.last.IsZero() && now.Sub(r.last) >= s.ResetAfter {
+			r.restarts, r.backoff = 0, 0
+		}
+		r.last = now
+		if s.Attempts > 0 && r.restarts >= s.Attempts {
+			return 0, false
+		}
+		r.restarts++
+		if r.backoff == 0 {
+			r.backoff = s.InitialDelay
+		} else {
+			// In float64 so that a large Multiplier cannot overflow.
+			r.backoff = time.Duration(min(float64(r.backoff)*s.Multiplier, float64(s.MaxDelay)))
+		}
+		random := r.random
+		if random == nil {
+			random = rand.Float64
+		}
+		d := float64(r.backoff) * (1 + s.Jitter*(2*random()-1))
+		return time.Duration(max(d, 0)), true
+	}
+	return 0, false
 }
 
 func sortedKeys[V any](m map[string]V) []string {
