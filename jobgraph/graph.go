@@ -87,7 +87,7 @@ const (
 	// the exchange stays local.
 	PartitionForward Partitioner = iota
 	// PartitionHash sends each record to the target subtask its key hashes
-	// to, so all records of one key meet in one subtask.
+	// to (SubtaskForKey), so all records of one key meet in one subtask.
 	PartitionHash
 	// PartitionRebalance sends records round-robin over all target
 	// subtasks, evening out skew.
