@@ -179,6 +179,9 @@ func (r *Restarts) Failure(now time.Time) (delay time.Duration, restart bool) {
 		return s.Delay, true
 
 	case RestartFailureRate:
+		if s.MaxFailures < 1 {
+			return 0, false // an invalid strategy; Validate reports it
+		}
 		keep := r.window[:0]
 		for _, t := range r.window {
 			if now.Sub(t) < s.Interval {

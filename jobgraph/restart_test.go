@@ -38,6 +38,7 @@ func TestRestarts(t *testing.T) {
 			// Three within the minute from 30 s to 90 s.
 			{89 * time.Second, 0, false},
 		}},
+		{"failure rate invalid", FailureRate(-1, time.Minute, time.Second), 0, []step{{0, 0, false}, {time.Second, 0, false}}},
 		{"exponential delay grows, caps and resets", exp, 0, []step{
 			{0, time.Second, true},
 			{time.Second, 1500 * time.Millisecond, true},
