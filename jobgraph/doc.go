@@ -4,9 +4,9 @@
 // asks YARN for.
 //
 // The package is pure: no I/O, no clock (callers pass the time), no
-// goroutines. Everything in it is
-// a function of its arguments, so a client, a JobManager and a test all
-// get the same answer from the same graph.
+// goroutines. Everything in it is a function of its arguments (but for the
+// default jitter of Restarts), so a client, a JobManager and a test all get
+// the same answer from the same graph.
 //
 // # Lifecycle of a graph
 //
@@ -40,8 +40,9 @@
 // JSON rather than a hand-written binary format: a graph is small (a few
 // kilobytes) and shipped once per job, so compactness buys nothing, while
 // an operator debugging a failed Per-Job submission can read the staged
-// graph with any tool. Go's encoding/json is a decoder hardened by years
-// of fuzzing, and JSON has no length prefixes, so a hostile input can make
+// graph with any tool. Go's encoding/json is a widely used, fuzzed decoder
+// (FuzzDecode fuzzes ours on top of it), and JSON has no length prefixes,
+// so a hostile input can make
 // the decoder allocate only in proportion to its own size (bounded by
 // MaxEncodedSize); a binary format would need its own care for both.
 // Durations are integer nanoseconds and strings must be UTF-8, so that
