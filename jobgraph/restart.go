@@ -55,7 +55,8 @@ func parseRestartKind(s string) (RestartKind, bool) {
 type RestartStrategy struct {
 	Kind RestartKind
 	// Attempts: fixed-delay's number of restarts (at least 1);
-	// exponential-delay's bound on restarts (0 means unbounded).
+	// exponential-delay's bound on restarts between two resets (0 means
+	// unbounded).
 	Attempts int
 	// Delay before a restart, for fixed-delay and failure-rate.
 	Delay time.Duration
