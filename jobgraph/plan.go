@@ -80,12 +80,15 @@ type SlotRef struct {
 //   - a slot-sharing group needs as many slots as its largest
 //     parallelism; its slot i holds subtask i of each of its vertices, so
 //     subtasks joined by a forward edge share a slot;
-//   - the slots of groups joined by forward edges are interleaved (slot 0
-//     of each, then slot 1 of each, ...), so forward-joined subtasks of
-//     different groups land in the same TaskManager when it has room;
-//   - slots go, in that order, to the first TaskManager with a free slot
-//     and enough resources left, and a new TaskManager is added when none
-//     has.
+//   - groups joined by forward edges make bundles: slot i of each of
+//     them, so that forward-joined subtasks of different groups can run
+//     in one TaskManager;
+//   - bundles go, in vertex order, whole into the first TaskManager that
+//     has the free slots and resources for them, or into a new one;
+//   - unless keeping bundles whole needs more TaskManagers than placing
+//     their slots one by one (each into the first TaskManager with a free
+//     slot and enough resources left): then the slots go one by one, as
+//     fewer containers beat local exchanges.
 //
 // The plan depends only on g and spec. NewPlan validates g's structure
 // and the fit (not the operator names) and returns the same errors as
@@ -95,24 +98,18 @@ func NewPlan(g *JobGraph, spec TaskManagerSpec) (*Plan, error) {
 	if err := joinErrors(g.check(nil, false, &spec)); err != nil {
 		return nil, err
 	}
-	p := &Plan{Spec: spec, at: make(map[Subtask]SlotRef)}
-	for _, slot := range slotOrder(g) {
-		t := 0
-		for ; t < len(p.TaskManagers); t++ {
-			tm := &p.TaskManagers[t]
-			if len(tm.Slots) < spec.Slots && tm.Used.add(slot.Need).fits(spec.Resources) {
-				break
+	bundles := slotBundles(g)
+	tms := pack(bundles, spec, true)
+	if apart := pack(bundles, spec, false); len(apart) < len(tms) {
+		tms = apart
+	}
+	p := &Plan{Spec: spec, TaskManagers: tms, at: make(map[Subtask]SlotRef)}
+	for t, tm := range tms {
+		for k, slot := range tm.Slots {
+			for _, s := range slot.Subtasks {
+				p.at[s] = SlotRef{TaskManager: t, Slot: k}
 			}
 		}
-		if t == len(p.TaskManagers) {
-			p.TaskManagers = append(p.TaskManagers, TaskManagerPlan{})
-		}
-		tm := &p.TaskManagers[t]
-		for _, s := range slot.Subtasks {
-			p.at[s] = SlotRef{TaskManager: t, Slot: len(tm.Slots)}
-		}
-		tm.Slots = append(tm.Slots, slot)
-		tm.Used = tm.Used.add(slot.Need)
 	}
 	if spec.MaxTaskManagers > 0 && len(p.TaskManagers) > spec.MaxTaskManagers {
 		return nil, &ResourceError{TaskManagers: len(p.TaskManagers), MaxTaskManagers: spec.MaxTaskManagers, Capacity: spec.Resources}
@@ -120,9 +117,55 @@ func NewPlan(g *JobGraph, spec TaskManagerSpec) (*Plan, error) {
 	return p, nil
 }
 
-// slotOrder returns every slot the graph needs, in the order NewPlan
-// places them.
-func slotOrder(g *JobGraph) []SlotPlan {
+// pack places bundles of slots into TaskManagers, each slot into the
+// first TaskManager with a free slot and room for its needs. With
+// together, a bundle goes whole into the first TaskManager that can take
+// all of it, or else into a new one when it fits an empty one; only a
+// bundle too big for any TaskManager is split.
+func pack(bundles [][]SlotPlan, spec TaskManagerSpec, together bool) []TaskManagerPlan {
+	var tms []TaskManagerPlan
+	room := func(t int, n int, need Resources) bool {
+		return len(tms[t].Slots)+n <= spec.Slots && tms[t].Used.add(need).fits(spec.Resources)
+	}
+	place := func(t int, slots ...SlotPlan) {
+		for t == len(tms) {
+			tms = append(tms, TaskManagerPlan{})
+		}
+		for _, s := range slots {
+			tms[t].Slots = append(tms[t].Slots, s)
+			tms[t].Used = tms[t].Used.add(s.Need)
+		}
+	}
+	for _, b := range bundles {
+		if together && len(b) > 1 {
+			var need Resources
+			for _, s := range b {
+				need = need.add(s.Need)
+			}
+			if len(b) <= spec.Slots && need.fits(spec.Resources) {
+				t := 0
+				for t < len(tms) && !room(t, len(b), need) {
+					t++
+				}
+				place(t, b...)
+				continue
+			}
+		}
+		for _, s := range b {
+			t := 0
+			for t < len(tms) && !room(t, 1, s.Need) {
+				t++
+			}
+			place(t, s)
+		}
+	}
+	return tms
+}
+
+// slotBundles returns every slot the graph needs, in the order NewPlan
+// places them, bundled: slot i of each group in a forward-joined set of
+// groups.
+func slotBundles(g *JobGraph) [][]SlotPlan {
 	gs := groups(g)
 	groupOf := make(map[string]int, len(g.Vertices)) // vertex ID -> group
 	for k, grp := range gs {
@@ -151,7 +194,7 @@ func slotOrder(g *JobGraph) []SlotPlan {
 		}
 	}
 
-	var slots []SlotPlan
+	var bundles [][]SlotPlan
 	for root := range gs {
 		if find(root) != root {
 			continue
@@ -165,14 +208,16 @@ func slotOrder(g *JobGraph) []SlotPlan {
 			}
 		}
 		for i := range most {
+			var b []SlotPlan
 			for _, k := range members {
 				if i < groupSlots(g, gs[k]) {
-					slots = append(slots, makeSlot(g, gs[k], i))
+					b = append(b, makeSlot(g, gs[k], i))
 				}
 			}
+			bundles = append(bundles, b)
 		}
 	}
-	return slots
+	return bundles
 }
 
 func groupSlots(g *JobGraph, grp slotGroup) int {

@@ -108,6 +108,33 @@ func TestNewPlanGolden(t *testing.T) {
 			spec: TaskManagerSpec{Resources: Resources{MemoryMB: 4096, VCores: 4, Custom: map[string]int64{"yarn.io/gpu": 1}}, Slots: 2},
 		},
 		{
+			// Kept whole, each parse/enrich bundle shares a TaskManager; one
+			// by one they would straddle TaskManagers, at the same count.
+			name: "forward-bundles-kept-whole",
+			g: &JobGraph{
+				Vertices: []Vertex{
+					{ID: "control", Operator: "control", Parallelism: 1, SlotSharingGroup: "control"},
+					{ID: "parse", Operator: "parse", Parallelism: 2, SlotSharingGroup: "cpu"},
+					{ID: "enrich", Operator: "enrich", Parallelism: 2, SlotSharingGroup: "io"},
+				},
+				Edges: []Edge{{Source: "parse", Target: "enrich"}},
+			},
+			spec: tm(4096, 4, 2),
+		},
+		{
+			// Kept whole, bundles of two in TaskManagers of three slots
+			// would need three TaskManagers; one by one needs two.
+			name: "forward-bundles-split-to-save-taskmanagers",
+			g: &JobGraph{
+				Vertices: []Vertex{
+					{ID: "parse", Operator: "parse", Parallelism: 3, SlotSharingGroup: "cpu"},
+					{ID: "enrich", Operator: "enrich", Parallelism: 3, SlotSharingGroup: "io"},
+				},
+				Edges: []Edge{{Source: "parse", Target: "enrich"}},
+			},
+			spec: tm(4096, 4, 3),
+		},
+		{
 			name: "cannot-fit",
 			g: &JobGraph{
 				Vertices: []Vertex{
