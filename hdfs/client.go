@@ -36,6 +36,12 @@ var idempotent = map[string]bool{
 	"getServerDefaults": true,
 	"delete":            true, // @AtMostOnce
 	"rename2":           true, // @AtMostOnce
+	"getBlockLocations": true,
+	"addBlock":          true,
+	"abandonBlock":      true,
+	"complete":          true,
+	"renewLease":        true,
+	"create":            true, // @AtMostOnce
 }
 
 // Client stages files in one HDFS file system and manages what it staged.

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	pbc "github.com/spindle-yarn/spindle/internal/proto/hadoopcommon"
+	pb "github.com/spindle-yarn/spindle/internal/proto/hadoophdfs"
 	"github.com/spindle-yarn/spindle/internal/redact/redacttest"
 )
 
@@ -34,6 +36,8 @@ func secretHolders(t *testing.T) (map[string]any, [][]byte) {
 		"KerberosConfig":  KerberosConfig{Client: withPassword},
 		"*KerberosConfig": &KerberosConfig{Client: withKeytab},
 		"*Client":         c,
+		"*FileReader":     &FileReader{c: c, path: "/r", blocks: []*pb.LocatedBlockProto{{BlockToken: &pbc.TokenProto{Identifier: secretIdentifier, Password: secretPassword}}}},
+		"*FileWriter":     &FileWriter{c: c, path: "/w", name: "spindle_x"},
 	}
 	return holders, [][]byte{secretPassword, []byte(secretKrbPass), keyBytes, secretIdentifier}
 }
