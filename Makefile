@@ -4,7 +4,7 @@ GO ?= go
 GOFLAGS_TEST ?= -race -count=1
 TESTBED := integration/testbed
 
-.PHONY: all build test unit integration fuzz generate testbed testbed-build demo vet clean
+.PHONY: all build test unit integration fuzz generate testbed testbed-build demo vet clean bench
 
 all: build
 
@@ -41,6 +41,13 @@ fuzz:
 
 integration: testbed-build
 	integration/run-suite.sh $(MODES)
+
+# Every benchmark beside Hadoop's Java tools, on one plain test bed, as the
+# Markdown tables README's Benchmarks section shows; not part of make test.
+# QUICK=1 leaves out the 1 GiB staging benchmark (15 minutes or more);
+# SPINDLE_TESTBED_DIR=<dir> uses a plain test bed already running there.
+bench: testbed-build
+	integration/run-bench.sh
 
 # Starts a plain test bed, shows the cluster, runs examples/dshell on it.
 demo: testbed-build

@@ -93,8 +93,12 @@ func runAM(ctx context.Context, log *slog.Logger) error {
 		LaunchContext: func(context.Context, yarn.Container, string) (yarn.ContainerLaunchContext, error) {
 			return launch, nil
 		},
-		MaxFailures:  spec.engineMaxFailures(),
-		NodeFailures: spec.nodeFailures(),
+		// dshell waits for its containers to end, which it learns only at
+		// heartbeats: the engine's idle default (3 s) would add up to 3 s
+		// to every run. Hadoop's DistributedShell heartbeats every second.
+		SlowHeartbeat: 500 * time.Millisecond,
+		MaxFailures:   spec.engineMaxFailures(),
+		NodeFailures:  spec.nodeFailures(),
 		RackOf: func(host string) string {
 			if r := spec.Racks[host]; r != "" {
 				return r
@@ -123,6 +127,7 @@ func runAM(ctx context.Context, log *slog.Logger) error {
 		},
 	})
 	stopWatch()
+	ended := time.Now()
 	final := st.snapshot()
 	u := yarn.AMUnregistration{FinalStatus: yarn.FinalSucceeded}
 	switch {
@@ -142,7 +147,8 @@ func runAM(ctx context.Context, log *slog.Logger) error {
 			len(be.Failures), be.MaxFailures)
 	}
 	log.Info("finishing", "status", u.FinalStatus, "diagnostics", u.Diagnostics)
-	log.Info("timings", st.timings(registered)...)
+	log.Info("timings", append(st.timings(registered), "registered_to_all_ended", ended.Sub(registered).Round(time.Millisecond).String(),
+		"peak_rss_kib", peakRSSKiB())...)
 	if err := am.Finish(ctx, u); err != nil {
 		return err
 	}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Runs every benchmark beside Hadoop's Java tools on one plain test bed and
+# prints Markdown tables (make bench). Not part of make test.
+#
+#   integration/run-bench.sh          everything (the 1 GiB staging benchmark
+#                                     alone takes 15 minutes or more, most of
+#                                     it Hadoop's FsShell)
+#   QUICK=1 integration/run-bench.sh  everything but the staging benchmark
+#
+# With SPINDLE_TESTBED_DIR set it uses the plain test bed running there;
+# otherwise it starts one (about 15 s and 1.5 GB of memory) and stops it at
+# the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${SPINDLE_TESTBED_DIR:-}" ]; then
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/spindle-bench-XXXXXX")
+  integration/testbed/run.sh "$dir" >"$dir/testbed.out" 2>&1 &
+  bed=$!
+  trap 'kill "$bed" 2>/dev/null; wait "$bed" 2>/dev/null || true' EXIT
+  for _ in $(seq 600); do
+    [ -f "$dir/ready.json" ] && break
+    kill -0 "$bed" 2>/dev/null || { echo "the test bed did not start:"; tail -30 "$dir/testbed.out"; exit 1; }
+    sleep 0.5
+  done
+  [ -f "$dir/ready.json" ] || { echo "the test bed was not ready after 5 minutes"; exit 1; }
+  export SPINDLE_TESTBED_DIR=$dir
+fi
+export SPINDLE_TESTBED_MODE=plain
+
+# table turns `go test -bench` result lines into Markdown rows: the
+# benchmark's name, then each reported value with its unit.
+table() {
+  awk '/^Benchmark/ {
+    name = $1; sub(/-[0-9]+$/, "", name)
+    row = "| " name " |"
+    for (i = 3; i < NF; i += 2) row = row " " $i " " $(i+1) " |"
+    print row
+    n++
+  }
+  !/^(Benchmark|goos|goarch|pkg|cpu|PASS|ok|testbed)/ && NF > 0 { print }
+  END { if (n == 0) exit 1 }'
+}
+
+echo "## yarn/engine against a scripted ResourceManager"
+echo
+echo "| benchmark | results |"
+echo "|---|---|"
+go test -run '^$' -bench 'BenchmarkEngine10000|BenchmarkHeartbeat1000Outstanding' -benchmem ./yarn/engine/ | table
+echo
+
+echo "## getClusterMetrics calls/s, Spindle's RMClient vs Hadoop's YarnClient (Java after a 200-call warm-up)"
+echo
+echo "| benchmark | results |"
+echo "|---|---|"
+go test -tags integration -run '^$' -bench 'BenchmarkRMClusterMetrics' -benchtime 3000x ./integration/ | table
+echo
+echo "## AM client allocation rate (16 containers a round, released each round)"
+echo
+echo "| benchmark | results |"
+echo "|---|---|"
+go test -tags integration -run '^$' -bench 'BenchmarkAMAllocate' -benchtime 300x ./integration/ | table
+echo
+
+echo "## dshell (on yarn/engine) vs Hadoop's DistributedShell"
+go test -tags integration -run '^$' -bench BenchmarkDshellVersusDistributedShell -benchtime 1x -timeout 60m ./integration/ | table
+echo
+
+if [ -z "${QUICK:-}" ]; then
+  echo "## Staging vs hdfs dfs -put"
+  go test -tags integration -run '^$' -bench BenchmarkStagingVersusFsShell -benchtime 1x -timeout 120m ./integration/ | table
+fi
