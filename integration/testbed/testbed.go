@@ -71,6 +71,18 @@ type Options struct {
 	// StartTimeout bounds the start, including Maven resolving Hadoop on a
 	// cold cache. Zero means 10 minutes.
 	StartTimeout time.Duration
+	// Profiles runs the bed that container profiles are proven on, with
+	// NodeManagers (three when NodeManagers is zero) that the RM tells
+	// apart by host, 127.0.0.2, 127.0.0.3, ..., each on a rack of its own
+	// (/rack0, /rack1, ...); the countable resource type yarn.io/gpu, 2 on
+	// every NodeManager, with the DominantResourceCalculator; the
+	// exclusive node label "fast" on the last NodeManager; the
+	// placement-constraint handler "scheduler"; and OPPORTUNISTIC
+	// containers. Ready.Profiles describes it. Not with HA.
+	Profiles bool
+	// NodeManagers is how many NodeManagers run. Zero means 2, or 3 with
+	// Profiles.
+	NodeManagers int
 }
 
 // Ready is the test bed's ready.json: where everything listens.
@@ -97,6 +109,32 @@ type Ready struct {
 	Control              string            `json:"control"`
 	PID                  int               `json:"pid"`
 	StartupSeconds       float64           `json:"startup_seconds"`
+	// Profiles is set on a bed started with Options.Profiles.
+	Profiles *Profiles `json:"profiles"`
+}
+
+// Profiles describes the profiles bed (Options.Profiles).
+type Profiles struct {
+	// Nodes are the NodeManagers in order: NodeManagerAddresses[i] is on
+	// Nodes[i].Host.
+	Nodes []ProfileNode `json:"nodes"`
+	// ResourceType is the countable custom resource type, and
+	// ResourcePerNode how much of it each NodeManager has.
+	ResourceType    string `json:"resource_type"`
+	ResourcePerNode int64  `json:"resource_per_node"`
+	// Label is the exclusive node label one node carries.
+	Label string `json:"label"`
+	// PlacementConstraints is the RM's placement-constraint handler.
+	PlacementConstraints string `json:"placement_constraints"`
+	// Opportunistic says the RM allocates OPPORTUNISTIC containers.
+	Opportunistic bool `json:"opportunistic"`
+}
+
+// ProfileNode is one NodeManager of the profiles bed.
+type ProfileNode struct {
+	Host  string `json:"host"`  // its NodeId host, an address of 127.0.0.0/8
+	Rack  string `json:"rack"`  // its rack in the RM's topology
+	Label string `json:"label"` // its node label, "" for none
 }
 
 // NameNode is one NameNode's addresses.
@@ -157,6 +195,9 @@ func sourceDir() string {
 // Start runs a test bed and returns once HDFS is up, the ResourceManager
 // reports ACTIVE and every NodeManager RUNNING.
 func Start(ctx context.Context, opts Options) (*TestBed, error) {
+	if opts.Profiles && opts.HA {
+		return nil, errors.New("testbed: Profiles runs one ResourceManager; it cannot be combined with HA")
+	}
 	if opts.StartTimeout == 0 {
 		opts.StartTimeout = 10 * time.Minute
 	}
@@ -197,6 +238,15 @@ func Start(ctx context.Context, opts Options) (*TestBed, error) {
 	}
 	if opts.TokenMaxLifetime > 0 {
 		args = append(args, "--token-max-lifetime-ms", fmt.Sprint(opts.TokenMaxLifetime.Milliseconds()))
+	}
+	if opts.Profiles {
+		args = append(args, "--profiles")
+		if opts.NodeManagers == 0 {
+			opts.NodeManagers = 3
+		}
+	}
+	if opts.NodeManagers > 0 {
+		args = append(args, "--nodemanagers", fmt.Sprint(opts.NodeManagers))
 	}
 	if opts.AMRMTokenRollInterval > 0 {
 		args = append(args, "--amrm-token-rolling-interval-secs", fmt.Sprint(int64(opts.AMRMTokenRollInterval.Seconds())))

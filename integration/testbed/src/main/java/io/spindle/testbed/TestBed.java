@@ -104,6 +104,8 @@ public final class TestBed {
   /** NodeManagers started by the control endpoint replace the cluster's own. */
   private final Map<Integer, NodeManager> restartedNMs = new LinkedHashMap<>();
   private final Map<Integer, String> nmAddresses = new LinkedHashMap<>();
+  /** Profiles bed: the node label exists, so queues may be given capacity on it. */
+  private boolean profilesLabelled;
 
   TestBed(Options opts) {
     this.opts = opts;
@@ -293,6 +295,9 @@ public final class TestBed {
         + new File(confDir, "krb5.conf").getPath();
     conf.set(YarnConfiguration.NM_ADMIN_USER_ENV, "JDK_JAVA_OPTIONS=" + javaOpts);
     conf.set("yarn.nodemanager.container-localizer.java.opts", "-Xmx256m " + javaOpts);
+    if (opts.profiles) {
+      ProfilesBed.configure(conf, workDir);
+    }
   }
 
   /**
@@ -310,6 +315,9 @@ public final class TestBed {
     cs.set("yarn.scheduler.capacity.maximum-am-resource-percent", "1.0");
     cs.set("yarn.scheduler.capacity.maximum-applications", "10000");
     cs.set("yarn.scheduler.capacity.node-locality-delay", "-1");
+    if (opts.profiles) {
+      ProfilesBed.configureScheduler(cs, profilesLabelled);
+    }
     try (OutputStream os = new FileOutputStream(new File(confDir, "capacity-scheduler.xml"))) {
       cs.writeXml(os);
     }
@@ -462,7 +470,13 @@ public final class TestBed {
   }
 
   private void startYarn(YarnConfiguration conf) throws Exception {
-    yarn = new MiniYARNCluster("spindle", opts.ha ? 2 : 1, opts.nodeManagers, 1, 1);
+    if (opts.profiles) {
+      // After HDFS: MiniDFSCluster sets its own topology mapping in conf.
+      ProfilesBed.configureTopology(conf, confDir, opts.nodeManagers);
+      yarn = ProfilesBed.cluster("spindle", opts.nodeManagers);
+    } else {
+      yarn = new MiniYARNCluster("spindle", opts.ha ? 2 : 1, opts.nodeManagers, 1, 1);
+    }
     yarn.init(conf);
     yarn.start();
     if (!waitForNodes(opts.nodeManagers, 60_000)) {
@@ -471,6 +485,13 @@ public final class TestBed {
     for (int i = 0; i < opts.nodeManagers; i++) {
       NodeId id = yarn.getNodeManager(i).getNMContext().getNodeId();
       nmAddresses.put(i, id.toString());
+    }
+    if (opts.profiles) {
+      ProfilesBed.checkDistinctHosts(nmAddresses.values());
+      ProfilesBed.labelNode(activeRM(), opts.nodeManagers);
+      profilesLabelled = true;
+      writeSchedulerConf();
+      ProfilesBed.refreshQueues(activeRM());
     }
   }
 
@@ -592,6 +613,9 @@ public final class TestBed {
       j.append("  \"kerberos\": null,\n");
     }
     j.append("  \"ha\": ").append(opts.ha).append(",\n");
+    if (opts.profiles) {
+      j.append("  \"profiles\": ").append(ProfilesBed.readyJson(opts.nodeManagers)).append(",\n");
+    }
     j.append("  \"hadoop_version\": ").append(q(org.apache.hadoop.util.VersionInfo.getVersion())).append(",\n");
     j.append("  \"java_opts\": ").append(q(JAVA17_OPTS)).append(",\n");
     j.append("  \"control\": ").append(q("http://127.0.0.1:" + control.getAddress().getPort())).append(",\n");
@@ -1073,6 +1097,8 @@ public final class TestBed {
     long ticketLifetimeMs = 24L * 3600 * 1000;
     /** AMRMToken master key rolling interval; 0 keeps Hadoop's (a day). */
     long amrmRollingSecs;
+    /** Racks, a custom resource, a node label, placement constraints, OPPORTUNISTIC. */
+    boolean profiles;
 
     static Options parse(String[] args) throws IOException {
       Options o = new Options();
@@ -1091,11 +1117,15 @@ public final class TestBed {
           case "--ticket-lifetime-ms": o.ticketLifetimeMs = Long.parseLong(need(a, v)); i++; break;
           case "--amrm-token-rolling-interval-secs":
             o.amrmRollingSecs = Long.parseLong(need(a, v)); i++; break;
+          case "--profiles": o.profiles = true; break;
           default: throw new IllegalArgumentException("unknown argument " + a + "\n" + USAGE);
         }
       }
       if (o.dir == null) {
         throw new IllegalArgumentException("--dir is required\n" + USAGE);
+      }
+      if (o.profiles && o.ha) {
+        throw new IllegalArgumentException("--profiles runs one ResourceManager, not --ha");
       }
       for (String level : o.rpcProtection.split(",")) {
         if (!List.of("authentication", "integrity", "privacy").contains(level.trim())) {
@@ -1118,7 +1148,7 @@ public final class TestBed {
     static final String USAGE = "usage: TestBed --dir DIR [--kerberos] [--ha]"
         + " [--rpc-protection authentication|integrity|privacy[,...]] [--nodemanagers N]"
         + " [--token-renew-interval-ms MS] [--token-max-lifetime-ms MS] [--ticket-lifetime-ms MS]"
-        + " [--amrm-token-rolling-interval-secs S]"
+        + " [--amrm-token-rolling-interval-secs S] [--profiles]"
         + " [--exit-on-stdin-eof]";
   }
 }

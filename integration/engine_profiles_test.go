@@ -1,0 +1,231 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spindle-yarn/spindle/integration/testbed"
+	"github.com/spindle-yarn/spindle/yarn"
+	"github.com/spindle-yarn/spindle/yarn/engine"
+)
+
+// startProfilesBed starts a test bed of the test's own with
+// testbed.Options.Profiles: three NodeManagers the RM tells apart by host,
+// each on a rack of its own, yarn.io/gpu 2 on each, the exclusive label
+// "fast" on the last, OPPORTUNISTIC containers allowed. It first checks,
+// from the RM's node reports, that the bed is what ready.json says.
+func startProfilesBed(t *testing.T, ctx context.Context) *testbed.TestBed {
+	t.Helper()
+	started := time.Now()
+	tb, err := testbed.Start(ctx, testbed.Options{Profiles: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tb.Stop)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("profiles bed log (last 60 lines of %s):\n%s", tb.LogPath(), tb.LogTail(60))
+		}
+	})
+	t.Logf("profiles bed ready in %.1f s", time.Since(started).Seconds())
+	p := tb.Ready.Profiles
+	if p == nil || len(p.Nodes) != 3 || len(tb.Ready.NodeManagerAddresses) != 3 {
+		t.Fatalf("ready.json describes no profiles bed of 3 nodes: %+v, %v", p, tb.Ready.NodeManagerAddresses)
+	}
+	rm := rmClient(t, tb, "alice", "")
+	nodes, err := rm.Nodes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byHost := map[string]yarn.NodeReport{}
+	for _, n := range nodes {
+		byHost[n.ID.Host] = n
+	}
+	for i, want := range p.Nodes {
+		n, ok := byHost[want.Host]
+		if !ok {
+			t.Fatalf("the RM lists no node on %s: %v", want.Host, nodes)
+		}
+		if n.ID.String() != tb.Ready.NodeManagerAddresses[i] {
+			t.Errorf("node %d is %s, ready.json says %s", i, n.ID, tb.Ready.NodeManagerAddresses[i])
+		}
+		var wantLabels []string
+		if want.Label != "" {
+			wantLabels = []string{want.Label}
+		}
+		if n.Rack != want.Rack || !slices.Equal(n.Labels, wantLabels) || n.Capability.Custom[p.ResourceType] != p.ResourcePerNode {
+			t.Errorf("the RM reports node %s on rack %q with labels %v and %s %d; want %q, %v, %d",
+				n.ID, n.Rack, n.Labels, p.ResourceType, n.Capability.Custom[p.ResourceType], want.Rack, wantLabels, p.ResourcePerNode)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	return tb
+}
+
+// TestEngineProfiles: on a bed of its own (see startProfilesBed) one
+// engine runs five profiles at once, and the RM's container reports show
+// each honoured:
+//
+//   - gpu: 1 yarn.io/gpu each, 4 (all the unlabelled nodes have), then 5:
+//     every report carries the GPU, the RM holds exactly 4 (at most 2 per
+//     node) and the fifth stays outstanding;
+//   - label: node label "fast": all on the labelled node, and no
+//     unlabelled container ever runs there;
+//   - node: strictly node 1 (its node row, and its rack and ANY rows not
+//     relaxed): all there;
+//   - opportunistic: execution type OPPORTUNISTIC in every report, and
+//     GUARANTEED in every other profile's.
+//
+// Not proven here: a profile naming only racks with StrictLocality (the
+// engine sends the rack rows with relaxLocality false, and the
+// CapacityScheduler then never places a container rack-locally there, so
+// such a profile is never served), and anti-affinity, which needs
+// SchedulingRequests that Spindle's protocol messages and the engine do
+// not carry yet.
+//
+// Plain runs only (the bed's authentication does not matter); it starts a
+// second bed, about 15-30 s and 1.5 GB, for itself.
+func TestEngineProfiles(t *testing.T) {
+	if testbed.Get(t).Mode() != testbed.ModePlain {
+		t.Skip("starts a profiles bed of its own; run once, in the plain run")
+	}
+	ctx := testContext(t, 8*time.Minute)
+	tb := startProfilesBed(t, ctx)
+	p := tb.Ready.Profiles
+	n1, labelled := p.Nodes[1], p.Nodes[2]
+	rackOf := map[string]string{}
+	for _, n := range p.Nodes {
+		rackOf[n.Host] = n.Rack
+	}
+
+	b := newEngineBed(t, tb)
+	res := yarn.Resource{MemoryMB: 64, VCores: 1}
+	gpuRes := yarn.Resource{MemoryMB: 64, VCores: 1, Custom: map[string]int64{p.ResourceType: 1}}
+	gpuCapacity := int(2 * p.ResourcePerNode) // the unlabelled nodes'
+	// The GPU profile comes last in priority: once it asks beyond the
+	// GPUs, the scheduler reserves nodes for it, and a reserved node
+	// serves no lower priority.
+	profiles := []engine.Profile{
+		{Name: "node", Resource: res, Priority: 1, Nodes: []string{n1.Host}, StrictLocality: true, Target: 3},
+		{Name: "label", Resource: res, Priority: 2, NodeLabel: labelled.Label, Target: 3},
+		{Name: "opportunistic", Resource: res, Priority: 3, ExecutionType: yarn.ExecutionOpportunistic, EnforceExecutionType: true, Target: 3},
+		{Name: "gpu", Resource: gpuRes, Priority: 4, Target: gpuCapacity},
+	}
+	b.watch.allow(3 + 3 + 3 + gpuCapacity)
+	e := b.engine(engine.Config{
+		Profiles: profiles,
+		RackOf:   func(h string) string { return rackOf[h] },
+	}, "sleep 600")
+
+	var (
+		mu        sync.Mutex
+		profileOf = map[yarn.ContainerID]string{}
+	)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- e.Run(runCtx, engine.Callbacks{OnStarted: func(c yarn.Container, profile string) {
+			mu.Lock()
+			profileOf[c.ID] = profile
+			mu.Unlock()
+		}})
+	}()
+	want := map[string]int{"gpu": gpuCapacity, "label": 3, "node": 3, "opportunistic": 3}
+	took := waitFor(t, ctx, "every profile running", 3*time.Minute, func() bool {
+		for name, n := range want {
+			if ps := profileStatus(e, name); ps.Running != n || ps.Starting != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	// One GPU more than the unlabelled nodes have: many NodeManager
+	// heartbeats (100 ms) later it must still be unmet.
+	if err := e.SetTarget("gpu", gpuCapacity+1); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the GPU raise sent", 30*time.Second, func() bool { return profileStatus(e, "gpu").Outstanding == 1 })
+	time.Sleep(3 * time.Second)
+	reps, err := b.rm.Containers(ctx, yarn.ApplicationAttemptID{Application: b.app, Attempt: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run returned %v", err)
+	}
+	t.Logf("every profile running %s after the engine started", took.Round(time.Millisecond))
+
+	mu.Lock()
+	defer mu.Unlock()
+	got := map[string][]yarn.ContainerReport{}
+	for _, r := range reps {
+		name, ok := profileOf[r.ID]
+		if !ok {
+			t.Errorf("the RM lists container %s on %s, which the engine never started", r.ID, r.NodeID)
+			continue
+		}
+		got[name] = append(got[name], r)
+	}
+	for name, n := range want {
+		if len(got[name]) != n {
+			t.Errorf("the RM holds %d containers of profile %s, want %d", len(got[name]), name, n)
+		}
+	}
+	if ps := profileStatus(e, "gpu"); ps.Outstanding != 1 {
+		t.Errorf("gpu profile %+v: want 1 outstanding, the ask beyond the cluster's GPUs", ps)
+	}
+	perNode := map[string]int64{}
+	for name, rs := range got {
+		for _, r := range rs {
+			where := fmt.Sprintf("%s container %s on %s", name, r.ID, r.NodeID)
+			gpus := r.Resource.Custom[p.ResourceType]
+			perNode[r.NodeID.Host] += gpus
+			switch {
+			case name == "gpu" && gpus != 1:
+				t.Errorf("%s has %d %s, want 1", where, gpus, p.ResourceType)
+			case name != "gpu" && gpus != 0:
+				t.Errorf("%s has %d %s, want none", where, gpus, p.ResourceType)
+			}
+			if name == "label" && r.NodeID.Host != labelled.Host {
+				t.Errorf("%s, want the labelled node %s", where, labelled.Host)
+			}
+			if name != "label" && name != "opportunistic" && r.NodeID.Host == labelled.Host {
+				t.Errorf("%s: an unlabelled ask ran on the exclusively labelled node", where)
+			}
+			if name == "node" && r.NodeID.Host != n1.Host {
+				t.Errorf("%s, want strictly %s", where, n1.Host)
+			}
+			wantType := yarn.ExecutionGuaranteed
+			if name == "opportunistic" {
+				wantType = yarn.ExecutionOpportunistic
+			}
+			if r.ExecutionType != wantType {
+				t.Errorf("%s is %s, want %s", where, r.ExecutionType, wantType)
+			}
+		}
+	}
+	for host, gpus := range perNode {
+		if gpus > p.ResourcePerNode {
+			t.Errorf("%d %s allocated on %s, which has %d", gpus, p.ResourceType, host, p.ResourcePerNode)
+		}
+	}
+	t.Logf("%s in use per node: %v", p.ResourceType, perNode)
+	for name, rs := range got {
+		var where []string
+		for _, r := range rs {
+			where = append(where, r.NodeID.Host+"/"+r.ExecutionType.String())
+		}
+		t.Logf("%s: %v", name, where)
+	}
+	b.finish(ctx, yarn.FinalSucceeded, "profiles honoured")
+}
