@@ -20,12 +20,12 @@ import (
 // Cred is one credential of a cache: a ticket for Server issued to the
 // cache's principal, with its session key and times.
 type Cred struct {
-	Server                                 types.PrincipalName
-	ServerRealm                            string
-	Key                                    types.EncryptionKey
+	Server                                  types.PrincipalName
+	ServerRealm                             string
+	Key                                     types.EncryptionKey
 	AuthTime, StartTime, EndTime, RenewTill time.Time
-	Flags                                  []byte // 4 bytes of ticket flags
-	Ticket                                 []byte // DER of the Ticket
+	Flags                                   []byte // 4 bytes of ticket flags
+	Ticket                                  []byte // DER of the Ticket
 }
 
 // WriteCCache writes a version 4 cache file for client@realm holding creds,
