@@ -106,9 +106,9 @@ func (r *FileReader) Read(p []byte) (int, error) {
 			}
 			// Go on from the same offset with another replica.
 			r.c.log.Debug("hdfs: block read failed, trying another replica", "path", r.path, "offset", r.off, "err", err)
-			r.cur.exclude()
+			r.cur.exclude(err)
 		}
-		var excluded map[string]bool
+		var excluded map[string]error
 		if r.cur != nil {
 			excluded = r.cur.excluded
 			r.cur.close()
@@ -168,7 +168,7 @@ func (r *FileReader) ReadAt(p []byte, off int64) (int, error) {
 		for n < len(p) && !br.done() {
 			data, err := br.next()
 			if err != nil {
-				br.exclude()
+				br.exclude(err)
 				excluded := br.excluded
 				br.close()
 				if br, err = r.openBlock(off, want, excluded); err != nil {
@@ -217,10 +217,11 @@ func (r *FileReader) blockAt(off int64, refresh bool) (*pb.LocatedBlockProto, er
 }
 
 // openBlock starts reading up to want bytes at off from the block holding
-// it, from the first replica not excluded that accepts.
-func (r *FileReader) openBlock(off, want int64, excluded map[string]bool) (*blockRead, error) {
+// it, from the first replica not excluded (by the DataNode's failure)
+// that accepts.
+func (r *FileReader) openBlock(off, want int64, excluded map[string]error) (*blockRead, error) {
 	if excluded == nil {
-		excluded = map[string]bool{}
+		excluded = map[string]error{}
 	}
 	refreshed := false
 	var errs []error
@@ -232,7 +233,10 @@ func (r *FileReader) openBlock(off, want int64, excluded map[string]bool) (*bloc
 		tokenRefused := false
 		for _, dn := range lb.GetLocs() {
 			addr := r.c.dataNodeAddr(dn)
-			if excluded[addr] {
+			if err, ok := excluded[addr]; ok {
+				if !refreshed {
+					errs = append(errs, err)
+				}
 				continue
 			}
 			start := off - int64(lb.GetOffset())
@@ -249,7 +253,7 @@ func (r *FileReader) openBlock(off, want int64, excluded map[string]bool) (*bloc
 			if errors.As(err, &dn) && dn.badToken {
 				tokenRefused = true
 			} else {
-				excluded[addr] = true
+				excluded[addr] = err
 			}
 			errs = append(errs, err)
 			r.c.log.Debug("hdfs: replica refused a read", "path", r.path, "datanode", addr, "err", err)
@@ -283,7 +287,7 @@ type blockRead struct {
 	end      int64 // one past the last byte wanted
 	pos      int64 // next byte to return
 	buf      []byte
-	excluded map[string]bool
+	excluded map[string]error // failed DataNodes and why
 	finished bool
 }
 
@@ -328,9 +332,9 @@ func (c *Client) readBlock(ctx context.Context, addr string, lb *pb.LocatedBlock
 func (b *blockRead) done() bool { return b.pos >= b.end }
 
 // exclude marks the block's DataNode as failed for this read.
-func (b *blockRead) exclude() {
+func (b *blockRead) exclude(err error) {
 	if b.excluded != nil {
-		b.excluded[b.dc.addr] = true
+		b.excluded[b.dc.addr] = err
 	}
 }
 

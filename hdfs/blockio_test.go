@@ -1,0 +1,502 @@
+package hdfs
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/spindle-yarn/spindle/internal/ipc/ipctest"
+	pbc "github.com/spindle-yarn/spindle/internal/proto/hadoopcommon"
+	pb "github.com/spindle-yarn/spindle/internal/proto/hadoophdfs"
+)
+
+// These tests run the block reader and writer against a fake NameNode
+// (ipctest) and fake DataNodes, for the faults the test bed cannot make:
+// a replica sending bad data or refusing a block token, a DataNode
+// refusing a pipeline, a NameNode that never sees the last block. The
+// bytes on the wire are proven against real DataNodes by the integration
+// tests (TestHDFSTokensReadWrite).
+
+// fakeDataNode serves READ_BLOCK and WRITE_BLOCK from memory.
+type fakeDataNode struct {
+	t    *testing.T
+	ln   net.Listener
+	addr string
+
+	mu           sync.Mutex
+	blocks       map[uint64][]byte // by block id
+	corrupt      bool              // flip a byte of every packet it sends
+	refuseToken  bool              // answer ERROR_ACCESS_TOKEN while set
+	refuseWrites bool              // answer ERROR to WRITE_BLOCK
+	reads        int
+	tokens       []string // block token identifiers it was shown
+	peers        map[string]*fakeDataNode
+	wg           sync.WaitGroup
+}
+
+// set changes the DataNode's behaviour under its lock.
+func (d *fakeDataNode) set(f func(d *fakeDataNode)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	f(d)
+}
+
+func newFakeDataNode(t *testing.T) *fakeDataNode {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &fakeDataNode{t: t, ln: ln, addr: ln.Addr().String(), blocks: map[uint64][]byte{}}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			d.wg.Add(1)
+			go func() {
+				defer d.wg.Done()
+				defer conn.Close()
+				d.serve(conn)
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); d.wg.Wait() })
+	return d
+}
+
+func (d *fakeDataNode) info() *pb.DatanodeInfoProto {
+	host, port, _ := net.SplitHostPort(d.addr)
+	p, _ := strconv.Atoi(port)
+	return &pb.DatanodeInfoProto{Id: &pb.DatanodeIDProto{
+		IpAddr: proto.String(host), HostName: proto.String("localhost"), DatanodeUuid: proto.String(d.addr),
+		XferPort: proto.Uint32(uint32(p)), InfoPort: proto.Uint32(0), IpcPort: proto.Uint32(0),
+	}}
+}
+
+func (d *fakeDataNode) serve(conn net.Conn) {
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	r := bufio.NewReader(conn)
+	var head [3]byte
+	if _, err := io.ReadFull(r, head[:]); err != nil {
+		return
+	}
+	if binary.BigEndian.Uint16(head[:2]) != dataTransferVersion {
+		d.t.Errorf("fake DataNode: version %d", binary.BigEndian.Uint16(head[:2]))
+		return
+	}
+	reply := func(m proto.Message) {
+		b, _ := appendDelimited(nil, m)
+		conn.Write(b)
+	}
+	status := func(s pb.Status) *pb.BlockOpResponseProto { return &pb.BlockOpResponseProto{Status: s.Enum()} }
+	d.mu.Lock()
+	refuseToken, corrupt, refuseWrites := d.refuseToken, d.corrupt, d.refuseWrites
+	d.mu.Unlock()
+	switch head[2] {
+	case opReadBlock:
+		req := &pb.OpReadBlockProto{}
+		if err := readDelimited(r, req); err != nil {
+			d.t.Errorf("fake DataNode: %v", err)
+			return
+		}
+		d.mu.Lock()
+		d.reads++
+		d.tokens = append(d.tokens, string(req.GetHeader().GetBaseHeader().GetToken().GetIdentifier()))
+		data, ok := d.blocks[req.GetHeader().GetBaseHeader().GetBlock().GetBlockId()]
+		d.mu.Unlock()
+		if refuseToken {
+			reply(status(pb.Status_ERROR_ACCESS_TOKEN))
+			return
+		}
+		off, n := int64(req.GetOffset()), int64(req.GetLen())
+		if !ok || off+n > int64(len(data)) {
+			reply(status(pb.Status_ERROR))
+			return
+		}
+		start := off / 512 * 512
+		resp := status(pb.Status_SUCCESS)
+		resp.ReadOpChecksumInfo = &pb.ReadOpChecksumInfoProto{Checksum: writeChecksum.proto(), ChunkOffset: proto.Uint64(uint64(start))}
+		reply(resp)
+		seq := int64(0)
+		for pos := start; pos < off+n; seq++ {
+			k := min(int64(packetData), int64(len(data))-pos)
+			chunk := append([]byte(nil), data[pos:pos+k]...)
+			sums := writeChecksum.append(nil, chunk)
+			if corrupt {
+				chunk[0] ^= 0xff
+			}
+			conn.Write(appendPacket(nil, packet{offset: pos, seqno: seq, data: chunk, checksums: sums}))
+			pos += k
+		}
+		conn.Write(appendPacket(nil, packet{offset: off + n, seqno: seq, last: true}))
+		io.Copy(io.Discard, r)
+	case opWriteBlock:
+		req := &pb.OpWriteBlockProto{}
+		if err := readDelimited(r, req); err != nil {
+			d.t.Errorf("fake DataNode: %v", err)
+			return
+		}
+		if refuseWrites {
+			reply(&pb.BlockOpResponseProto{Status: pb.Status_ERROR.Enum(), FirstBadLink: proto.String(d.addr)})
+			return
+		}
+		cs, err := checksumFromProto(req.GetRequestedChecksum())
+		if err != nil {
+			d.t.Errorf("fake DataNode: %v", err)
+			return
+		}
+		reply(status(pb.Status_SUCCESS))
+		var block []byte
+		var buf []byte
+		for {
+			var p packet
+			p, buf, err = readPacket(r, buf)
+			if err != nil {
+				d.t.Errorf("fake DataNode: reading a packet: %v", err)
+				return
+			}
+			if p.offset != int64(len(block)) {
+				d.t.Errorf("fake DataNode: packet at %d after %d bytes", p.offset, len(block))
+			}
+			if bad, err := cs.verify(p.data, p.checksums); err != nil || bad >= 0 {
+				d.t.Errorf("fake DataNode: bad checksums: %d, %v", bad, err)
+				return
+			}
+			block = append(block, p.data...)
+			replies := make([]pb.Status, req.GetPipelineSize())
+			reply(&pb.PipelineAckProto{Seqno: proto.Int64(p.seqno), Reply: replies})
+			if p.last {
+				break
+			}
+		}
+		// Store the replicas the pipeline's other DataNodes would have.
+		id := req.GetHeader().GetBaseHeader().GetBlock().GetBlockId()
+		d.set(func(d *fakeDataNode) { d.blocks[id] = block })
+		for _, target := range req.GetTargets() {
+			peer := d.peers[net.JoinHostPort(target.GetId().GetIpAddr(), strconv.Itoa(int(target.GetId().GetXferPort())))]
+			peer.set(func(p *fakeDataNode) { p.blocks[id] = block })
+		}
+	default:
+		d.t.Errorf("fake DataNode: op %d", head[2])
+	}
+}
+
+// fakeNameNode keeps one file's blocks, placed on its DataNodes in order.
+type fakeNameNode struct {
+	mu        sync.Mutex
+	dns       []*fakeDataNode
+	blocks    []*pb.LocatedBlockProto
+	size      uint64
+	nextID    uint64
+	tokenGen  int
+	completed bool
+	neverDone bool // complete answers false forever
+	abandoned int
+	excluded  []string
+	srv       *ipctest.Server
+}
+
+func newFakeNameNode(t *testing.T, dns ...*fakeDataNode) *fakeNameNode {
+	n := &fakeNameNode{dns: dns, nextID: 1000}
+	peers := map[string]*fakeDataNode{}
+	for _, d := range dns {
+		peers[d.addr] = d
+		d.peers = peers
+	}
+	status := func() *pb.HdfsFileStatusProto {
+		return &pb.HdfsFileStatusProto{
+			FileType: pb.HdfsFileStatusProto_IS_FILE.Enum(), Path: []byte{}, Length: proto.Uint64(n.size),
+			Permission: &pb.FsPermissionProto{Perm: proto.Uint32(0o644)}, Owner: proto.String("alice"), Group: proto.String("g"),
+			ModificationTime: proto.Uint64(0), AccessTime: proto.Uint64(0), FileId: proto.Uint64(7),
+		}
+	}
+	n.srv = ipctest.NewServer(t, ipctest.Methods{
+		"create": func(c *ipctest.Call) ipctest.Reply {
+			return ipctest.Respond(&pb.CreateResponseProto{Fs: status()})
+		},
+		"addBlock": func(c *ipctest.Call) ipctest.Reply {
+			req := &pb.AddBlockRequestProto{}
+			c.Decode(req)
+			n.mu.Lock()
+			defer n.mu.Unlock()
+			if prev := req.GetPrevious(); prev != nil {
+				n.blocks[len(n.blocks)-1].B.NumBytes = proto.Uint64(prev.GetNumBytes())
+			}
+			ex := map[string]bool{}
+			for _, e := range req.GetExcludeNodes() {
+				ex[e.GetId().GetDatanodeUuid()] = true
+				n.excluded = append(n.excluded, e.GetId().GetDatanodeUuid())
+			}
+			var off uint64
+			for _, b := range n.blocks {
+				off += b.GetB().GetNumBytes()
+			}
+			lb := &pb.LocatedBlockProto{
+				B:      &pb.ExtendedBlockProto{PoolId: proto.String("bp"), BlockId: proto.Uint64(n.nextID), GenerationStamp: proto.Uint64(1)},
+				Offset: proto.Uint64(off), Corrupt: proto.Bool(false),
+				BlockToken: &pbc.TokenProto{Identifier: []byte("gen0"), Password: []byte("pw"), Kind: proto.String("HDFS_BLOCK_TOKEN"), Service: proto.String("")},
+			}
+			n.nextID++
+			for _, d := range n.dns {
+				if !ex[d.addr] {
+					lb.Locs = append(lb.Locs, d.info())
+				}
+			}
+			n.blocks = append(n.blocks, lb)
+			return ipctest.Respond(&pb.AddBlockResponseProto{Block: lb})
+		},
+		"abandonBlock": func(c *ipctest.Call) ipctest.Reply {
+			n.mu.Lock()
+			defer n.mu.Unlock()
+			n.abandoned++
+			n.blocks = n.blocks[:len(n.blocks)-1]
+			return ipctest.Respond(&pb.AbandonBlockResponseProto{})
+		},
+		"complete": func(c *ipctest.Call) ipctest.Reply {
+			req := &pb.CompleteRequestProto{}
+			c.Decode(req)
+			n.mu.Lock()
+			defer n.mu.Unlock()
+			if n.neverDone {
+				return ipctest.Respond(&pb.CompleteResponseProto{Result: proto.Bool(false)})
+			}
+			if last := req.GetLast(); last != nil {
+				n.blocks[len(n.blocks)-1].B.NumBytes = proto.Uint64(last.GetNumBytes())
+			}
+			n.size = 0
+			for _, b := range n.blocks {
+				n.size += b.GetB().GetNumBytes()
+			}
+			n.completed = true
+			return ipctest.Respond(&pb.CompleteResponseProto{Result: proto.Bool(true)})
+		},
+		"renewLease": func(c *ipctest.Call) ipctest.Reply { return ipctest.Respond(&pb.RenewLeaseResponseProto{}) },
+		"getBlockLocations": func(c *ipctest.Call) ipctest.Reply {
+			n.mu.Lock()
+			defer n.mu.Unlock()
+			n.tokenGen++
+			var blocks []*pb.LocatedBlockProto
+			for _, b := range n.blocks {
+				b = proto.CloneOf(b)
+				b.BlockToken.Identifier = []byte("gen" + strconv.Itoa(n.tokenGen))
+				blocks = append(blocks, b)
+			}
+			return ipctest.Respond(&pb.GetBlockLocationsResponseProto{Locations: &pb.LocatedBlocksProto{
+				FileLength: proto.Uint64(n.size), Blocks: blocks, UnderConstruction: proto.Bool(false), IsLastBlockComplete: proto.Bool(true),
+			}})
+		},
+		"delete": func(c *ipctest.Call) ipctest.Reply {
+			return ipctest.Respond(&pb.DeleteResponseProto{Result: proto.Bool(true)})
+		},
+	})
+	return n
+}
+
+func fakeClient(t *testing.T, nn *fakeNameNode, replication int) *Client {
+	c, err := NewClient(Config{NameNodes: []string{nn.srv.Addr}, User: "alice", Replication: replication, BlockSize: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.NewChaCha8([32]byte{1}).Read(b)
+	return b
+}
+
+func writeAll(t *testing.T, ctx context.Context, c *Client, data []byte, opts CreateOptions) error {
+	t.Helper()
+	w, err := c.Create(ctx, "/f", opts)
+	if err != nil {
+		return err
+	}
+	for rest := data; len(rest) > 0; {
+		k := min(len(rest), 1000)
+		if _, err := w.Write(rest[:k]); err != nil {
+			return err
+		}
+		rest = rest[k:]
+	}
+	return w.Close()
+}
+
+// TestBlockWriteRead: a file of several blocks and a partial chunk goes
+// through a two-DataNode pipeline and reads back equal, whole and by
+// ranges.
+func TestBlockWriteRead(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dn1, dn2 := newFakeDataNode(t), newFakeDataNode(t)
+	nn := newFakeNameNode(t, dn1, dn2)
+	c := fakeClient(t, nn, 2)
+	want := randomBytes(3*4096 + 1234)
+	if err := writeAll(t, ctx, c, want, CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(nn.blocks) != 4 || !nn.completed {
+		t.Fatalf("%d blocks, completed %v; want 4, true", len(nn.blocks), nn.completed)
+	}
+	got, err := c.ReadFile(ctx, "/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("read %d bytes, not the %d written", len(got), len(want))
+	}
+	r, err := c.Open(ctx, "/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	buf := make([]byte, 5000)
+	if n, err := r.ReadAt(buf, 4000); err != nil || !bytes.Equal(buf[:n], want[4000:9000]) {
+		t.Errorf("ReadAt across blocks: %d, %v", n, err)
+	}
+	if _, err := r.Seek(-10, io.SeekEnd); err != nil {
+		t.Fatal(err)
+	}
+	if rest, err := io.ReadAll(r); err != nil || !bytes.Equal(rest, want[len(want)-10:]) {
+		t.Errorf("read after Seek to the end: %q, %v", rest, err)
+	}
+}
+
+// TestBlockReadFailover: a replica sending corrupt data is left for the
+// next one; when every replica fails the error names them and matches
+// ErrDataNode.
+func TestBlockReadFailover(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dn1, dn2 := newFakeDataNode(t), newFakeDataNode(t)
+	nn := newFakeNameNode(t, dn1, dn2)
+	c := fakeClient(t, nn, 2)
+	want := randomBytes(2*4096 + 100)
+	if err := writeAll(t, ctx, c, want, CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	dn1.set(func(d *fakeDataNode) { d.corrupt = true })
+	got, err := c.ReadFile(ctx, "/f")
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("with a corrupt first replica: %d bytes, %v", len(got), err)
+	}
+	dn2.set(func(d *fakeDataNode) {
+		if d.reads == 0 {
+			t.Error("the second replica was never read")
+		}
+		d.corrupt = true
+	})
+	_, err = c.ReadFile(ctx, "/f")
+	if !errors.Is(err, ErrDataNode) {
+		t.Fatalf("every replica corrupt: %v, want ErrDataNode", err)
+	}
+	for _, dn := range []*fakeDataNode{dn1, dn2} {
+		if !bytes.Contains([]byte(err.Error()), []byte(dn.addr)) {
+			t.Errorf("error %q does not name %s", err, dn.addr)
+		}
+	}
+}
+
+// TestBlockReadFreshToken: a DataNode refusing the block token makes the
+// reader ask the NameNode again and present the new token.
+func TestBlockReadFreshToken(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dn := newFakeDataNode(t)
+	nn := newFakeNameNode(t, dn)
+	c := fakeClient(t, nn, 1)
+	want := randomBytes(100)
+	if err := writeAll(t, ctx, c, want, CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Open(ctx, "/f") // tokens of generation 1
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	dn.set(func(d *fakeDataNode) { d.refuseToken = true })
+	buf := make([]byte, 10)
+	if _, err := r.ReadAt(buf, 0); !errors.Is(err, ErrDataNode) {
+		t.Fatalf("refused token: %v, want ErrDataNode", err)
+	}
+	dn.mu.Lock()
+	tokens := append([]string(nil), dn.tokens...)
+	dn.mu.Unlock()
+	if len(tokens) != 2 || tokens[0] != "gen1" || tokens[1] != "gen2" {
+		t.Errorf("tokens presented %q, want gen1 then the fresh gen2", tokens)
+	}
+}
+
+// TestBlockWriteExcludesRefusingDataNode: a DataNode refusing a block's
+// pipeline makes the writer abandon the block and ask for another without
+// it.
+func TestBlockWriteExcludesRefusingDataNode(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	bad, good := newFakeDataNode(t), newFakeDataNode(t)
+	bad.set(func(d *fakeDataNode) { d.refuseWrites = true })
+	nn := newFakeNameNode(t, bad, good)
+	c := fakeClient(t, nn, 1)
+	want := randomBytes(5000)
+	if err := writeAll(t, ctx, c, want, CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if nn.abandoned != 2 || len(nn.excluded) != 2 || nn.excluded[0] != bad.addr {
+		t.Errorf("abandoned %d blocks, excluded %v; want 2 (one per block), %s", nn.abandoned, nn.excluded, bad.addr)
+	}
+	got, err := c.ReadFile(ctx, "/f")
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("read %d bytes, %v", len(got), err)
+	}
+}
+
+// TestBlockWriteLastBlockNotReplicated: a NameNode that never counts the
+// last block's replicas makes Close fail with ErrLastBlockNotReplicated
+// after its retries, not hang.
+func TestBlockWriteLastBlockNotReplicated(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out complete's retries (about 20 s)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dn := newFakeDataNode(t)
+	nn := newFakeNameNode(t, dn)
+	nn.neverDone = true
+	c := fakeClient(t, nn, 1)
+	err := writeAll(t, ctx, c, randomBytes(10), CreateOptions{})
+	if !errors.Is(err, ErrLastBlockNotReplicated) {
+		t.Fatalf("Close: %v, want ErrLastBlockNotReplicated", err)
+	}
+	if got := nn.srv.Calls("complete"); got != 7 {
+		t.Errorf("complete asked %d times, want 7", got)
+	}
+}
+
+// TestCreateOptionsChecked: a block size that is not a multiple of the
+// checksum chunk is refused before the NameNode is asked.
+func TestCreateOptionsChecked(t *testing.T) {
+	nn := newFakeNameNode(t)
+	c := fakeClient(t, nn, 1)
+	if _, err := c.Create(context.Background(), "/f", CreateOptions{BlockSize: 1000}); err == nil {
+		t.Error("block size 1000 accepted")
+	}
+	if nn.srv.Calls("create") != 0 {
+		t.Error("the NameNode was asked")
+	}
+}
