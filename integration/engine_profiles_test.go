@@ -92,14 +92,25 @@ func startProfilesBed(t *testing.T, ctx context.Context) *testbed.TestBed {
 // SchedulingRequests that Spindle's protocol messages and the engine do
 // not carry yet.
 //
+// exclusion: a batch of 8 whose command fails only where NM_HOST is node
+// 0 (containers of 3000 MB, so each node holds two at a time and both
+// get work): node 0 is excluded through the RM's blacklist after 3
+// failures there, the RM allocates nothing more on it, the 8 succeed on
+// node 1, and the application SUCCEEDS.
+//
 // Plain runs only (the bed's authentication does not matter); it starts a
-// second bed, about 15-30 s and 1.5 GB, for itself.
+// second bed, about 15-40 s and 1.5 GB, for itself.
 func TestEngineProfiles(t *testing.T) {
 	if testbed.Get(t).Mode() != testbed.ModePlain {
 		t.Skip("starts a profiles bed of its own; run once, in the plain run")
 	}
-	ctx := testContext(t, 8*time.Minute)
-	tb := startProfilesBed(t, ctx)
+	tb := startProfilesBed(t, testContext(t, 10*time.Minute))
+	t.Run("honoured", func(t *testing.T) { testProfilesHonoured(t, tb) })
+	t.Run("exclusion", func(t *testing.T) { testNodeExclusion(t, tb) })
+}
+
+func testProfilesHonoured(t *testing.T, tb *testbed.TestBed) {
+	ctx := testContext(t, 5*time.Minute)
 	p := tb.Ready.Profiles
 	n1, labelled := p.Nodes[1], p.Nodes[2]
 	rackOf := map[string]string{}
@@ -228,4 +239,86 @@ func TestEngineProfiles(t *testing.T) {
 		t.Logf("%s: %v", name, where)
 	}
 	b.finish(ctx, yarn.FinalSucceeded, "profiles honoured")
+}
+
+func testNodeExclusion(t *testing.T, tb *testbed.TestBed) {
+	ctx := testContext(t, 5*time.Minute)
+	p := tb.Ready.Profiles
+	bad, good := p.Nodes[0].Host, p.Nodes[1].Host
+	b := newEngineBed(t, tb)
+	const n = 8
+	b.watch.allow(4) // two per unlabelled node
+	work := engine.Profile{Name: "work", Resource: yarn.Resource{MemoryMB: 3000, VCores: 1}, Priority: 1, RunOnce: true, Target: n}
+	e := b.engine(engine.Config{Profiles: []engine.Profile{work}, MaxFailures: -1},
+		fmt.Sprintf(`if [ "$NM_HOST" = %s ]; then exit 7; fi; sleep 2`, bad))
+	var (
+		mu         sync.Mutex
+		excluded   []string
+		excludedAt time.Time
+		okOn       = map[string]int{}
+		failedOn   = map[string]int{}
+		lateOnBad  []string
+	)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- e.Run(runCtx, engine.Callbacks{
+			OnExcluded: func(host string, _ time.Time) {
+				mu.Lock()
+				defer mu.Unlock()
+				excluded = append(excluded, host)
+				if excludedAt.IsZero() {
+					excludedAt = time.Now()
+				}
+			},
+			OnCompleted: func(c engine.Completion) {
+				mu.Lock()
+				defer mu.Unlock()
+				if c.Status.ExitStatus == 0 {
+					okOn[c.Container.NodeID.Host]++
+				} else {
+					failedOn[c.Container.NodeID.Host]++
+				}
+			},
+		})
+	}()
+	// From the RM's side: once the exclusion has reached it (a heartbeat
+	// or two after the engine decided it), it places nothing more on the
+	// excluded node.
+	attempt := yarn.ApplicationAttemptID{Application: b.app, Attempt: 1}
+	waitFor(t, ctx, "8 containers succeeded", 3*time.Minute, func() bool {
+		if reps, err := b.rm.Containers(ctx, attempt); err == nil {
+			mu.Lock()
+			for _, r := range reps {
+				if r.NodeID.Host == bad && !excludedAt.IsZero() && r.Created.After(excludedAt.Add(2*time.Second)) {
+					lateOnBad = append(lateOnBad, fmt.Sprintf("%s created %s", r.ID, r.Created.Format("15:04:05.000")))
+				}
+			}
+			mu.Unlock()
+		}
+		return profileStatus(e, "work").Succeeded == n
+	})
+	stop()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run returned %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	s := e.Status()
+	t.Logf("excluded %v; succeeded by node %v, failed by node %v; engine status %+v", excluded, okOn, failedOn, s)
+	if !slices.Equal(excluded, []string{bad}) || !slices.Equal(s.Excluded, []string{bad}) {
+		t.Errorf("excluded %v (status %v), want just %s", excluded, s.Excluded, bad)
+	}
+	if okOn[good] != n || len(okOn) != 1 {
+		t.Errorf("succeeded by node %v, want all %d on %s", okOn, n, good)
+	}
+	if failedOn[bad] < 3 || len(failedOn) != 1 {
+		t.Errorf("failed by node %v, want at least 3, all on %s", failedOn, bad)
+	}
+	for _, l := range lateOnBad {
+		t.Errorf("the RM placed a container on the excluded %s after the exclusion: %s", bad, l)
+	}
+	if r := b.finish(ctx, yarn.FinalSucceeded, "8 ran, node 0 excluded"); r.FinalStatus != yarn.FinalSucceeded {
+		t.Errorf("application ended %s/%s", r.State, r.FinalStatus)
+	}
 }
