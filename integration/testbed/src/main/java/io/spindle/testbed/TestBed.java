@@ -428,6 +428,10 @@ public final class TestBed {
             .setIpcPort(nnRpcPorts.get(i)).setHttpPort(nnHttpPorts.get(i)));
       }
       b.nnTopology(new MiniDFSNNTopology().addNameservice(ns));
+      // The standby asks the active to roll its edit log every 2 minutes
+      // by RPC, on the port clients use, which tests counting a client's
+      // NameNode calls would see; a failover rolls it anyway.
+      conf.setLong("dfs.ha.log-roll.period", -1);
     } else {
       b.nameNodePort(opts.nnPort).nameNodeHttpPort(opts.nnHttpPort);
     }
