@@ -92,6 +92,8 @@ func NewClient(cfg Config) (*Client, error) {
 		c.authority = cfg.NameNodes[0]
 	}
 	switch {
+	case cfg.ProxyUser != "" && (cfg.Kerberos != nil || len(cfg.Tokens) == 0):
+		c.user = cfg.ProxyUser
 	case cfg.User != "":
 		c.user = cfg.User
 	case cfg.Kerberos != nil:
@@ -142,6 +144,18 @@ func (c *Client) newIPC(addr string, id *ipc.Identity) (*ipc.Client, error) {
 		return nil, err
 	}
 	auth := ipc.Auth{User: c.user}
+	if p := c.cfg.ProxyUser; p != "" {
+		// c.user is the proxy user; the real user is Config.User, else
+		// the OS user under simple authentication, else the principal.
+		auth = ipc.Auth{User: c.cfg.User, ProxyUser: p}
+		if auth.User == "" && c.cfg.Kerberos == nil {
+			u, err := user.Current()
+			if err != nil {
+				return nil, configErrorf("Config.User is empty and the OS user is unknown: %v", err)
+			}
+			auth.User = u.Username
+		}
+	}
 	switch {
 	case c.cfg.Kerberos != nil:
 		kc := c.cfg.Kerberos.Client

@@ -54,6 +54,13 @@ type Config struct {
 	// process. With only Tokens, User (or StagingRoot) must be set.
 	User string
 
+	// ProxyUser, when set, is the user calls are made for, and whose home
+	// holds the default StagingRoot: the authenticated user (the Kerberos
+	// principal, or User under simple authentication) must be allowed to
+	// impersonate it (hadoop.proxyuser.<user>.hosts/groups on the
+	// cluster). Ignored with only Tokens, whose token names its user.
+	ProxyUser string
+
 	// Kerberos authenticates with Kerberos when set. Nil means simple
 	// authentication, or Tokens.
 	Kerberos *KerberosConfig
