@@ -29,13 +29,14 @@ fi
 export SPINDLE_TESTBED_MODE=plain
 
 # table turns `go test -bench` result lines into Markdown rows: the
-# benchmark's name, then each reported value with its unit.
+# benchmark's name, then its reported values with their units in one cell;
+# other output (the tables benchmarks print themselves) passes through.
 table() {
   awk '/^Benchmark/ {
     name = $1; sub(/-[0-9]+$/, "", name)
-    row = "| " name " |"
-    for (i = 3; i < NF; i += 2) row = row " " $i " " $(i+1) " |"
-    print row
+    row = ""
+    for (i = 3; i < NF; i += 2) row = row (row == "" ? "" : ", ") $i " " $(i+1)
+    print "| " name " | " row " |"
     n++
   }
   !/^(Benchmark|goos|goarch|pkg|cpu|PASS|ok|testbed)/ && NF > 0 { print }
