@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/spindle-yarn/spindle/internal/ipc/ipctest"
 	pbc "github.com/spindle-yarn/spindle/internal/proto/hadoopcommon"
 	pb "github.com/spindle-yarn/spindle/internal/proto/hadoophdfs"
+	"github.com/spindle-yarn/spindle/internal/sasl/sasltest"
 )
 
 // These tests run the block reader and writer against a fake NameNode
@@ -42,6 +44,9 @@ type fakeDataNode struct {
 	reads        int
 	tokens       []string // block token identifiers it was shown
 	peers        map[string]*fakeDataNode
+	// saslPassword, when set, makes the DataNode ask for the SASL
+	// handshake (DIGEST-MD5 at auth) on block tokens with this password.
+	saslPassword []byte
 	wg           sync.WaitGroup
 }
 
@@ -90,6 +95,12 @@ func (d *fakeDataNode) info() *pb.DatanodeInfoProto {
 func (d *fakeDataNode) serve(conn net.Conn) {
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
 	r := bufio.NewReader(conn)
+	d.mu.Lock()
+	saslPassword := d.saslPassword
+	d.mu.Unlock()
+	if saslPassword != nil && !d.saslHandshake(conn, r, saslPassword) {
+		return
+	}
 	var head [3]byte
 	if _, err := io.ReadFull(r, head[:]); err != nil {
 		return
@@ -193,6 +204,41 @@ func (d *fakeDataNode) serve(conn net.Conn) {
 	default:
 		d.t.Errorf("fake DataNode: op %d", head[2])
 	}
+}
+
+// saslHandshake is the DataNode's side of the SASL handshake, checking the
+// client's DIGEST-MD5 response against the block token's password.
+func (d *fakeDataNode) saslHandshake(conn net.Conn, r *bufio.Reader, password []byte) bool {
+	var magic [4]byte
+	if _, err := io.ReadFull(r, magic[:]); err != nil || binary.BigEndian.Uint32(magic[:]) != saslTransferMagic {
+		return false // a client that does not speak SASL: hang up
+	}
+	send := func(m *pb.DataTransferEncryptorMessageProto) {
+		b, _ := appendDelimited(nil, m)
+		conn.Write(b)
+	}
+	if _, err := readSASLMessage(r); err != nil {
+		d.t.Errorf("fake DataNode: first SASL message: %v", err)
+		return false
+	}
+	server := &sasltest.DigestServer{
+		Challenge: []byte(`realm="0",nonce="bm9uY2Utb2YtdGhlLWZha2UtZGF0YW5vZGU=",qop="auth",charset=utf-8,algorithm=md5-sess`),
+		DigestURI: "hdfs/0",
+		Password:  func([]byte) ([]byte, bool) { return password, true },
+	}
+	send(saslMessage(server.Challenge))
+	resp, err := readSASLMessage(r)
+	if err != nil {
+		d.t.Errorf("fake DataNode: SASL response: %v", err)
+		return false
+	}
+	_, final, err := server.Verify(resp)
+	if err != nil {
+		send(&pb.DataTransferEncryptorMessageProto{Status: pb.DataTransferEncryptorMessageProto_ERROR.Enum(), Message: proto.String(err.Error()), AccessTokenError: proto.Bool(true)})
+		return false
+	}
+	send(saslMessage(final))
+	return true
 }
 
 // fakeNameNode keeps one file's blocks, placed on its DataNodes in order.
@@ -306,8 +352,12 @@ func newFakeNameNode(t *testing.T, dns ...*fakeDataNode) *fakeNameNode {
 	return n
 }
 
-func fakeClient(t *testing.T, nn *fakeNameNode, replication int) *Client {
-	c, err := NewClient(Config{NameNodes: []string{nn.srv.Addr}, User: "alice", Replication: replication, BlockSize: 4096})
+func fakeClient(t *testing.T, nn *fakeNameNode, replication int, edit ...func(*Config)) *Client {
+	cfg := Config{NameNodes: []string{nn.srv.Addr}, User: "alice", Replication: replication, BlockSize: 4096}
+	for _, e := range edit {
+		e(&cfg)
+	}
+	c, err := NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -498,5 +548,40 @@ func TestCreateOptionsChecked(t *testing.T) {
 	}
 	if nn.srv.Calls("create") != 0 {
 		t.Error("the NameNode was asked")
+	}
+}
+
+// TestBlockSASLHandshake: with DataTransferProtection set, reads and
+// writes authenticate to the DataNodes with DIGEST-MD5 on the block token
+// (digest-uri hdfs/0) before any operation; a token the DataNode does not
+// accept fails the operation with ErrDataNode.
+func TestBlockSASLHandshake(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dn1, dn2 := newFakeDataNode(t), newFakeDataNode(t)
+	for _, d := range []*fakeDataNode{dn1, dn2} {
+		d.set(func(d *fakeDataNode) { d.saslPassword = []byte("pw") })
+	}
+	nn := newFakeNameNode(t, dn1, dn2)
+	c := fakeClient(t, nn, 2, func(cfg *Config) { cfg.DataTransferProtection = "authentication" })
+	want := randomBytes(2*4096 + 77)
+	if err := writeAll(t, ctx, c, want, CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.ReadFile(ctx, "/f")
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("read %d bytes, %v", len(got), err)
+	}
+	for _, d := range []*fakeDataNode{dn1, dn2} {
+		d.set(func(d *fakeDataNode) { d.saslPassword = []byte("another") })
+	}
+	if _, err := c.ReadFile(ctx, "/f"); !errors.Is(err, ErrDataNode) || !strings.Contains(err.Error(), "SASL") {
+		t.Errorf("a block token the DataNodes refuse: %v, want ErrDataNode naming the SASL handshake", err)
+	}
+	// Without the protection configured, a client does not start the
+	// handshake the DataNode waits for.
+	plain := fakeClient(t, nn, 1)
+	if b, err := plain.ReadFile(ctx, "/f"); !errors.Is(err, ErrDataNode) || errors.Is(err, io.EOF) {
+		t.Errorf("a client without DataTransferProtection from DataNodes asking for SASL: %d bytes, %v; want ErrDataNode, not io.EOF", len(b), err)
 	}
 }

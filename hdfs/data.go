@@ -2,7 +2,6 @@ package hdfs
 
 import (
 	"context"
-	"errors"
 	"io"
 	"io/fs"
 )
@@ -96,7 +95,7 @@ func (dc *dataClient) readFile(ctx context.Context, p string) ([]byte, error) {
 	for {
 		n, err := r.Read(buf)
 		out = append(out, buf[:n]...)
-		if errors.Is(err, io.EOF) {
+		if err == io.EOF { // the reader's own end, never a wrapped one
 			return out, nil
 		}
 		if err != nil {

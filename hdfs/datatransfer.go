@@ -86,8 +86,9 @@ type dataConn struct {
 	stop func() bool
 }
 
-// dialDataNode connects to a DataNode for one operation.
-func (c *Client) dialDataNode(ctx context.Context, addr string) (*dataConn, error) {
+// dialDataNode connects to a DataNode for one operation on the block of
+// token, running the SASL handshake first when the DataNode expects it.
+func (c *Client) dialDataNode(ctx context.Context, addr string, token *pbc.TokenProto) (*dataConn, error) {
 	dctx, cancel := context.WithTimeout(ctx, dataTimeout)
 	defer cancel()
 	conn, err := c.dialer.DialContext(dctx, "tcp", addr)
@@ -97,32 +98,27 @@ func (c *Client) dialDataNode(ctx context.Context, addr string) (*dataConn, erro
 		}
 		return nil, &dataNodeError{addr: addr, msg: "connect", err: err}
 	}
-	if err := c.dataTransferSASL(ctx, conn); err != nil {
-		conn.Close()
-		return nil, &dataNodeError{addr: addr, msg: "data transfer protection", err: err}
+	raw := conn
+	if conn, err = c.dataTransferSASL(ctx, raw, addr, token); err != nil {
+		raw.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &dataNodeError{addr: addr, msg: "SASL handshake", badToken: errors.Is(err, errSASLToken), err: noEOF(err)}
 	}
 	dc := &dataConn{addr: addr, conn: conn, r: bufio.NewReaderSize(conn, 64<<10), w: bufio.NewWriterSize(conn, 64<<10)}
-	dc.stop = context.AfterFunc(ctx, func() { conn.Close() })
+	dc.stop = context.AfterFunc(ctx, func() { raw.Close() })
 	return dc, nil
 }
 
-// dataTransferSASL runs the handshake a DataNode expects before any
-// operation. DataNodes ask for none on clusters without
-// dfs.data.transfer.protection (or with privileged ports), which is what
-// this client supports so far: a Config asking for protection is refused
-// rather than sending blocks unprotected.
-func (c *Client) dataTransferSASL(ctx context.Context, conn net.Conn) error {
-	if c.cfg.DataTransferProtection != "" {
-		return ErrDataTransferProtection
+// noEOF turns a DataNode hanging up (io.EOF) into io.ErrUnexpectedEOF, so
+// that no caller takes a failed block read for the end of the file.
+func noEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w (%v)", io.ErrUnexpectedEOF, err)
 	}
-	return nil
+	return err
 }
-
-// ErrDataTransferProtection: Config.DataTransferProtection asks for a
-// protected data transfer (dfs.data.transfer.protection or
-// dfs.encrypt.data.transfer), whose SASL handshake this package does not
-// speak yet; no block is sent unprotected instead.
-var ErrDataTransferProtection = errors.New("hdfs: protected data transfer (dfs.data.transfer.protection) is not supported yet")
 
 func (d *dataConn) close() {
 	d.stop()
@@ -142,7 +138,7 @@ func (d *dataConn) fail(ctx context.Context, msg string, err error) error {
 	if errors.As(err, &dn) {
 		return err
 	}
-	return &dataNodeError{addr: d.addr, msg: msg, err: err}
+	return &dataNodeError{addr: d.addr, msg: msg, err: noEOF(err)}
 }
 
 // sendOp writes one operation request and flushes it.

@@ -293,7 +293,7 @@ type blockRead struct {
 
 // readBlock asks a DataNode for n bytes at start of a block.
 func (c *Client) readBlock(ctx context.Context, addr string, lb *pb.LocatedBlockProto, start, n int64, clientName string) (*blockRead, error) {
-	dc, err := c.dialDataNode(ctx, addr)
+	dc, err := c.dialDataNode(ctx, addr, lb.GetBlockToken())
 	if err != nil {
 		return nil, err
 	}

@@ -410,7 +410,7 @@ func (c *Client) openPipeline(ctx context.Context, lb *pb.LocatedBlockProto, cli
 		return nil, nil, errors.New("the NameNode gave a block without DataNodes")
 	}
 	addr := c.dataNodeAddr(locs[0])
-	dc, err := c.dialDataNode(ctx, addr)
+	dc, err := c.dialDataNode(ctx, addr, lb.GetBlockToken())
 	if err != nil {
 		return nil, locs[0], err
 	}
