@@ -3,6 +3,8 @@ package yarn_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log"
 	"path/filepath"
 	"testing"
 
@@ -10,6 +12,7 @@ import (
 	krbconfig "github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 
+	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/yarn"
 )
 
@@ -48,4 +51,40 @@ func TestLoginErrorsMatchSentinels(t *testing.T) {
 	if !errors.Is(err, yarn.ErrKrb5Conf) {
 		t.Fatalf("got %v, want ErrKrb5Conf", err)
 	}
+}
+
+// One login serves a deployment's ResourceManager and HDFS clients; a
+// service deploying for an end user adds WithProxyUser. (It needs a KDC,
+// so it is compiled, not run.)
+func ExampleLoginKeytab() {
+	ctx := context.Background()
+	id, err := yarn.LoginKeytab(ctx, "alice@EXAMPLE.COM", "/etc/security/keytabs/alice.keytab", "")
+	if errors.Is(err, yarn.ErrClockSkew) {
+		log.Fatal(err) // the message says to synchronise the clock
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer id.Close()
+
+	ycfg, err := yarn.LoadConfig("") // $HADOOP_CONF_DIR
+	if err != nil {
+		log.Fatal(err)
+	}
+	rm, err := yarn.NewRMClient(ycfg.WithIdentity(id))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rm.Close()
+
+	hcfg, err := hdfs.LoadConfig("")
+	if err != nil {
+		log.Fatal(err)
+	}
+	staging, err := hdfs.NewClient(hcfg.WithIdentity(id)) // same login, same user
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer staging.Close()
+	fmt.Println(staging.User())
 }
