@@ -382,6 +382,9 @@ func (s *amState) completed(c engine.Completion) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.record(c.Container)
+	if c.Released && r.State == stateFailedToStart {
+		return // the engine released it after the refused start: already counted
+	}
 	r.ExitStatus, r.Cause = c.Status.ExitStatus, c.Cause.String()
 	switch {
 	case c.Released:

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/spindle-yarn/spindle/yarn"
+	"github.com/spindle-yarn/spindle/yarn/engine"
 )
 
 func TestSummarize(t *testing.T) {
@@ -24,5 +28,22 @@ func TestSummarize(t *testing.T) {
 	}, "\n")
 	if diff := cmp.Diff(want, summarize(st, 3)); diff != "" {
 		t.Errorf("summarize (-want +got):\n%s", diff)
+	}
+}
+
+// A container whose start failed is released by the engine; its release
+// reported later must not hide the failure.
+func TestAMStateStartFailedThenReleased(t *testing.T) {
+	st := newAMState(1)
+	c := yarn.Container{ID: yarn.ContainerID{ID: 2}, NodeID: yarn.NodeID{Host: "nm1", Port: 1}}
+	st.startFailed(c, errors.New("refused"))
+	st.completed(engine.Completion{Container: c, Profile: shellProfile, Released: true,
+		Status: yarn.ContainerStatus{ID: c.ID, ExitStatus: yarn.ExitAborted}, Cause: engine.CauseAborted})
+	got := st.snapshot()
+	if got.Completed != 1 || got.Failed != 1 || len(got.Containers) != 1 || got.Containers[0].State != stateFailedToStart {
+		t.Errorf("status %+v, want one container failed to start", got)
+	}
+	if s := summarize(got, 1); !strings.Contains(s, "failed to start: refused") {
+		t.Errorf("summary %q does not name the refused start", s)
 	}
 }
