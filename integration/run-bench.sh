@@ -39,7 +39,7 @@ table() {
     print "| " name " | " row " |"
     n++
   }
-  !/^(Benchmark|goos|goarch|pkg|cpu|PASS|ok|testbed)/ && NF > 0 { print }
+  !/^(Benchmark|goos|goarch|pkg|cpu|PASS|ok|testbed)/ { print }
   END { if (n == 0) exit 1 }'
 }
 
