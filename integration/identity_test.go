@@ -234,3 +234,32 @@ func TestIdentityLoginErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestHDFSProxyUserSimple: under simple authentication the OS user, a
+// proxy user on the bed, acts for alice through hdfs.Config.ProxyUser:
+// what it makes is alice's, and its staging root is in her home.
+func TestHDFSProxyUserSimple(t *testing.T) {
+	tb := testbed.RequirePlain(t)
+	ctx := testContext(t, time.Minute)
+	cfg, err := hdfs.LoadConfig(tb.Ready.ConfDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ProxyUser = "alice"
+	hc := newStagingClient(t, cfg)
+	if hc.User() != "alice" || hc.StagingRoot() != "/user/alice/.spindle" {
+		t.Fatalf("client user %q staging root %q; want alice's", hc.User(), hc.StagingRoot())
+	}
+	dir := fmt.Sprintf("/user/alice/proxy-test-%d", time.Now().UnixNano())
+	if err := hc.MkdirAll(ctx, dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	defer hc.Remove(context.Background(), dir, true)
+	st, err := hc.Stat(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Owner != "alice" {
+		t.Errorf("%s made for alice is owned by %q", dir, st.Owner)
+	}
+}
