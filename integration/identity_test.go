@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -155,6 +156,35 @@ func TestIdentityTicketCache(t *testing.T) {
 	defer id.Close()
 	if id.Client().Credentials.HasKeytab() || id.Principal() != "alice@"+k.Realm {
 		t.Fatalf("ticket cache login %v has a keytab or the wrong principal", id)
+	}
+	useIdentity(t, tb, id)
+}
+
+// TestIdentityKinitCache: a ticket cache MIT's kinit wrote (krb5-user,
+// which .ci/run installs) logs alice in through KRB5CCNAME, and the
+// identity serves the RM and HDFS clients. kinit takes the keytab here
+// (-k -t) so no password is typed or passed.
+func TestIdentityKinitCache(t *testing.T) {
+	tb := testbed.RequireKerberos(t)
+	k := tb.Ready.Kerberos
+	kinit, err := exec.LookPath("kinit")
+	if err != nil {
+		t.Fatal("kinit not found: install krb5-user (.ci/run does)")
+	}
+	cc := filepath.Join(t.TempDir(), "krb5cc_alice")
+	cmd := exec.CommandContext(testContext(t, time.Minute), kinit, "-k", "-t", k.Users["alice"], "-c", "FILE:"+cc, "alice@"+k.Realm)
+	cmd.Env = append(os.Environ(), "KRB5_CONFIG="+k.KRB5Conf)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kinit: %v: %s", err, out)
+	}
+	t.Setenv("KRB5CCNAME", "FILE:"+cc)
+	id, err := yarn.LoginTicketCache("", k.KRB5Conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer id.Close()
+	if id.Principal() != "alice@"+k.Realm {
+		t.Fatalf("kinit cache login is %v", id)
 	}
 	useIdentity(t, tb, id)
 }
