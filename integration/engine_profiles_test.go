@@ -98,6 +98,11 @@ func startProfilesBed(t *testing.T, ctx context.Context) *testbed.TestBed {
 // failures there, the RM allocates nothing more on it, the 8 succeed on
 // node 1, and the application SUCCEEDS.
 //
+// anti-affinity (through the AMClient: the engine has no scheduling
+// requests yet): a SchedulingRequest for 3 containers tagged "spread",
+// none on a node already holding one: the RM places one on each of the 2
+// unlabelled nodes, each carrying the tag, and never a third.
+//
 // Plain runs only (the bed's authentication does not matter); it starts a
 // second bed, about 15-40 s and 1.5 GB, for itself.
 func TestEngineProfiles(t *testing.T) {
@@ -107,6 +112,7 @@ func TestEngineProfiles(t *testing.T) {
 	tb := startProfilesBed(t, testContext(t, 10*time.Minute))
 	t.Run("honoured", func(t *testing.T) { testProfilesHonoured(t, tb) })
 	t.Run("exclusion", func(t *testing.T) { testNodeExclusion(t, tb) })
+	t.Run("anti-affinity", func(t *testing.T) { testAntiAffinity(t, tb) })
 }
 
 func testProfilesHonoured(t *testing.T, tb *testbed.TestBed) {
@@ -320,5 +326,60 @@ func testNodeExclusion(t *testing.T, tb *testbed.TestBed) {
 	}
 	if r := b.finish(ctx, yarn.FinalSucceeded, "8 ran, node 0 excluded"); r.FinalStatus != yarn.FinalSucceeded {
 		t.Errorf("application ended %s/%s", r.State, r.FinalStatus)
+	}
+}
+
+func testAntiAffinity(t *testing.T, tb *testbed.TestBed) {
+	ctx := testContext(t, 3*time.Minute)
+	rm, am, app := unmanagedAM(t, tb, "")
+	req := yarn.AllocateRequest{SchedulingRequests: []yarn.SchedulingRequest{{
+		AllocationRequestID: 1, Priority: 1, AllocationTags: []string{"spread"},
+		NumAllocations: 3, Resource: yarn.Resource{MemoryMB: 64, VCores: 1},
+		Constraint: yarn.AntiAffinity(yarn.ScopeNode, "spread"),
+	}}}
+	var got []yarn.Container
+	var second time.Time
+	deadline := time.Now().Add(2 * time.Minute)
+	// Until two have come, and then for 3 s more (30 NodeManager
+	// heartbeats) in which the third must not.
+	for second.IsZero() || time.Since(second) < 3*time.Second {
+		if time.Now().After(deadline) {
+			t.Fatalf("within 2 minutes the RM allocated %d containers, want 2", len(got))
+		}
+		resp, err := am.Allocate(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req = yarn.AllocateRequest{}
+		got = append(got, resp.Allocated...)
+		if len(got) >= 2 && second.IsZero() {
+			second = time.Now()
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	nodes := map[string]bool{}
+	for _, c := range got {
+		nodes[c.NodeID.Host] = true
+		if !slices.Equal(c.AllocationTags, []string{"spread"}) || c.AllocationRequestID != 1 {
+			t.Errorf("container %s on %s has tags %v and request id %d, want [spread] and 1", c.ID, c.NodeID, c.AllocationTags, c.AllocationRequestID)
+		}
+	}
+	reps, err := rm.Containers(ctx, yarn.ApplicationAttemptID{Application: app, Attempt: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rmNodes := map[string]int{}
+	for _, r := range reps {
+		rmNodes[r.NodeID.Host]++
+	}
+	t.Logf("allocated %d, on %v; the RM holds %d, by node %v", len(got), nodes, len(reps), rmNodes)
+	if len(got) != 2 || len(nodes) != 2 {
+		t.Errorf("allocated %d containers on %d nodes, want 2 on 2", len(got), len(nodes))
+	}
+	if len(reps) != 2 || len(rmNodes) != 2 {
+		t.Errorf("the RM holds %d containers on nodes %v, want one on each of 2", len(reps), rmNodes)
+	}
+	if err := am.Finish(ctx, yarn.AMUnregistration{FinalStatus: yarn.FinalSucceeded}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -139,6 +139,9 @@ type AllocateRequest struct {
 	UpdateRequests []UpdateContainerRequest
 	// TrackingURL replaces the registered tracking URL; empty keeps it.
 	TrackingURL string
+	// SchedulingRequests ask for containers with placement constraints
+	// (see SchedulingRequest); each is sent once.
+	SchedulingRequests []SchedulingRequest
 }
 
 // An AllocateResponse is the ResourceManager's answer to a heartbeat.

@@ -86,6 +86,7 @@ func allocateRequestToProto(r *AllocateRequest) *pb.AllocateRequestProto {
 		Progress:    proto.Float32(r.Progress),
 		TrackingUrl: optString(r.TrackingURL),
 	}
+	p.SchedulingRequests = schedulingRequestsToProto(r.SchedulingRequests)
 	if len(r.BlacklistAdditions) > 0 || len(r.BlacklistRemovals) > 0 {
 		p.BlacklistRequest = &pb.ResourceBlacklistRequestProto{
 			BlacklistAdditions: slices.Clone(r.BlacklistAdditions),

@@ -1095,6 +1095,239 @@ func (ContainerRetryPolicyProto) EnumDescriptor() ([]byte, []int) {
 	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{16}
 }
 
+type NodeAttributeOpCodeProto int32
+
+const (
+	NodeAttributeOpCodeProto_NO_OP NodeAttributeOpCodeProto = 1
+	NodeAttributeOpCodeProto_EQ    NodeAttributeOpCodeProto = 2
+	NodeAttributeOpCodeProto_NE    NodeAttributeOpCodeProto = 3
+)
+
+// Enum value maps for NodeAttributeOpCodeProto.
+var (
+	NodeAttributeOpCodeProto_name = map[int32]string{
+		1: "NO_OP",
+		2: "EQ",
+		3: "NE",
+	}
+	NodeAttributeOpCodeProto_value = map[string]int32{
+		"NO_OP": 1,
+		"EQ":    2,
+		"NE":    3,
+	}
+)
+
+func (x NodeAttributeOpCodeProto) Enum() *NodeAttributeOpCodeProto {
+	p := new(NodeAttributeOpCodeProto)
+	*p = x
+	return p
+}
+
+func (x NodeAttributeOpCodeProto) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (NodeAttributeOpCodeProto) Descriptor() protoreflect.EnumDescriptor {
+	return file_hadoopyarn_yarn_protos_proto_enumTypes[17].Descriptor()
+}
+
+func (NodeAttributeOpCodeProto) Type() protoreflect.EnumType {
+	return &file_hadoopyarn_yarn_protos_proto_enumTypes[17]
+}
+
+func (x NodeAttributeOpCodeProto) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Do not use.
+func (x *NodeAttributeOpCodeProto) UnmarshalJSON(b []byte) error {
+	num, err := protoimpl.X.UnmarshalJSONEnum(x.Descriptor(), b)
+	if err != nil {
+		return err
+	}
+	*x = NodeAttributeOpCodeProto(num)
+	return nil
+}
+
+// Deprecated: Use NodeAttributeOpCodeProto.Descriptor instead.
+func (NodeAttributeOpCodeProto) EnumDescriptor() ([]byte, []int) {
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{17}
+}
+
+type PlacementConstraintTargetProto_TargetType int32
+
+const (
+	PlacementConstraintTargetProto_NODE_ATTRIBUTE PlacementConstraintTargetProto_TargetType = 1
+	PlacementConstraintTargetProto_ALLOCATION_TAG PlacementConstraintTargetProto_TargetType = 2
+	PlacementConstraintTargetProto_SELF           PlacementConstraintTargetProto_TargetType = 3
+)
+
+// Enum value maps for PlacementConstraintTargetProto_TargetType.
+var (
+	PlacementConstraintTargetProto_TargetType_name = map[int32]string{
+		1: "NODE_ATTRIBUTE",
+		2: "ALLOCATION_TAG",
+		3: "SELF",
+	}
+	PlacementConstraintTargetProto_TargetType_value = map[string]int32{
+		"NODE_ATTRIBUTE": 1,
+		"ALLOCATION_TAG": 2,
+		"SELF":           3,
+	}
+)
+
+func (x PlacementConstraintTargetProto_TargetType) Enum() *PlacementConstraintTargetProto_TargetType {
+	p := new(PlacementConstraintTargetProto_TargetType)
+	*p = x
+	return p
+}
+
+func (x PlacementConstraintTargetProto_TargetType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PlacementConstraintTargetProto_TargetType) Descriptor() protoreflect.EnumDescriptor {
+	return file_hadoopyarn_yarn_protos_proto_enumTypes[18].Descriptor()
+}
+
+func (PlacementConstraintTargetProto_TargetType) Type() protoreflect.EnumType {
+	return &file_hadoopyarn_yarn_protos_proto_enumTypes[18]
+}
+
+func (x PlacementConstraintTargetProto_TargetType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Do not use.
+func (x *PlacementConstraintTargetProto_TargetType) UnmarshalJSON(b []byte) error {
+	num, err := protoimpl.X.UnmarshalJSONEnum(x.Descriptor(), b)
+	if err != nil {
+		return err
+	}
+	*x = PlacementConstraintTargetProto_TargetType(num)
+	return nil
+}
+
+// Deprecated: Use PlacementConstraintTargetProto_TargetType.Descriptor instead.
+func (PlacementConstraintTargetProto_TargetType) EnumDescriptor() ([]byte, []int) {
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{42, 0}
+}
+
+type TimedPlacementConstraintProto_DelayUnit int32
+
+const (
+	TimedPlacementConstraintProto_MILLISECONDS  TimedPlacementConstraintProto_DelayUnit = 1
+	TimedPlacementConstraintProto_OPPORTUNITIES TimedPlacementConstraintProto_DelayUnit = 2
+)
+
+// Enum value maps for TimedPlacementConstraintProto_DelayUnit.
+var (
+	TimedPlacementConstraintProto_DelayUnit_name = map[int32]string{
+		1: "MILLISECONDS",
+		2: "OPPORTUNITIES",
+	}
+	TimedPlacementConstraintProto_DelayUnit_value = map[string]int32{
+		"MILLISECONDS":  1,
+		"OPPORTUNITIES": 2,
+	}
+)
+
+func (x TimedPlacementConstraintProto_DelayUnit) Enum() *TimedPlacementConstraintProto_DelayUnit {
+	p := new(TimedPlacementConstraintProto_DelayUnit)
+	*p = x
+	return p
+}
+
+func (x TimedPlacementConstraintProto_DelayUnit) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TimedPlacementConstraintProto_DelayUnit) Descriptor() protoreflect.EnumDescriptor {
+	return file_hadoopyarn_yarn_protos_proto_enumTypes[19].Descriptor()
+}
+
+func (TimedPlacementConstraintProto_DelayUnit) Type() protoreflect.EnumType {
+	return &file_hadoopyarn_yarn_protos_proto_enumTypes[19]
+}
+
+func (x TimedPlacementConstraintProto_DelayUnit) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Do not use.
+func (x *TimedPlacementConstraintProto_DelayUnit) UnmarshalJSON(b []byte) error {
+	num, err := protoimpl.X.UnmarshalJSONEnum(x.Descriptor(), b)
+	if err != nil {
+		return err
+	}
+	*x = TimedPlacementConstraintProto_DelayUnit(num)
+	return nil
+}
+
+// Deprecated: Use TimedPlacementConstraintProto_DelayUnit.Descriptor instead.
+func (TimedPlacementConstraintProto_DelayUnit) EnumDescriptor() ([]byte, []int) {
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{43, 0}
+}
+
+type CompositePlacementConstraintProto_CompositeType int32
+
+const (
+	CompositePlacementConstraintProto_AND        CompositePlacementConstraintProto_CompositeType = 1
+	CompositePlacementConstraintProto_OR         CompositePlacementConstraintProto_CompositeType = 2
+	CompositePlacementConstraintProto_DELAYED_OR CompositePlacementConstraintProto_CompositeType = 3
+)
+
+// Enum value maps for CompositePlacementConstraintProto_CompositeType.
+var (
+	CompositePlacementConstraintProto_CompositeType_name = map[int32]string{
+		1: "AND",
+		2: "OR",
+		3: "DELAYED_OR",
+	}
+	CompositePlacementConstraintProto_CompositeType_value = map[string]int32{
+		"AND":        1,
+		"OR":         2,
+		"DELAYED_OR": 3,
+	}
+)
+
+func (x CompositePlacementConstraintProto_CompositeType) Enum() *CompositePlacementConstraintProto_CompositeType {
+	p := new(CompositePlacementConstraintProto_CompositeType)
+	*p = x
+	return p
+}
+
+func (x CompositePlacementConstraintProto_CompositeType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CompositePlacementConstraintProto_CompositeType) Descriptor() protoreflect.EnumDescriptor {
+	return file_hadoopyarn_yarn_protos_proto_enumTypes[20].Descriptor()
+}
+
+func (CompositePlacementConstraintProto_CompositeType) Type() protoreflect.EnumType {
+	return &file_hadoopyarn_yarn_protos_proto_enumTypes[20]
+}
+
+func (x CompositePlacementConstraintProto_CompositeType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Do not use.
+func (x *CompositePlacementConstraintProto_CompositeType) UnmarshalJSON(b []byte) error {
+	num, err := protoimpl.X.UnmarshalJSONEnum(x.Descriptor(), b)
+	if err != nil {
+		return err
+	}
+	*x = CompositePlacementConstraintProto_CompositeType(num)
+	return nil
+}
+
+// Deprecated: Use CompositePlacementConstraintProto_CompositeType.Descriptor instead.
+func (CompositePlacementConstraintProto_CompositeType) EnumDescriptor() ([]byte, []int) {
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{44, 0}
+}
+
 type SerializedExceptionProto struct {
 	state         protoimpl.MessageState    `protogen:"open.v1"`
 	Message       *string                   `protobuf:"bytes,1,opt,name=message" json:"message,omitempty"`
@@ -4556,6 +4789,464 @@ func (x *ResourceRequestProto) GetAllocationRequestId() int64 {
 	return Default_ResourceRequestProto_AllocationRequestId
 }
 
+// Scheduling requests (YARN-6592): containers with placement constraints
+// on allocation tags, served when yarn.resourcemanager.placement-
+// constraints.handler is "scheduler" or "placement-processor". Field
+// numbers as in Hadoop 3.5.0's descriptors.
+type SchedulingRequestProto struct {
+	state               protoimpl.MessageState     `protogen:"open.v1"`
+	AllocationRequestId *int64                     `protobuf:"varint,1,opt,name=allocationRequestId,def=0" json:"allocationRequestId,omitempty"`
+	Priority            *PriorityProto             `protobuf:"bytes,2,opt,name=priority" json:"priority,omitempty"`
+	ExecutionType       *ExecutionTypeRequestProto `protobuf:"bytes,3,opt,name=executionType" json:"executionType,omitempty"`
+	AllocationTags      []string                   `protobuf:"bytes,4,rep,name=allocationTags" json:"allocationTags,omitempty"`
+	ResourceSizing      *ResourceSizingProto       `protobuf:"bytes,5,opt,name=resourceSizing" json:"resourceSizing,omitempty"`
+	PlacementConstraint *PlacementConstraintProto  `protobuf:"bytes,6,opt,name=placementConstraint" json:"placementConstraint,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+// Default values for SchedulingRequestProto fields.
+const (
+	Default_SchedulingRequestProto_AllocationRequestId = int64(0)
+)
+
+func (x *SchedulingRequestProto) Reset() {
+	*x = SchedulingRequestProto{}
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SchedulingRequestProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SchedulingRequestProto) ProtoMessage() {}
+
+func (x *SchedulingRequestProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SchedulingRequestProto.ProtoReflect.Descriptor instead.
+func (*SchedulingRequestProto) Descriptor() ([]byte, []int) {
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *SchedulingRequestProto) GetAllocationRequestId() int64 {
+	if x != nil && x.AllocationRequestId != nil {
+		return *x.AllocationRequestId
+	}
+	return Default_SchedulingRequestProto_AllocationRequestId
+}
+
+func (x *SchedulingRequestProto) GetPriority() *PriorityProto {
+	if x != nil {
+		return x.Priority
+	}
+	return nil
+}
+
+func (x *SchedulingRequestProto) GetExecutionType() *ExecutionTypeRequestProto {
+	if x != nil {
+		return x.ExecutionType
+	}
+	return nil
+}
+
+func (x *SchedulingRequestProto) GetAllocationTags() []string {
+	if x != nil {
+		return x.AllocationTags
+	}
+	return nil
+}
+
+func (x *SchedulingRequestProto) GetResourceSizing() *ResourceSizingProto {
+	if x != nil {
+		return x.ResourceSizing
+	}
+	return nil
+}
+
+func (x *SchedulingRequestProto) GetPlacementConstraint() *PlacementConstraintProto {
+	if x != nil {
+		return x.PlacementConstraint
+	}
+	return nil
+}
+
+type ResourceSizingProto struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	NumAllocations *int32                 `protobuf:"varint,1,opt,name=numAllocations" json:"numAllocations,omitempty"`
+	Resources      *ResourceProto         `protobuf:"bytes,2,opt,name=resources" json:"resources,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ResourceSizingProto) Reset() {
+	*x = ResourceSizingProto{}
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResourceSizingProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResourceSizingProto) ProtoMessage() {}
+
+func (x *ResourceSizingProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResourceSizingProto.ProtoReflect.Descriptor instead.
+func (*ResourceSizingProto) Descriptor() ([]byte, []int) {
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *ResourceSizingProto) GetNumAllocations() int32 {
+	if x != nil && x.NumAllocations != nil {
+		return *x.NumAllocations
+	}
+	return 0
+}
+
+func (x *ResourceSizingProto) GetResources() *ResourceProto {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+type PlacementConstraintProto struct {
+	state               protoimpl.MessageState             `protogen:"open.v1"`
+	SimpleConstraint    *SimplePlacementConstraintProto    `protobuf:"bytes,1,opt,name=simpleConstraint" json:"simpleConstraint,omitempty"`
+	CompositeConstraint *CompositePlacementConstraintProto `protobuf:"bytes,2,opt,name=compositeConstraint" json:"compositeConstraint,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *PlacementConstraintProto) Reset() {
+	*x = PlacementConstraintProto{}
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlacementConstraintProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlacementConstraintProto) ProtoMessage() {}
+
+func (x *PlacementConstraintProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlacementConstraintProto.ProtoReflect.Descriptor instead.
+func (*PlacementConstraintProto) Descriptor() ([]byte, []int) {
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *PlacementConstraintProto) GetSimpleConstraint() *SimplePlacementConstraintProto {
+	if x != nil {
+		return x.SimpleConstraint
+	}
+	return nil
+}
+
+func (x *PlacementConstraintProto) GetCompositeConstraint() *CompositePlacementConstraintProto {
+	if x != nil {
+		return x.CompositeConstraint
+	}
+	return nil
+}
+
+type SimplePlacementConstraintProto struct {
+	state             protoimpl.MessageState            `protogen:"open.v1"`
+	Scope             *string                           `protobuf:"bytes,1,req,name=scope" json:"scope,omitempty"`
+	TargetExpressions []*PlacementConstraintTargetProto `protobuf:"bytes,2,rep,name=targetExpressions" json:"targetExpressions,omitempty"`
+	MinCardinality    *int32                            `protobuf:"varint,3,opt,name=minCardinality" json:"minCardinality,omitempty"`
+	MaxCardinality    *int32                            `protobuf:"varint,4,opt,name=maxCardinality" json:"maxCardinality,omitempty"`
+	AttributeOpCode   *NodeAttributeOpCodeProto         `protobuf:"varint,5,opt,name=attributeOpCode,enum=spindle.hadoop.yarn.NodeAttributeOpCodeProto" json:"attributeOpCode,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *SimplePlacementConstraintProto) Reset() {
+	*x = SimplePlacementConstraintProto{}
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SimplePlacementConstraintProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SimplePlacementConstraintProto) ProtoMessage() {}
+
+func (x *SimplePlacementConstraintProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SimplePlacementConstraintProto.ProtoReflect.Descriptor instead.
+func (*SimplePlacementConstraintProto) Descriptor() ([]byte, []int) {
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *SimplePlacementConstraintProto) GetScope() string {
+	if x != nil && x.Scope != nil {
+		return *x.Scope
+	}
+	return ""
+}
+
+func (x *SimplePlacementConstraintProto) GetTargetExpressions() []*PlacementConstraintTargetProto {
+	if x != nil {
+		return x.TargetExpressions
+	}
+	return nil
+}
+
+func (x *SimplePlacementConstraintProto) GetMinCardinality() int32 {
+	if x != nil && x.MinCardinality != nil {
+		return *x.MinCardinality
+	}
+	return 0
+}
+
+func (x *SimplePlacementConstraintProto) GetMaxCardinality() int32 {
+	if x != nil && x.MaxCardinality != nil {
+		return *x.MaxCardinality
+	}
+	return 0
+}
+
+func (x *SimplePlacementConstraintProto) GetAttributeOpCode() NodeAttributeOpCodeProto {
+	if x != nil && x.AttributeOpCode != nil {
+		return *x.AttributeOpCode
+	}
+	return NodeAttributeOpCodeProto_NO_OP
+}
+
+type PlacementConstraintTargetProto struct {
+	state         protoimpl.MessageState                     `protogen:"open.v1"`
+	TargetType    *PlacementConstraintTargetProto_TargetType `protobuf:"varint,1,req,name=targetType,enum=spindle.hadoop.yarn.PlacementConstraintTargetProto_TargetType" json:"targetType,omitempty"`
+	TargetKey     *string                                    `protobuf:"bytes,2,opt,name=targetKey" json:"targetKey,omitempty"`
+	TargetValues  []string                                   `protobuf:"bytes,3,rep,name=targetValues" json:"targetValues,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlacementConstraintTargetProto) Reset() {
+	*x = PlacementConstraintTargetProto{}
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlacementConstraintTargetProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlacementConstraintTargetProto) ProtoMessage() {}
+
+func (x *PlacementConstraintTargetProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlacementConstraintTargetProto.ProtoReflect.Descriptor instead.
+func (*PlacementConstraintTargetProto) Descriptor() ([]byte, []int) {
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *PlacementConstraintTargetProto) GetTargetType() PlacementConstraintTargetProto_TargetType {
+	if x != nil && x.TargetType != nil {
+		return *x.TargetType
+	}
+	return PlacementConstraintTargetProto_NODE_ATTRIBUTE
+}
+
+func (x *PlacementConstraintTargetProto) GetTargetKey() string {
+	if x != nil && x.TargetKey != nil {
+		return *x.TargetKey
+	}
+	return ""
+}
+
+func (x *PlacementConstraintTargetProto) GetTargetValues() []string {
+	if x != nil {
+		return x.TargetValues
+	}
+	return nil
+}
+
+type TimedPlacementConstraintProto struct {
+	state               protoimpl.MessageState                   `protogen:"open.v1"`
+	PlacementConstraint *PlacementConstraintProto                `protobuf:"bytes,1,req,name=placementConstraint" json:"placementConstraint,omitempty"`
+	SchedulingDelay     *int64                                   `protobuf:"varint,2,req,name=schedulingDelay" json:"schedulingDelay,omitempty"`
+	DelayUnit           *TimedPlacementConstraintProto_DelayUnit `protobuf:"varint,3,opt,name=delayUnit,enum=spindle.hadoop.yarn.TimedPlacementConstraintProto_DelayUnit,def=1" json:"delayUnit,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+// Default values for TimedPlacementConstraintProto fields.
+const (
+	Default_TimedPlacementConstraintProto_DelayUnit = TimedPlacementConstraintProto_MILLISECONDS
+)
+
+func (x *TimedPlacementConstraintProto) Reset() {
+	*x = TimedPlacementConstraintProto{}
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TimedPlacementConstraintProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TimedPlacementConstraintProto) ProtoMessage() {}
+
+func (x *TimedPlacementConstraintProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TimedPlacementConstraintProto.ProtoReflect.Descriptor instead.
+func (*TimedPlacementConstraintProto) Descriptor() ([]byte, []int) {
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *TimedPlacementConstraintProto) GetPlacementConstraint() *PlacementConstraintProto {
+	if x != nil {
+		return x.PlacementConstraint
+	}
+	return nil
+}
+
+func (x *TimedPlacementConstraintProto) GetSchedulingDelay() int64 {
+	if x != nil && x.SchedulingDelay != nil {
+		return *x.SchedulingDelay
+	}
+	return 0
+}
+
+func (x *TimedPlacementConstraintProto) GetDelayUnit() TimedPlacementConstraintProto_DelayUnit {
+	if x != nil && x.DelayUnit != nil {
+		return *x.DelayUnit
+	}
+	return Default_TimedPlacementConstraintProto_DelayUnit
+}
+
+type CompositePlacementConstraintProto struct {
+	state                 protoimpl.MessageState                           `protogen:"open.v1"`
+	CompositeType         *CompositePlacementConstraintProto_CompositeType `protobuf:"varint,1,req,name=compositeType,enum=spindle.hadoop.yarn.CompositePlacementConstraintProto_CompositeType" json:"compositeType,omitempty"`
+	ChildConstraints      []*PlacementConstraintProto                      `protobuf:"bytes,2,rep,name=childConstraints" json:"childConstraints,omitempty"`
+	TimedChildConstraints []*TimedPlacementConstraintProto                 `protobuf:"bytes,3,rep,name=timedChildConstraints" json:"timedChildConstraints,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *CompositePlacementConstraintProto) Reset() {
+	*x = CompositePlacementConstraintProto{}
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompositePlacementConstraintProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompositePlacementConstraintProto) ProtoMessage() {}
+
+func (x *CompositePlacementConstraintProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompositePlacementConstraintProto.ProtoReflect.Descriptor instead.
+func (*CompositePlacementConstraintProto) Descriptor() ([]byte, []int) {
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *CompositePlacementConstraintProto) GetCompositeType() CompositePlacementConstraintProto_CompositeType {
+	if x != nil && x.CompositeType != nil {
+		return *x.CompositeType
+	}
+	return CompositePlacementConstraintProto_AND
+}
+
+func (x *CompositePlacementConstraintProto) GetChildConstraints() []*PlacementConstraintProto {
+	if x != nil {
+		return x.ChildConstraints
+	}
+	return nil
+}
+
+func (x *CompositePlacementConstraintProto) GetTimedChildConstraints() []*TimedPlacementConstraintProto {
+	if x != nil {
+		return x.TimedChildConstraints
+	}
+	return nil
+}
+
 type ResourceBlacklistRequestProto struct {
 	state              protoimpl.MessageState `protogen:"open.v1"`
 	BlacklistAdditions []string               `protobuf:"bytes,1,rep,name=blacklist_additions,json=blacklistAdditions" json:"blacklist_additions,omitempty"`
@@ -4566,7 +5257,7 @@ type ResourceBlacklistRequestProto struct {
 
 func (x *ResourceBlacklistRequestProto) Reset() {
 	*x = ResourceBlacklistRequestProto{}
-	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[38]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4578,7 +5269,7 @@ func (x *ResourceBlacklistRequestProto) String() string {
 func (*ResourceBlacklistRequestProto) ProtoMessage() {}
 
 func (x *ResourceBlacklistRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[38]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4591,7 +5282,7 @@ func (x *ResourceBlacklistRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceBlacklistRequestProto.ProtoReflect.Descriptor instead.
 func (*ResourceBlacklistRequestProto) Descriptor() ([]byte, []int) {
-	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{38}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ResourceBlacklistRequestProto) GetBlacklistAdditions() []string {
@@ -4617,7 +5308,7 @@ type PreemptionContainerProto struct {
 
 func (x *PreemptionContainerProto) Reset() {
 	*x = PreemptionContainerProto{}
-	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[39]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4629,7 +5320,7 @@ func (x *PreemptionContainerProto) String() string {
 func (*PreemptionContainerProto) ProtoMessage() {}
 
 func (x *PreemptionContainerProto) ProtoReflect() protoreflect.Message {
-	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[39]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4642,7 +5333,7 @@ func (x *PreemptionContainerProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreemptionContainerProto.ProtoReflect.Descriptor instead.
 func (*PreemptionContainerProto) Descriptor() ([]byte, []int) {
-	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{39}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *PreemptionContainerProto) GetId() *ContainerIdProto {
@@ -4661,7 +5352,7 @@ type PreemptionResourceRequestProto struct {
 
 func (x *PreemptionResourceRequestProto) Reset() {
 	*x = PreemptionResourceRequestProto{}
-	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[40]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4673,7 +5364,7 @@ func (x *PreemptionResourceRequestProto) String() string {
 func (*PreemptionResourceRequestProto) ProtoMessage() {}
 
 func (x *PreemptionResourceRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[40]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4686,7 +5377,7 @@ func (x *PreemptionResourceRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreemptionResourceRequestProto.ProtoReflect.Descriptor instead.
 func (*PreemptionResourceRequestProto) Descriptor() ([]byte, []int) {
-	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{40}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *PreemptionResourceRequestProto) GetResource() *ResourceRequestProto {
@@ -4705,7 +5396,7 @@ type StrictPreemptionContractProto struct {
 
 func (x *StrictPreemptionContractProto) Reset() {
 	*x = StrictPreemptionContractProto{}
-	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[41]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4717,7 +5408,7 @@ func (x *StrictPreemptionContractProto) String() string {
 func (*StrictPreemptionContractProto) ProtoMessage() {}
 
 func (x *StrictPreemptionContractProto) ProtoReflect() protoreflect.Message {
-	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[41]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4730,7 +5421,7 @@ func (x *StrictPreemptionContractProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StrictPreemptionContractProto.ProtoReflect.Descriptor instead.
 func (*StrictPreemptionContractProto) Descriptor() ([]byte, []int) {
-	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{41}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *StrictPreemptionContractProto) GetContainer() []*PreemptionContainerProto {
@@ -4750,7 +5441,7 @@ type PreemptionContractProto struct {
 
 func (x *PreemptionContractProto) Reset() {
 	*x = PreemptionContractProto{}
-	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[42]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4762,7 +5453,7 @@ func (x *PreemptionContractProto) String() string {
 func (*PreemptionContractProto) ProtoMessage() {}
 
 func (x *PreemptionContractProto) ProtoReflect() protoreflect.Message {
-	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[42]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4775,7 +5466,7 @@ func (x *PreemptionContractProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreemptionContractProto.ProtoReflect.Descriptor instead.
 func (*PreemptionContractProto) Descriptor() ([]byte, []int) {
-	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{42}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *PreemptionContractProto) GetResource() []*PreemptionResourceRequestProto {
@@ -4802,7 +5493,7 @@ type PreemptionMessageProto struct {
 
 func (x *PreemptionMessageProto) Reset() {
 	*x = PreemptionMessageProto{}
-	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[43]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4814,7 +5505,7 @@ func (x *PreemptionMessageProto) String() string {
 func (*PreemptionMessageProto) ProtoMessage() {}
 
 func (x *PreemptionMessageProto) ProtoReflect() protoreflect.Message {
-	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[43]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4827,7 +5518,7 @@ func (x *PreemptionMessageProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreemptionMessageProto.ProtoReflect.Descriptor instead.
 func (*PreemptionMessageProto) Descriptor() ([]byte, []int) {
-	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{43}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *PreemptionMessageProto) GetStrictContract() *StrictPreemptionContractProto {
@@ -4854,7 +5545,7 @@ type CollectorInfoProto struct {
 
 func (x *CollectorInfoProto) Reset() {
 	*x = CollectorInfoProto{}
-	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[44]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4866,7 +5557,7 @@ func (x *CollectorInfoProto) String() string {
 func (*CollectorInfoProto) ProtoMessage() {}
 
 func (x *CollectorInfoProto) ProtoReflect() protoreflect.Message {
-	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[44]
+	mi := &file_hadoopyarn_yarn_protos_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4879,7 +5570,7 @@ func (x *CollectorInfoProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectorInfoProto.ProtoReflect.Descriptor instead.
 func (*CollectorInfoProto) Descriptor() ([]byte, []int) {
-	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{44}
+	return file_hadoopyarn_yarn_protos_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *CollectorInfoProto) GetCollectorAddr() string {
@@ -5232,7 +5923,53 @@ const file_hadoopyarn_yarn_protos_proto_rawDesc = "" +
 	"\x0erelax_locality\x18\x05 \x01(\b:\x04trueR\rrelaxLocality\x122\n" +
 	"\x15node_label_expression\x18\x06 \x01(\tR\x13nodeLabelExpression\x12d\n" +
 	"\x16execution_type_request\x18\a \x01(\v2..spindle.hadoop.yarn.ExecutionTypeRequestProtoR\x14executionTypeRequest\x126\n" +
-	"\x15allocation_request_id\x18\b \x01(\x03:\x02-1R\x13allocationRequestId\"\x7f\n" +
+	"\x15allocation_request_id\x18\b \x01(\x03:\x02-1R\x13allocationRequestId\"\xbe\x03\n" +
+	"\x16SchedulingRequestProto\x123\n" +
+	"\x13allocationRequestId\x18\x01 \x01(\x03:\x010R\x13allocationRequestId\x12>\n" +
+	"\bpriority\x18\x02 \x01(\v2\".spindle.hadoop.yarn.PriorityProtoR\bpriority\x12T\n" +
+	"\rexecutionType\x18\x03 \x01(\v2..spindle.hadoop.yarn.ExecutionTypeRequestProtoR\rexecutionType\x12&\n" +
+	"\x0eallocationTags\x18\x04 \x03(\tR\x0eallocationTags\x12P\n" +
+	"\x0eresourceSizing\x18\x05 \x01(\v2(.spindle.hadoop.yarn.ResourceSizingProtoR\x0eresourceSizing\x12_\n" +
+	"\x13placementConstraint\x18\x06 \x01(\v2-.spindle.hadoop.yarn.PlacementConstraintProtoR\x13placementConstraint\"\x7f\n" +
+	"\x13ResourceSizingProto\x12&\n" +
+	"\x0enumAllocations\x18\x01 \x01(\x05R\x0enumAllocations\x12@\n" +
+	"\tresources\x18\x02 \x01(\v2\".spindle.hadoop.yarn.ResourceProtoR\tresources\"\xe5\x01\n" +
+	"\x18PlacementConstraintProto\x12_\n" +
+	"\x10simpleConstraint\x18\x01 \x01(\v23.spindle.hadoop.yarn.SimplePlacementConstraintProtoR\x10simpleConstraint\x12h\n" +
+	"\x13compositeConstraint\x18\x02 \x01(\v26.spindle.hadoop.yarn.CompositePlacementConstraintProtoR\x13compositeConstraint\"\xc2\x02\n" +
+	"\x1eSimplePlacementConstraintProto\x12\x14\n" +
+	"\x05scope\x18\x01 \x02(\tR\x05scope\x12a\n" +
+	"\x11targetExpressions\x18\x02 \x03(\v23.spindle.hadoop.yarn.PlacementConstraintTargetProtoR\x11targetExpressions\x12&\n" +
+	"\x0eminCardinality\x18\x03 \x01(\x05R\x0eminCardinality\x12&\n" +
+	"\x0emaxCardinality\x18\x04 \x01(\x05R\x0emaxCardinality\x12W\n" +
+	"\x0fattributeOpCode\x18\x05 \x01(\x0e2-.spindle.hadoop.yarn.NodeAttributeOpCodeProtoR\x0fattributeOpCode\"\x82\x02\n" +
+	"\x1ePlacementConstraintTargetProto\x12^\n" +
+	"\n" +
+	"targetType\x18\x01 \x02(\x0e2>.spindle.hadoop.yarn.PlacementConstraintTargetProto.TargetTypeR\n" +
+	"targetType\x12\x1c\n" +
+	"\ttargetKey\x18\x02 \x01(\tR\ttargetKey\x12\"\n" +
+	"\ftargetValues\x18\x03 \x03(\tR\ftargetValues\">\n" +
+	"\n" +
+	"TargetType\x12\x12\n" +
+	"\x0eNODE_ATTRIBUTE\x10\x01\x12\x12\n" +
+	"\x0eALLOCATION_TAG\x10\x02\x12\b\n" +
+	"\x04SELF\x10\x03\"\xc6\x02\n" +
+	"\x1dTimedPlacementConstraintProto\x12_\n" +
+	"\x13placementConstraint\x18\x01 \x02(\v2-.spindle.hadoop.yarn.PlacementConstraintProtoR\x13placementConstraint\x12(\n" +
+	"\x0fschedulingDelay\x18\x02 \x02(\x03R\x0fschedulingDelay\x12h\n" +
+	"\tdelayUnit\x18\x03 \x01(\x0e2<.spindle.hadoop.yarn.TimedPlacementConstraintProto.DelayUnit:\fMILLISECONDSR\tdelayUnit\"0\n" +
+	"\tDelayUnit\x12\x10\n" +
+	"\fMILLISECONDS\x10\x01\x12\x11\n" +
+	"\rOPPORTUNITIES\x10\x02\"\x86\x03\n" +
+	"!CompositePlacementConstraintProto\x12j\n" +
+	"\rcompositeType\x18\x01 \x02(\x0e2D.spindle.hadoop.yarn.CompositePlacementConstraintProto.CompositeTypeR\rcompositeType\x12Y\n" +
+	"\x10childConstraints\x18\x02 \x03(\v2-.spindle.hadoop.yarn.PlacementConstraintProtoR\x10childConstraints\x12h\n" +
+	"\x15timedChildConstraints\x18\x03 \x03(\v22.spindle.hadoop.yarn.TimedPlacementConstraintProtoR\x15timedChildConstraints\"0\n" +
+	"\rCompositeType\x12\a\n" +
+	"\x03AND\x10\x01\x12\x06\n" +
+	"\x02OR\x10\x02\x12\x0e\n" +
+	"\n" +
+	"DELAYED_OR\x10\x03\"\x7f\n" +
 	"\x1dResourceBlacklistRequestProto\x12/\n" +
 	"\x13blacklist_additions\x18\x01 \x03(\tR\x12blacklistAdditions\x12-\n" +
 	"\x12blacklist_removals\x18\x02 \x03(\tR\x11blacklistRemovals\"Q\n" +
@@ -5351,7 +6088,11 @@ const file_hadoopyarn_yarn_protos_proto_rawDesc = "" +
 	"\x19ContainerRetryPolicyProto\x12\x0f\n" +
 	"\vNEVER_RETRY\x10\x00\x12\x17\n" +
 	"\x13RETRY_ON_ALL_ERRORS\x10\x01\x12!\n" +
-	"\x1dRETRY_ON_SPECIFIC_ERROR_CODES\x10\x02B;Z9github.com/spindle-yarn/spindle/internal/proto/hadoopyarn"
+	"\x1dRETRY_ON_SPECIFIC_ERROR_CODES\x10\x02*5\n" +
+	"\x18NodeAttributeOpCodeProto\x12\t\n" +
+	"\x05NO_OP\x10\x01\x12\x06\n" +
+	"\x02EQ\x10\x02\x12\x06\n" +
+	"\x02NE\x10\x03B;Z9github.com/spindle-yarn/spindle/internal/proto/hadoopyarn"
 
 var (
 	file_hadoopyarn_yarn_protos_proto_rawDescOnce sync.Once
@@ -5365,171 +6106,197 @@ func file_hadoopyarn_yarn_protos_proto_rawDescGZIP() []byte {
 	return file_hadoopyarn_yarn_protos_proto_rawDescData
 }
 
-var file_hadoopyarn_yarn_protos_proto_enumTypes = make([]protoimpl.EnumInfo, 17)
-var file_hadoopyarn_yarn_protos_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_hadoopyarn_yarn_protos_proto_enumTypes = make([]protoimpl.EnumInfo, 21)
+var file_hadoopyarn_yarn_protos_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
 var file_hadoopyarn_yarn_protos_proto_goTypes = []any{
-	(ResourceTypesProto)(0),                     // 0: spindle.hadoop.yarn.ResourceTypesProto
-	(ContainerStateProto)(0),                    // 1: spindle.hadoop.yarn.ContainerStateProto
-	(ContainerSubStateProto)(0),                 // 2: spindle.hadoop.yarn.ContainerSubStateProto
-	(YarnApplicationStateProto)(0),              // 3: spindle.hadoop.yarn.YarnApplicationStateProto
-	(YarnApplicationAttemptStateProto)(0),       // 4: spindle.hadoop.yarn.YarnApplicationAttemptStateProto
-	(FinalApplicationStatusProto)(0),            // 5: spindle.hadoop.yarn.FinalApplicationStatusProto
-	(LocalResourceVisibilityProto)(0),           // 6: spindle.hadoop.yarn.LocalResourceVisibilityProto
-	(LocalResourceTypeProto)(0),                 // 7: spindle.hadoop.yarn.LocalResourceTypeProto
-	(LogAggregationStatusProto)(0),              // 8: spindle.hadoop.yarn.LogAggregationStatusProto
-	(NodeStateProto)(0),                         // 9: spindle.hadoop.yarn.NodeStateProto
-	(NodeUpdateTypeProto)(0),                    // 10: spindle.hadoop.yarn.NodeUpdateTypeProto
-	(ExecutionTypeProto)(0),                     // 11: spindle.hadoop.yarn.ExecutionTypeProto
-	(AMCommandProto)(0),                         // 12: spindle.hadoop.yarn.AMCommandProto
-	(ApplicationTimeoutTypeProto)(0),            // 13: spindle.hadoop.yarn.ApplicationTimeoutTypeProto
-	(ApplicationAccessTypeProto)(0),             // 14: spindle.hadoop.yarn.ApplicationAccessTypeProto
-	(QueueStateProto)(0),                        // 15: spindle.hadoop.yarn.QueueStateProto
-	(ContainerRetryPolicyProto)(0),              // 16: spindle.hadoop.yarn.ContainerRetryPolicyProto
-	(*SerializedExceptionProto)(nil),            // 17: spindle.hadoop.yarn.SerializedExceptionProto
-	(*ApplicationIdProto)(nil),                  // 18: spindle.hadoop.yarn.ApplicationIdProto
-	(*ApplicationAttemptIdProto)(nil),           // 19: spindle.hadoop.yarn.ApplicationAttemptIdProto
-	(*ContainerIdProto)(nil),                    // 20: spindle.hadoop.yarn.ContainerIdProto
-	(*NodeIdProto)(nil),                         // 21: spindle.hadoop.yarn.NodeIdProto
-	(*ReservationIdProto)(nil),                  // 22: spindle.hadoop.yarn.ReservationIdProto
-	(*ResourceInformationProto)(nil),            // 23: spindle.hadoop.yarn.ResourceInformationProto
-	(*ResourceTypeInfoProto)(nil),               // 24: spindle.hadoop.yarn.ResourceTypeInfoProto
-	(*ResourceProto)(nil),                       // 25: spindle.hadoop.yarn.ResourceProto
-	(*ResourceUtilizationProto)(nil),            // 26: spindle.hadoop.yarn.ResourceUtilizationProto
-	(*PriorityProto)(nil),                       // 27: spindle.hadoop.yarn.PriorityProto
-	(*StringStringMapProto)(nil),                // 28: spindle.hadoop.yarn.StringStringMapProto
-	(*StringBytesMapProto)(nil),                 // 29: spindle.hadoop.yarn.StringBytesMapProto
-	(*StringLongMapProto)(nil),                  // 30: spindle.hadoop.yarn.StringLongMapProto
-	(*StringFloatMapProto)(nil),                 // 31: spindle.hadoop.yarn.StringFloatMapProto
-	(*ContainerProto)(nil),                      // 32: spindle.hadoop.yarn.ContainerProto
-	(*ContainerReportProto)(nil),                // 33: spindle.hadoop.yarn.ContainerReportProto
-	(*ContainerStatusProto)(nil),                // 34: spindle.hadoop.yarn.ContainerStatusProto
-	(*URLProto)(nil),                            // 35: spindle.hadoop.yarn.URLProto
-	(*LocalResourceProto)(nil),                  // 36: spindle.hadoop.yarn.LocalResourceProto
-	(*StringLocalResourceMapProto)(nil),         // 37: spindle.hadoop.yarn.StringLocalResourceMapProto
-	(*ApplicationACLMapProto)(nil),              // 38: spindle.hadoop.yarn.ApplicationACLMapProto
-	(*ContainerRetryContextProto)(nil),          // 39: spindle.hadoop.yarn.ContainerRetryContextProto
-	(*ContainerLaunchContextProto)(nil),         // 40: spindle.hadoop.yarn.ContainerLaunchContextProto
-	(*ApplicationResourceUsageReportProto)(nil), // 41: spindle.hadoop.yarn.ApplicationResourceUsageReportProto
-	(*ApplicationTimeoutProto)(nil),             // 42: spindle.hadoop.yarn.ApplicationTimeoutProto
-	(*AppTimeoutsMapProto)(nil),                 // 43: spindle.hadoop.yarn.AppTimeoutsMapProto
-	(*ApplicationReportProto)(nil),              // 44: spindle.hadoop.yarn.ApplicationReportProto
-	(*ApplicationAttemptReportProto)(nil),       // 45: spindle.hadoop.yarn.ApplicationAttemptReportProto
-	(*ApplicationTimeoutMapProto)(nil),          // 46: spindle.hadoop.yarn.ApplicationTimeoutMapProto
-	(*LogAggregationContextProto)(nil),          // 47: spindle.hadoop.yarn.LogAggregationContextProto
-	(*ApplicationSubmissionContextProto)(nil),   // 48: spindle.hadoop.yarn.ApplicationSubmissionContextProto
-	(*NodeReportProto)(nil),                     // 49: spindle.hadoop.yarn.NodeReportProto
-	(*YarnClusterMetricsProto)(nil),             // 50: spindle.hadoop.yarn.YarnClusterMetricsProto
-	(*QueueStatisticsProto)(nil),                // 51: spindle.hadoop.yarn.QueueStatisticsProto
-	(*QueueInfoProto)(nil),                      // 52: spindle.hadoop.yarn.QueueInfoProto
-	(*ExecutionTypeRequestProto)(nil),           // 53: spindle.hadoop.yarn.ExecutionTypeRequestProto
-	(*ResourceRequestProto)(nil),                // 54: spindle.hadoop.yarn.ResourceRequestProto
-	(*ResourceBlacklistRequestProto)(nil),       // 55: spindle.hadoop.yarn.ResourceBlacklistRequestProto
-	(*PreemptionContainerProto)(nil),            // 56: spindle.hadoop.yarn.PreemptionContainerProto
-	(*PreemptionResourceRequestProto)(nil),      // 57: spindle.hadoop.yarn.PreemptionResourceRequestProto
-	(*StrictPreemptionContractProto)(nil),       // 58: spindle.hadoop.yarn.StrictPreemptionContractProto
-	(*PreemptionContractProto)(nil),             // 59: spindle.hadoop.yarn.PreemptionContractProto
-	(*PreemptionMessageProto)(nil),              // 60: spindle.hadoop.yarn.PreemptionMessageProto
-	(*CollectorInfoProto)(nil),                  // 61: spindle.hadoop.yarn.CollectorInfoProto
-	(*hadoopcommon.TokenProto)(nil),             // 62: spindle.hadoop.common.TokenProto
+	(ResourceTypesProto)(0),                              // 0: spindle.hadoop.yarn.ResourceTypesProto
+	(ContainerStateProto)(0),                             // 1: spindle.hadoop.yarn.ContainerStateProto
+	(ContainerSubStateProto)(0),                          // 2: spindle.hadoop.yarn.ContainerSubStateProto
+	(YarnApplicationStateProto)(0),                       // 3: spindle.hadoop.yarn.YarnApplicationStateProto
+	(YarnApplicationAttemptStateProto)(0),                // 4: spindle.hadoop.yarn.YarnApplicationAttemptStateProto
+	(FinalApplicationStatusProto)(0),                     // 5: spindle.hadoop.yarn.FinalApplicationStatusProto
+	(LocalResourceVisibilityProto)(0),                    // 6: spindle.hadoop.yarn.LocalResourceVisibilityProto
+	(LocalResourceTypeProto)(0),                          // 7: spindle.hadoop.yarn.LocalResourceTypeProto
+	(LogAggregationStatusProto)(0),                       // 8: spindle.hadoop.yarn.LogAggregationStatusProto
+	(NodeStateProto)(0),                                  // 9: spindle.hadoop.yarn.NodeStateProto
+	(NodeUpdateTypeProto)(0),                             // 10: spindle.hadoop.yarn.NodeUpdateTypeProto
+	(ExecutionTypeProto)(0),                              // 11: spindle.hadoop.yarn.ExecutionTypeProto
+	(AMCommandProto)(0),                                  // 12: spindle.hadoop.yarn.AMCommandProto
+	(ApplicationTimeoutTypeProto)(0),                     // 13: spindle.hadoop.yarn.ApplicationTimeoutTypeProto
+	(ApplicationAccessTypeProto)(0),                      // 14: spindle.hadoop.yarn.ApplicationAccessTypeProto
+	(QueueStateProto)(0),                                 // 15: spindle.hadoop.yarn.QueueStateProto
+	(ContainerRetryPolicyProto)(0),                       // 16: spindle.hadoop.yarn.ContainerRetryPolicyProto
+	(NodeAttributeOpCodeProto)(0),                        // 17: spindle.hadoop.yarn.NodeAttributeOpCodeProto
+	(PlacementConstraintTargetProto_TargetType)(0),       // 18: spindle.hadoop.yarn.PlacementConstraintTargetProto.TargetType
+	(TimedPlacementConstraintProto_DelayUnit)(0),         // 19: spindle.hadoop.yarn.TimedPlacementConstraintProto.DelayUnit
+	(CompositePlacementConstraintProto_CompositeType)(0), // 20: spindle.hadoop.yarn.CompositePlacementConstraintProto.CompositeType
+	(*SerializedExceptionProto)(nil),                     // 21: spindle.hadoop.yarn.SerializedExceptionProto
+	(*ApplicationIdProto)(nil),                           // 22: spindle.hadoop.yarn.ApplicationIdProto
+	(*ApplicationAttemptIdProto)(nil),                    // 23: spindle.hadoop.yarn.ApplicationAttemptIdProto
+	(*ContainerIdProto)(nil),                             // 24: spindle.hadoop.yarn.ContainerIdProto
+	(*NodeIdProto)(nil),                                  // 25: spindle.hadoop.yarn.NodeIdProto
+	(*ReservationIdProto)(nil),                           // 26: spindle.hadoop.yarn.ReservationIdProto
+	(*ResourceInformationProto)(nil),                     // 27: spindle.hadoop.yarn.ResourceInformationProto
+	(*ResourceTypeInfoProto)(nil),                        // 28: spindle.hadoop.yarn.ResourceTypeInfoProto
+	(*ResourceProto)(nil),                                // 29: spindle.hadoop.yarn.ResourceProto
+	(*ResourceUtilizationProto)(nil),                     // 30: spindle.hadoop.yarn.ResourceUtilizationProto
+	(*PriorityProto)(nil),                                // 31: spindle.hadoop.yarn.PriorityProto
+	(*StringStringMapProto)(nil),                         // 32: spindle.hadoop.yarn.StringStringMapProto
+	(*StringBytesMapProto)(nil),                          // 33: spindle.hadoop.yarn.StringBytesMapProto
+	(*StringLongMapProto)(nil),                           // 34: spindle.hadoop.yarn.StringLongMapProto
+	(*StringFloatMapProto)(nil),                          // 35: spindle.hadoop.yarn.StringFloatMapProto
+	(*ContainerProto)(nil),                               // 36: spindle.hadoop.yarn.ContainerProto
+	(*ContainerReportProto)(nil),                         // 37: spindle.hadoop.yarn.ContainerReportProto
+	(*ContainerStatusProto)(nil),                         // 38: spindle.hadoop.yarn.ContainerStatusProto
+	(*URLProto)(nil),                                     // 39: spindle.hadoop.yarn.URLProto
+	(*LocalResourceProto)(nil),                           // 40: spindle.hadoop.yarn.LocalResourceProto
+	(*StringLocalResourceMapProto)(nil),                  // 41: spindle.hadoop.yarn.StringLocalResourceMapProto
+	(*ApplicationACLMapProto)(nil),                       // 42: spindle.hadoop.yarn.ApplicationACLMapProto
+	(*ContainerRetryContextProto)(nil),                   // 43: spindle.hadoop.yarn.ContainerRetryContextProto
+	(*ContainerLaunchContextProto)(nil),                  // 44: spindle.hadoop.yarn.ContainerLaunchContextProto
+	(*ApplicationResourceUsageReportProto)(nil),          // 45: spindle.hadoop.yarn.ApplicationResourceUsageReportProto
+	(*ApplicationTimeoutProto)(nil),                      // 46: spindle.hadoop.yarn.ApplicationTimeoutProto
+	(*AppTimeoutsMapProto)(nil),                          // 47: spindle.hadoop.yarn.AppTimeoutsMapProto
+	(*ApplicationReportProto)(nil),                       // 48: spindle.hadoop.yarn.ApplicationReportProto
+	(*ApplicationAttemptReportProto)(nil),                // 49: spindle.hadoop.yarn.ApplicationAttemptReportProto
+	(*ApplicationTimeoutMapProto)(nil),                   // 50: spindle.hadoop.yarn.ApplicationTimeoutMapProto
+	(*LogAggregationContextProto)(nil),                   // 51: spindle.hadoop.yarn.LogAggregationContextProto
+	(*ApplicationSubmissionContextProto)(nil),            // 52: spindle.hadoop.yarn.ApplicationSubmissionContextProto
+	(*NodeReportProto)(nil),                              // 53: spindle.hadoop.yarn.NodeReportProto
+	(*YarnClusterMetricsProto)(nil),                      // 54: spindle.hadoop.yarn.YarnClusterMetricsProto
+	(*QueueStatisticsProto)(nil),                         // 55: spindle.hadoop.yarn.QueueStatisticsProto
+	(*QueueInfoProto)(nil),                               // 56: spindle.hadoop.yarn.QueueInfoProto
+	(*ExecutionTypeRequestProto)(nil),                    // 57: spindle.hadoop.yarn.ExecutionTypeRequestProto
+	(*ResourceRequestProto)(nil),                         // 58: spindle.hadoop.yarn.ResourceRequestProto
+	(*SchedulingRequestProto)(nil),                       // 59: spindle.hadoop.yarn.SchedulingRequestProto
+	(*ResourceSizingProto)(nil),                          // 60: spindle.hadoop.yarn.ResourceSizingProto
+	(*PlacementConstraintProto)(nil),                     // 61: spindle.hadoop.yarn.PlacementConstraintProto
+	(*SimplePlacementConstraintProto)(nil),               // 62: spindle.hadoop.yarn.SimplePlacementConstraintProto
+	(*PlacementConstraintTargetProto)(nil),               // 63: spindle.hadoop.yarn.PlacementConstraintTargetProto
+	(*TimedPlacementConstraintProto)(nil),                // 64: spindle.hadoop.yarn.TimedPlacementConstraintProto
+	(*CompositePlacementConstraintProto)(nil),            // 65: spindle.hadoop.yarn.CompositePlacementConstraintProto
+	(*ResourceBlacklistRequestProto)(nil),                // 66: spindle.hadoop.yarn.ResourceBlacklistRequestProto
+	(*PreemptionContainerProto)(nil),                     // 67: spindle.hadoop.yarn.PreemptionContainerProto
+	(*PreemptionResourceRequestProto)(nil),               // 68: spindle.hadoop.yarn.PreemptionResourceRequestProto
+	(*StrictPreemptionContractProto)(nil),                // 69: spindle.hadoop.yarn.StrictPreemptionContractProto
+	(*PreemptionContractProto)(nil),                      // 70: spindle.hadoop.yarn.PreemptionContractProto
+	(*PreemptionMessageProto)(nil),                       // 71: spindle.hadoop.yarn.PreemptionMessageProto
+	(*CollectorInfoProto)(nil),                           // 72: spindle.hadoop.yarn.CollectorInfoProto
+	(*hadoopcommon.TokenProto)(nil),                      // 73: spindle.hadoop.common.TokenProto
 }
 var file_hadoopyarn_yarn_protos_proto_depIdxs = []int32{
-	17, // 0: spindle.hadoop.yarn.SerializedExceptionProto.cause:type_name -> spindle.hadoop.yarn.SerializedExceptionProto
-	18, // 1: spindle.hadoop.yarn.ApplicationAttemptIdProto.application_id:type_name -> spindle.hadoop.yarn.ApplicationIdProto
-	18, // 2: spindle.hadoop.yarn.ContainerIdProto.app_id:type_name -> spindle.hadoop.yarn.ApplicationIdProto
-	19, // 3: spindle.hadoop.yarn.ContainerIdProto.app_attempt_id:type_name -> spindle.hadoop.yarn.ApplicationAttemptIdProto
-	0,  // 4: spindle.hadoop.yarn.ResourceInformationProto.type:type_name -> spindle.hadoop.yarn.ResourceTypesProto
-	28, // 5: spindle.hadoop.yarn.ResourceInformationProto.attributes:type_name -> spindle.hadoop.yarn.StringStringMapProto
-	0,  // 6: spindle.hadoop.yarn.ResourceTypeInfoProto.type:type_name -> spindle.hadoop.yarn.ResourceTypesProto
-	23, // 7: spindle.hadoop.yarn.ResourceProto.resource_value_map:type_name -> spindle.hadoop.yarn.ResourceInformationProto
-	31, // 8: spindle.hadoop.yarn.ResourceUtilizationProto.customResources:type_name -> spindle.hadoop.yarn.StringFloatMapProto
-	20, // 9: spindle.hadoop.yarn.ContainerProto.id:type_name -> spindle.hadoop.yarn.ContainerIdProto
-	21, // 10: spindle.hadoop.yarn.ContainerProto.nodeId:type_name -> spindle.hadoop.yarn.NodeIdProto
-	25, // 11: spindle.hadoop.yarn.ContainerProto.resource:type_name -> spindle.hadoop.yarn.ResourceProto
-	27, // 12: spindle.hadoop.yarn.ContainerProto.priority:type_name -> spindle.hadoop.yarn.PriorityProto
-	62, // 13: spindle.hadoop.yarn.ContainerProto.container_token:type_name -> spindle.hadoop.common.TokenProto
-	11, // 14: spindle.hadoop.yarn.ContainerProto.execution_type:type_name -> spindle.hadoop.yarn.ExecutionTypeProto
-	20, // 15: spindle.hadoop.yarn.ContainerReportProto.container_id:type_name -> spindle.hadoop.yarn.ContainerIdProto
-	25, // 16: spindle.hadoop.yarn.ContainerReportProto.resource:type_name -> spindle.hadoop.yarn.ResourceProto
-	21, // 17: spindle.hadoop.yarn.ContainerReportProto.node_id:type_name -> spindle.hadoop.yarn.NodeIdProto
-	27, // 18: spindle.hadoop.yarn.ContainerReportProto.priority:type_name -> spindle.hadoop.yarn.PriorityProto
-	1,  // 19: spindle.hadoop.yarn.ContainerReportProto.container_state:type_name -> spindle.hadoop.yarn.ContainerStateProto
-	11, // 20: spindle.hadoop.yarn.ContainerReportProto.executionType:type_name -> spindle.hadoop.yarn.ExecutionTypeProto
-	20, // 21: spindle.hadoop.yarn.ContainerStatusProto.container_id:type_name -> spindle.hadoop.yarn.ContainerIdProto
-	1,  // 22: spindle.hadoop.yarn.ContainerStatusProto.state:type_name -> spindle.hadoop.yarn.ContainerStateProto
-	25, // 23: spindle.hadoop.yarn.ContainerStatusProto.capability:type_name -> spindle.hadoop.yarn.ResourceProto
-	11, // 24: spindle.hadoop.yarn.ContainerStatusProto.executionType:type_name -> spindle.hadoop.yarn.ExecutionTypeProto
-	28, // 25: spindle.hadoop.yarn.ContainerStatusProto.container_attributes:type_name -> spindle.hadoop.yarn.StringStringMapProto
-	2,  // 26: spindle.hadoop.yarn.ContainerStatusProto.container_sub_state:type_name -> spindle.hadoop.yarn.ContainerSubStateProto
-	35, // 27: spindle.hadoop.yarn.LocalResourceProto.resource:type_name -> spindle.hadoop.yarn.URLProto
-	7,  // 28: spindle.hadoop.yarn.LocalResourceProto.type:type_name -> spindle.hadoop.yarn.LocalResourceTypeProto
-	6,  // 29: spindle.hadoop.yarn.LocalResourceProto.visibility:type_name -> spindle.hadoop.yarn.LocalResourceVisibilityProto
-	36, // 30: spindle.hadoop.yarn.StringLocalResourceMapProto.value:type_name -> spindle.hadoop.yarn.LocalResourceProto
-	14, // 31: spindle.hadoop.yarn.ApplicationACLMapProto.accessType:type_name -> spindle.hadoop.yarn.ApplicationAccessTypeProto
-	16, // 32: spindle.hadoop.yarn.ContainerRetryContextProto.retry_policy:type_name -> spindle.hadoop.yarn.ContainerRetryPolicyProto
-	37, // 33: spindle.hadoop.yarn.ContainerLaunchContextProto.localResources:type_name -> spindle.hadoop.yarn.StringLocalResourceMapProto
-	29, // 34: spindle.hadoop.yarn.ContainerLaunchContextProto.service_data:type_name -> spindle.hadoop.yarn.StringBytesMapProto
-	28, // 35: spindle.hadoop.yarn.ContainerLaunchContextProto.environment:type_name -> spindle.hadoop.yarn.StringStringMapProto
-	38, // 36: spindle.hadoop.yarn.ContainerLaunchContextProto.application_ACLs:type_name -> spindle.hadoop.yarn.ApplicationACLMapProto
-	39, // 37: spindle.hadoop.yarn.ContainerLaunchContextProto.container_retry_context:type_name -> spindle.hadoop.yarn.ContainerRetryContextProto
-	25, // 38: spindle.hadoop.yarn.ApplicationResourceUsageReportProto.used_resources:type_name -> spindle.hadoop.yarn.ResourceProto
-	25, // 39: spindle.hadoop.yarn.ApplicationResourceUsageReportProto.reserved_resources:type_name -> spindle.hadoop.yarn.ResourceProto
-	25, // 40: spindle.hadoop.yarn.ApplicationResourceUsageReportProto.needed_resources:type_name -> spindle.hadoop.yarn.ResourceProto
-	30, // 41: spindle.hadoop.yarn.ApplicationResourceUsageReportProto.application_resource_usage_map:type_name -> spindle.hadoop.yarn.StringLongMapProto
-	30, // 42: spindle.hadoop.yarn.ApplicationResourceUsageReportProto.application_preempted_resource_usage_map:type_name -> spindle.hadoop.yarn.StringLongMapProto
-	13, // 43: spindle.hadoop.yarn.ApplicationTimeoutProto.application_timeout_type:type_name -> spindle.hadoop.yarn.ApplicationTimeoutTypeProto
-	13, // 44: spindle.hadoop.yarn.AppTimeoutsMapProto.application_timeout_type:type_name -> spindle.hadoop.yarn.ApplicationTimeoutTypeProto
-	42, // 45: spindle.hadoop.yarn.AppTimeoutsMapProto.application_timeout:type_name -> spindle.hadoop.yarn.ApplicationTimeoutProto
-	18, // 46: spindle.hadoop.yarn.ApplicationReportProto.applicationId:type_name -> spindle.hadoop.yarn.ApplicationIdProto
-	62, // 47: spindle.hadoop.yarn.ApplicationReportProto.client_to_am_token:type_name -> spindle.hadoop.common.TokenProto
-	3,  // 48: spindle.hadoop.yarn.ApplicationReportProto.yarn_application_state:type_name -> spindle.hadoop.yarn.YarnApplicationStateProto
-	5,  // 49: spindle.hadoop.yarn.ApplicationReportProto.final_application_status:type_name -> spindle.hadoop.yarn.FinalApplicationStatusProto
-	41, // 50: spindle.hadoop.yarn.ApplicationReportProto.app_resource_Usage:type_name -> spindle.hadoop.yarn.ApplicationResourceUsageReportProto
-	19, // 51: spindle.hadoop.yarn.ApplicationReportProto.currentApplicationAttemptId:type_name -> spindle.hadoop.yarn.ApplicationAttemptIdProto
-	62, // 52: spindle.hadoop.yarn.ApplicationReportProto.am_rm_token:type_name -> spindle.hadoop.common.TokenProto
-	8,  // 53: spindle.hadoop.yarn.ApplicationReportProto.log_aggregation_status:type_name -> spindle.hadoop.yarn.LogAggregationStatusProto
-	27, // 54: spindle.hadoop.yarn.ApplicationReportProto.priority:type_name -> spindle.hadoop.yarn.PriorityProto
-	43, // 55: spindle.hadoop.yarn.ApplicationReportProto.appTimeouts:type_name -> spindle.hadoop.yarn.AppTimeoutsMapProto
-	19, // 56: spindle.hadoop.yarn.ApplicationAttemptReportProto.application_attempt_id:type_name -> spindle.hadoop.yarn.ApplicationAttemptIdProto
-	4,  // 57: spindle.hadoop.yarn.ApplicationAttemptReportProto.yarn_application_attempt_state:type_name -> spindle.hadoop.yarn.YarnApplicationAttemptStateProto
-	20, // 58: spindle.hadoop.yarn.ApplicationAttemptReportProto.am_container_id:type_name -> spindle.hadoop.yarn.ContainerIdProto
-	13, // 59: spindle.hadoop.yarn.ApplicationTimeoutMapProto.application_timeout_type:type_name -> spindle.hadoop.yarn.ApplicationTimeoutTypeProto
-	18, // 60: spindle.hadoop.yarn.ApplicationSubmissionContextProto.application_id:type_name -> spindle.hadoop.yarn.ApplicationIdProto
-	27, // 61: spindle.hadoop.yarn.ApplicationSubmissionContextProto.priority:type_name -> spindle.hadoop.yarn.PriorityProto
-	40, // 62: spindle.hadoop.yarn.ApplicationSubmissionContextProto.am_container_spec:type_name -> spindle.hadoop.yarn.ContainerLaunchContextProto
-	25, // 63: spindle.hadoop.yarn.ApplicationSubmissionContextProto.resource:type_name -> spindle.hadoop.yarn.ResourceProto
-	47, // 64: spindle.hadoop.yarn.ApplicationSubmissionContextProto.log_aggregation_context:type_name -> spindle.hadoop.yarn.LogAggregationContextProto
-	22, // 65: spindle.hadoop.yarn.ApplicationSubmissionContextProto.reservation_id:type_name -> spindle.hadoop.yarn.ReservationIdProto
-	54, // 66: spindle.hadoop.yarn.ApplicationSubmissionContextProto.am_container_resource_request:type_name -> spindle.hadoop.yarn.ResourceRequestProto
-	46, // 67: spindle.hadoop.yarn.ApplicationSubmissionContextProto.application_timeouts:type_name -> spindle.hadoop.yarn.ApplicationTimeoutMapProto
-	28, // 68: spindle.hadoop.yarn.ApplicationSubmissionContextProto.application_scheduling_properties:type_name -> spindle.hadoop.yarn.StringStringMapProto
-	21, // 69: spindle.hadoop.yarn.NodeReportProto.nodeId:type_name -> spindle.hadoop.yarn.NodeIdProto
-	25, // 70: spindle.hadoop.yarn.NodeReportProto.used:type_name -> spindle.hadoop.yarn.ResourceProto
-	25, // 71: spindle.hadoop.yarn.NodeReportProto.capability:type_name -> spindle.hadoop.yarn.ResourceProto
-	9,  // 72: spindle.hadoop.yarn.NodeReportProto.node_state:type_name -> spindle.hadoop.yarn.NodeStateProto
-	26, // 73: spindle.hadoop.yarn.NodeReportProto.containers_utilization:type_name -> spindle.hadoop.yarn.ResourceUtilizationProto
-	26, // 74: spindle.hadoop.yarn.NodeReportProto.node_utilization:type_name -> spindle.hadoop.yarn.ResourceUtilizationProto
-	10, // 75: spindle.hadoop.yarn.NodeReportProto.node_update_type:type_name -> spindle.hadoop.yarn.NodeUpdateTypeProto
-	15, // 76: spindle.hadoop.yarn.QueueInfoProto.state:type_name -> spindle.hadoop.yarn.QueueStateProto
-	52, // 77: spindle.hadoop.yarn.QueueInfoProto.childQueues:type_name -> spindle.hadoop.yarn.QueueInfoProto
-	44, // 78: spindle.hadoop.yarn.QueueInfoProto.applications:type_name -> spindle.hadoop.yarn.ApplicationReportProto
-	51, // 79: spindle.hadoop.yarn.QueueInfoProto.queueStatistics:type_name -> spindle.hadoop.yarn.QueueStatisticsProto
-	11, // 80: spindle.hadoop.yarn.ExecutionTypeRequestProto.execution_type:type_name -> spindle.hadoop.yarn.ExecutionTypeProto
-	27, // 81: spindle.hadoop.yarn.ResourceRequestProto.priority:type_name -> spindle.hadoop.yarn.PriorityProto
-	25, // 82: spindle.hadoop.yarn.ResourceRequestProto.capability:type_name -> spindle.hadoop.yarn.ResourceProto
-	53, // 83: spindle.hadoop.yarn.ResourceRequestProto.execution_type_request:type_name -> spindle.hadoop.yarn.ExecutionTypeRequestProto
-	20, // 84: spindle.hadoop.yarn.PreemptionContainerProto.id:type_name -> spindle.hadoop.yarn.ContainerIdProto
-	54, // 85: spindle.hadoop.yarn.PreemptionResourceRequestProto.resource:type_name -> spindle.hadoop.yarn.ResourceRequestProto
-	56, // 86: spindle.hadoop.yarn.StrictPreemptionContractProto.container:type_name -> spindle.hadoop.yarn.PreemptionContainerProto
-	57, // 87: spindle.hadoop.yarn.PreemptionContractProto.resource:type_name -> spindle.hadoop.yarn.PreemptionResourceRequestProto
-	56, // 88: spindle.hadoop.yarn.PreemptionContractProto.container:type_name -> spindle.hadoop.yarn.PreemptionContainerProto
-	58, // 89: spindle.hadoop.yarn.PreemptionMessageProto.strictContract:type_name -> spindle.hadoop.yarn.StrictPreemptionContractProto
-	59, // 90: spindle.hadoop.yarn.PreemptionMessageProto.contract:type_name -> spindle.hadoop.yarn.PreemptionContractProto
-	62, // 91: spindle.hadoop.yarn.CollectorInfoProto.collector_token:type_name -> spindle.hadoop.common.TokenProto
-	92, // [92:92] is the sub-list for method output_type
-	92, // [92:92] is the sub-list for method input_type
-	92, // [92:92] is the sub-list for extension type_name
-	92, // [92:92] is the sub-list for extension extendee
-	0,  // [0:92] is the sub-list for field type_name
+	21,  // 0: spindle.hadoop.yarn.SerializedExceptionProto.cause:type_name -> spindle.hadoop.yarn.SerializedExceptionProto
+	22,  // 1: spindle.hadoop.yarn.ApplicationAttemptIdProto.application_id:type_name -> spindle.hadoop.yarn.ApplicationIdProto
+	22,  // 2: spindle.hadoop.yarn.ContainerIdProto.app_id:type_name -> spindle.hadoop.yarn.ApplicationIdProto
+	23,  // 3: spindle.hadoop.yarn.ContainerIdProto.app_attempt_id:type_name -> spindle.hadoop.yarn.ApplicationAttemptIdProto
+	0,   // 4: spindle.hadoop.yarn.ResourceInformationProto.type:type_name -> spindle.hadoop.yarn.ResourceTypesProto
+	32,  // 5: spindle.hadoop.yarn.ResourceInformationProto.attributes:type_name -> spindle.hadoop.yarn.StringStringMapProto
+	0,   // 6: spindle.hadoop.yarn.ResourceTypeInfoProto.type:type_name -> spindle.hadoop.yarn.ResourceTypesProto
+	27,  // 7: spindle.hadoop.yarn.ResourceProto.resource_value_map:type_name -> spindle.hadoop.yarn.ResourceInformationProto
+	35,  // 8: spindle.hadoop.yarn.ResourceUtilizationProto.customResources:type_name -> spindle.hadoop.yarn.StringFloatMapProto
+	24,  // 9: spindle.hadoop.yarn.ContainerProto.id:type_name -> spindle.hadoop.yarn.ContainerIdProto
+	25,  // 10: spindle.hadoop.yarn.ContainerProto.nodeId:type_name -> spindle.hadoop.yarn.NodeIdProto
+	29,  // 11: spindle.hadoop.yarn.ContainerProto.resource:type_name -> spindle.hadoop.yarn.ResourceProto
+	31,  // 12: spindle.hadoop.yarn.ContainerProto.priority:type_name -> spindle.hadoop.yarn.PriorityProto
+	73,  // 13: spindle.hadoop.yarn.ContainerProto.container_token:type_name -> spindle.hadoop.common.TokenProto
+	11,  // 14: spindle.hadoop.yarn.ContainerProto.execution_type:type_name -> spindle.hadoop.yarn.ExecutionTypeProto
+	24,  // 15: spindle.hadoop.yarn.ContainerReportProto.container_id:type_name -> spindle.hadoop.yarn.ContainerIdProto
+	29,  // 16: spindle.hadoop.yarn.ContainerReportProto.resource:type_name -> spindle.hadoop.yarn.ResourceProto
+	25,  // 17: spindle.hadoop.yarn.ContainerReportProto.node_id:type_name -> spindle.hadoop.yarn.NodeIdProto
+	31,  // 18: spindle.hadoop.yarn.ContainerReportProto.priority:type_name -> spindle.hadoop.yarn.PriorityProto
+	1,   // 19: spindle.hadoop.yarn.ContainerReportProto.container_state:type_name -> spindle.hadoop.yarn.ContainerStateProto
+	11,  // 20: spindle.hadoop.yarn.ContainerReportProto.executionType:type_name -> spindle.hadoop.yarn.ExecutionTypeProto
+	24,  // 21: spindle.hadoop.yarn.ContainerStatusProto.container_id:type_name -> spindle.hadoop.yarn.ContainerIdProto
+	1,   // 22: spindle.hadoop.yarn.ContainerStatusProto.state:type_name -> spindle.hadoop.yarn.ContainerStateProto
+	29,  // 23: spindle.hadoop.yarn.ContainerStatusProto.capability:type_name -> spindle.hadoop.yarn.ResourceProto
+	11,  // 24: spindle.hadoop.yarn.ContainerStatusProto.executionType:type_name -> spindle.hadoop.yarn.ExecutionTypeProto
+	32,  // 25: spindle.hadoop.yarn.ContainerStatusProto.container_attributes:type_name -> spindle.hadoop.yarn.StringStringMapProto
+	2,   // 26: spindle.hadoop.yarn.ContainerStatusProto.container_sub_state:type_name -> spindle.hadoop.yarn.ContainerSubStateProto
+	39,  // 27: spindle.hadoop.yarn.LocalResourceProto.resource:type_name -> spindle.hadoop.yarn.URLProto
+	7,   // 28: spindle.hadoop.yarn.LocalResourceProto.type:type_name -> spindle.hadoop.yarn.LocalResourceTypeProto
+	6,   // 29: spindle.hadoop.yarn.LocalResourceProto.visibility:type_name -> spindle.hadoop.yarn.LocalResourceVisibilityProto
+	40,  // 30: spindle.hadoop.yarn.StringLocalResourceMapProto.value:type_name -> spindle.hadoop.yarn.LocalResourceProto
+	14,  // 31: spindle.hadoop.yarn.ApplicationACLMapProto.accessType:type_name -> spindle.hadoop.yarn.ApplicationAccessTypeProto
+	16,  // 32: spindle.hadoop.yarn.ContainerRetryContextProto.retry_policy:type_name -> spindle.hadoop.yarn.ContainerRetryPolicyProto
+	41,  // 33: spindle.hadoop.yarn.ContainerLaunchContextProto.localResources:type_name -> spindle.hadoop.yarn.StringLocalResourceMapProto
+	33,  // 34: spindle.hadoop.yarn.ContainerLaunchContextProto.service_data:type_name -> spindle.hadoop.yarn.StringBytesMapProto
+	32,  // 35: spindle.hadoop.yarn.ContainerLaunchContextProto.environment:type_name -> spindle.hadoop.yarn.StringStringMapProto
+	42,  // 36: spindle.hadoop.yarn.ContainerLaunchContextProto.application_ACLs:type_name -> spindle.hadoop.yarn.ApplicationACLMapProto
+	43,  // 37: spindle.hadoop.yarn.ContainerLaunchContextProto.container_retry_context:type_name -> spindle.hadoop.yarn.ContainerRetryContextProto
+	29,  // 38: spindle.hadoop.yarn.ApplicationResourceUsageReportProto.used_resources:type_name -> spindle.hadoop.yarn.ResourceProto
+	29,  // 39: spindle.hadoop.yarn.ApplicationResourceUsageReportProto.reserved_resources:type_name -> spindle.hadoop.yarn.ResourceProto
+	29,  // 40: spindle.hadoop.yarn.ApplicationResourceUsageReportProto.needed_resources:type_name -> spindle.hadoop.yarn.ResourceProto
+	34,  // 41: spindle.hadoop.yarn.ApplicationResourceUsageReportProto.application_resource_usage_map:type_name -> spindle.hadoop.yarn.StringLongMapProto
+	34,  // 42: spindle.hadoop.yarn.ApplicationResourceUsageReportProto.application_preempted_resource_usage_map:type_name -> spindle.hadoop.yarn.StringLongMapProto
+	13,  // 43: spindle.hadoop.yarn.ApplicationTimeoutProto.application_timeout_type:type_name -> spindle.hadoop.yarn.ApplicationTimeoutTypeProto
+	13,  // 44: spindle.hadoop.yarn.AppTimeoutsMapProto.application_timeout_type:type_name -> spindle.hadoop.yarn.ApplicationTimeoutTypeProto
+	46,  // 45: spindle.hadoop.yarn.AppTimeoutsMapProto.application_timeout:type_name -> spindle.hadoop.yarn.ApplicationTimeoutProto
+	22,  // 46: spindle.hadoop.yarn.ApplicationReportProto.applicationId:type_name -> spindle.hadoop.yarn.ApplicationIdProto
+	73,  // 47: spindle.hadoop.yarn.ApplicationReportProto.client_to_am_token:type_name -> spindle.hadoop.common.TokenProto
+	3,   // 48: spindle.hadoop.yarn.ApplicationReportProto.yarn_application_state:type_name -> spindle.hadoop.yarn.YarnApplicationStateProto
+	5,   // 49: spindle.hadoop.yarn.ApplicationReportProto.final_application_status:type_name -> spindle.hadoop.yarn.FinalApplicationStatusProto
+	45,  // 50: spindle.hadoop.yarn.ApplicationReportProto.app_resource_Usage:type_name -> spindle.hadoop.yarn.ApplicationResourceUsageReportProto
+	23,  // 51: spindle.hadoop.yarn.ApplicationReportProto.currentApplicationAttemptId:type_name -> spindle.hadoop.yarn.ApplicationAttemptIdProto
+	73,  // 52: spindle.hadoop.yarn.ApplicationReportProto.am_rm_token:type_name -> spindle.hadoop.common.TokenProto
+	8,   // 53: spindle.hadoop.yarn.ApplicationReportProto.log_aggregation_status:type_name -> spindle.hadoop.yarn.LogAggregationStatusProto
+	31,  // 54: spindle.hadoop.yarn.ApplicationReportProto.priority:type_name -> spindle.hadoop.yarn.PriorityProto
+	47,  // 55: spindle.hadoop.yarn.ApplicationReportProto.appTimeouts:type_name -> spindle.hadoop.yarn.AppTimeoutsMapProto
+	23,  // 56: spindle.hadoop.yarn.ApplicationAttemptReportProto.application_attempt_id:type_name -> spindle.hadoop.yarn.ApplicationAttemptIdProto
+	4,   // 57: spindle.hadoop.yarn.ApplicationAttemptReportProto.yarn_application_attempt_state:type_name -> spindle.hadoop.yarn.YarnApplicationAttemptStateProto
+	24,  // 58: spindle.hadoop.yarn.ApplicationAttemptReportProto.am_container_id:type_name -> spindle.hadoop.yarn.ContainerIdProto
+	13,  // 59: spindle.hadoop.yarn.ApplicationTimeoutMapProto.application_timeout_type:type_name -> spindle.hadoop.yarn.ApplicationTimeoutTypeProto
+	22,  // 60: spindle.hadoop.yarn.ApplicationSubmissionContextProto.application_id:type_name -> spindle.hadoop.yarn.ApplicationIdProto
+	31,  // 61: spindle.hadoop.yarn.ApplicationSubmissionContextProto.priority:type_name -> spindle.hadoop.yarn.PriorityProto
+	44,  // 62: spindle.hadoop.yarn.ApplicationSubmissionContextProto.am_container_spec:type_name -> spindle.hadoop.yarn.ContainerLaunchContextProto
+	29,  // 63: spindle.hadoop.yarn.ApplicationSubmissionContextProto.resource:type_name -> spindle.hadoop.yarn.ResourceProto
+	51,  // 64: spindle.hadoop.yarn.ApplicationSubmissionContextProto.log_aggregation_context:type_name -> spindle.hadoop.yarn.LogAggregationContextProto
+	26,  // 65: spindle.hadoop.yarn.ApplicationSubmissionContextProto.reservation_id:type_name -> spindle.hadoop.yarn.ReservationIdProto
+	58,  // 66: spindle.hadoop.yarn.ApplicationSubmissionContextProto.am_container_resource_request:type_name -> spindle.hadoop.yarn.ResourceRequestProto
+	50,  // 67: spindle.hadoop.yarn.ApplicationSubmissionContextProto.application_timeouts:type_name -> spindle.hadoop.yarn.ApplicationTimeoutMapProto
+	32,  // 68: spindle.hadoop.yarn.ApplicationSubmissionContextProto.application_scheduling_properties:type_name -> spindle.hadoop.yarn.StringStringMapProto
+	25,  // 69: spindle.hadoop.yarn.NodeReportProto.nodeId:type_name -> spindle.hadoop.yarn.NodeIdProto
+	29,  // 70: spindle.hadoop.yarn.NodeReportProto.used:type_name -> spindle.hadoop.yarn.ResourceProto
+	29,  // 71: spindle.hadoop.yarn.NodeReportProto.capability:type_name -> spindle.hadoop.yarn.ResourceProto
+	9,   // 72: spindle.hadoop.yarn.NodeReportProto.node_state:type_name -> spindle.hadoop.yarn.NodeStateProto
+	30,  // 73: spindle.hadoop.yarn.NodeReportProto.containers_utilization:type_name -> spindle.hadoop.yarn.ResourceUtilizationProto
+	30,  // 74: spindle.hadoop.yarn.NodeReportProto.node_utilization:type_name -> spindle.hadoop.yarn.ResourceUtilizationProto
+	10,  // 75: spindle.hadoop.yarn.NodeReportProto.node_update_type:type_name -> spindle.hadoop.yarn.NodeUpdateTypeProto
+	15,  // 76: spindle.hadoop.yarn.QueueInfoProto.state:type_name -> spindle.hadoop.yarn.QueueStateProto
+	56,  // 77: spindle.hadoop.yarn.QueueInfoProto.childQueues:type_name -> spindle.hadoop.yarn.QueueInfoProto
+	48,  // 78: spindle.hadoop.yarn.QueueInfoProto.applications:type_name -> spindle.hadoop.yarn.ApplicationReportProto
+	55,  // 79: spindle.hadoop.yarn.QueueInfoProto.queueStatistics:type_name -> spindle.hadoop.yarn.QueueStatisticsProto
+	11,  // 80: spindle.hadoop.yarn.ExecutionTypeRequestProto.execution_type:type_name -> spindle.hadoop.yarn.ExecutionTypeProto
+	31,  // 81: spindle.hadoop.yarn.ResourceRequestProto.priority:type_name -> spindle.hadoop.yarn.PriorityProto
+	29,  // 82: spindle.hadoop.yarn.ResourceRequestProto.capability:type_name -> spindle.hadoop.yarn.ResourceProto
+	57,  // 83: spindle.hadoop.yarn.ResourceRequestProto.execution_type_request:type_name -> spindle.hadoop.yarn.ExecutionTypeRequestProto
+	31,  // 84: spindle.hadoop.yarn.SchedulingRequestProto.priority:type_name -> spindle.hadoop.yarn.PriorityProto
+	57,  // 85: spindle.hadoop.yarn.SchedulingRequestProto.executionType:type_name -> spindle.hadoop.yarn.ExecutionTypeRequestProto
+	60,  // 86: spindle.hadoop.yarn.SchedulingRequestProto.resourceSizing:type_name -> spindle.hadoop.yarn.ResourceSizingProto
+	61,  // 87: spindle.hadoop.yarn.SchedulingRequestProto.placementConstraint:type_name -> spindle.hadoop.yarn.PlacementConstraintProto
+	29,  // 88: spindle.hadoop.yarn.ResourceSizingProto.resources:type_name -> spindle.hadoop.yarn.ResourceProto
+	62,  // 89: spindle.hadoop.yarn.PlacementConstraintProto.simpleConstraint:type_name -> spindle.hadoop.yarn.SimplePlacementConstraintProto
+	65,  // 90: spindle.hadoop.yarn.PlacementConstraintProto.compositeConstraint:type_name -> spindle.hadoop.yarn.CompositePlacementConstraintProto
+	63,  // 91: spindle.hadoop.yarn.SimplePlacementConstraintProto.targetExpressions:type_name -> spindle.hadoop.yarn.PlacementConstraintTargetProto
+	17,  // 92: spindle.hadoop.yarn.SimplePlacementConstraintProto.attributeOpCode:type_name -> spindle.hadoop.yarn.NodeAttributeOpCodeProto
+	18,  // 93: spindle.hadoop.yarn.PlacementConstraintTargetProto.targetType:type_name -> spindle.hadoop.yarn.PlacementConstraintTargetProto.TargetType
+	61,  // 94: spindle.hadoop.yarn.TimedPlacementConstraintProto.placementConstraint:type_name -> spindle.hadoop.yarn.PlacementConstraintProto
+	19,  // 95: spindle.hadoop.yarn.TimedPlacementConstraintProto.delayUnit:type_name -> spindle.hadoop.yarn.TimedPlacementConstraintProto.DelayUnit
+	20,  // 96: spindle.hadoop.yarn.CompositePlacementConstraintProto.compositeType:type_name -> spindle.hadoop.yarn.CompositePlacementConstraintProto.CompositeType
+	61,  // 97: spindle.hadoop.yarn.CompositePlacementConstraintProto.childConstraints:type_name -> spindle.hadoop.yarn.PlacementConstraintProto
+	64,  // 98: spindle.hadoop.yarn.CompositePlacementConstraintProto.timedChildConstraints:type_name -> spindle.hadoop.yarn.TimedPlacementConstraintProto
+	24,  // 99: spindle.hadoop.yarn.PreemptionContainerProto.id:type_name -> spindle.hadoop.yarn.ContainerIdProto
+	58,  // 100: spindle.hadoop.yarn.PreemptionResourceRequestProto.resource:type_name -> spindle.hadoop.yarn.ResourceRequestProto
+	67,  // 101: spindle.hadoop.yarn.StrictPreemptionContractProto.container:type_name -> spindle.hadoop.yarn.PreemptionContainerProto
+	68,  // 102: spindle.hadoop.yarn.PreemptionContractProto.resource:type_name -> spindle.hadoop.yarn.PreemptionResourceRequestProto
+	67,  // 103: spindle.hadoop.yarn.PreemptionContractProto.container:type_name -> spindle.hadoop.yarn.PreemptionContainerProto
+	69,  // 104: spindle.hadoop.yarn.PreemptionMessageProto.strictContract:type_name -> spindle.hadoop.yarn.StrictPreemptionContractProto
+	70,  // 105: spindle.hadoop.yarn.PreemptionMessageProto.contract:type_name -> spindle.hadoop.yarn.PreemptionContractProto
+	73,  // 106: spindle.hadoop.yarn.CollectorInfoProto.collector_token:type_name -> spindle.hadoop.common.TokenProto
+	107, // [107:107] is the sub-list for method output_type
+	107, // [107:107] is the sub-list for method input_type
+	107, // [107:107] is the sub-list for extension type_name
+	107, // [107:107] is the sub-list for extension extendee
+	0,   // [0:107] is the sub-list for field type_name
 }
 
 func init() { file_hadoopyarn_yarn_protos_proto_init() }
@@ -5542,8 +6309,8 @@ func file_hadoopyarn_yarn_protos_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hadoopyarn_yarn_protos_proto_rawDesc), len(file_hadoopyarn_yarn_protos_proto_rawDesc)),
-			NumEnums:      17,
-			NumMessages:   45,
+			NumEnums:      21,
+			NumMessages:   52,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -619,16 +619,17 @@ func (x *UpdateContainerErrorProto) GetCurrentContainerVersion() int32 {
 }
 
 type AllocateRequestProto struct {
-	state            protoimpl.MessageState         `protogen:"open.v1"`
-	Ask              []*ResourceRequestProto        `protobuf:"bytes,1,rep,name=ask" json:"ask,omitempty"`
-	Release          []*ContainerIdProto            `protobuf:"bytes,2,rep,name=release" json:"release,omitempty"`
-	BlacklistRequest *ResourceBlacklistRequestProto `protobuf:"bytes,3,opt,name=blacklist_request,json=blacklistRequest" json:"blacklist_request,omitempty"`
-	ResponseId       *int32                         `protobuf:"varint,4,opt,name=response_id,json=responseId" json:"response_id,omitempty"`
-	Progress         *float32                       `protobuf:"fixed32,5,opt,name=progress" json:"progress,omitempty"`
-	UpdateRequests   []*UpdateContainerRequestProto `protobuf:"bytes,7,rep,name=update_requests,json=updateRequests" json:"update_requests,omitempty"`
-	TrackingUrl      *string                        `protobuf:"bytes,11,opt,name=tracking_url,json=trackingUrl" json:"tracking_url,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	state              protoimpl.MessageState         `protogen:"open.v1"`
+	Ask                []*ResourceRequestProto        `protobuf:"bytes,1,rep,name=ask" json:"ask,omitempty"`
+	Release            []*ContainerIdProto            `protobuf:"bytes,2,rep,name=release" json:"release,omitempty"`
+	BlacklistRequest   *ResourceBlacklistRequestProto `protobuf:"bytes,3,opt,name=blacklist_request,json=blacklistRequest" json:"blacklist_request,omitempty"`
+	ResponseId         *int32                         `protobuf:"varint,4,opt,name=response_id,json=responseId" json:"response_id,omitempty"`
+	Progress           *float32                       `protobuf:"fixed32,5,opt,name=progress" json:"progress,omitempty"`
+	UpdateRequests     []*UpdateContainerRequestProto `protobuf:"bytes,7,rep,name=update_requests,json=updateRequests" json:"update_requests,omitempty"`
+	SchedulingRequests []*SchedulingRequestProto      `protobuf:"bytes,10,rep,name=scheduling_requests,json=schedulingRequests" json:"scheduling_requests,omitempty"`
+	TrackingUrl        *string                        `protobuf:"bytes,11,opt,name=tracking_url,json=trackingUrl" json:"tracking_url,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *AllocateRequestProto) Reset() {
@@ -699,6 +700,13 @@ func (x *AllocateRequestProto) GetProgress() float32 {
 func (x *AllocateRequestProto) GetUpdateRequests() []*UpdateContainerRequestProto {
 	if x != nil {
 		return x.UpdateRequests
+	}
+	return nil
+}
+
+func (x *AllocateRequestProto) GetSchedulingRequests() []*SchedulingRequestProto {
+	if x != nil {
+		return x.SchedulingRequests
 	}
 	return nil
 }
@@ -2498,7 +2506,7 @@ const file_hadoopyarn_yarn_service_protos_proto_rawDesc = "" +
 	"\x19UpdateContainerErrorProto\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12W\n" +
 	"\x0eupdate_request\x18\x02 \x01(\v20.spindle.hadoop.yarn.UpdateContainerRequestProtoR\rupdateRequest\x12:\n" +
-	"\x19current_container_version\x18\x03 \x01(\x05R\x17currentContainerVersion\"\xb0\x03\n" +
+	"\x19current_container_version\x18\x03 \x01(\x05R\x17currentContainerVersion\"\x8e\x04\n" +
 	"\x14AllocateRequestProto\x12;\n" +
 	"\x03ask\x18\x01 \x03(\v2).spindle.hadoop.yarn.ResourceRequestProtoR\x03ask\x12?\n" +
 	"\arelease\x18\x02 \x03(\v2%.spindle.hadoop.yarn.ContainerIdProtoR\arelease\x12_\n" +
@@ -2506,7 +2514,9 @@ const file_hadoopyarn_yarn_service_protos_proto_rawDesc = "" +
 	"\vresponse_id\x18\x04 \x01(\x05R\n" +
 	"responseId\x12\x1a\n" +
 	"\bprogress\x18\x05 \x01(\x02R\bprogress\x12Y\n" +
-	"\x0fupdate_requests\x18\a \x03(\v20.spindle.hadoop.yarn.UpdateContainerRequestProtoR\x0eupdateRequests\x12!\n" +
+	"\x0fupdate_requests\x18\a \x03(\v20.spindle.hadoop.yarn.UpdateContainerRequestProtoR\x0eupdateRequests\x12\\\n" +
+	"\x13scheduling_requests\x18\n" +
+	" \x03(\v2+.spindle.hadoop.yarn.SchedulingRequestProtoR\x12schedulingRequests\x12!\n" +
 	"\ftracking_url\x18\v \x01(\tR\vtrackingUrl\"\x81\x01\n" +
 	"\fNMTokenProto\x128\n" +
 	"\x06nodeId\x18\x01 \x01(\v2 .spindle.hadoop.yarn.NodeIdProtoR\x06nodeId\x127\n" +
@@ -2700,27 +2710,28 @@ var file_hadoopyarn_yarn_service_protos_proto_goTypes = []any{
 	(ExecutionTypeProto)(0),                          // 49: spindle.hadoop.yarn.ExecutionTypeProto
 	(*ResourceRequestProto)(nil),                     // 50: spindle.hadoop.yarn.ResourceRequestProto
 	(*ResourceBlacklistRequestProto)(nil),            // 51: spindle.hadoop.yarn.ResourceBlacklistRequestProto
-	(*NodeIdProto)(nil),                              // 52: spindle.hadoop.yarn.NodeIdProto
-	(*hadoopcommon.TokenProto)(nil),                  // 53: spindle.hadoop.common.TokenProto
-	(AMCommandProto)(0),                              // 54: spindle.hadoop.yarn.AMCommandProto
-	(*ContainerStatusProto)(nil),                     // 55: spindle.hadoop.yarn.ContainerStatusProto
-	(*NodeReportProto)(nil),                          // 56: spindle.hadoop.yarn.NodeReportProto
-	(*PreemptionMessageProto)(nil),                   // 57: spindle.hadoop.yarn.PreemptionMessageProto
-	(*PriorityProto)(nil),                            // 58: spindle.hadoop.yarn.PriorityProto
-	(*CollectorInfoProto)(nil),                       // 59: spindle.hadoop.yarn.CollectorInfoProto
-	(*ApplicationIdProto)(nil),                       // 60: spindle.hadoop.yarn.ApplicationIdProto
-	(*ApplicationReportProto)(nil),                   // 61: spindle.hadoop.yarn.ApplicationReportProto
-	(*ApplicationSubmissionContextProto)(nil),        // 62: spindle.hadoop.yarn.ApplicationSubmissionContextProto
-	(*YarnClusterMetricsProto)(nil),                  // 63: spindle.hadoop.yarn.YarnClusterMetricsProto
-	(YarnApplicationStateProto)(0),                   // 64: spindle.hadoop.yarn.YarnApplicationStateProto
-	(NodeStateProto)(0),                              // 65: spindle.hadoop.yarn.NodeStateProto
-	(*QueueInfoProto)(nil),                           // 66: spindle.hadoop.yarn.QueueInfoProto
-	(*ApplicationAttemptReportProto)(nil),            // 67: spindle.hadoop.yarn.ApplicationAttemptReportProto
-	(*ApplicationAttemptIdProto)(nil),                // 68: spindle.hadoop.yarn.ApplicationAttemptIdProto
-	(*ContainerReportProto)(nil),                     // 69: spindle.hadoop.yarn.ContainerReportProto
-	(*ContainerLaunchContextProto)(nil),              // 70: spindle.hadoop.yarn.ContainerLaunchContextProto
-	(*SerializedExceptionProto)(nil),                 // 71: spindle.hadoop.yarn.SerializedExceptionProto
-	(*StringBytesMapProto)(nil),                      // 72: spindle.hadoop.yarn.StringBytesMapProto
+	(*SchedulingRequestProto)(nil),                   // 52: spindle.hadoop.yarn.SchedulingRequestProto
+	(*NodeIdProto)(nil),                              // 53: spindle.hadoop.yarn.NodeIdProto
+	(*hadoopcommon.TokenProto)(nil),                  // 54: spindle.hadoop.common.TokenProto
+	(AMCommandProto)(0),                              // 55: spindle.hadoop.yarn.AMCommandProto
+	(*ContainerStatusProto)(nil),                     // 56: spindle.hadoop.yarn.ContainerStatusProto
+	(*NodeReportProto)(nil),                          // 57: spindle.hadoop.yarn.NodeReportProto
+	(*PreemptionMessageProto)(nil),                   // 58: spindle.hadoop.yarn.PreemptionMessageProto
+	(*PriorityProto)(nil),                            // 59: spindle.hadoop.yarn.PriorityProto
+	(*CollectorInfoProto)(nil),                       // 60: spindle.hadoop.yarn.CollectorInfoProto
+	(*ApplicationIdProto)(nil),                       // 61: spindle.hadoop.yarn.ApplicationIdProto
+	(*ApplicationReportProto)(nil),                   // 62: spindle.hadoop.yarn.ApplicationReportProto
+	(*ApplicationSubmissionContextProto)(nil),        // 63: spindle.hadoop.yarn.ApplicationSubmissionContextProto
+	(*YarnClusterMetricsProto)(nil),                  // 64: spindle.hadoop.yarn.YarnClusterMetricsProto
+	(YarnApplicationStateProto)(0),                   // 65: spindle.hadoop.yarn.YarnApplicationStateProto
+	(NodeStateProto)(0),                              // 66: spindle.hadoop.yarn.NodeStateProto
+	(*QueueInfoProto)(nil),                           // 67: spindle.hadoop.yarn.QueueInfoProto
+	(*ApplicationAttemptReportProto)(nil),            // 68: spindle.hadoop.yarn.ApplicationAttemptReportProto
+	(*ApplicationAttemptIdProto)(nil),                // 69: spindle.hadoop.yarn.ApplicationAttemptIdProto
+	(*ContainerReportProto)(nil),                     // 70: spindle.hadoop.yarn.ContainerReportProto
+	(*ContainerLaunchContextProto)(nil),              // 71: spindle.hadoop.yarn.ContainerLaunchContextProto
+	(*SerializedExceptionProto)(nil),                 // 72: spindle.hadoop.yarn.SerializedExceptionProto
+	(*StringBytesMapProto)(nil),                      // 73: spindle.hadoop.yarn.StringBytesMapProto
 }
 var file_hadoopyarn_yarn_service_protos_proto_depIdxs = []int32{
 	43, // 0: spindle.hadoop.yarn.RegisterApplicationMasterResponseProto.maximumCapability:type_name -> spindle.hadoop.yarn.ResourceProto
@@ -2739,60 +2750,61 @@ var file_hadoopyarn_yarn_service_protos_proto_depIdxs = []int32{
 	48, // 13: spindle.hadoop.yarn.AllocateRequestProto.release:type_name -> spindle.hadoop.yarn.ContainerIdProto
 	51, // 14: spindle.hadoop.yarn.AllocateRequestProto.blacklist_request:type_name -> spindle.hadoop.yarn.ResourceBlacklistRequestProto
 	7,  // 15: spindle.hadoop.yarn.AllocateRequestProto.update_requests:type_name -> spindle.hadoop.yarn.UpdateContainerRequestProto
-	52, // 16: spindle.hadoop.yarn.NMTokenProto.nodeId:type_name -> spindle.hadoop.yarn.NodeIdProto
-	53, // 17: spindle.hadoop.yarn.NMTokenProto.token:type_name -> spindle.hadoop.common.TokenProto
-	0,  // 18: spindle.hadoop.yarn.UpdatedContainerProto.update_type:type_name -> spindle.hadoop.yarn.ContainerUpdateTypeProto
-	45, // 19: spindle.hadoop.yarn.UpdatedContainerProto.container:type_name -> spindle.hadoop.yarn.ContainerProto
-	54, // 20: spindle.hadoop.yarn.AllocateResponseProto.a_m_command:type_name -> spindle.hadoop.yarn.AMCommandProto
-	45, // 21: spindle.hadoop.yarn.AllocateResponseProto.allocated_containers:type_name -> spindle.hadoop.yarn.ContainerProto
-	55, // 22: spindle.hadoop.yarn.AllocateResponseProto.completed_container_statuses:type_name -> spindle.hadoop.yarn.ContainerStatusProto
-	43, // 23: spindle.hadoop.yarn.AllocateResponseProto.limit:type_name -> spindle.hadoop.yarn.ResourceProto
-	56, // 24: spindle.hadoop.yarn.AllocateResponseProto.updated_nodes:type_name -> spindle.hadoop.yarn.NodeReportProto
-	57, // 25: spindle.hadoop.yarn.AllocateResponseProto.preempt:type_name -> spindle.hadoop.yarn.PreemptionMessageProto
-	10, // 26: spindle.hadoop.yarn.AllocateResponseProto.nm_tokens:type_name -> spindle.hadoop.yarn.NMTokenProto
-	53, // 27: spindle.hadoop.yarn.AllocateResponseProto.am_rm_token:type_name -> spindle.hadoop.common.TokenProto
-	58, // 28: spindle.hadoop.yarn.AllocateResponseProto.application_priority:type_name -> spindle.hadoop.yarn.PriorityProto
-	59, // 29: spindle.hadoop.yarn.AllocateResponseProto.collector_info:type_name -> spindle.hadoop.yarn.CollectorInfoProto
-	8,  // 30: spindle.hadoop.yarn.AllocateResponseProto.update_errors:type_name -> spindle.hadoop.yarn.UpdateContainerErrorProto
-	11, // 31: spindle.hadoop.yarn.AllocateResponseProto.updated_containers:type_name -> spindle.hadoop.yarn.UpdatedContainerProto
-	45, // 32: spindle.hadoop.yarn.AllocateResponseProto.containers_from_previous_attempts:type_name -> spindle.hadoop.yarn.ContainerProto
-	60, // 33: spindle.hadoop.yarn.GetNewApplicationResponseProto.application_id:type_name -> spindle.hadoop.yarn.ApplicationIdProto
-	43, // 34: spindle.hadoop.yarn.GetNewApplicationResponseProto.maximumCapability:type_name -> spindle.hadoop.yarn.ResourceProto
-	60, // 35: spindle.hadoop.yarn.GetApplicationReportRequestProto.application_id:type_name -> spindle.hadoop.yarn.ApplicationIdProto
-	61, // 36: spindle.hadoop.yarn.GetApplicationReportResponseProto.application_report:type_name -> spindle.hadoop.yarn.ApplicationReportProto
-	62, // 37: spindle.hadoop.yarn.SubmitApplicationRequestProto.application_submission_context:type_name -> spindle.hadoop.yarn.ApplicationSubmissionContextProto
-	60, // 38: spindle.hadoop.yarn.KillApplicationRequestProto.application_id:type_name -> spindle.hadoop.yarn.ApplicationIdProto
-	63, // 39: spindle.hadoop.yarn.GetClusterMetricsResponseProto.cluster_metrics:type_name -> spindle.hadoop.yarn.YarnClusterMetricsProto
-	60, // 40: spindle.hadoop.yarn.MoveApplicationAcrossQueuesRequestProto.application_id:type_name -> spindle.hadoop.yarn.ApplicationIdProto
-	64, // 41: spindle.hadoop.yarn.GetApplicationsRequestProto.application_states:type_name -> spindle.hadoop.yarn.YarnApplicationStateProto
-	2,  // 42: spindle.hadoop.yarn.GetApplicationsRequestProto.scope:type_name -> spindle.hadoop.yarn.ApplicationsRequestScopeProto
-	61, // 43: spindle.hadoop.yarn.GetApplicationsResponseProto.applications:type_name -> spindle.hadoop.yarn.ApplicationReportProto
-	65, // 44: spindle.hadoop.yarn.GetClusterNodesRequestProto.nodeStates:type_name -> spindle.hadoop.yarn.NodeStateProto
-	56, // 45: spindle.hadoop.yarn.GetClusterNodesResponseProto.nodeReports:type_name -> spindle.hadoop.yarn.NodeReportProto
-	66, // 46: spindle.hadoop.yarn.GetQueueInfoResponseProto.queueInfo:type_name -> spindle.hadoop.yarn.QueueInfoProto
-	60, // 47: spindle.hadoop.yarn.GetApplicationAttemptsRequestProto.application_id:type_name -> spindle.hadoop.yarn.ApplicationIdProto
-	67, // 48: spindle.hadoop.yarn.GetApplicationAttemptsResponseProto.application_attempts:type_name -> spindle.hadoop.yarn.ApplicationAttemptReportProto
-	68, // 49: spindle.hadoop.yarn.GetContainersRequestProto.application_attempt_id:type_name -> spindle.hadoop.yarn.ApplicationAttemptIdProto
-	69, // 50: spindle.hadoop.yarn.GetContainersResponseProto.containers:type_name -> spindle.hadoop.yarn.ContainerReportProto
-	70, // 51: spindle.hadoop.yarn.StartContainerRequestProto.container_launch_context:type_name -> spindle.hadoop.yarn.ContainerLaunchContextProto
-	53, // 52: spindle.hadoop.yarn.StartContainerRequestProto.container_token:type_name -> spindle.hadoop.common.TokenProto
-	35, // 53: spindle.hadoop.yarn.StartContainersRequestProto.start_container_request:type_name -> spindle.hadoop.yarn.StartContainerRequestProto
-	48, // 54: spindle.hadoop.yarn.ContainerExceptionMapProto.container_id:type_name -> spindle.hadoop.yarn.ContainerIdProto
-	71, // 55: spindle.hadoop.yarn.ContainerExceptionMapProto.exception:type_name -> spindle.hadoop.yarn.SerializedExceptionProto
-	72, // 56: spindle.hadoop.yarn.StartContainersResponseProto.services_meta_data:type_name -> spindle.hadoop.yarn.StringBytesMapProto
-	48, // 57: spindle.hadoop.yarn.StartContainersResponseProto.succeeded_requests:type_name -> spindle.hadoop.yarn.ContainerIdProto
-	37, // 58: spindle.hadoop.yarn.StartContainersResponseProto.failed_requests:type_name -> spindle.hadoop.yarn.ContainerExceptionMapProto
-	48, // 59: spindle.hadoop.yarn.StopContainersRequestProto.container_id:type_name -> spindle.hadoop.yarn.ContainerIdProto
-	48, // 60: spindle.hadoop.yarn.StopContainersResponseProto.succeeded_requests:type_name -> spindle.hadoop.yarn.ContainerIdProto
-	37, // 61: spindle.hadoop.yarn.StopContainersResponseProto.failed_requests:type_name -> spindle.hadoop.yarn.ContainerExceptionMapProto
-	48, // 62: spindle.hadoop.yarn.GetContainerStatusesRequestProto.container_id:type_name -> spindle.hadoop.yarn.ContainerIdProto
-	55, // 63: spindle.hadoop.yarn.GetContainerStatusesResponseProto.status:type_name -> spindle.hadoop.yarn.ContainerStatusProto
-	37, // 64: spindle.hadoop.yarn.GetContainerStatusesResponseProto.failed_requests:type_name -> spindle.hadoop.yarn.ContainerExceptionMapProto
-	65, // [65:65] is the sub-list for method output_type
-	65, // [65:65] is the sub-list for method input_type
-	65, // [65:65] is the sub-list for extension type_name
-	65, // [65:65] is the sub-list for extension extendee
-	0,  // [0:65] is the sub-list for field type_name
+	52, // 16: spindle.hadoop.yarn.AllocateRequestProto.scheduling_requests:type_name -> spindle.hadoop.yarn.SchedulingRequestProto
+	53, // 17: spindle.hadoop.yarn.NMTokenProto.nodeId:type_name -> spindle.hadoop.yarn.NodeIdProto
+	54, // 18: spindle.hadoop.yarn.NMTokenProto.token:type_name -> spindle.hadoop.common.TokenProto
+	0,  // 19: spindle.hadoop.yarn.UpdatedContainerProto.update_type:type_name -> spindle.hadoop.yarn.ContainerUpdateTypeProto
+	45, // 20: spindle.hadoop.yarn.UpdatedContainerProto.container:type_name -> spindle.hadoop.yarn.ContainerProto
+	55, // 21: spindle.hadoop.yarn.AllocateResponseProto.a_m_command:type_name -> spindle.hadoop.yarn.AMCommandProto
+	45, // 22: spindle.hadoop.yarn.AllocateResponseProto.allocated_containers:type_name -> spindle.hadoop.yarn.ContainerProto
+	56, // 23: spindle.hadoop.yarn.AllocateResponseProto.completed_container_statuses:type_name -> spindle.hadoop.yarn.ContainerStatusProto
+	43, // 24: spindle.hadoop.yarn.AllocateResponseProto.limit:type_name -> spindle.hadoop.yarn.ResourceProto
+	57, // 25: spindle.hadoop.yarn.AllocateResponseProto.updated_nodes:type_name -> spindle.hadoop.yarn.NodeReportProto
+	58, // 26: spindle.hadoop.yarn.AllocateResponseProto.preempt:type_name -> spindle.hadoop.yarn.PreemptionMessageProto
+	10, // 27: spindle.hadoop.yarn.AllocateResponseProto.nm_tokens:type_name -> spindle.hadoop.yarn.NMTokenProto
+	54, // 28: spindle.hadoop.yarn.AllocateResponseProto.am_rm_token:type_name -> spindle.hadoop.common.TokenProto
+	59, // 29: spindle.hadoop.yarn.AllocateResponseProto.application_priority:type_name -> spindle.hadoop.yarn.PriorityProto
+	60, // 30: spindle.hadoop.yarn.AllocateResponseProto.collector_info:type_name -> spindle.hadoop.yarn.CollectorInfoProto
+	8,  // 31: spindle.hadoop.yarn.AllocateResponseProto.update_errors:type_name -> spindle.hadoop.yarn.UpdateContainerErrorProto
+	11, // 32: spindle.hadoop.yarn.AllocateResponseProto.updated_containers:type_name -> spindle.hadoop.yarn.UpdatedContainerProto
+	45, // 33: spindle.hadoop.yarn.AllocateResponseProto.containers_from_previous_attempts:type_name -> spindle.hadoop.yarn.ContainerProto
+	61, // 34: spindle.hadoop.yarn.GetNewApplicationResponseProto.application_id:type_name -> spindle.hadoop.yarn.ApplicationIdProto
+	43, // 35: spindle.hadoop.yarn.GetNewApplicationResponseProto.maximumCapability:type_name -> spindle.hadoop.yarn.ResourceProto
+	61, // 36: spindle.hadoop.yarn.GetApplicationReportRequestProto.application_id:type_name -> spindle.hadoop.yarn.ApplicationIdProto
+	62, // 37: spindle.hadoop.yarn.GetApplicationReportResponseProto.application_report:type_name -> spindle.hadoop.yarn.ApplicationReportProto
+	63, // 38: spindle.hadoop.yarn.SubmitApplicationRequestProto.application_submission_context:type_name -> spindle.hadoop.yarn.ApplicationSubmissionContextProto
+	61, // 39: spindle.hadoop.yarn.KillApplicationRequestProto.application_id:type_name -> spindle.hadoop.yarn.ApplicationIdProto
+	64, // 40: spindle.hadoop.yarn.GetClusterMetricsResponseProto.cluster_metrics:type_name -> spindle.hadoop.yarn.YarnClusterMetricsProto
+	61, // 41: spindle.hadoop.yarn.MoveApplicationAcrossQueuesRequestProto.application_id:type_name -> spindle.hadoop.yarn.ApplicationIdProto
+	65, // 42: spindle.hadoop.yarn.GetApplicationsRequestProto.application_states:type_name -> spindle.hadoop.yarn.YarnApplicationStateProto
+	2,  // 43: spindle.hadoop.yarn.GetApplicationsRequestProto.scope:type_name -> spindle.hadoop.yarn.ApplicationsRequestScopeProto
+	62, // 44: spindle.hadoop.yarn.GetApplicationsResponseProto.applications:type_name -> spindle.hadoop.yarn.ApplicationReportProto
+	66, // 45: spindle.hadoop.yarn.GetClusterNodesRequestProto.nodeStates:type_name -> spindle.hadoop.yarn.NodeStateProto
+	57, // 46: spindle.hadoop.yarn.GetClusterNodesResponseProto.nodeReports:type_name -> spindle.hadoop.yarn.NodeReportProto
+	67, // 47: spindle.hadoop.yarn.GetQueueInfoResponseProto.queueInfo:type_name -> spindle.hadoop.yarn.QueueInfoProto
+	61, // 48: spindle.hadoop.yarn.GetApplicationAttemptsRequestProto.application_id:type_name -> spindle.hadoop.yarn.ApplicationIdProto
+	68, // 49: spindle.hadoop.yarn.GetApplicationAttemptsResponseProto.application_attempts:type_name -> spindle.hadoop.yarn.ApplicationAttemptReportProto
+	69, // 50: spindle.hadoop.yarn.GetContainersRequestProto.application_attempt_id:type_name -> spindle.hadoop.yarn.ApplicationAttemptIdProto
+	70, // 51: spindle.hadoop.yarn.GetContainersResponseProto.containers:type_name -> spindle.hadoop.yarn.ContainerReportProto
+	71, // 52: spindle.hadoop.yarn.StartContainerRequestProto.container_launch_context:type_name -> spindle.hadoop.yarn.ContainerLaunchContextProto
+	54, // 53: spindle.hadoop.yarn.StartContainerRequestProto.container_token:type_name -> spindle.hadoop.common.TokenProto
+	35, // 54: spindle.hadoop.yarn.StartContainersRequestProto.start_container_request:type_name -> spindle.hadoop.yarn.StartContainerRequestProto
+	48, // 55: spindle.hadoop.yarn.ContainerExceptionMapProto.container_id:type_name -> spindle.hadoop.yarn.ContainerIdProto
+	72, // 56: spindle.hadoop.yarn.ContainerExceptionMapProto.exception:type_name -> spindle.hadoop.yarn.SerializedExceptionProto
+	73, // 57: spindle.hadoop.yarn.StartContainersResponseProto.services_meta_data:type_name -> spindle.hadoop.yarn.StringBytesMapProto
+	48, // 58: spindle.hadoop.yarn.StartContainersResponseProto.succeeded_requests:type_name -> spindle.hadoop.yarn.ContainerIdProto
+	37, // 59: spindle.hadoop.yarn.StartContainersResponseProto.failed_requests:type_name -> spindle.hadoop.yarn.ContainerExceptionMapProto
+	48, // 60: spindle.hadoop.yarn.StopContainersRequestProto.container_id:type_name -> spindle.hadoop.yarn.ContainerIdProto
+	48, // 61: spindle.hadoop.yarn.StopContainersResponseProto.succeeded_requests:type_name -> spindle.hadoop.yarn.ContainerIdProto
+	37, // 62: spindle.hadoop.yarn.StopContainersResponseProto.failed_requests:type_name -> spindle.hadoop.yarn.ContainerExceptionMapProto
+	48, // 63: spindle.hadoop.yarn.GetContainerStatusesRequestProto.container_id:type_name -> spindle.hadoop.yarn.ContainerIdProto
+	56, // 64: spindle.hadoop.yarn.GetContainerStatusesResponseProto.status:type_name -> spindle.hadoop.yarn.ContainerStatusProto
+	37, // 65: spindle.hadoop.yarn.GetContainerStatusesResponseProto.failed_requests:type_name -> spindle.hadoop.yarn.ContainerExceptionMapProto
+	66, // [66:66] is the sub-list for method output_type
+	66, // [66:66] is the sub-list for method input_type
+	66, // [66:66] is the sub-list for extension type_name
+	66, // [66:66] is the sub-list for extension extendee
+	0,  // [0:66] is the sub-list for field type_name
 }
 
 func init() { file_hadoopyarn_yarn_service_protos_proto_init() }
