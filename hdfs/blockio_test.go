@@ -42,6 +42,7 @@ type fakeDataNode struct {
 	refuseToken  bool              // answer ERROR_ACCESS_TOKEN while set
 	refuseWrites bool              // answer ERROR to WRITE_BLOCK
 	reads        int
+	heartbeats   int
 	tokens       []string // block token identifiers it was shown
 	peers        map[string]*fakeDataNode
 	// saslPassword, when set, makes the DataNode ask for the SASL
@@ -179,6 +180,11 @@ func (d *fakeDataNode) serve(conn net.Conn) {
 			if err != nil {
 				d.t.Errorf("fake DataNode: reading a packet: %v", err)
 				return
+			}
+			if p.seqno == -1 && len(p.data) == 0 && !p.last {
+				d.set(func(d *fakeDataNode) { d.heartbeats++ })
+				reply(&pb.PipelineAckProto{Seqno: proto.Int64(-1), Reply: make([]pb.Status, req.GetPipelineSize())})
+				continue
 			}
 			if p.offset != int64(len(block)) {
 				d.t.Errorf("fake DataNode: packet at %d after %d bytes", p.offset, len(block))
@@ -583,5 +589,42 @@ func TestBlockSASLHandshake(t *testing.T) {
 	plain := fakeClient(t, nn, 1)
 	if b, err := plain.ReadFile(ctx, "/f"); !errors.Is(err, ErrDataNode) || errors.Is(err, io.EOF) {
 		t.Errorf("a client without DataTransferProtection from DataNodes asking for SASL: %d bytes, %v; want ErrDataNode, not io.EOF", len(b), err)
+	}
+}
+
+// TestBlockWriteHeartbeats: a writer that sends nothing for a while keeps
+// its pipeline alive with heartbeat packets, whose acks the ack reader
+// passes over, and the file is whole.
+func TestBlockWriteHeartbeats(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dn := newFakeDataNode(t)
+	nn := newFakeNameNode(t, dn)
+	c := fakeClient(t, nn, 1)
+	w, err := c.Create(ctx, "/f", CreateOptions{BlockSize: 1 << 20, heartbeat: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := randomBytes(100_000)
+	w.Write(want[:70_000]) // one packet sent, the block open
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var beats int
+		dn.set(func(d *fakeDataNode) { beats = d.heartbeats })
+		if beats >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d heartbeats after 10 s of an idle writer", beats)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	w.Write(want[70_000:])
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.ReadFile(ctx, "/f")
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("read %d bytes, %v", len(got), err)
 	}
 }

@@ -34,6 +34,8 @@ type CreateOptions struct {
 	// 512 (the checksum chunk). Zero means Config.BlockSize, or else the
 	// NameNode's default.
 	BlockSize int64
+
+	heartbeat time.Duration // tests only: zero means heartbeatInterval
 }
 
 // ErrLastBlockNotReplicated: Close wrote every block, but the NameNode
@@ -75,6 +77,7 @@ type FileWriter struct {
 	name      string // the client name holding the lease
 	fileID    uint64
 	blockSize int64
+	heartbeat time.Duration
 
 	last *pb.ExtendedBlockProto // the last block written, or nil
 	pipe *pipeline              // the block being written, or nil
@@ -119,7 +122,10 @@ func (c *Client) Create(ctx context.Context, p string, opts CreateOptions) (*Fil
 	if err := c.call(ctx, "create", req, resp); err != nil {
 		return nil, &PathError{Op: "create", Path: p, Err: err}
 	}
-	w := &FileWriter{c: c, path: p, ctx: ctx, name: name, fileID: resp.GetFs().GetFileId(), blockSize: d.blockSize}
+	w := &FileWriter{c: c, path: p, ctx: ctx, name: name, fileID: resp.GetFs().GetFileId(), blockSize: d.blockSize, heartbeat: heartbeatInterval}
+	if opts.heartbeat > 0 {
+		w.heartbeat = opts.heartbeat
+	}
 	w.stopLease = c.renewLease(ctx, name)
 	return w, nil
 }
@@ -206,7 +212,7 @@ func (w *FileWriter) send(data []byte) (int, error) {
 		return 0, err
 	}
 	if w.pipe == nil {
-		pipe, err := w.c.newBlock(w.ctx, w.path, w.name, w.fileID, w.last)
+		pipe, err := w.c.newBlock(w.ctx, w.path, w.name, w.fileID, w.last, w.heartbeat)
 		if err != nil {
 			return 0, err
 		}
@@ -339,7 +345,7 @@ func isRemote(err error, class string) bool {
 // block asked for again, up to three times; a NameNode that has not yet
 // seen the previous block's replicas (NotReplicatedYetException) is asked
 // again after a pause, as Java's client does.
-func (c *Client) newBlock(ctx context.Context, p, clientName string, fileID uint64, previous *pb.ExtendedBlockProto) (*pipeline, error) {
+func (c *Client) newBlock(ctx context.Context, p, clientName string, fileID uint64, previous *pb.ExtendedBlockProto, heartbeat time.Duration) (*pipeline, error) {
 	var excluded []*pb.DatanodeInfoProto
 	var errs []error
 	for try := 0; try < 3; try++ {
@@ -347,7 +353,7 @@ func (c *Client) newBlock(ctx context.Context, p, clientName string, fileID uint
 		if err != nil {
 			return nil, err
 		}
-		pipe, bad, err := c.openPipeline(ctx, lb, clientName)
+		pipe, bad, err := c.openPipeline(ctx, lb, clientName, heartbeat)
 		if err == nil {
 			return pipe, nil
 		}
@@ -400,11 +406,67 @@ type pipeline struct {
 	done chan error // the ack reader's result
 	mu   sync.Mutex
 	err  error // the ack reader's failure, once known
+
+	// wmu serializes the connection's writes between the writer and the
+	// heartbeat goroutine, which sends an empty packet whenever the
+	// writer has sent nothing for a heartbeat interval, as Java's client
+	// does, so that neither the DataNodes nor this client's own
+	// deadlines time out a writer that is merely slow.
+	wmu       sync.Mutex
+	lastSend  time.Time
+	stopBeat  chan struct{}
+	beatEnded chan struct{}
+}
+
+// heartbeatInterval is half the DataNodes' read timeout
+// (dfs.client.socket-timeout, 60 s), as Java's client uses.
+const heartbeatInterval = 30 * time.Second
+
+// heartbeats sends a heartbeat packet (seqno -1, offset 0, no data) every
+// interval in which nothing else was sent, until stopBeat closes.
+func (p *pipeline) heartbeats(interval time.Duration) {
+	defer close(p.beatEnded)
+	t := time.NewTicker(interval / 4)
+	defer t.Stop()
+	var out []byte
+	for {
+		select {
+		case <-p.stopBeat:
+			return
+		case <-t.C:
+		}
+		p.wmu.Lock()
+		if time.Since(p.lastSend) >= interval {
+			out = appendPacket(out[:0], packet{seqno: -1})
+			p.dc.deadline()
+			_, err := p.dc.w.Write(out)
+			if err == nil {
+				err = p.dc.w.Flush()
+			}
+			p.lastSend = time.Now()
+			if err != nil {
+				// The writer's next send finds the connection broken.
+				p.wmu.Unlock()
+				return
+			}
+		}
+		p.wmu.Unlock()
+	}
+}
+
+// stopHeartbeats ends the heartbeat goroutine and waits for it.
+func (p *pipeline) stopHeartbeats() {
+	select {
+	case <-p.stopBeat:
+	default:
+		close(p.stopBeat)
+	}
+	<-p.beatEnded
 }
 
 // openPipeline connects to a new block's first DataNode and sets up the
 // pipeline. On failure it returns the DataNode to leave out next time.
-func (c *Client) openPipeline(ctx context.Context, lb *pb.LocatedBlockProto, clientName string) (*pipeline, *pb.DatanodeInfoProto, error) {
+func (c *Client) openPipeline(ctx context.Context, lb *pb.LocatedBlockProto, clientName string, heartbeat time.Duration) (*pipeline, *pb.DatanodeInfoProto, error) {
 	locs := lb.GetLocs()
 	if len(locs) == 0 {
 		return nil, nil, errors.New("the NameNode gave a block without DataNodes")
@@ -452,8 +514,10 @@ func (c *Client) openPipeline(ctx context.Context, lb *pb.LocatedBlockProto, cli
 		}
 		return nil, bad, dc.fail(ctx, "write response", err)
 	}
-	pipe := &pipeline{dc: dc, block: lb, acks: make(chan int64, ackWindow), done: make(chan error, 1)}
+	pipe := &pipeline{dc: dc, block: lb, acks: make(chan int64, ackWindow), done: make(chan error, 1),
+		lastSend: time.Now(), stopBeat: make(chan struct{}), beatEnded: make(chan struct{})}
 	go pipe.readAcks(ctx, len(locs))
+	go pipe.heartbeats(heartbeat)
 	return pipe, nil, nil
 }
 
@@ -485,11 +549,15 @@ func (p *pipeline) send(data []byte) error {
 		return err
 	}
 	p.seqno++
+	p.wmu.Lock()
 	p.dc.deadline()
-	if _, err := p.dc.w.Write(p.out); err != nil {
-		return p.writeErr(err)
+	_, err := p.dc.w.Write(p.out)
+	if err == nil {
+		err = p.dc.w.Flush()
 	}
-	if err := p.dc.w.Flush(); err != nil {
+	p.lastSend = time.Now()
+	p.wmu.Unlock()
+	if err != nil {
 		return p.writeErr(err)
 	}
 	p.written += int64(len(data))
@@ -513,6 +581,7 @@ func (p *pipeline) failed() error {
 
 // finish sends the block's last, empty packet and waits for every ack.
 func (p *pipeline) finish() error {
+	p.stopHeartbeats()
 	err := p.send(nil)
 	close(p.acks)
 	if err == nil {
@@ -527,6 +596,7 @@ func (p *pipeline) finish() error {
 
 // abort drops the block's connection and waits for the ack reader.
 func (p *pipeline) abort() {
+	p.stopHeartbeats()
 	p.dc.close()
 	close(p.acks)
 	<-p.done
