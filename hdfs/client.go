@@ -44,11 +44,12 @@ var idempotent = map[string]bool{
 	"create":            true, // @AtMostOnce
 }
 
-// Client stages files in one HDFS file system and manages what it staged.
-// Namespace operations (stat, list, mkdir, rename, delete, delegation
-// tokens) go through Spindle's own Hadoop IPC client, so they take a
-// context, report the NameNode's exceptions as *RemoteError, and work with
-// delegation tokens alone; file data goes through colinmarc/hdfs.
+// Client stages files in one HDFS file system and manages what it staged,
+// and reads and writes its files (Open, Create). NameNode calls go through
+// Spindle's own Hadoop IPC client, so they take a context, report the
+// NameNode's exceptions as *RemoteError, and work with delegation tokens
+// alone; file data goes through the package's own DataNode client, which
+// needs only the block tokens the NameNode hands out.
 //
 // A Client is safe for concurrent use. Close it to release its
 // connections.

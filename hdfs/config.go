@@ -69,8 +69,8 @@ type Config struct {
 	// is nil, as inside a YARN container: the one whose service names this
 	// file system ("ip:port" of a NameNode or "ha-hdfs:<NameService>") is
 	// used, else the first of kind HDFS_DELEGATION_TOKEN. A client holding
-	// only tokens can do namespace operations (Stat, ReadDir, Remove,
-	// RemoveStaging, ...) but not read or write files (ErrNoDataTransfer).
+	// only tokens does everything one with Kerberos does but obtain
+	// delegation tokens: the DataNodes admit it on block tokens.
 	Tokens []Token
 
 	// RPCProtection is hadoop.rpc.protection: "authentication",
@@ -88,7 +88,9 @@ type Config struct {
 	// DataTransferProtection is the protection of block transfers to and
 	// from DataNodes: "", "authentication", "integrity" or "privacy" (from
 	// dfs.data.transfer.protection and dfs.encrypt.data.transfer). Empty
-	// means whatever the NameNode's defaults ask for.
+	// means no SASL handshake with DataNodes, as on clusters without
+	// dfs.data.transfer.protection; set, DataNodes on unprivileged ports
+	// are authenticated to with the block token at this level.
 	DataTransferProtection string
 
 	// UseDatanodeHostname connects to DataNodes by host name rather than

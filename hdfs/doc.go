@@ -76,18 +76,70 @@
 //
 // # Authentication
 //
-// Namespace operations (Stat, ReadDir, MkdirAll, Rename, Remove,
-// RemoveStaging, DelegationTokens, the cache listings) use Spindle's own
-// Hadoop IPC client with simple authentication, Kerberos, or delegation
-// tokens (Config.Tokens, as inside a YARN container). File data goes
-// through github.com/colinmarc/hdfs/v2, which takes no context and no
-// delegation tokens: this package bounds its dials and writes by the
-// caller's context, and a Client holding only tokens cannot read or write
-// files (ErrNoDataTransfer), which cleanup does not need.
+// Every NameNode call (Stat, ReadDir, MkdirAll, Rename, Remove,
+// RemoveStaging, DelegationTokens, the cache listings, and the block calls
+// of Open and Create) uses Spindle's own Hadoop IPC client with simple
+// authentication, Kerberos, or delegation tokens (Config.Tokens, as inside
+// a YARN container). File data goes to and from the DataNodes through
+// this package's own DataTransferProtocol client, which DataNodes admit
+// on the block tokens the NameNode hands out with each block: so a
+// Client holding only delegation tokens reads and writes files as well as
+// one logged in with Kerberos.
 //
 // A Token, a Config holding tokens or Kerberos credentials, and a Client
 // print, log through log/slog and encode as JSON without the token's
 // password (only its length) or anything of the Kerberos credentials.
+//
+// # Reading and writing files
+//
+// Open returns a FileReader (io.Reader, io.ReaderAt, io.Seeker) and
+// Create a FileWriter; ReadFile reads a whole file. Staging writes
+// through the same FileWriter.
+//
+//	w, err := c.Create(ctx, "/out/part-0", hdfs.CreateOptions{BlockSize: 128 << 20})
+//	...
+//	if _, err := w.Write(data); err != nil { w.Abort(); ... }
+//	err = w.Close() // completes the file
+//
+//	r, err := c.Open(ctx, "/out/part-0")
+//	...
+//	defer r.Close()
+//	io.Copy(dst, r)
+//
+// A reader asks the NameNode where the file's blocks are
+// (getBlockLocations) and reads each from one of its DataNodes, checking
+// every packet against its CRC32C (or CRC32) checksums. A replica that
+// cannot be reached, refuses, or sends bad data is left for the next one;
+// a refused block token makes the reader ask the NameNode once more for
+// fresh locations and tokens. When no replica serves a block the error
+// matches ErrDataNode and names each DataNode with its failure.
+//
+// A writer creates the file, then for each block asks the NameNode for
+// it (addBlock), sends it down the pipeline of DataNodes the NameNode
+// chose in 64 KiB packets of 512-byte CRC32C chunks, and waits for every
+// DataNode's ack; Close ends the last block and completes the file,
+// asking again for about 20 s while the NameNode has not yet counted the
+// last block's replicas, and then failing with ErrLastBlockNotReplicated.
+// The writer renews its lease while open and sends heartbeat packets
+// when idle, so a slow writer keeps its pipeline. A DataNode refusing a
+// new block's pipeline is excluded and the block asked for again; a
+// DataNode failing in the middle of a block fails the write (there is no
+// pipeline recovery yet): Abort then deletes the partial file. A reader
+// sees a file's complete blocks only, until the writer closes it.
+//
+// The ctx given to Open and Create bounds the reader's or writer's whole
+// life (their io methods take none). Each uses one goroutine at a time;
+// ReadAt may be called concurrently with itself.
+//
+// With Config.DataTransferProtection set (dfs.data.transfer.protection)
+// and DataNodes on unprivileged ports, each DataNode connection first
+// authenticates with SASL DIGEST-MD5 on the block token and, at integrity
+// or privacy, wraps the rest of the connection in the negotiated security
+// layer. Encrypted transfer with the NameNode's data encryption keys
+// (dfs.encrypt.data.transfer with its own key handshake), erasure-coded
+// files and encryption zones are not supported: the NameNode refuses to
+// create files in an encryption zone for a client that, like this one,
+// names no crypto protocol version.
 //
 // # Concurrency and errors
 //

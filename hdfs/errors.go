@@ -32,9 +32,11 @@ var (
 	// ErrChanged: a local file changed while it was being staged, so the
 	// bytes uploaded are not the bytes hashed. Nothing was published.
 	ErrChanged = errors.New("hdfs: local file changed while staging")
-	// ErrNoDataTransfer: the client has only delegation tokens, with which
-	// colinmarc/hdfs cannot reach the DataNodes; it can do namespace
-	// operations (list, stat, delete, rename) but not read or write files.
+	// ErrNoDataTransfer was returned when a client holding only delegation
+	// tokens read or wrote a file. Such clients now do, through the
+	// package's own block reader and writer, so it is no longer returned.
+	//
+	// Deprecated: nothing returns it.
 	ErrNoDataTransfer = errors.New("hdfs: reading and writing files needs Kerberos or simple authentication, not delegation tokens alone")
 )
 

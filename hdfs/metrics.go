@@ -35,7 +35,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"outcome"}),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "spindle", Subsystem: "hdfs", Name: "namenode_calls_total",
-			Help: "NameNode RPC calls by method: those of Spindle's own client exactly, those colinmarc/hdfs makes to write a file from its call sequence.",
+			Help: "NameNode RPC calls by method.",
 		}, []string{"method"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "spindle", Subsystem: "hdfs", Name: "stage_duration_seconds",

@@ -153,8 +153,8 @@ func (s *progressState) fileDone(files int, size int64) {
 	s.report()
 }
 
-// dataPool hands out colinmarc clients, one per concurrent upload, made
-// as needed and closed together.
+// dataPool hands out data clients, one per concurrent upload, made as
+// needed and closed together.
 type dataPool struct {
 	c   *Client
 	mu  sync.Mutex
