@@ -110,7 +110,7 @@ func runAM(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	st.attach(e)
-	stopWatch := st.watchAllocation(ctx, registered)
+	stopWatch := st.watchAllocation(ctx)
 	runErr := e.Run(ctx, engine.Callbacks{
 		OnStarted: func(c yarn.Container, _ string) { st.started(c) },
 		OnStartFailed: func(c yarn.Container, _ string, err error) {
@@ -325,7 +325,7 @@ func (s *amState) attach(e *engine.Engine) {
 // as wanted, for the timings line (the engine has no allocation callback;
 // a poll of its counters every 10 ms costs nothing next to the RM's
 // heartbeats). The returned func stops it.
-func (s *amState) watchAllocation(ctx context.Context, from time.Time) func() {
+func (s *amState) watchAllocation(ctx context.Context) func() {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
