@@ -82,15 +82,13 @@ func startProfilesBed(t *testing.T, ctx context.Context) *testbed.TestBed {
 //     unlabelled container ever runs there;
 //   - node: strictly node 1 (its node row, and its rack and ANY rows not
 //     relaxed): all there;
+//   - rack: strictly node 0's rack, named alone (its rack row relaxed,
+//     the ANY row not): all on node 0, the rack's only node;
 //   - opportunistic: execution type OPPORTUNISTIC in every report, and
 //     GUARANTEED in every other profile's.
 //
-// Not proven here: a profile naming only racks with StrictLocality (the
-// engine sends the rack rows with relaxLocality false, and the
-// CapacityScheduler then never places a container rack-locally there, so
-// such a profile is never served), and anti-affinity, which needs
-// SchedulingRequests that Spindle's protocol messages and the engine do
-// not carry yet.
+// Anti-affinity, which the engine's profiles do not carry yet, is proven
+// through the AMClient below.
 //
 // exclusion: a batch of 8 whose command fails only where NM_HOST is node
 // 0 (containers of 3000 MB, so each node holds two at a time and both
@@ -118,7 +116,7 @@ func TestEngineProfiles(t *testing.T) {
 func testProfilesHonoured(t *testing.T, tb *testbed.TestBed) {
 	ctx := testContext(t, 5*time.Minute)
 	p := tb.Ready.Profiles
-	n1, labelled := p.Nodes[1], p.Nodes[2]
+	n0, n1, labelled := p.Nodes[0], p.Nodes[1], p.Nodes[2]
 	rackOf := map[string]string{}
 	for _, n := range p.Nodes {
 		rackOf[n.Host] = n.Rack
@@ -133,11 +131,12 @@ func testProfilesHonoured(t *testing.T, tb *testbed.TestBed) {
 	// serves no lower priority.
 	profiles := []engine.Profile{
 		{Name: "node", Resource: res, Priority: 1, Nodes: []string{n1.Host}, StrictLocality: true, Target: 3},
-		{Name: "label", Resource: res, Priority: 2, NodeLabel: labelled.Label, Target: 3},
-		{Name: "opportunistic", Resource: res, Priority: 3, ExecutionType: yarn.ExecutionOpportunistic, EnforceExecutionType: true, Target: 3},
-		{Name: "gpu", Resource: gpuRes, Priority: 4, Target: gpuCapacity},
+		{Name: "rack", Resource: res, Priority: 2, Racks: []string{n0.Rack}, StrictLocality: true, Target: 3},
+		{Name: "label", Resource: res, Priority: 3, NodeLabel: labelled.Label, Target: 3},
+		{Name: "opportunistic", Resource: res, Priority: 4, ExecutionType: yarn.ExecutionOpportunistic, EnforceExecutionType: true, Target: 3},
+		{Name: "gpu", Resource: gpuRes, Priority: 5, Target: gpuCapacity},
 	}
-	b.watch.allow(3 + 3 + 3 + gpuCapacity)
+	b.watch.allow(3 + 3 + 3 + 3 + gpuCapacity)
 	e := b.engine(engine.Config{
 		Profiles: profiles,
 		RackOf:   func(h string) string { return rackOf[h] },
@@ -156,7 +155,7 @@ func testProfilesHonoured(t *testing.T, tb *testbed.TestBed) {
 			mu.Unlock()
 		}})
 	}()
-	want := map[string]int{"gpu": gpuCapacity, "label": 3, "node": 3, "opportunistic": 3}
+	want := map[string]int{"gpu": gpuCapacity, "label": 3, "node": 3, "rack": 3, "opportunistic": 3}
 	took := waitFor(t, ctx, "every profile running", 3*time.Minute, func() bool {
 		for name, n := range want {
 			if ps := profileStatus(e, name); ps.Running != n || ps.Starting != 0 {
@@ -221,6 +220,9 @@ func testProfilesHonoured(t *testing.T, tb *testbed.TestBed) {
 			}
 			if name == "node" && r.NodeID.Host != n1.Host {
 				t.Errorf("%s, want strictly %s", where, n1.Host)
+			}
+			if name == "rack" && r.NodeID.Host != n0.Host {
+				t.Errorf("%s, want strictly rack %s (only %s)", where, n0.Rack, n0.Host)
 			}
 			wantType := yarn.ExecutionGuaranteed
 			if name == "opportunistic" {

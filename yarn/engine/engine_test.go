@@ -567,11 +567,18 @@ func TestProfileRows(t *testing.T) {
 		EnforceExecutionType: true, AllocationRequestID: 7}
 	want := []yarn.ResourceRequest{base, base, base, base}
 	want[0].ResourceName = "h1"
-	want[1].ResourceName, want[1].StrictLocality = "/r2", true
-	want[2].ResourceName, want[2].StrictLocality = "/r1", true
+	want[1].ResourceName = "/r2"                               // named: a place containers may go, so relaxed
+	want[2].ResourceName, want[2].StrictLocality = "/r1", true // inferred from h1
 	want[3].ResourceName, want[3].StrictLocality = "*", true
 	if diff := cmp.Diff(want, rows); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+	// A rack named alone, strictly: the rack relaxes, ANY does not (a
+	// strict rack row would never be served).
+	rackOnly := Profile{Name: "r", Resource: yarn.Resource{MemoryMB: 64, VCores: 1}, Racks: []string{"/r2"}, StrictLocality: true}
+	rows = rackOnly.rows(2, 1, nil)
+	if len(rows) != 2 || rows[0].ResourceName != "/r2" || rows[0].StrictLocality || rows[1].ResourceName != "*" || !rows[1].StrictLocality {
+		t.Errorf("rack-only strict rows %+v, want a relaxed /r2 row and a strict ANY row", rows)
 	}
 	labeled := Profile{Name: "l", Resource: yarn.Resource{MemoryMB: 64, VCores: 1}, NodeLabel: "gpu", StrictLocality: true}
 	rows = labeled.rows(1, 2, nil)

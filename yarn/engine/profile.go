@@ -75,8 +75,9 @@ func (p *Profile) validate() error {
 // one per rack (given, and the racks of the given nodes, since the
 // scheduler places on a node only while the node's rack row is positive),
 // and the ANY row. Every row carries the same total: totals, never deltas.
-// As in Hadoop's AMRMClient, node rows always relax (a node has nothing
-// narrower), rack and ANY rows relax unless the profile is strict.
+// As in Hadoop's AMRMClient, node rows and the rows of racks the profile
+// names always relax (they are where containers may go); the racks
+// inferred from nodes and the ANY row relax unless the profile is strict.
 func (p *Profile) rows(id int64, n int, rackOf func(string) string) []yarn.ResourceRequest {
 	base := yarn.ResourceRequest{
 		Priority: p.Priority, Resource: p.Resource, NumContainers: int32(n),
@@ -84,15 +85,29 @@ func (p *Profile) rows(id int64, n int, rackOf func(string) string) []yarn.Resou
 		AllocationRequestID: id,
 	}
 	var out []yarn.ResourceRequest
-	racks := slices.Clone(p.Racks)
+	var inferred []string
 	for _, node := range dedupe(p.Nodes) {
 		r := base
 		r.ResourceName = node
 		out = append(out, r)
-		racks = append(racks, rackOf(node))
+		inferred = append(inferred, rackOf(node))
 	}
 	strict := p.StrictLocality && (len(p.Nodes) > 0 || len(p.Racks) > 0)
-	for _, rack := range dedupe(racks) {
+	explicit := dedupe(p.Racks)
+	for _, rack := range explicit {
+		// A rack the caller names is a place the container may go, so its
+		// row always relaxes: the CapacityScheduler never places
+		// rack-local on a rack whose row does not.
+		r := base
+		r.ResourceName = rack
+		out = append(out, r)
+	}
+	for _, rack := range dedupe(inferred) {
+		if slices.Contains(explicit, rack) {
+			continue
+		}
+		// The racks of the given nodes: strict keeps containers off the
+		// rest of the rack.
 		r := base
 		r.ResourceName, r.StrictLocality = rack, strict
 		out = append(out, r)
