@@ -17,7 +17,7 @@ if [ -z "${SPINDLE_TESTBED_DIR:-}" ]; then
   dir=$(mktemp -d "${TMPDIR:-/tmp}/spindle-bench-XXXXXX")
   integration/testbed/run.sh "$dir" >"$dir/testbed.out" 2>&1 &
   bed=$!
-  trap 'kill "$bed" 2>/dev/null; wait "$bed" 2>/dev/null || true' EXIT
+  trap 'kill "$bed" 2>/dev/null; wait "$bed" 2>/dev/null || true; rm -rf "$dir"' EXIT
   for _ in $(seq 600); do
     [ -f "$dir/ready.json" ] && break
     kill -0 "$bed" 2>/dev/null || { echo "the test bed did not start:"; tail -30 "$dir/testbed.out"; exit 1; }
