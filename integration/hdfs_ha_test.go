@@ -198,19 +198,12 @@ func TestHAHDFSStagingAcrossNameNodeFailover(t *testing.T) {
 // although the NameNodes fail over while it uploads, and what it staged
 // reads back.
 //
-// It fails today, and so runs only with SPINDLE_KNOWN_FAILURES=1: the
-// files are written through colinmarc/hdfs, which gives up on a call
-// ("no available namenodes ... StandbyException") when it meets both
-// NameNodes as standbys (between the one's transition to standby and the
-// other's to active, a window a real failover has too), and which skips
-// a NameNode for 5 s after failing over from it, so a client that
-// started on the standby does not survive a second failover within 5 s.
-// Namespace calls, through Spindle's own failover loop, do not fail.
+// It used to fail, when files were written through colinmarc/hdfs, which
+// gave up on meeting both NameNodes as standbys mid-failover; the block
+// calls of hdfs's own writer (addBlock, complete, ...) go through the same
+// failover loop as namespace calls.
 func TestHAHDFSStageDuringNameNodeFailover(t *testing.T) {
 	tb := testbed.RequireHA(t)
-	if os.Getenv("SPINDLE_KNOWN_FAILURES") != "1" {
-		t.Skip("known failure of the data path (colinmarc/hdfs) during a NameNode failover; SPINDLE_KNOWN_FAILURES=1 runs it")
-	}
 	ctx := testContext(t, 2*time.Minute)
 	restoreFirstNameNode(t, tb)
 	cacheDir := "/user/alice/.spindle/test-cache-" + strings.TrimPrefix(testAppID(t), "application_")
