@@ -14,11 +14,6 @@ import (
 	"strings"
 	"time"
 
-	krbclient "github.com/jcmturner/gokrb5/v8/client"
-	krbconfig "github.com/jcmturner/gokrb5/v8/config"
-	"github.com/jcmturner/gokrb5/v8/credentials"
-	"github.com/jcmturner/gokrb5/v8/keytab"
-
 	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/yarn"
 )
@@ -41,14 +36,14 @@ func runClient(ctx context.Context, o *options, out io.Writer) (int, error) {
 	if o.rpcProtection != "" {
 		cfg.RPCProtection = o.rpcProtection
 	}
-	userName, kc, err := identity(o, cfg.Kerberos != nil)
+	userName, who, err := identity(ctx, o, cfg.Kerberos != nil)
 	if err != nil {
 		return 1, err
 	}
 	cfg.User = userName
-	if kc != nil {
-		defer kc.Destroy()
-		cfg.Kerberos.Client = kc
+	if who != nil {
+		defer who.Close()
+		cfg = cfg.WithIdentity(who)
 	}
 
 	rm, err := newRM(cfg, o.rest)
@@ -56,7 +51,7 @@ func runClient(ctx context.Context, o *options, out io.Writer) (int, error) {
 		return 1, err
 	}
 	defer rm.Close()
-	fs, err := stagingClient(cfg, userName, kc, log)
+	fs, err := stagingClient(cfg, userName, who, log)
 	if err != nil {
 		return 1, err
 	}
@@ -119,13 +114,13 @@ func runClient(ctx context.Context, o *options, out io.Writer) (int, error) {
 	delete(shipped, "dshell")
 
 	creds := &yarn.Credentials{}
-	if kc != nil {
+	if who != nil {
 		toks, err := fs.DelegationTokens(ctx)
 		if err != nil {
 			return 1, err
 		}
 		for _, tok := range toks {
-			creds.AddToken(tok.Service, yarn.Token(tok))
+			creds.AddToken(tok.Service, tok)
 		}
 	}
 
@@ -304,8 +299,12 @@ func amProgress(ctx context.Context, hc *http.Client, url string) (amStatus, boo
 	return st, true
 }
 
-// identity returns the user and, on Kerberos clusters, a logged-in client.
-func identity(o *options, kerberos bool) (string, *krbclient.Client, error) {
+// identity is who dshell acts as: with Kerberos, a login from -keytab and
+// -principal, or else the ticket cache (KRB5CCNAME, or
+// /tmp/krb5cc_<uid>); the login's errors say what to do (kinit, a
+// principal the keytab lacks, clock skew). Without Kerberos, -principal's
+// short name, HADOOP_USER_NAME or the OS user, and no login.
+func identity(ctx context.Context, o *options, kerberos bool) (string, *yarn.Identity, error) {
 	if !kerberos {
 		if o.principal != "" {
 			return hdfs.ShortName(o.principal), nil, nil
@@ -319,57 +318,31 @@ func identity(o *options, kerberos bool) (string, *krbclient.Client, error) {
 		}
 		return u.Username, nil, nil
 	}
-	confPath := os.Getenv("KRB5_CONFIG")
-	if confPath == "" {
-		confPath = "/etc/krb5.conf"
-	}
-	kconf, err := krbconfig.Load(confPath)
-	if err != nil {
-		return "", nil, fmt.Errorf("the cluster uses Kerberos; reading %s (set KRB5_CONFIG): %w", confPath, err)
-	}
-	var kc *krbclient.Client
+	var id *yarn.Identity
+	var err error
 	if o.keytab != "" {
-		kt, err := keytab.Load(o.keytab)
-		if err != nil {
-			return "", nil, fmt.Errorf("-keytab %s: %w", o.keytab, err)
-		}
-		name, realm, _ := strings.Cut(o.principal, "@")
-		if realm == "" {
-			realm = kconf.LibDefaults.DefaultRealm
-		}
-		kc = krbclient.NewWithKeytab(name, realm, kt, kconf, krbclient.DisablePAFXFAST(true))
+		id, err = yarn.LoginKeytab(ctx, o.principal, o.keytab, "")
 	} else {
-		cc := strings.TrimPrefix(os.Getenv("KRB5CCNAME"), "FILE:")
-		if cc == "" {
-			cc = fmt.Sprintf("/tmp/krb5cc_%d", os.Getuid())
-		}
-		ccache, err := credentials.LoadCCache(cc)
-		if err != nil {
-			return "", nil, fmt.Errorf("the cluster uses Kerberos: give -keytab and -principal, or kinit first (no credential cache %s: %v)", cc, err)
-		}
-		if kc, err = krbclient.NewFromCCache(ccache, kconf, krbclient.DisablePAFXFAST(true)); err != nil {
-			return "", nil, err
-		}
+		id, err = yarn.LoginTicketCache("", "")
 	}
-	if err := kc.Login(); err != nil {
-		return "", nil, fmt.Errorf("kerberos login: %w", err)
+	if err != nil {
+		return "", nil, fmt.Errorf("the cluster uses Kerberos: %w", err)
 	}
-	return kc.Credentials.UserName(), kc, nil
+	return id.ShortName(), id, nil
 }
 
 // stagingClient is the HDFS client staging the application, as the same
 // user as the YARN client.
-func stagingClient(ycfg yarn.Config, userName string, kc *krbclient.Client, log *slog.Logger) (*hdfs.Client, error) {
+func stagingClient(ycfg yarn.Config, userName string, id *yarn.Identity, log *slog.Logger) (*hdfs.Client, error) {
 	cfg, err := hdfs.LoadConfig("") // $HADOOP_CONF_DIR
-
 	if err != nil {
 		return nil, err
 	}
 	cfg.User = userName
 	cfg.RPCProtection = ycfg.RPCProtection
 	cfg.Logger = log
-	if kc != nil {
-		cfg.Kerberos.Client = kc
+	if id != nil {
+		cfg = cfg.WithIdentity(id)
 		if cfg.TokenRenewer == "" {
 			cfg.TokenRenewer = hdfs.ShortName(ycfg.Kerberos.ServerPrincipal)
 		}
