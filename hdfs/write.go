@@ -67,7 +67,8 @@ const leaseRenewal = 20 * time.Second
 // (there is no pipeline recovery); one refusing a new block's pipeline is
 // left out and the block asked for again. A FileWriter is used by one
 // goroutine at a time. Until Close returns nil the file is not complete:
-// a reader sees at most its finished blocks.
+// a reader sees at most its finished blocks. Close or Abort every writer:
+// until then (or until Create's context ends) it keeps renewing its lease.
 type FileWriter struct {
 	c    *Client
 	path string
