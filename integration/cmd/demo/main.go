@@ -121,7 +121,14 @@ func runDshell(ctx context.Context, tb *testbed.TestBed, dir string) error {
 	if k := tb.Ready.Kerberos; k != nil {
 		args = append([]string{"-keytab", k.Users["alice"], "-principal", "alice@" + k.Realm}, args...)
 	}
-	fmt.Printf("\n$ dshell %s\n", strings.Join(args, " "))
+	shown := make([]string, len(args))
+	for i, a := range args {
+		shown[i] = a
+		if strings.ContainsAny(a, " $\"'") {
+			shown[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	fmt.Printf("\n$ dshell %s\n", strings.Join(shown, " "))
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), "HADOOP_CONF_DIR="+tb.Ready.ConfDir, "HADOOP_USER_NAME=alice")
 	if k := tb.Ready.Kerberos; k != nil {
