@@ -237,6 +237,20 @@ func callsBetween(before, after map[string]int64) (map[string]int64, int64) {
 	return d, total
 }
 
+// withoutCompleteRetries takes from total the complete calls beyond the
+// first: a writer repeats complete until the NameNode has heard from the
+// DataNode that the file's last block arrived, which depends on the
+// DataNode's report timing, not on how many files a redeploy checks (it
+// writes one manifest either way).
+func withoutCompleteRetries(perMethod map[string]int64, total int64) int64 {
+	for m, n := range perMethod {
+		if strings.EqualFold(m, "complete") && n > 1 {
+			total -= n - 1
+		}
+	}
+	return total
+}
+
 // clientCalls sums spindle_hdfs_namenode_calls_total by method from reg.
 func clientCalls(t *testing.T, reg *prometheus.Registry) map[string]int64 {
 	t.Helper()
@@ -314,15 +328,17 @@ func TestStagingRedeployCalls(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, cTotal := callsBetween(cBefore, clientCalls(t, reg))
+		cPerMethod, cTotal := callsBetween(cBefore, clientCalls(t, reg))
+		cTotal = withoutCompleteRetries(cPerMethod, cTotal)
 		time.Sleep(jmxRefresh)
 		after := nameNodeCalls(t, ctx, tb)
 		if st.UploadedBytes != 0 || st.UploadedFiles != 0 || st.ReusedFiles != n {
 			t.Fatalf("redeployment of %d unchanged files uploaded %d files (%d bytes), reused %d", n, st.UploadedFiles, st.UploadedBytes, st.ReusedFiles)
 		}
 		perMethod, total := callsBetween(before, after)
+		total = withoutCompleteRetries(perMethod, total)
 		before = after
-		t.Logf("redeploy of %4d unchanged files: %d NameNode calls (client counted %d) %v", n, total, cTotal, perMethod)
+		t.Logf("redeploy of %4d unchanged files: %d NameNode calls (client counted %d), complete repeats not counted: %v", n, total, cTotal, perMethod)
 		if f, ok := fewest[n]; !ok || total < f {
 			fewest[n] = total
 		}
