@@ -173,8 +173,17 @@ func showHDFS(tb *testbed.TestBed) error {
 	if _, err := w.Write(msg); err != nil {
 		return err
 	}
-	if err := w.Close(); err != nil {
-		return err
+	// The NameNode completes a file only once the DataNode has reported
+	// its last block; until then Close says replication is in progress.
+	for backoff := 100 * time.Millisecond; ; backoff *= 2 {
+		err := w.Close()
+		if err == nil {
+			break
+		}
+		if !hdfs.IsErrReplicating(err) || backoff > 5*time.Second {
+			return fmt.Errorf("hdfs close %s: %w", p, err)
+		}
+		time.Sleep(backoff)
 	}
 	r, err := c.Open(p)
 	if err != nil {
