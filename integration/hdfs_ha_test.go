@@ -16,7 +16,6 @@ import (
 
 	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/integration/testbed"
-	"github.com/spindle-yarn/spindle/yarn"
 )
 
 // nnFailover makes the other NameNode of ns1 active and returns it.
@@ -305,7 +304,7 @@ func TestHAHDFSDelegationTokens(t *testing.T) {
 	if tok.Kind != hdfs.KindDelegationToken || tok.Service != "ha-hdfs:ns1" {
 		t.Errorf("token %v: want kind %s, service ha-hdfs:ns1", tok, hdfs.KindDelegationToken)
 	}
-	id, err := yarn.Token(tok).DelegationIdentifier()
+	id, err := tok.DelegationIdentifier()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,18 +321,7 @@ func TestHAHDFSDelegationTokens(t *testing.T) {
 	}
 	t.Cleanup(func() { alice.RemoveStaging(context.Background(), appID) })
 
-	cfg, err := hdfs.LoadConfig(own.Ready.ConfDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Kerberos = nil
-	cfg.User = "alice"
-	cfg.Tokens = toks
-	tokenOnly, err := hdfs.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tokenOnly.Close()
+	tokenOnly := tokenOnlyClient(t, own, toks, "")
 	if _, err := tokenOnly.ReadDir(ctx, st.Dir); err != nil {
 		t.Fatalf("listing with the ha-hdfs:ns1 token: %v", err)
 	}
@@ -354,11 +342,7 @@ func TestHAHDFSDelegationTokens(t *testing.T) {
 		t.Errorf("staging directory after removal with the token: %v", err)
 	}
 	// A token-only client made now starts on the standby nn1.
-	fresh, err := hdfs.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fresh.Close()
+	fresh := tokenOnlyClient(t, own, toks, "")
 	if _, err := fresh.Stat(ctx, "/user/alice"); err != nil {
 		t.Errorf("a new token-only client while nn1 is the standby: %v", err)
 	}

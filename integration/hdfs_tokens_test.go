@@ -43,21 +43,6 @@ func generate(seed uint64, size int64) []byte {
 	return b
 }
 
-// tokenOnlyClient is an hdfs.Client holding only toks (no Kerberos login)
-// at RPC protection prot, as a container's would be.
-func tokenOnlyClient(t *testing.T, tb *testbed.TestBed, toks []hdfs.Token, prot string) *hdfs.Client {
-	t.Helper()
-	cfg, err := hdfs.LoadConfig(tb.Ready.ConfDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Kerberos = nil
-	cfg.User = "alice"
-	cfg.Tokens = toks
-	cfg.RPCProtection = prot
-	return newStagingClient(t, cfg)
-}
-
 // tokenTestDir makes a fresh directory for alice, removed with the test,
 // and returns it with her delegation tokens.
 func tokenTestDir(t *testing.T, ctx context.Context, tb *testbed.TestBed) (*hdfs.Client, []hdfs.Token, string) {

@@ -127,6 +127,23 @@ func newStagingClient(t testing.TB, cfg hdfs.Config) *hdfs.Client {
 	return c
 }
 
+// tokenOnlyClient is an hdfs.Client holding only toks (no Kerberos login)
+// at RPC protection prot, as a container's would be.
+func tokenOnlyClient(t testing.TB, tb *testbed.TestBed, toks []hdfs.Token, prot string) *hdfs.Client {
+	t.Helper()
+	cfg, err := hdfs.LoadConfig(tb.Ready.ConfDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Kerberos = nil
+	cfg.User = "alice"
+	cfg.Tokens = toks
+	if prot != "" {
+		cfg.RPCProtection = prot
+	}
+	return newStagingClient(t, cfg)
+}
+
 // hdfsClient is colinmarc/hdfs's client (not Spindle's) for user, the
 // independent reader and writer the smoke and staging tests check
 // Spindle against.

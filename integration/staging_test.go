@@ -892,7 +892,7 @@ func TestStagingDelegationTokens(t *testing.T) {
 		if tok.Kind != hdfs.KindDelegationToken || tok.Service != "127.0.0.1:"+port {
 			t.Errorf("token %v: want kind %s, service 127.0.0.1:%s", tok, hdfs.KindDelegationToken, port)
 		}
-		id, err := yarn.Token(tok).DelegationIdentifier()
+		id, err := tok.DelegationIdentifier()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -910,18 +910,7 @@ func TestStagingDelegationTokens(t *testing.T) {
 	}
 	t.Cleanup(func() { alice.RemoveStaging(context.Background(), appID) })
 
-	cfg, err := hdfs.LoadConfig(tb.Ready.ConfDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Kerberos = nil
-	cfg.User = "alice"
-	cfg.Tokens = toks[:1]
-	tokenOnly, err := hdfs.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tokenOnly.Close()
+	tokenOnly := tokenOnlyClient(t, tb, toks[:1], "")
 	list, err := tokenOnly.ReadDir(ctx, st.Dir)
 	if err != nil {
 		t.Fatalf("listing with the delegation token: %v", err)
@@ -941,12 +930,7 @@ func TestStagingDelegationTokens(t *testing.T) {
 
 	forged := toks[0]
 	forged.Password = bytes.Repeat([]byte{7}, len(forged.Password))
-	cfg.Tokens = []hdfs.Token{forged}
-	bad, err := hdfs.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bad.Close()
+	bad := tokenOnlyClient(t, tb, []hdfs.Token{forged}, "")
 	if _, err := bad.Stat(ctx, "/user/alice"); err == nil || !(errors.Is(err, hdfs.ErrUnauthorized) || errors.Is(err, hdfs.ErrInvalidToken)) {
 		t.Errorf("a forged token: %v, want an authentication error", err)
 	} else {
