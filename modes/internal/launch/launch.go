@@ -1,0 +1,148 @@
+// Package launch holds the contract between a Spindle client and the
+// containers it starts: the environment variables that tell the program's
+// binary which role to take, and the cluster spec (JSON, no secrets) the
+// client hands the JobManager and the JobManager hands its TaskManagers.
+//
+// Secrets never travel here: the deployment secret is a secret key of the
+// containers' Hadoop credentials (SecretAlias), read from the file YARN
+// names in HADOOP_TOKEN_FILE_LOCATION.
+package launch
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spindle-yarn/spindle/yarn"
+)
+
+// Environment variables of the containers.
+const (
+	// EnvRole is RoleJobManager in the AM container, RoleTaskManager in a
+	// worker container; unset in the client.
+	EnvRole = "SPINDLE_ROLE"
+	// EnvSpec holds the ClusterSpec as JSON.
+	EnvSpec = "SPINDLE_SPEC"
+	// EnvJobManager is the JobManager's control address (host:port), in
+	// TaskManager containers.
+	EnvJobManager = "SPINDLE_JOBMANAGER"
+)
+
+// Roles.
+const (
+	RoleJobManager  = "jobmanager"
+	RoleTaskManager = "taskmanager"
+)
+
+// Modes.
+const (
+	ModeApplication = "application"
+	ModePerJob      = "per-job"
+	ModeSession     = "session"
+)
+
+// SecretAlias is the alias of the deployment secret in the containers'
+// credentials (a secret key, as Hadoop's Credentials hold them).
+const SecretAlias = "spindle.deployment.secret"
+
+// Local resource names in the containers.
+const (
+	// BinaryResource is the program's executable.
+	BinaryResource = "program"
+	// GraphResource is the encoded JobGraph of a Per-Job deployment.
+	GraphResource = "job.graph"
+)
+
+// ClusterSpec is what a deployment's JobManager needs to know; it travels
+// in EnvSpec.
+type ClusterSpec struct {
+	// Mode is ModeApplication, ModePerJob or ModeSession.
+	Mode string `json:"mode"`
+	// AppID is the application's id.
+	AppID string `json:"app_id"`
+	// Name of the program (its binary's base name), for logs and pages.
+	Name string `json:"name"`
+	// Args is the program's command line after the subcommand (`run`),
+	// flags included: in Application mode main runs in the JobManager with
+	// it.
+	Args []string `json:"args,omitempty"`
+	// RMs are the ResourceManagers' scheduler addresses (AM protocol).
+	RMs           []string `json:"rms"`
+	RPCProtection string   `json:"rpc_protection,omitempty"`
+	HDFS          HDFSSpec `json:"hdfs"`
+	// TaskManager is what every TaskManager container gets.
+	TaskManager TaskManagerSpec `json:"taskmanager"`
+	// Resources are the files every container localizes: the binary
+	// (BinaryResource), shipped files and, in Per-Job mode, the graph.
+	Resources map[string]yarn.LocalResource `json:"resources"`
+	// Parallelism is the default parallelism of vertices that set none.
+	Parallelism int `json:"parallelism,omitempty"`
+	// KeepStaging keeps the staging directory after the application ends.
+	KeepStaging bool `json:"keep_staging,omitempty"`
+	// EncryptData encrypts the data exchange between TaskManagers.
+	EncryptData bool `json:"encrypt_data,omitempty"`
+	// Config are the -D overrides.
+	Config map[string]string `json:"config,omitempty"`
+}
+
+// HDFSSpec is how containers reach HDFS, as the client's user.
+type HDFSSpec struct {
+	NameNodes   []string `json:"namenodes"`
+	NameService string   `json:"nameservice,omitempty"`
+	User        string   `json:"user"`
+	StagingRoot string   `json:"staging_root,omitempty"`
+}
+
+// TaskManagerSpec describes the worker containers.
+type TaskManagerSpec struct {
+	MemoryMB  int64  `json:"memory_mb"`
+	VCores    int32  `json:"vcores"`
+	Slots     int    `json:"slots"`
+	NodeLabel string `json:"node_label,omitempty"`
+	// Max bounds the TaskManagers of one job; zero means no bound.
+	Max int `json:"max,omitempty"`
+}
+
+// Encode returns the spec as the value of EnvSpec.
+func (s *ClusterSpec) Encode() (string, error) {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// SpecFromEnv reads the spec from EnvSpec.
+func SpecFromEnv() (*ClusterSpec, error) {
+	v := os.Getenv(EnvSpec)
+	if v == "" {
+		return nil, fmt.Errorf("launch: %s is not set: the container was not started by a Spindle client", EnvSpec)
+	}
+	var s ClusterSpec
+	if err := json.Unmarshal([]byte(v), &s); err != nil {
+		return nil, fmt.Errorf("launch: decoding %s: %w", EnvSpec, err)
+	}
+	return &s, nil
+}
+
+// ErrNoSecret means the container's credentials hold no deployment secret.
+var ErrNoSecret = errors.New("launch: the container's credentials hold no deployment secret (" + SecretAlias + ")")
+
+// ContainerCredentials reads the credentials YARN gave this container and
+// the deployment secret among them.
+func ContainerCredentials() (*yarn.Credentials, []byte, error) {
+	loc := os.Getenv("HADOOP_TOKEN_FILE_LOCATION")
+	if loc == "" {
+		return nil, nil, fmt.Errorf("launch: HADOOP_TOKEN_FILE_LOCATION is not set: not running in a YARN container")
+	}
+	creds, err := yarn.ReadCredentialsFile(loc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("launch: reading the container's credentials: %w", err)
+	}
+	secret, ok := creds.Secret(SecretAlias)
+	if !ok {
+		return nil, nil, ErrNoSecret
+	}
+	return creds, secret, nil
+}
