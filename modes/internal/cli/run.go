@@ -1,0 +1,192 @@
+// Package cli holds the command line every Spindle program gets, the way
+// every Flink job gets `flink run -t ...`: the flags of the run command,
+// their checks, and the deploy.Request they describe.
+//
+// The flags register on a flag.FlagSet the program adds its own flags to,
+// so that one pass parses both:
+//
+//	wordcount run -t yarn-application -d -input hdfs:///in -output hdfs:///out -parallelism 4
+//
+// Errors name the flag and say how to fix it.
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spindle-yarn/spindle/modes/internal/launch"
+)
+
+// Targets of -t.
+const (
+	TargetApplication = "yarn-application"
+	TargetPerJob      = "yarn-per-job"
+	TargetSession     = "yarn-session"
+)
+
+// RunFlags are the flags of the run command. NewRunFlags registers them and
+// sets their defaults; read them after the FlagSet has parsed.
+type RunFlags struct {
+	// Target is -t: TargetApplication or TargetPerJob.
+	Target string
+	// Detached is -d: print the application id and exit once submitted.
+	Detached bool
+	Queue    string
+	Name     string
+	// Tags is -tags, a comma-separated list.
+	Tags      []string
+	NodeLabel string
+	// JobManagerMemoryMB, TaskManagerMemoryMB and TaskManagerVCores size
+	// the containers.
+	JobManagerMemoryMB  int64
+	TaskManagerMemoryMB int64
+	TaskManagerVCores   int
+	// Slots per TaskManager.
+	Slots int
+	// Parallelism is the default parallelism of vertices that set none.
+	Parallelism int
+	// Ship are local files or directories every container gets, -ship
+	// repeated.
+	Ship []string
+	// Keytab and Principal log in with a keytab; without them the ticket
+	// cache is used (Kerberos clusters only).
+	Keytab, Principal string
+	// ProxyUser is the user the application runs as, impersonated by the
+	// logged-in one.
+	ProxyUser string
+	// Config holds the -D key=value overrides.
+	Config map[string]string
+	// KeepStaging keeps the staging directory after the application ends.
+	KeepStaging bool
+	// Timeout bounds the whole run, submission and following; zero means
+	// none.
+	Timeout time.Duration
+	// Verbose logs the client's calls to stderr.
+	Verbose bool
+}
+
+// NewRunFlags registers the run command's flags on fs and returns where
+// their values land.
+func NewRunFlags(fs *flag.FlagSet) *RunFlags {
+	f := &RunFlags{Config: map[string]string{}}
+	fs.StringVar(&f.Target, "t", "", "deployment target: "+TargetApplication+" (main runs in the ApplicationMaster) or "+TargetPerJob+" (main runs here and ships the job graph)")
+	fs.BoolVar(&f.Detached, "d", false, "detached: print the application id once submitted and exit")
+	fs.StringVar(&f.Queue, "queue", "default", "YARN queue to submit to")
+	fs.StringVar(&f.Name, "name", "", "application name (default: the program's name)")
+	fs.Func("tags", "comma-separated application tags", func(s string) error {
+		f.Tags = nil
+		for _, t := range strings.Split(s, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				f.Tags = append(f.Tags, t)
+			}
+		}
+		return nil
+	})
+	fs.StringVar(&f.NodeLabel, "node-label", "", "node label expression for the application's containers")
+	fs.Int64Var(&f.JobManagerMemoryMB, "jm-memory", 256, "JobManager (ApplicationMaster) container memory, MB")
+	fs.Int64Var(&f.TaskManagerMemoryMB, "tm-memory", 512, "TaskManager container memory, MB")
+	fs.IntVar(&f.TaskManagerVCores, "tm-vcores", 1, "TaskManager container vcores")
+	fs.IntVar(&f.Slots, "slots", 2, "slots per TaskManager")
+	fs.IntVar(&f.Parallelism, "parallelism", 2, "default parallelism of the job's vertices")
+	fs.Func("ship", "local file or directory every container gets in its working directory (repeatable)", func(s string) error {
+		if s == "" {
+			return errors.New("empty path")
+		}
+		f.Ship = append(f.Ship, s)
+		return nil
+	})
+	fs.StringVar(&f.Keytab, "keytab", "", "Kerberos keytab to log in with (with -principal); default: the ticket cache")
+	fs.StringVar(&f.Principal, "principal", "", "Kerberos principal of -keytab")
+	fs.StringVar(&f.ProxyUser, "proxy-user", "", "run the application as this user, impersonated by the logged-in one")
+	fs.Func("D", "configuration override key=value (repeatable)", func(s string) error {
+		k, v, err := parseKeyValue(s)
+		if err != nil {
+			return err
+		}
+		f.Config[k] = v
+		return nil
+	})
+	fs.BoolVar(&f.KeepStaging, "keep-staging", false, "keep the application's staging directory in HDFS after it ends")
+	fs.DurationVar(&f.Timeout, "timeout", 0, "give up (and kill the application) after this long; 0 means never")
+	fs.BoolVar(&f.Verbose, "v", false, "log the client's calls to stderr")
+	return f
+}
+
+// parseKeyValue splits one -D value. The flag package prefixes the error
+// with the flag's name and value.
+func parseKeyValue(s string) (string, string, error) {
+	k, v, ok := strings.Cut(s, "=")
+	k = strings.TrimSpace(k)
+	switch {
+	case !ok:
+		return "", "", fmt.Errorf("not key=value; write -D %s=VALUE", strings.TrimSpace(s))
+	case k == "":
+		return "", "", errors.New("the key before '=' is empty; write -D key=value")
+	}
+	return k, v, nil
+}
+
+// Mode is the launch mode -t names: launch.ModeApplication or
+// launch.ModePerJob; "" until Validate passed.
+func (f *RunFlags) Mode() string {
+	switch f.Target {
+	case TargetApplication:
+		return launch.ModeApplication
+	case TargetPerJob:
+		return launch.ModePerJob
+	}
+	return ""
+}
+
+// Validate checks the flags together, after parsing. Its error names the
+// flag and the fix.
+func (f *RunFlags) Validate() error {
+	switch f.Target {
+	case TargetApplication, TargetPerJob:
+	case "":
+		return fmt.Errorf("-t is required: -t %s or -t %s", TargetApplication, TargetPerJob)
+	case TargetSession:
+		return fmt.Errorf("-t %s is not supported yet; use -t %s or -t %s", TargetSession, TargetApplication, TargetPerJob)
+	default:
+		return fmt.Errorf("-t %q is not a deployment target; use -t %s or -t %s", f.Target, TargetApplication, TargetPerJob)
+	}
+	if strings.TrimSpace(f.Queue) == "" {
+		return errors.New("-queue is empty; name a queue, e.g. -queue default")
+	}
+	if f.JobManagerMemoryMB < 1 {
+		return fmt.Errorf("-jm-memory must be at least 1 (MB), got %d", f.JobManagerMemoryMB)
+	}
+	if f.TaskManagerMemoryMB < 1 {
+		return fmt.Errorf("-tm-memory must be at least 1 (MB), got %d", f.TaskManagerMemoryMB)
+	}
+	if f.TaskManagerVCores < 1 {
+		return fmt.Errorf("-tm-vcores must be at least 1, got %d", f.TaskManagerVCores)
+	}
+	if f.Slots < 1 {
+		return fmt.Errorf("-slots must be at least 1, got %d", f.Slots)
+	}
+	if f.Parallelism < 1 {
+		return fmt.Errorf("-parallelism must be at least 1, got %d", f.Parallelism)
+	}
+	if (f.Keytab == "") != (f.Principal == "") {
+		if f.Keytab == "" {
+			return errors.New("-principal needs -keytab; give both, or neither to use the ticket cache")
+		}
+		return errors.New("-keytab needs -principal; give both, or neither to use the ticket cache")
+	}
+	if f.Timeout < 0 {
+		return fmt.Errorf("-timeout must not be negative, got %v", f.Timeout)
+	}
+	for _, t := range f.Tags {
+		if len(t) > 100 {
+			return fmt.Errorf("-tags: %q is longer than YARN's 100 characters; shorten it", t)
+		}
+	}
+	if len(f.Tags) > 10 {
+		return fmt.Errorf("-tags: %d tags, YARN allows 10; give fewer", len(f.Tags))
+	}
+	return nil
+}

@@ -1,0 +1,401 @@
+// Package deploy is the client side of Spindle's Application and Per-Job
+// modes: it stages a program's binary (and shipped files, and in Per-Job
+// mode the encoded job graph) in HDFS, submits the JobManager to YARN with
+// the cluster spec and the deployment's credentials, follows the
+// application to its end, and kills it when the caller gives up.
+//
+// # Lifecycle
+//
+// Deploy checks what it can before it writes anything (the containers'
+// sizes against the scheduler's maximum, the queue), stages, submits and
+// returns a Deployment. Follow then prints the application's progress until
+// it ends; a detached client instead prints Deployment.ID and calls Close.
+// Close releases the clients; it neither kills the application nor removes
+// its staging directory.
+//
+// # Cleanup
+//
+// Nothing is left behind by a failed Deploy: a failure after staging
+// removes the staging directory, and a failed submission is also killed.
+// Once submitted, the JobManager removes the staging directory when it
+// unregisters; Follow and Kill remove it too once the application has
+// ended (unless Request.KeepStaging), for the cases the JobManager got no
+// say (killed, failed to start). A detached application whose JobManager
+// never ran leaves its directory to hdfs.Client.Sweep.
+//
+// # Secrets
+//
+// The deployment secret (Deployment.Secret) travels only in the
+// application's credentials, under launch.SecretAlias; it is in no
+// environment variable, command line, log or error, and a Deployment does
+// not print it.
+package deploy
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spindle-yarn/spindle/hdfs"
+	"github.com/spindle-yarn/spindle/modes/internal/launch"
+	"github.com/spindle-yarn/spindle/yarn"
+)
+
+// ApplicationType is the YARN application type of Spindle deployments.
+const ApplicationType = "SPINDLE"
+
+// SecretSize is the length of the deployment secret in bytes.
+const SecretSize = 32
+
+// Request describes one deployment.
+type Request struct {
+	// Mode is launch.ModeApplication or launch.ModePerJob. Required.
+	Mode string
+	// Name is the application's name. Empty means the binary's base name.
+	Name string
+	// Queue to submit to. Empty means "default".
+	Queue string
+	// NodeLabel is the node label expression of every container. Empty
+	// means the queue's default.
+	NodeLabel string
+	// Tags label the application, as YARN's application tags.
+	Tags []string
+	// AMResource is the JobManager's container. Required.
+	AMResource yarn.Resource
+	// TaskManager describes the worker containers.
+	TaskManager launch.TaskManagerSpec
+	// Parallelism is the default parallelism of vertices that set none.
+	Parallelism int
+	// Args are the program's arguments; in Application mode main runs
+	// with them in the JobManager.
+	Args []string
+	// Ship are local files or directories every container gets in its
+	// working directory, under their base names.
+	Ship []string
+	// Graph is the encoded job graph of a Per-Job deployment, staged as
+	// launch.GraphResource. Required in Per-Job mode, nil otherwise.
+	Graph []byte
+	// Config are the -D overrides, passed in the spec.
+	Config map[string]string
+	// KeepStaging keeps the staging directory once the application ended.
+	KeepStaging bool
+	// Identity is the Kerberos login to deploy as (see Login); nil on a
+	// cluster with simple authentication, where it is refused.
+	Identity *yarn.Identity
+	// User is the user under simple authentication. Empty means
+	// HADOOP_USER_NAME, else the user running this process. Ignored with
+	// an Identity.
+	User string
+	// ProxyUser, when set, is the user the application runs as, which the
+	// logged-in user (Identity, or User) impersonates.
+	ProxyUser string
+	// Binary is the executable to ship as launch.BinaryResource. Empty
+	// means this process's own (os.Executable), as programs deploy
+	// themselves.
+	Binary string
+	// Progress, when set, is called while staging uploads (see
+	// hdfs.StageOptions.Progress).
+	Progress func(hdfs.Progress)
+	// Logger receives the clients' debug records and Deploy's steps. Nil
+	// means silent.
+	Logger *slog.Logger
+	// HadoopConfDir holds the cluster's site XML. Empty means
+	// $HADOOP_CONF_DIR.
+	HadoopConfDir string
+}
+
+// A Deployment is a submitted application and the clients that submitted
+// it. Its methods are safe for concurrent use.
+type Deployment struct {
+	// ID is the application's id.
+	ID yarn.ApplicationID
+	// Secret is the deployment secret every container holds; the client
+	// authenticates to the JobManager with it. Never print it.
+	Secret []byte
+	// Spec is the cluster spec the JobManager received.
+	Spec *launch.ClusterSpec
+	// Staging is what was staged and how much was uploaded.
+	Staging *hdfs.Staging
+	// RM and HDFS are the clients Deploy used, closed by Close.
+	RM   *yarn.RMClient
+	HDFS *hdfs.Client
+
+	log         *slog.Logger
+	keepStaging bool
+}
+
+// String names the application; it holds no secret.
+func (d *Deployment) String() string { return "deployment " + d.ID.String() }
+
+// GoString is String, so that %#v shows no secret either.
+func (d *Deployment) GoString() string { return d.String() }
+
+// LogValue logs the application id only.
+func (d *Deployment) LogValue() slog.Value { return slog.StringValue(d.ID.String()) }
+
+// Close releases the clients. The application keeps running.
+func (d *Deployment) Close() error {
+	return errors.Join(d.RM.Close(), d.HDFS.Close())
+}
+
+// Deploy stages and submits req. See the package doc for what it checks
+// first and what it cleans up.
+func Deploy(ctx context.Context, req Request) (*Deployment, error) {
+	if err := checkRequest(&req); err != nil {
+		return nil, err
+	}
+	log := req.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ycfg, hcfg, err := configs(&req)
+	if err != nil {
+		return nil, err
+	}
+	rm, err := yarn.NewRMClient(ycfg)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := hdfs.NewClient(hcfg)
+	if err != nil {
+		rm.Close()
+		return nil, err
+	}
+	d := &Deployment{RM: rm, HDFS: fs, log: log, keepStaging: req.KeepStaging}
+	if err := d.deploy(ctx, &req, ycfg); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func checkRequest(req *Request) error {
+	switch req.Mode {
+	case launch.ModeApplication:
+		if req.Graph != nil {
+			return errors.New("deploy: a job graph is shipped only in Per-Job mode")
+		}
+	case launch.ModePerJob:
+		if len(req.Graph) == 0 {
+			return errors.New("deploy: Per-Job mode needs the encoded job graph (Request.Graph)")
+		}
+	default:
+		return fmt.Errorf("deploy: mode %q is not %q or %q", req.Mode, launch.ModeApplication, launch.ModePerJob)
+	}
+	if req.AMResource.MemoryMB <= 0 {
+		return errors.New("deploy: the JobManager needs memory (-jm-memory)")
+	}
+	if req.AMResource.VCores <= 0 {
+		req.AMResource.VCores = 1
+	}
+	if req.Queue == "" {
+		req.Queue = "default"
+	}
+	if req.Binary == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("deploy: finding this program's binary to ship: %w", err)
+		}
+		req.Binary = self
+	}
+	if req.Name == "" {
+		req.Name = filepath.Base(req.Binary)
+	}
+	return nil
+}
+
+// configs are the YARN and HDFS client configs of the deployment, as one
+// user.
+func configs(req *Request) (yarn.Config, hdfs.Config, error) {
+	ycfg, err := yarn.LoadConfig(req.HadoopConfDir)
+	if err != nil {
+		return ycfg, hdfs.Config{}, err
+	}
+	hcfg, err := hdfs.LoadConfig(req.HadoopConfDir)
+	if err != nil {
+		return ycfg, hcfg, err
+	}
+	ycfg.Logger, hcfg.Logger = req.Logger, req.Logger
+	hcfg.RPCProtection = ycfg.RPCProtection
+	if ycfg.Kerberos != nil {
+		if req.Identity == nil {
+			return ycfg, hcfg, errors.New("deploy: the cluster uses Kerberos: log in first (-keytab and -principal, or kinit for the ticket cache)")
+		}
+		id := req.Identity
+		if req.ProxyUser != "" {
+			id = id.WithProxyUser(req.ProxyUser)
+		}
+		ycfg = ycfg.WithIdentity(id)
+		hcfg = hcfg.WithIdentity(id)
+		if hcfg.TokenRenewer == "" {
+			hcfg.TokenRenewer = hdfs.ShortName(ycfg.Kerberos.ServerPrincipal)
+		}
+		return ycfg, hcfg, nil
+	}
+	if req.Identity != nil {
+		return ycfg, hcfg, errors.New("deploy: a Kerberos login was given but the cluster's configuration uses simple authentication (hadoop.security.authentication)")
+	}
+	user := req.User
+	if user == "" {
+		if user, err = localUser(); err != nil {
+			return ycfg, hcfg, err
+		}
+	}
+	ycfg.User, hcfg.User = user, user
+	ycfg.ProxyUser, hcfg.ProxyUser = req.ProxyUser, req.ProxyUser
+	return ycfg, hcfg, nil
+}
+
+func (d *Deployment) deploy(ctx context.Context, req *Request, ycfg yarn.Config) error {
+	id, max, err := d.RM.NewApplication(ctx)
+	if err != nil {
+		return fmt.Errorf("deploy: asking the ResourceManager for an application id: %w", err)
+	}
+	d.ID = id
+	d.log.Info("new application", "app", id, "max_memory_mb", max.MemoryMB, "max_vcores", max.VCores)
+	if err := checkResources(req.AMResource, req.TaskManager, max); err != nil {
+		return fmt.Errorf("deploy %s: %w", id, err)
+	}
+	if err := checkQueue(ctx, d.RM, req.Queue); err != nil {
+		return fmt.Errorf("deploy %s: %w", id, err)
+	}
+
+	// From here on the staging directory may exist: remove it on failure.
+	submitted := false
+	defer func() {
+		if err == nil {
+			return
+		}
+		cctx, cancel := cleanupContext(ctx)
+		defer cancel()
+		if submitted {
+			if _, kerr := d.RM.KillAndWait(cctx, id, "the Spindle client's submission failed"); kerr != nil {
+				d.log.Warn("killing the application after a failed submission", "app", id, "err", kerr)
+			}
+		}
+		if rerr := d.HDFS.RemoveStaging(cctx, id.String()); rerr != nil {
+			d.log.Warn("removing the staging directory", "app", id, "err", rerr)
+		}
+	}()
+
+	d.Staging, err = stage(ctx, d.HDFS, id, req)
+	if err != nil {
+		return fmt.Errorf("deploy %s: staging: %w", id, err)
+	}
+	d.log.Info("staged", "app", id, "dir", d.Staging.Dir, "uploaded_files", d.Staging.UploadedFiles,
+		"uploaded_bytes", d.Staging.UploadedBytes, "reused_files", d.Staging.ReusedFiles)
+
+	d.Secret, err = newSecret()
+	if err != nil {
+		return fmt.Errorf("deploy %s: %w", id, err)
+	}
+	creds := &yarn.Credentials{}
+	if ycfg.Kerberos != nil {
+		toks, terr := d.HDFS.DelegationTokens(ctx)
+		if terr != nil {
+			err = fmt.Errorf("deploy %s: HDFS delegation tokens: %w", id, terr)
+			return err
+		}
+		for _, tok := range toks {
+			creds.AddToken(tok.Service, tok)
+		}
+	}
+	creds.AddSecret(launch.SecretAlias, d.Secret)
+
+	d.Spec = &launch.ClusterSpec{
+		Mode:          req.Mode,
+		AppID:         id.String(),
+		Name:          req.Name,
+		Args:          req.Args,
+		RMs:           schedulerAddresses(ycfg.ResourceManagers),
+		RPCProtection: ycfg.RPCProtection,
+		HDFS: launch.HDFSSpec{NameNodes: d.HDFS.NameNodes(), NameService: d.HDFS.NameService(),
+			User: d.HDFS.User(), StagingRoot: d.HDFS.StagingRoot()},
+		TaskManager: req.TaskManager,
+		Resources:   yarn.LocalResourcesFromStaging(d.Staging),
+		Parallelism: req.Parallelism,
+		KeepStaging: req.KeepStaging,
+		Config:      req.Config,
+	}
+	if d.Spec.TaskManager.NodeLabel == "" {
+		d.Spec.TaskManager.NodeLabel = req.NodeLabel
+	}
+	sub, err := submission(req, id, d.Spec, creds)
+	if err != nil {
+		return fmt.Errorf("deploy %s: %w", id, err)
+	}
+	submitted = true // a Submit that fails may still have reached the RM
+	if err = d.RM.Submit(ctx, sub); err != nil {
+		return fmt.Errorf("deploy %s: submitting: %w", id, err)
+	}
+	d.log.Info("submitted", "app", id, "queue", req.Queue, "mode", req.Mode)
+	return nil
+}
+
+// checkQueue refuses a queue the scheduler does not know, listing those it
+// does.
+func checkQueue(ctx context.Context, rm *yarn.RMClient, queue string) error {
+	_, err := rm.Queue(ctx, queue, yarn.QueueOptions{})
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, yarn.ErrQueueNotFound) {
+		return fmt.Errorf("looking up queue %q: %w", queue, err)
+	}
+	var names []string
+	if qs, lerr := rm.Queues(ctx); lerr == nil {
+		for _, q := range qs {
+			if len(q.Children) == 0 && q.Name != "" {
+				names = append(names, q.Name)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("-queue %q: the scheduler has no such queue; name an existing one", queue)
+	}
+	return fmt.Errorf("-queue %q: the scheduler has no such queue; use one of: %s", queue, strings.Join(names, ", "))
+}
+
+// stage uploads the binary, the shipped files and the graph.
+func stage(ctx context.Context, fs *hdfs.Client, id yarn.ApplicationID, req *Request) (*hdfs.Staging, error) {
+	deps := []hdfs.Dependency{{Local: req.Binary, Name: launch.BinaryResource}}
+	for _, p := range req.Ship {
+		deps = append(deps, hdfs.Dependency{Local: p})
+	}
+	if req.Graph != nil {
+		dir, err := os.MkdirTemp("", "spindle-graph-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		p := filepath.Join(dir, launch.GraphResource)
+		if err := os.WriteFile(p, req.Graph, 0o600); err != nil {
+			return nil, err
+		}
+		// One job's graph: it goes with the application, not into the
+		// content-addressed cache.
+		deps = append(deps, hdfs.Dependency{Local: p, Name: launch.GraphResource, Visibility: hdfs.VisibilityApplication})
+	}
+	return fs.Stage(ctx, id.String(), deps, hdfs.StageOptions{Progress: req.Progress})
+}
+
+// newSecret is a fresh deployment secret.
+func newSecret() ([]byte, error) {
+	b := make([]byte, SecretSize)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("generating the deployment secret: %w", err)
+	}
+	return b, nil
+}
+
+// cleanupContext bounds cleanup that must run even when ctx, the caller's,
+// is cancelled (Ctrl-C is what often brings us there).
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+}
