@@ -9,6 +9,7 @@
 package launch
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,7 +23,7 @@ const (
 	// EnvRole is RoleJobManager in the AM container, RoleTaskManager in a
 	// worker container; unset in the client.
 	EnvRole = "SPINDLE_ROLE"
-	// EnvSpec holds the ClusterSpec as JSON.
+	// EnvSpec holds the ClusterSpec as base64 of its JSON (see Encode).
 	EnvSpec = "SPINDLE_SPEC"
 	// EnvJobManager is the JobManager's control address (host:port), in
 	// TaskManager containers.
@@ -104,13 +105,16 @@ type TaskManagerSpec struct {
 	Max int `json:"max,omitempty"`
 }
 
-// Encode returns the spec as the value of EnvSpec.
+// Encode returns the spec as the value of EnvSpec: base64 of its JSON,
+// because the NodeManager writes environment values into the container's
+// launch script between double quotes without escaping them, so JSON's own
+// quotes (and any $ or space in a value) would not survive.
 func (s *ClusterSpec) Encode() (string, error) {
 	b, err := json.Marshal(s)
 	if err != nil {
 		return "", err
 	}
-	return string(b), nil
+	return base64.StdEncoding.EncodeToString(b), nil
 }
 
 // SpecFromEnv reads the spec from EnvSpec.
@@ -119,8 +123,12 @@ func SpecFromEnv() (*ClusterSpec, error) {
 	if v == "" {
 		return nil, fmt.Errorf("launch: %s is not set: the container was not started by a Spindle client", EnvSpec)
 	}
+	raw, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		return nil, fmt.Errorf("launch: decoding %s: %w", EnvSpec, err)
+	}
 	var s ClusterSpec
-	if err := json.Unmarshal([]byte(v), &s); err != nil {
+	if err := json.Unmarshal(raw, &s); err != nil {
 		return nil, fmt.Errorf("launch: decoding %s: %w", EnvSpec, err)
 	}
 	return &s, nil
