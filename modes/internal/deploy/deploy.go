@@ -33,7 +33,6 @@ package deploy
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,14 +43,12 @@ import (
 
 	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/modes/internal/launch"
+	"github.com/spindle-yarn/spindle/modes/internal/secure"
 	"github.com/spindle-yarn/spindle/yarn"
 )
 
 // ApplicationType is the YARN application type of Spindle deployments.
 const ApplicationType = "SPINDLE"
-
-// SecretSize is the length of the deployment secret in bytes.
-const SecretSize = 32
 
 // Request describes one deployment.
 type Request struct {
@@ -291,9 +288,9 @@ func (d *Deployment) deploy(ctx context.Context, req *Request, ycfg yarn.Config)
 	d.log.Info("staged", "app", id, "dir", d.Staging.Dir, "uploaded_files", d.Staging.UploadedFiles,
 		"uploaded_bytes", d.Staging.UploadedBytes, "reused_files", d.Staging.ReusedFiles)
 
-	d.Secret, err = newSecret()
+	d.Secret, err = secure.NewSecret()
 	if err != nil {
-		return fmt.Errorf("deploy %s: %w", id, err)
+		return fmt.Errorf("deploy %s: generating the deployment secret: %w", id, err)
 	}
 	creds := &yarn.Credentials{}
 	if ycfg.Kerberos != nil {
@@ -385,14 +382,6 @@ func stage(ctx context.Context, fs *hdfs.Client, id yarn.ApplicationID, req *Req
 	return fs.Stage(ctx, id.String(), deps, hdfs.StageOptions{Progress: req.Progress})
 }
 
-// newSecret is a fresh deployment secret.
-func newSecret() ([]byte, error) {
-	b := make([]byte, SecretSize)
-	if _, err := rand.Read(b); err != nil {
-		return nil, fmt.Errorf("generating the deployment secret: %w", err)
-	}
-	return b, nil
-}
 
 // cleanupContext bounds cleanup that must run even when ctx, the caller's,
 // is cancelled (Ctrl-C is what often brings us there).

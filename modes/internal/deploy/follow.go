@@ -58,7 +58,7 @@ func (d *Deployment) Follow(ctx context.Context, out io.Writer) (yarn.Applicatio
 			return r, fmt.Errorf("following %s: %w", d.ID, err)
 		}
 		if err == nil {
-			if r.State != lastState {
+			if r.State != lastState && !r.State.IsFinal() {
 				lastState = r.State
 				if r.State == yarn.ApplicationRunning {
 					p.line(fmt.Sprintf("%s running: JobManager on %s, tracking URL %s", d.ID, r.Host, trackingURL(r)))

@@ -72,7 +72,7 @@ func TestSubmission(t *testing.T) {
 		Config:        map[string]string{"k": "v"},
 		RPCProtection: "privacy",
 	}
-	secret := bytes.Repeat([]byte{0xAB}, SecretSize)
+	secret := bytes.Repeat([]byte{0xAB}, 32)
 	creds := &yarn.Credentials{}
 	creds.AddSecret(launch.SecretAlias, secret)
 	sub, err := submission(req, id, spec, creds)
