@@ -346,17 +346,25 @@ func checkQueue(ctx context.Context, rm *yarn.RMClient, queue string) error {
 		return fmt.Errorf("looking up queue %q: %w", queue, err)
 	}
 	var names []string
-	if qs, lerr := rm.Queues(ctx); lerr == nil {
-		for _, q := range qs {
-			if len(q.Children) == 0 && q.Name != "" {
-				names = append(names, q.Name)
-			}
-		}
+	if root, lerr := rm.Queue(ctx, "root", yarn.QueueOptions{Children: true, Recursive: true}); lerr == nil {
+		names = leafQueues(root, nil)
 	}
 	if len(names) == 0 {
 		return fmt.Errorf("-queue %q: the scheduler has no such queue; name an existing one", queue)
 	}
 	return fmt.Errorf("-queue %q: the scheduler has no such queue; use one of: %s", queue, strings.Join(names, ", "))
+}
+
+// leafQueues appends the names of q's leaf queues, those applications
+// are submitted to.
+func leafQueues(q yarn.QueueInfo, names []string) []string {
+	if len(q.Children) == 0 {
+		return append(names, q.Name)
+	}
+	for _, c := range q.Children {
+		names = leafQueues(c, names)
+	}
+	return names
 }
 
 // stage uploads the binary, the shipped files and the graph.
@@ -381,7 +389,6 @@ func stage(ctx context.Context, fs *hdfs.Client, id yarn.ApplicationID, req *Req
 	}
 	return fs.Stage(ctx, id.String(), deps, hdfs.StageOptions{Progress: req.Progress})
 }
-
 
 // cleanupContext bounds cleanup that must run even when ctx, the caller's,
 // is cancelled (Ctrl-C is what often brings us there).

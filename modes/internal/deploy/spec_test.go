@@ -163,3 +163,13 @@ func TestDeploymentPrintsNoSecret(t *testing.T) {
 		}
 	}
 }
+
+func TestLeafQueues(t *testing.T) {
+	root := yarn.QueueInfo{Name: "root", Children: []yarn.QueueInfo{
+		{Name: "default"},
+		{Name: "eng", Children: []yarn.QueueInfo{{Name: "batch"}, {Name: "adhoc"}}},
+	}}
+	if d := cmp.Diff([]string{"default", "batch", "adhoc"}, leafQueues(root, nil)); d != "" {
+		t.Errorf("leafQueues (-want +got):\n%s", d)
+	}
+}

@@ -7,7 +7,7 @@
 // /api/status, and unregisters SUCCEEDED with a summary in the
 // diagnostics:
 //
-//	probe: mode=application args=[-x y] secret=32 bytes graph=0 bytes config=k=v resources=program
+//	probe: mode=application args=[-x y] secret=32 bytes hdfs_tokens=0 graph=0 bytes config=k=v resources=program
 //
 // With -D probe.hang=true it stays registered until it is killed.
 //
@@ -28,6 +28,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/modes/internal/cli"
 	"github.com/spindle-yarn/spindle/modes/internal/deploy"
 	"github.com/spindle-yarn/spindle/modes/internal/launch"
@@ -151,8 +152,8 @@ func jobManager() error {
 	for _, k := range slices.Sorted(maps.Keys(spec.Config)) {
 		config = append(config, k+"="+spec.Config[k])
 	}
-	diag := fmt.Sprintf("probe: mode=%s args=%v secret=%d bytes graph=%d bytes config=%s resources=%s",
-		spec.Mode, spec.Args, len(secret), len(graph), strings.Join(config, ","),
+	diag := fmt.Sprintf("probe: mode=%s args=%v secret=%d bytes hdfs_tokens=%d graph=%d bytes config=%s resources=%s",
+		spec.Mode, spec.Args, len(secret), len(creds.TokensByKind(hdfs.KindDelegationToken)), len(graph), strings.Join(config, ","),
 		strings.Join(slices.Sorted(maps.Keys(spec.Resources)), ","))
 	fmt.Println(diag)
 

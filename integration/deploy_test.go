@@ -1,0 +1,290 @@
+//go:build integration
+
+package integration
+
+import (
+	"bufio"
+	"errors"
+	iofs "io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spindle-yarn/spindle/integration/testbed"
+	"github.com/spindle-yarn/spindle/yarn"
+)
+
+// The client side of Application and Per-Job modes (modes/internal/deploy
+// and cli), driven through deployprobe: a miniature Spindle program whose
+// JobManager reports in the application's diagnostics what it received.
+
+var (
+	probeOnce sync.Once
+	probePath string
+	probeErr  error
+)
+
+// deployProbe builds modes/internal/deploy/deployprobe once per test
+// binary (an internal package: tests outside modes/ run it, they cannot
+// import it).
+func deployProbe(t testing.TB) string {
+	t.Helper()
+	probeOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "spindle-deployprobe-")
+		if err != nil {
+			probeErr = err
+			return
+		}
+		probePath = filepath.Join(dir, "deployprobe")
+		if out, err := exec.Command("go", "build", "-o", probePath, "github.com/spindle-yarn/spindle/modes/internal/deploy/deployprobe").CombinedOutput(); err != nil {
+			probeErr = errors.New(err.Error() + ": " + string(out))
+		}
+	})
+	if probeErr != nil {
+		t.Fatalf("building deployprobe: %v", probeErr)
+	}
+	return probePath
+}
+
+// probeRun is a running `deployprobe run` as alice (from her keytab on the
+// Kerberos bed).
+type probeRun struct {
+	cmd   *exec.Cmd
+	mu    sync.Mutex
+	out   strings.Builder
+	lines chan string
+	done  chan struct{}
+}
+
+func startProbe(t *testing.T, tb *testbed.TestBed, args ...string) *probeRun {
+	t.Helper()
+	args = append([]string{"run"}, args...)
+	if k := tb.Ready.Kerberos; k != nil {
+		args = append(args[:1], append([]string{"-keytab", k.Users["alice"], "-principal", "alice@" + k.Realm}, args[1:]...)...)
+	}
+	cmd := exec.Command(deployProbe(t), args...)
+	cmd.Env = append(os.Environ(), "HADOOP_CONF_DIR="+tb.Ready.ConfDir, "HADOOP_USER_NAME=alice")
+	if k := tb.Ready.Kerberos; k != nil {
+		cmd.Env = append(cmd.Env, "KRB5_CONFIG="+k.KRB5Conf)
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	p := &probeRun{cmd: cmd, lines: make(chan string, 1024), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		defer pr.Close()
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.out.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+			select {
+			case p.lines <- sc.Text():
+			default:
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return p
+}
+
+// wait waits for the probe to exit and returns its exit code and output.
+func (p *probeRun) wait(t *testing.T) (int, string) {
+	t.Helper()
+	exited := make(chan error, 1)
+	go func() { <-p.done; exited <- p.cmd.Wait() }()
+	select {
+	case <-exited:
+	case <-time.After(4 * time.Minute):
+		p.cmd.Process.Kill()
+		<-exited
+		t.Fatalf("deployprobe did not end within 4 minutes:\n%s", p.output())
+	}
+	out := p.output()
+	t.Logf("deployprobe %s: exit %d\n%s", strings.Join(p.cmd.Args[1:], " "), p.cmd.ProcessState.ExitCode(), out)
+	return p.cmd.ProcessState.ExitCode(), out
+}
+
+func (p *probeRun) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+// waitLine waits for a line of output containing s.
+func (p *probeRun) waitLine(t *testing.T, s string) {
+	t.Helper()
+	deadline := time.After(3 * time.Minute)
+	for {
+		select {
+		case l := <-p.lines:
+			if strings.Contains(l, s) {
+				return
+			}
+		case <-p.done:
+			t.Fatalf("deployprobe ended without printing %q:\n%s", s, p.output())
+		case <-deadline:
+			t.Fatalf("deployprobe printed no %q within 3 minutes:\n%s", s, p.output())
+		}
+	}
+}
+
+// checkNoStaging: the application left no staging directory in HDFS.
+func checkNoStaging(t *testing.T, tb *testbed.TestBed, out string) string {
+	t.Helper()
+	id := appIDPattern.FindString(out)
+	if id == "" {
+		t.Fatalf("no application id in the output:\n%s", out)
+	}
+	fs := stagingClient(t, tb, "alice", nil)
+	if _, err := fs.Stat(testContext(t, time.Minute), fs.StagingDir(id)); !errors.Is(err, iofs.ErrNotExist) {
+		t.Errorf("staging directory %s is left (stat: %v)", fs.StagingDir(id), err)
+	}
+	return id
+}
+
+// hdfsTokens is how many HDFS delegation tokens a deployment's
+// containers get: one on the Kerberos bed, none where simple
+// authentication needs none.
+func hdfsTokens(tb *testbed.TestBed) string {
+	if tb.Ready.Kerberos != nil {
+		return "1"
+	}
+	return "0"
+}
+
+// TestDeployApplicationMode: an attached Application-mode deployment
+// reaches a JobManager that holds the spec exactly as sent (arguments and
+// -D values with spaces, quotes and $), the 32-byte secret and, with
+// Kerberos, the HDFS delegation token in its credentials, and the binary; Follow prints the JobManager's status line
+// and the final status, and nothing is left in HDFS.
+func TestDeployApplicationMode(t *testing.T) {
+	tb := testbed.Get(t)
+	p := startProbe(t, tb, "-t", "yarn-application", "-name", "deploy-probe", "-tags", "spindle-test",
+		"-D", "k=v", "-D", `probe.x=a "b" $c`, "-timeout", "3m", "--", "-x", "y z")
+	code, out := p.wait(t)
+	if code != 0 {
+		t.Fatalf("exit %d, want 0", code)
+	}
+	for _, want := range []string{
+		"running: JobManager on",
+		"job probe (probe-job) RUNNING, subtasks 1 running, 0 finished of 1, 0 TaskManagers, 7 records out",
+		"ended: FINISHED, final status SUCCEEDED",
+		`probe: mode=application args=[-x y z] secret=32 bytes hdfs_tokens=` + hdfsTokens(tb) + ` graph=0 bytes config=k=v,probe.x=a "b" $c resources=program`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	id := checkNoStaging(t, tb, out)
+	appID, err := yarn.ParseApplicationID(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := rmClient(t, tb, "alice", "").ApplicationReport(testContext(t, time.Minute), appID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Type != "SPINDLE" || r.Name != "deploy-probe" || !strings.Contains(strings.Join(r.Tags, ","), "spindle-test") {
+		t.Errorf("report: type %q, name %q, tags %v; want SPINDLE, deploy-probe, [spindle-test]", r.Type, r.Name, r.Tags)
+	}
+}
+
+// TestDeployPerJobMode: the encoded graph and a shipped file reach the
+// JobManager next to the binary.
+func TestDeployPerJobMode(t *testing.T) {
+	tb := testbed.Get(t)
+	extra := filepath.Join(t.TempDir(), "extra.txt")
+	if err := os.WriteFile(extra, []byte("shipped\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startProbe(t, tb, "-t", "yarn-per-job", "-ship", extra, "-timeout", "3m")
+	code, out := p.wait(t)
+	if code != 0 {
+		t.Fatalf("exit %d, want 0", code)
+	}
+	want := "probe: mode=per-job args=[] secret=32 bytes hdfs_tokens=" + hdfsTokens(tb) + " graph=17 bytes config= resources=extra.txt,job.graph,program"
+	if !strings.Contains(out, want) {
+		t.Errorf("output lacks %q", want)
+	}
+	checkNoStaging(t, tb, out)
+}
+
+// TestDeployRefusedBeforeStaging: a queue the scheduler lacks and a
+// JobManager larger than the largest container are refused with the flag
+// to change, before anything is staged.
+func TestDeployRefusedBeforeStaging(t *testing.T) {
+	tb := testbed.Get(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown queue", []string{"-queue", "no-such-queue"}, `-queue "no-such-queue": the scheduler has no such queue; use one of: `},
+		{"jobmanager too large", []string{"-jm-memory", "99999999"}, "the JobManager's 99999999 MB exceed the largest container the scheduler grants"},
+		{"taskmanager too large", []string{"-tm-vcores", "9999"}, "lower -tm-vcores"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := startProbe(t, tb, append([]string{"-t", "yarn-application", "-timeout", "2m"}, tc.args...)...)
+			code, out := p.wait(t)
+			if code != 1 {
+				t.Errorf("exit %d, want 1", code)
+			}
+			if !strings.Contains(out, tc.want) {
+				t.Errorf("output lacks %q", tc.want)
+			}
+			if strings.Contains(out, "submitted") {
+				t.Error("the application was submitted")
+			}
+			checkNoStaging(t, tb, out)
+		})
+	}
+}
+
+// TestDeployInterruptKills: Ctrl-C while following kills the application,
+// waits for it, and removes its staging directory (the JobManager, killed,
+// cannot).
+func TestDeployInterruptKills(t *testing.T) {
+	tb := testbed.Get(t)
+	p := startProbe(t, tb, "-t", "yarn-application", "-D", "probe.hang=true", "-timeout", "3m")
+	p.waitLine(t, "running: JobManager on")
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	code, out := p.wait(t)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	if !strings.Contains(out, "killed (context canceled)") {
+		t.Errorf("output lacks %q", "killed (context canceled)")
+	}
+	id := checkNoStaging(t, tb, out)
+	appID, err := yarn.ParseApplicationID(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := rmClient(t, tb, "alice", "").ApplicationReport(testContext(t, time.Minute), appID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.State != yarn.ApplicationKilled {
+		t.Errorf("state %v, want KILLED", r.State)
+	}
+}
