@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -62,10 +63,16 @@ type probeRun struct {
 
 func startProbe(t *testing.T, tb *testbed.TestBed, args ...string) *probeRun {
 	t.Helper()
-	args = append([]string{"run"}, args...)
+	return startProbeCommand(t, tb, "run", args...)
+}
+
+// startProbeCommand starts `deployprobe sub args...`.
+func startProbeCommand(t *testing.T, tb *testbed.TestBed, sub string, args ...string) *probeRun {
+	t.Helper()
 	if k := tb.Ready.Kerberos; k != nil {
-		args = append(args[:1], append([]string{"-keytab", k.Users["alice"], "-principal", "alice@" + k.Realm}, args[1:]...)...)
+		args = append([]string{"-keytab", k.Users["alice"], "-principal", "alice@" + k.Realm}, args...)
 	}
+	args = append([]string{sub}, args...)
 	cmd := exec.Command(deployProbe(t), args...)
 	cmd.Env = append(os.Environ(), "HADOOP_CONF_DIR="+tb.Ready.ConfDir, "HADOOP_USER_NAME=alice")
 	if k := tb.Ready.Kerberos; k != nil {
@@ -287,4 +294,31 @@ func TestDeployInterruptKills(t *testing.T) {
 	if r.State != yarn.ApplicationKilled {
 		t.Errorf("state %v, want KILLED", r.State)
 	}
+}
+
+// TestDeployDetachedThenAttach: a detached run prints the application id
+// on a line of its own and exits at once, leaving the staging directory
+// to the application; attach follows it to its end and removes it.
+func TestDeployDetachedThenAttach(t *testing.T) {
+	tb := testbed.Get(t)
+	code, out := startProbe(t, tb, "-t", "yarn-application", "-d", "-timeout", "2m").wait(t)
+	if code != 0 {
+		t.Fatalf("detached run: exit %d, want 0", code)
+	}
+	m := regexp.MustCompile(`(?m)^(application_\d+_\d+)$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no line holding only the application id in:\n%s", out)
+	}
+	fs := stagingClient(t, tb, "alice", nil)
+	if _, err := fs.Stat(testContext(t, time.Minute), fs.StagingDir(m[1])); err != nil {
+		t.Errorf("the detached client removed the staging directory the application needs: %v", err)
+	}
+	code, out = startProbeCommand(t, tb, "attach", m[1]).wait(t)
+	if code != 0 {
+		t.Fatalf("attach: exit %d, want 0", code)
+	}
+	if want := "ended: FINISHED, final status SUCCEEDED"; !strings.Contains(out, want) {
+		t.Errorf("attach output lacks %q", want)
+	}
+	checkNoStaging(t, tb, out)
 }

@@ -11,7 +11,8 @@
 // returns a Deployment. Follow then prints the application's progress until
 // it ends; a detached client instead prints Deployment.ID and calls Close.
 // Close releases the clients; it neither kills the application nor removes
-// its staging directory.
+// its staging directory. Attach makes a Deployment of an application a
+// detached client submitted, to Follow or Kill it later.
 //
 // # Cleanup
 //
@@ -113,9 +114,10 @@ type Deployment struct {
 	// ID is the application's id.
 	ID yarn.ApplicationID
 	// Secret is the deployment secret every container holds; the client
-	// authenticates to the JobManager with it. Never print it.
+	// authenticates to the JobManager with it. Never print it. Nil after
+	// Attach.
 	Secret []byte
-	// Spec is the cluster spec the JobManager received.
+	// Spec is the cluster spec the JobManager received; nil after Attach.
 	Spec *launch.ClusterSpec
 	// Staging is what was staged and how much was uploaded.
 	Staging *hdfs.Staging
@@ -147,29 +149,56 @@ func Deploy(ctx context.Context, req Request) (*Deployment, error) {
 	if err := checkRequest(&req); err != nil {
 		return nil, err
 	}
-	log := req.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	ycfg, hcfg, err := configs(&req)
+	d, ycfg, err := connect(&req)
 	if err != nil {
 		return nil, err
 	}
-	rm, err := yarn.NewRMClient(ycfg)
-	if err != nil {
-		return nil, err
-	}
-	fs, err := hdfs.NewClient(hcfg)
-	if err != nil {
-		rm.Close()
-		return nil, err
-	}
-	d := &Deployment{RM: rm, HDFS: fs, log: log, keepStaging: req.KeepStaging}
 	if err := d.deploy(ctx, &req, ycfg); err != nil {
 		d.Close()
 		return nil, err
 	}
 	return d, nil
+}
+
+// Attach returns a Deployment for an application submitted earlier (by a
+// detached client), to Follow or Kill it. Of req only the identity
+// (Identity, User, ProxyUser), KeepStaging, Logger and HadoopConfDir are
+// used. The Deployment has no Secret and no Spec. It fails when the
+// ResourceManager does not know the application, with an error matching
+// yarn.ErrApplicationNotFound.
+func Attach(ctx context.Context, req Request, id yarn.ApplicationID) (*Deployment, error) {
+	d, _, err := connect(&req)
+	if err != nil {
+		return nil, err
+	}
+	d.ID = id
+	if _, err := d.RM.ApplicationReport(ctx, id); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("attach %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// connect makes the clients of a Deployment.
+func connect(req *Request) (*Deployment, yarn.Config, error) {
+	log := req.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ycfg, hcfg, err := configs(req)
+	if err != nil {
+		return nil, ycfg, err
+	}
+	rm, err := yarn.NewRMClient(ycfg)
+	if err != nil {
+		return nil, ycfg, err
+	}
+	fs, err := hdfs.NewClient(hcfg)
+	if err != nil {
+		rm.Close()
+		return nil, ycfg, err
+	}
+	return &Deployment{RM: rm, HDFS: fs, log: log, keepStaging: req.KeepStaging}, ycfg, nil
 }
 
 func checkRequest(req *Request) error {

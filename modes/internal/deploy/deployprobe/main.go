@@ -12,6 +12,7 @@
 // With -D probe.hang=true it stays registered until it is killed.
 //
 //	deployprobe run -t yarn-application|yarn-per-job [run flags] [program args]
+//	deployprobe attach [-keytab K -principal P] APPLICATION_ID
 package main
 
 import (
@@ -47,8 +48,11 @@ func main() {
 }
 
 func client(args []string) int {
+	if len(args) > 0 && args[0] == "attach" {
+		return attach(args[1:])
+	}
 	if len(args) == 0 || args[0] != "run" {
-		fmt.Fprintln(os.Stderr, "usage: deployprobe run -t yarn-application|yarn-per-job [flags] [args]")
+		fmt.Fprintln(os.Stderr, "usage: deployprobe run -t yarn-application|yarn-per-job [flags] [args]\n       deployprobe attach [-keytab K -principal P] APPLICATION_ID")
 		return 2
 	}
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
@@ -91,6 +95,10 @@ func client(args []string) int {
 		fmt.Println(d.ID)
 		return 0
 	}
+	return follow(ctx, d)
+}
+
+func follow(ctx context.Context, d *deploy.Deployment) int {
 	r, err := d.Follow(ctx, os.Stdout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "deployprobe:", err)
@@ -100,6 +108,39 @@ func client(args []string) int {
 		return 0
 	}
 	return 1
+}
+
+// attach follows an application a detached run submitted.
+func attach(args []string) int {
+	fs := flag.NewFlagSet("attach", flag.ContinueOnError)
+	keytab := fs.String("keytab", "", "Kerberos keytab")
+	principal := fs.String("principal", "", "Kerberos principal")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "usage: deployprobe attach [-keytab K -principal P] APPLICATION_ID")
+		return 2
+	}
+	id, err := yarn.ParseApplicationID(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "deployprobe:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	user, who, err := deploy.Login(ctx, "", *keytab, *principal)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "deployprobe:", err)
+		return 1
+	}
+	if who != nil {
+		defer who.Close()
+	}
+	d, err := deploy.Attach(ctx, deploy.Request{User: user, Identity: who}, id)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "deployprobe:", err)
+		return 1
+	}
+	defer d.Close()
+	return follow(ctx, d)
 }
 
 // jobManager checks the launch contract from inside the AM container.
