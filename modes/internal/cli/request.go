@@ -12,7 +12,8 @@ import (
 // Request is the deployment the flags describe, for a program whose
 // arguments after the run subcommand are args (passed to main in the
 // JobManager in Application mode). Identity, User, Graph and Binary are
-// the caller's to fill. Call it after Validate.
+// the caller's to fill. Progress is a staging progress bar on stderr when
+// it is a terminal. Call it after Validate.
 func (f *RunFlags) Request(args []string) deploy.Request {
 	req := deploy.Request{
 		Mode:        f.Mode(),
@@ -27,6 +28,7 @@ func (f *RunFlags) Request(args []string) deploy.Request {
 		Ship:        f.Ship,
 		KeepStaging: f.KeepStaging,
 		ProxyUser:   f.ProxyUser,
+		Progress:    StagingProgress(os.Stderr),
 	}
 	if len(f.Config) > 0 {
 		req.Config = f.Config
