@@ -81,6 +81,10 @@ type Request struct {
 	Graph []byte
 	// Config are the -D overrides, passed in the spec.
 	Config map[string]string
+	// EncryptData encrypts the data exchange between TaskManagers. It is
+	// on whatever this says when the cluster's RPC protection is privacy
+	// (see encryptData).
+	EncryptData bool
 	// KeepStaging keeps the staging directory once the application ended.
 	KeepStaging bool
 	// Identity is the Kerberos login to deploy as (see Login); nil on a
@@ -347,6 +351,7 @@ func (d *Deployment) deploy(ctx context.Context, req *Request, ycfg yarn.Config)
 		Resources:   yarn.LocalResourcesFromStaging(d.Staging),
 		Parallelism: req.Parallelism,
 		KeepStaging: req.KeepStaging,
+		EncryptData: encryptData(req.EncryptData, ycfg.RPCProtection),
 		Config:      req.Config,
 	}
 	if d.Spec.TaskManager.NodeLabel == "" {

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spindle-yarn/spindle/modes/internal/launch"
 	"github.com/spindle-yarn/spindle/yarn"
@@ -70,4 +71,20 @@ func submission(req *Request, id yarn.ApplicationID, spec *launch.ClusterSpec, c
 			Credentials:    creds,
 		},
 	}, nil
+}
+
+// encryptData says whether the TaskManagers encrypt the records they
+// exchange: when asked, and always on a cluster whose RPC protection is
+// privacy, whose data would otherwise leave its nodes less protected than
+// its RPC traffic.
+func encryptData(asked bool, rpcProtection string) bool {
+	if asked {
+		return true
+	}
+	for _, p := range strings.Split(rpcProtection, ",") {
+		if strings.TrimSpace(p) == "privacy" {
+			return true
+		}
+	}
+	return false
 }

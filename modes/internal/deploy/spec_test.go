@@ -173,3 +173,22 @@ func TestLeafQueues(t *testing.T) {
 		t.Errorf("leafQueues (-want +got):\n%s", d)
 	}
 }
+
+func TestEncryptData(t *testing.T) {
+	for _, tc := range []struct {
+		asked      bool
+		protection string
+		want       bool
+	}{
+		{false, "", false},
+		{false, "authentication", false},
+		{false, "integrity", false},
+		{true, "authentication", true},
+		{false, "privacy", true},
+		{false, "authentication, privacy", true},
+	} {
+		if got := encryptData(tc.asked, tc.protection); got != tc.want {
+			t.Errorf("encryptData(%v, %q) = %v, want %v", tc.asked, tc.protection, got, tc.want)
+		}
+	}
+}
