@@ -383,3 +383,68 @@ func firstDifference(want, got []string) string {
 	}
 	return fmt.Sprintf("lengths %d and %d", len(want), len(got))
 }
+
+// BenchmarkHDFSTextSource reads a 64 MiB generated text file in 16 MiB
+// splits with two source subtasks (the bed's DataNode and this process
+// share the machine): the source's read and line-splitting throughput.
+func BenchmarkHDFSTextSource(b *testing.B) {
+	tb := testbed.Get(b)
+	ctx := testContext(b, 10*time.Minute)
+	c := stagingClient(b, tb, "alice", nil)
+	dir := "/user/alice/.spindle-bench-hdfstext-" + fmt.Sprint(time.Now().UnixNano())
+	b.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		c.Remove(cctx, dir, true)
+	})
+	w, err := c.Create(ctx, dir+"/in/text", hdfs.CreateOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const size = 64 << 20
+	if err := corpus.Generate(w, 1, size); err != nil {
+		w.Abort()
+		b.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	src, _ := operator.Lookup(hdfstext.SourceOperator)
+	cfg := map[string]string{hdfstext.ConfigInput: dir + "/in", hdfstext.ConfigSplitBytes: fmt.Sprint(16 << 20)}
+	b.SetBytes(size)
+	for b.Loop() {
+		splits, err := src.Splitter(ctx, operator.SplitEnv{Config: cfg, HDFS: c})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var mu sync.Mutex
+		next := func(context.Context) (operator.Split, bool, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if len(splits) == 0 {
+				return operator.Split{}, false, nil
+			}
+			s := splits[0]
+			splits = splits[1:]
+			return s, true, nil
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i := range errs {
+			task := operator.NewTask(operator.Info{Index: i, Parallelism: 2, Config: cfg}, operator.Hooks{
+				Outputs:   []operator.Output{discardOutput{}},
+				HDFS:      func(context.Context) (*hdfs.Client, error) { return c, nil },
+				NextSplit: next,
+			})
+			wg.Go(func() { errs[i] = src.Func(ctx, task) })
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+type discardOutput struct{}
+
+func (discardOutput) Emit(context.Context, operator.Record) error { return nil }
