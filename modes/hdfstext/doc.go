@@ -2,16 +2,18 @@
 // operators a job graph uses by name, registered when a program imports
 // this package.
 //
-// The source, SourceOperator, reads the files of an HDFS directory (or one
-// file) as lines. Its Splitter, run in the JobManager when a job attempt
+// The source, SourceOperator, reads the files of an HDFS directory (and
+// its subdirectories), or one file, as lines; names starting with "_" or
+// "." are left out, as Hadoop's FileInputFormat does. Its Splitter, run in the JobManager when a job attempt
 // starts, lists the input and cuts every file into byte ranges (splits) of
 // about "split-bytes"; the source subtasks then ask for splits one at a
 // time (operator.Task.NextSplit), so a fast subtask takes more of them.
-// Lines follow Hadoop's rule: a line belongs to the split its first byte
-// is in, so a split skips the partial line it starts in and reads past its
-// end to finish its last line; over all splits every line is read exactly
-// once. Each line is emitted as Record{Value: line}, without its "\n" (and
-// without a "\r" before it).
+// Lines are cut as Hadoop's LineRecordReader cuts them: a line belongs to
+// the split its first byte is in, so a split skips the partial line it
+// starts in and reads past its end to finish its last line; over all
+// splits every line is read exactly once. Each line is emitted as
+// Record{Value: line}, without its "\n" (and without a "\r" before it);
+// unlike Hadoop, a lone "\r" does not end a line.
 //
 // The sink, SinkOperator, writes each record it receives as a line,
 // Key TAB Value (or Value alone when Key is empty), to a part file of its
