@@ -298,7 +298,8 @@ func TestDeployInterruptKills(t *testing.T) {
 
 // TestDeployDetachedThenAttach: a detached run prints the application id
 // on a line of its own and exits at once, leaving the staging directory
-// to the application; attach follows it to its end and removes it.
+// to the application; attach follows it to its end and removes it; list
+// shows it.
 func TestDeployDetachedThenAttach(t *testing.T) {
 	tb := testbed.Get(t)
 	code, out := startProbe(t, tb, "-t", "yarn-application", "-d", "-timeout", "2m").wait(t)
@@ -321,4 +322,19 @@ func TestDeployDetachedThenAttach(t *testing.T) {
 		t.Errorf("attach output lacks %q", want)
 	}
 	checkNoStaging(t, tb, out)
+
+	// ListApplications finds it among the SPINDLE applications, and only
+	// those.
+	code, out = startProbeCommand(t, tb, "list").wait(t)
+	if code != 0 {
+		t.Fatalf("list: exit %d, want 0", code)
+	}
+	if !strings.Contains(out, m[1]+" SPINDLE FINISHED SUCCEEDED deployprobe\n") {
+		t.Errorf("list lacks %q", m[1]+" SPINDLE FINISHED SUCCEEDED deployprobe")
+	}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if f := strings.Fields(l); len(f) < 2 || f[1] != "SPINDLE" {
+			t.Errorf("list shows %q, not a SPINDLE application", l)
+		}
+	}
 }

@@ -13,6 +13,7 @@
 //
 //	deployprobe run -t yarn-application|yarn-per-job [run flags] [program args]
 //	deployprobe attach [-keytab K -principal P] APPLICATION_ID
+//	deployprobe list [-keytab K -principal P]
 package main
 
 import (
@@ -50,6 +51,9 @@ func main() {
 func client(args []string) int {
 	if len(args) > 0 && args[0] == "attach" {
 		return attach(args[1:])
+	}
+	if len(args) > 0 && args[0] == "list" {
+		return list(args[1:])
 	}
 	if len(args) == 0 || args[0] != "run" {
 		fmt.Fprintln(os.Stderr, "usage: deployprobe run -t yarn-application|yarn-per-job [flags] [args]\n       deployprobe attach [-keytab K -principal P] APPLICATION_ID")
@@ -207,4 +211,41 @@ func jobManager() error {
 		time.Sleep(250 * time.Millisecond)
 	}
 	return am.Finish(ctx, yarn.AMUnregistration{FinalStatus: yarn.FinalSucceeded, Diagnostics: diag})
+}
+
+// list prints the cluster's Spindle applications, one "id state final name"
+// line each.
+func list(args []string) int {
+	fs := flag.NewFlagSet("list", flag.ContinueOnError)
+	keytab := fs.String("keytab", "", "Kerberos keytab")
+	principal := fs.String("principal", "", "Kerberos principal")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	user, who, err := deploy.Login(ctx, "", *keytab, *principal)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "deployprobe:", err)
+		return 1
+	}
+	cfg, err := yarn.LoadConfig("")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "deployprobe:", err)
+		return 1
+	}
+	cfg.User = user
+	if who != nil {
+		defer who.Close()
+		cfg = cfg.WithIdentity(who)
+	}
+	apps, err := deploy.ListApplications(ctx, cfg, deploy.ApplicationType)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "deployprobe:", err)
+		return 1
+	}
+	for _, a := range apps {
+		fmt.Printf("%s %s %s %s %s\n", a.ID, a.Type, a.State, a.FinalStatus, a.Name)
+	}
+	return 0
 }
