@@ -212,3 +212,14 @@ func BenchmarkCount(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkWords(b *testing.B) {
+	var text bytes.Buffer
+	Generate(&text, 1, 16<<20)
+	b.SetBytes(int64(text.Len()))
+	var tk Tokenizer
+	n := 0
+	for b.Loop() {
+		tk.Words(text.Bytes(), func([]byte) { n++ })
+	}
+}

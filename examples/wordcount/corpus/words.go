@@ -21,6 +21,28 @@ type Tokenizer struct {
 	buf []byte
 }
 
+// Classes of bytes, for the ASCII fast path of Words.
+const (
+	notASCII   = iota
+	asciiLower // a lowercase letter or a digit
+	asciiUpper
+	asciiSeparator
+)
+
+var asciiClass = func() (t [256]uint8) {
+	for c := range utf8.RuneSelf {
+		switch {
+		case 'a' <= c && c <= 'z' || '0' <= c && c <= '9':
+			t[c] = asciiLower
+		case 'A' <= c && c <= 'Z':
+			t[c] = asciiUpper
+		default:
+			t[c] = asciiSeparator
+		}
+	}
+	return t
+}()
+
 // Words calls f with each word of text, in order. word is valid only
 // during the call: it is text itself where the word is lowercase already,
 // else the Tokenizer's buffer.
@@ -28,23 +50,24 @@ func (tk *Tokenizer) Words(text []byte, f func(word []byte)) {
 	start := -1   // where the current word began; -1 between words
 	lower := true // text[start:i] is lowercase already
 	for i := 0; i < len(text); {
-		c := text[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case 'a' <= c && c <= 'z' || '0' <= c && c <= '9':
-				if start < 0 {
-					start, lower = i, true
-				}
-			case 'A' <= c && c <= 'Z':
-				if start < 0 {
-					start = i
-				}
-				lower = false
-			default:
-				if start >= 0 {
-					tk.emit(text[start:i], lower, f)
-					start = -1
-				}
+		switch asciiClass[text[i]] {
+		case asciiLower:
+			if start < 0 {
+				start, lower = i, true
+			}
+			i++
+			continue
+		case asciiUpper:
+			if start < 0 {
+				start = i
+			}
+			lower = false
+			i++
+			continue
+		case asciiSeparator:
+			if start >= 0 {
+				tk.emit(text[start:i], lower, f)
+				start = -1
 			}
 			i++
 			continue
