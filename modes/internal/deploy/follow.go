@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spindle-yarn/spindle/yarn"
 )
@@ -154,11 +155,21 @@ func jobManagerStatus(ctx context.Context, hc *http.Client, tracking string) (St
 		return Status{}, false
 	}
 	defer resp.Body.Close()
-	var st Status
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&st) != nil {
+	if resp.StatusCode != http.StatusOK {
 		return Status{}, false
 	}
-	return st, true
+	st, err := decodeStatus(resp.Body)
+	return st, err == nil
+}
+
+// maxStatusBytes bounds the status document Follow reads.
+const maxStatusBytes = 1 << 20
+
+// decodeStatus reads a Status from the JobManager's answer.
+func decodeStatus(r io.Reader) (Status, error) {
+	var st Status
+	err := json.NewDecoder(io.LimitReader(r, maxStatusBytes)).Decode(&st)
+	return st, err
 }
 
 // printer writes Follow's lines: plain lines, or on a terminal the job
@@ -214,10 +225,10 @@ func (p *printer) status(st Status, now time.Time) {
 		s.at, s.records = now, j.RecordsOut
 		p.prev[j.ID] = s
 		if p.terminal {
-			parts = append(parts, fmt.Sprintf("%s %s, %s, %d records out (%.0f/s)", jobLabel(j), j.State, progressText(j), j.RecordsOut, s.rate))
+			parts = append(parts, fmt.Sprintf("%s %s, %s, %d records out (%.0f/s)", jobLabel(j), printable(j.State), progressText(j), j.RecordsOut, s.rate))
 			continue
 		}
-		text := fmt.Sprintf("%s %s, %s", jobLabel(j), j.State, progressText(j))
+		text := fmt.Sprintf("%s %s, %s", jobLabel(j), printable(j.State), progressText(j))
 		if p.last[j.ID] != text {
 			p.last[j.ID] = text
 			fmt.Fprintf(p.out, "%s, %d records out\n", text, j.RecordsOut)
@@ -234,9 +245,20 @@ func (p *printer) status(st Status, now time.Time) {
 
 func jobLabel(j JobStatus) string {
 	if j.Name != "" && j.Name != j.ID {
-		return fmt.Sprintf("job %s (%s)", j.Name, j.ID)
+		return fmt.Sprintf("job %s (%s)", printable(j.Name), printable(j.ID))
 	}
-	return "job " + j.ID
+	return "job " + printable(j.ID)
+}
+
+// printable replaces control characters, so that what the tracking URL
+// serves cannot move the cursor or end a line on the user's terminal.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, s)
 }
 
 func progressText(j JobStatus) string {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -97,4 +98,34 @@ func TestTrackingURL(t *testing.T) {
 			t.Errorf("trackingURL(%+v) = %q, want %q", tc.r, got, tc.want)
 		}
 	}
+}
+
+// FuzzStatus: whatever the tracking URL answers, decoding it and printing
+// it, plainly and on a terminal, does not panic.
+func FuzzStatus(f *testing.F) {
+	f.Add([]byte(`{"jobs":[{"id":"j1","name":"wordcount","state":"RUNNING","subtasks":{"running":3,"finished":1,"total":8},"records_out":1234,"taskmanagers":2}]}`))
+	f.Add([]byte(`{"jobs":[{"id":"j1","records_out":-5},{"id":"j1","records_out":9223372036854775807}]}`))
+	f.Add([]byte(`{"jobs":null}`))
+	f.Add([]byte(`{"jobs":[{"id":"j\r1","name":"a\u001b[2Jb\n","state":"RUN\u0007"}]}`))
+	f.Add([]byte(`<html>proxy error</html>`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		st, err := decodeStatus(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		now := time.Unix(100, 0)
+		for _, terminal := range []bool{false, true} {
+			var buf bytes.Buffer
+			p := newPrinter(&buf)
+			p.terminal = terminal
+			p.status(st, now)
+			p.status(st, now.Add(time.Second))
+			p.line("end")
+			// Only the printer's own redraws and line ends.
+			out := strings.ReplaceAll(buf.String(), "\r\x1b[K", "")
+			if strings.ContainsFunc(strings.ReplaceAll(out, "\n", ""), unicode.IsControl) {
+				t.Fatalf("printed a control character from the status: %q", out)
+			}
+		}
+	})
 }
