@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -234,16 +235,20 @@ func TestDeployPerJobMode(t *testing.T) {
 	checkNoStaging(t, tb, out)
 }
 
-// TestDeployRefusedBeforeStaging: a queue the scheduler lacks and a
-// JobManager larger than the largest container are refused with the flag
-// to change, before anything is staged.
-func TestDeployRefusedBeforeStaging(t *testing.T) {
+// TestDeployRefusedLeavesNothing: a queue the scheduler lacks and
+// containers larger than the largest it grants are refused with the flag
+// to change, before anything is staged; a submission the ResourceManager
+// refuses after staging (a node label on a cluster without node labels,
+// as all but the profiles bed are) leaves no staging directory either.
+func TestDeployRefusedLeavesNothing(t *testing.T) {
 	tb := testbed.Get(t)
 	for _, tc := range []struct {
 		name string
 		args []string
 		want string
 	}{
+		// -v logs Deploy's steps: the directory was staged, then removed.
+		{"submission refused", []string{"-v", "-node-label", "no-such-label"}, "submitting: yarn: submit application_"},
 		{"unknown queue", []string{"-queue", "no-such-queue"}, `-queue "no-such-queue": the scheduler has no such queue; use one of: `},
 		{"jobmanager too large", []string{"-jm-memory", "99999999"}, "the JobManager's 99999999 MB exceed the largest container the scheduler grants"},
 		{"taskmanager too large", []string{"-tm-vcores", "9999"}, "lower -tm-vcores"},
@@ -257,7 +262,10 @@ func TestDeployRefusedBeforeStaging(t *testing.T) {
 			if !strings.Contains(out, tc.want) {
 				t.Errorf("output lacks %q", tc.want)
 			}
-			if strings.Contains(out, "submitted") {
+			if slices.Contains(tc.args, "-v") && !strings.Contains(out, "msg=staged") {
+				t.Error("the log shows no staging: the test proves nothing about its removal")
+			}
+			if strings.Contains(out, "submitted application_") {
 				t.Error("the application was submitted")
 			}
 			checkNoStaging(t, tb, out)

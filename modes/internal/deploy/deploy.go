@@ -282,7 +282,8 @@ func configs(req *Request) (yarn.Config, hdfs.Config, error) {
 	return ycfg, hcfg, nil
 }
 
-func (d *Deployment) deploy(ctx context.Context, req *Request, ycfg yarn.Config) error {
+// deploy's result is named: the deferred cleanup reads it.
+func (d *Deployment) deploy(ctx context.Context, req *Request, ycfg yarn.Config) (err error) {
 	id, max, err := d.RM.NewApplication(ctx)
 	if err != nil {
 		return fmt.Errorf("deploy: asking the ResourceManager for an application id: %w", err)
@@ -305,7 +306,9 @@ func (d *Deployment) deploy(ctx context.Context, req *Request, ycfg yarn.Config)
 		cctx, cancel := cleanupContext(ctx)
 		defer cancel()
 		if submitted {
-			if _, kerr := d.RM.KillAndWait(cctx, id, "the Spindle client's submission failed"); kerr != nil {
+			// Never having reached the RM (ErrApplicationNotFound) is the
+			// usual case, and fine.
+			if _, kerr := d.RM.KillAndWait(cctx, id, "the Spindle client's submission failed"); kerr != nil && !errors.Is(kerr, yarn.ErrApplicationNotFound) {
 				d.log.Warn("killing the application after a failed submission", "app", id, "err", kerr)
 			}
 		}
@@ -329,8 +332,7 @@ func (d *Deployment) deploy(ctx context.Context, req *Request, ycfg yarn.Config)
 	if ycfg.Kerberos != nil {
 		toks, terr := d.HDFS.DelegationTokens(ctx)
 		if terr != nil {
-			err = fmt.Errorf("deploy %s: HDFS delegation tokens: %w", id, terr)
-			return err
+			return fmt.Errorf("deploy %s: HDFS delegation tokens: %w", id, terr)
 		}
 		for _, tok := range toks {
 			creds.AddToken(tok.Service, tok)
