@@ -1,0 +1,254 @@
+// Package control is the JobManager's control protocol: the messages
+// TaskManagers and clients exchange with it, as JSON over HTTPS with
+// mutual TLS pinned on the deployment secret (package secure), so only
+// the deployment's containers and its client can speak it.
+//
+// TaskManagers register, then long-poll for commands (deploy a subtask,
+// cancel a job attempt, shut down) and post task updates; source subtasks
+// ask for splits. Paths:
+//
+//	POST /v1/taskmanagers                    RegisterRequest → RegisterResponse
+//	GET  /v1/taskmanagers/{id}/commands?after=N   → []Command (long poll)
+//	POST /v1/taskmanagers/{id}/updates       []TaskUpdate
+//	POST /v1/splits                          SplitRequest → SplitResponse
+//	GET  /v1/jobs                            → []JobStatus
+//	POST /v1/jobs/{id}/cancel
+package control
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/spindle-yarn/spindle/jobgraph"
+	"github.com/spindle-yarn/spindle/modes/operator"
+)
+
+// RegisterRequest is a TaskManager's registration.
+type RegisterRequest struct {
+	// ID is the TaskManager's container id.
+	ID string `json:"id"`
+	// Host is the node it runs on; DataAddr its exchange server.
+	Host     string `json:"host"`
+	DataAddr string `json:"data_addr"`
+	Slots    int    `json:"slots"`
+}
+
+// RegisterResponse answers a registration.
+type RegisterResponse struct {
+	// PollSeconds is how long a command poll may be held.
+	PollSeconds int `json:"poll_seconds"`
+}
+
+// A Command is what the JobManager tells a TaskManager to do. Exactly one
+// of Deploy, Cancel and Shutdown is set.
+type Command struct {
+	Seq      int64       `json:"seq"`
+	Deploy   *Deployment `json:"deploy,omitempty"`
+	Cancel   *Attempt    `json:"cancel,omitempty"`
+	Shutdown bool        `json:"shutdown,omitempty"`
+}
+
+// Attempt names one attempt of one job.
+type Attempt struct {
+	Job     string `json:"job"`
+	Attempt int    `json:"attempt"`
+}
+
+// Deployment is one subtask to run.
+type Deployment struct {
+	Attempt
+	JobName     string            `json:"job_name,omitempty"`
+	Vertex      string            `json:"vertex"`
+	Operator    string            `json:"operator"`
+	Index       int               `json:"index"`
+	Parallelism int               `json:"parallelism"`
+	Config      map[string]string `json:"config,omitempty"`
+	Inputs      []InputSpec       `json:"inputs,omitempty"`
+	Outputs     []OutputSpec      `json:"outputs,omitempty"`
+	Splits      bool              `json:"splits,omitempty"`
+}
+
+// InputSpec is one incoming edge of a subtask.
+type InputSpec struct {
+	// Edge is the edge's index in the graph.
+	Edge int `json:"edge"`
+	// Producers are the source vertex's subtasks that send on it.
+	Producers []int `json:"producers"`
+}
+
+// OutputSpec is one outgoing edge of a subtask.
+type OutputSpec struct {
+	Edge        int                  `json:"edge"`
+	Partitioner jobgraph.Partitioner `json:"partitioner"`
+	Targets     []Target             `json:"targets"`
+}
+
+// Target is one consumer subtask of an edge and where it runs.
+type Target struct {
+	Consumer int    `json:"consumer"`
+	Addr     string `json:"addr"`
+}
+
+// Task states a TaskManager reports.
+const (
+	TaskRunning  = "running"
+	TaskFinished = "finished"
+	TaskFailed   = "failed"
+	TaskCanceled = "canceled"
+)
+
+// TaskUpdate reports a subtask's state.
+type TaskUpdate struct {
+	Attempt
+	Vertex string `json:"vertex"`
+	Index  int    `json:"index"`
+	State  string `json:"state"`
+	Error  string `json:"error,omitempty"`
+	// Secondary marks a failure caused by another subtask's (an upstream
+	// producer failed, a downstream consumer went away): the JobManager
+	// reports the primary one as the root cause.
+	Secondary bool             `json:"secondary,omitempty"`
+	Counters  map[string]int64 `json:"counters,omitempty"`
+}
+
+// SplitRequest asks for a source subtask's next split.
+type SplitRequest struct {
+	Attempt
+	Vertex string `json:"vertex"`
+	Index  int    `json:"index"`
+}
+
+// SplitResponse carries the next split, or Done when none is left.
+type SplitResponse struct {
+	Split *operator.Split `json:"split,omitempty"`
+	Done  bool            `json:"done,omitempty"`
+}
+
+// JobStatus is a job as clients and the tracking page see it.
+type JobStatus struct {
+	ID           string           `json:"id"`
+	Name         string           `json:"name"`
+	State        string           `json:"state"`
+	Attempt      int              `json:"attempt"`
+	Subtasks     SubtaskCounts    `json:"subtasks"`
+	RecordsOut   int64            `json:"records_out"`
+	TaskManagers int              `json:"taskmanagers"`
+	Counters     map[string]int64 `json:"counters,omitempty"`
+	RootCause    string           `json:"root_cause,omitempty"`
+	Started      time.Time        `json:"started"`
+	Ended        time.Time        `json:"ended,omitzero"`
+}
+
+// SubtaskCounts counts a job's subtasks by state.
+type SubtaskCounts struct {
+	Running  int `json:"running"`
+	Finished int `json:"finished"`
+	Total    int `json:"total"`
+}
+
+// Error is an HTTP error answer of the JobManager.
+type Error struct {
+	Status  int
+	Message string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("jobmanager answered %d: %s", e.Status, e.Message)
+}
+
+// Client speaks the protocol to one JobManager.
+type Client struct {
+	base string
+	hc   *http.Client
+}
+
+// NewClient returns a client of the JobManager at addr (host:port), with
+// the client TLS configuration pinned on the deployment secret.
+func NewClient(addr string, tlsConf *tls.Config) *Client {
+	tr := &http.Transport{TLSClientConfig: tlsConf.Clone(), MaxIdleConnsPerHost: 8, IdleConnTimeout: 90 * time.Second,
+		TLSHandshakeTimeout: 10 * time.Second, ForceAttemptHTTP2: true}
+	return &Client{base: "https://" + addr, hc: &http.Client{Transport: tr}}
+}
+
+// Close releases the client's idle connections.
+func (c *Client) Close() { c.hc.CloseIdleConnections() }
+
+// Do sends in (nil: no body) with method to path and decodes the answer
+// into out (nil: discarded).
+func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return &Error{Status: resp.StatusCode, Message: string(bytes.TrimSpace(msg))}
+	}
+	if out == nil {
+		_, err = io.Copy(io.Discard, resp.Body)
+		return err
+	}
+	return json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(out)
+}
+
+// Register registers a TaskManager.
+func (c *Client) Register(ctx context.Context, r RegisterRequest) (RegisterResponse, error) {
+	var out RegisterResponse
+	err := c.Do(ctx, http.MethodPost, "/v1/taskmanagers", r, &out)
+	return out, err
+}
+
+// Commands long-polls for the TaskManager's commands after seq.
+func (c *Client) Commands(ctx context.Context, id string, after int64) ([]Command, error) {
+	var out []Command
+	err := c.Do(ctx, http.MethodGet, "/v1/taskmanagers/"+url.PathEscape(id)+"/commands?after="+strconv.FormatInt(after, 10), nil, &out)
+	return out, err
+}
+
+// Update posts task updates.
+func (c *Client) Update(ctx context.Context, id string, u ...TaskUpdate) error {
+	return c.Do(ctx, http.MethodPost, "/v1/taskmanagers/"+url.PathEscape(id)+"/updates", u, nil)
+}
+
+// NextSplit asks for a split.
+func (c *Client) NextSplit(ctx context.Context, r SplitRequest) (SplitResponse, error) {
+	var out SplitResponse
+	err := c.Do(ctx, http.MethodPost, "/v1/splits", r, &out)
+	return out, err
+}
+
+// Jobs lists the JobManager's jobs.
+func (c *Client) Jobs(ctx context.Context) ([]JobStatus, error) {
+	var out []JobStatus
+	err := c.Do(ctx, http.MethodGet, "/v1/jobs", nil, &out)
+	return out, err
+}
+
+// Cancel cancels a job.
+func (c *Client) Cancel(ctx context.Context, job string) error {
+	return c.Do(ctx, http.MethodPost, "/v1/jobs/"+url.PathEscape(job)+"/cancel", nil, nil)
+}

@@ -1,0 +1,540 @@
+package jobmanager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spindle-yarn/spindle/jobgraph"
+	"github.com/spindle-yarn/spindle/modes/internal/control"
+	"github.com/spindle-yarn/spindle/modes/operator"
+)
+
+type subtaskState struct {
+	state    string
+	tm       string
+	err      string
+	counters map[string]int64
+}
+
+// job is one job's state; guarded by the JobManager's mu.
+type job struct {
+	m       *JobManager
+	id      string
+	name    string
+	g       *jobgraph.JobGraph
+	plan    *jobgraph.Plan
+	state   string
+	attempt int
+	// tms holds the TaskManager of each of the plan's TaskManagers ("" until
+	// one is assigned, or after it was lost).
+	tms      []string
+	subtasks map[jobgraph.Subtask]*subtaskState
+	splits   map[string][]operator.Split
+	// failure is the first failure of the running attempt; primary the
+	// first that was not caused by another subtask's.
+	failure, primary string
+	cancelRequested  bool
+	abort            string // set by Abort: fail without restart
+	done             bool
+	started, ended   time.Time
+	counters         map[string]int64
+	rootCause        string
+}
+
+// Run runs the job g to its end and returns its result. A job that fails
+// or is cancelled returns a *JobError with the result. Vertices with
+// parallelism 0 get defaultParallelism.
+func (m *JobManager) Run(ctx context.Context, g *jobgraph.JobGraph) (*Result, error) {
+	if err := g.Validate(operator.Names(), &m.cfg.TaskManager); err != nil {
+		return nil, err
+	}
+	plan, err := jobgraph.NewPlan(g, m.cfg.TaskManager)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil, ErrClosed
+	}
+	id := g.ID
+	if id == "" {
+		m.nextJob++
+		id = fmt.Sprintf("job-%d", m.nextJob)
+	}
+	if _, dup := m.jobs[id]; dup {
+		m.mu.Unlock()
+		return nil, fmt.Errorf("a job with id %q exists already; give the graph another ID", id)
+	}
+	name := g.Name
+	if name == "" {
+		name = id
+	}
+	j := &job{m: m, id: id, name: name, g: g, plan: plan, state: StateCreated,
+		tms: make([]string, len(plan.TaskManagers)), started: m.cfg.Now()}
+	m.jobs[id] = j
+	m.order = append(m.order, id)
+	need := len(plan.TaskManagers)
+	m.wanted += need
+	wanted := m.wanted
+	m.broadcast()
+	m.mu.Unlock()
+	m.log.Info("job submitted", "job", id, "name", name, "taskmanagers", need, "slots", plan.Slots())
+	if err := m.cfg.Pool.SetTaskManagers(wanted); err != nil {
+		m.finishJob(j, StateFailed, "asking for TaskManagers: "+err.Error(), need)
+		return j.result(), &JobError{Result: j.result()}
+	}
+
+	restarts := jobgraph.NewRestarts(g.Restart, m.cfg.Random)
+	for {
+		outcome, cause := m.runAttempt(ctx, j)
+		switch outcome {
+		case outcomeFinished:
+			if err := m.commit(ctx, j, true); err != nil {
+				m.finishJob(j, StateFailed, "publishing the output: "+err.Error(), need)
+				return j.result(), &JobError{Result: j.result()}
+			}
+			m.finishJob(j, StateFinished, "", need)
+			return j.result(), nil
+		case outcomeCanceled:
+			m.stopAttempt(j)
+			m.commitQuietly(j)
+			m.finishJob(j, StateCanceled, cause, need)
+			return j.result(), &JobError{Result: j.result()}
+		}
+		m.stopAttempt(j)
+		cause = j.primaryCause(cause)
+		delay, again := restarts.Failure(m.cfg.Now())
+		if j.aborted() {
+			again = false
+		}
+		if !again {
+			m.commitQuietly(j)
+			m.finishJob(j, StateFailed, cause, need)
+			return j.result(), &JobError{Result: j.result()}
+		}
+		m.mu.Lock()
+		j.state = StateRestarting
+		m.broadcast()
+		m.mu.Unlock()
+		m.log.Warn("job restarting", "job", id, "attempt", j.attempt, "delay", delay, "cause", cause)
+		select {
+		case <-ctx.Done():
+			m.commitQuietly(j)
+			m.finishJob(j, StateCanceled, cause, need)
+			return j.result(), &JobError{Result: j.result()}
+		case <-time.After(delay):
+		}
+		m.mu.Lock()
+		j.attempt++
+		m.mu.Unlock()
+	}
+}
+
+type outcome int
+
+const (
+	outcomeFinished outcome = iota
+	outcomeFailed
+	outcomeCanceled
+)
+
+// runAttempt gets the job's TaskManagers, deploys every subtask and waits
+// for the attempt's end.
+func (m *JobManager) runAttempt(ctx context.Context, j *job) (outcome, string) {
+	if err := m.acquire(ctx, j); err != nil {
+		if j.aborted() {
+			return outcomeFailed, err.Error()
+		}
+		return outcomeCanceled, "cancelled while waiting for TaskManagers: " + err.Error()
+	}
+	splits, err := m.computeSplits(ctx, j)
+	if err != nil {
+		if ctx.Err() != nil {
+			return outcomeCanceled, "cancelled while splitting the input"
+		}
+		return outcomeFailed, err.Error()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	j.failure, j.primary = "", ""
+	j.splits = splits
+	j.state = StateRunning
+	j.subtasks = map[jobgraph.Subtask]*subtaskState{}
+	m.deploy(j)
+	m.broadcast()
+	for {
+		switch {
+		case j.abort != "":
+			return outcomeFailed, j.abort
+		case j.cancelRequested:
+			return outcomeCanceled, "cancelled by a client"
+		case j.failure != "":
+			return outcomeFailed, j.failure
+		case j.allFinished():
+			return outcomeFinished, ""
+		}
+		if err := m.wait(ctx, 0); err != nil {
+			return outcomeCanceled, "cancelled: " + err.Error()
+		}
+	}
+}
+
+// acquire waits until every TaskManager of the plan is assigned a live,
+// registered TaskManager.
+func (m *JobManager) acquire(ctx context.Context, j *job) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for {
+		missing := 0
+		for i, id := range j.tms {
+			if id != "" {
+				if tm := m.tms[id]; tm != nil && !tm.lost {
+					continue
+				}
+				j.tms[i] = ""
+			}
+			for _, tm := range sortedTMs(m.tms) {
+				if !tm.lost && tm.job == "" && tm.dataAddr != "" {
+					tm.job = j.id
+					j.tms[i] = tm.id
+					break
+				}
+			}
+			if j.tms[i] == "" {
+				missing++
+			}
+		}
+		if missing == 0 {
+			return nil
+		}
+		if j.cancelRequested {
+			return errors.New("cancelled by a client")
+		}
+		if j.abort != "" {
+			return errors.New(j.abort)
+		}
+		if err := m.wait(ctx, 0); err != nil {
+			return err
+		}
+	}
+}
+
+// computeSplits runs the splitters of the job's source vertices.
+func (m *JobManager) computeSplits(ctx context.Context, j *job) (map[string][]operator.Split, error) {
+	out := map[string][]operator.Split{}
+	for _, v := range j.g.Vertices {
+		op, ok := operator.Lookup(v.Operator)
+		if !ok || op.Splitter == nil {
+			continue
+		}
+		env, err := m.env(ctx, j, &v)
+		if err != nil {
+			return nil, fmt.Errorf("vertex %q: %w", v.ID, err)
+		}
+		s, err := op.Splitter(ctx, env)
+		if err != nil {
+			return nil, fmt.Errorf("splitting the input of vertex %q: %w", v.ID, err)
+		}
+		out[v.ID] = s
+		m.log.Info("input split", "job", j.id, "vertex", v.ID, "splits", len(s))
+	}
+	return out, nil
+}
+
+func (m *JobManager) env(ctx context.Context, j *job, v *jobgraph.Vertex) (operator.SplitEnv, error) {
+	env := operator.SplitEnv{Job: j.id, Attempt: j.attempt, Config: vertexConfig(j.g, v), Parallelism: v.Parallelism, Logger: m.log}
+	if m.cfg.HDFS != nil {
+		c, err := m.cfg.HDFS(ctx)
+		if err != nil {
+			return env, err
+		}
+		env.HDFS = c
+	}
+	return env, nil
+}
+
+func vertexConfig(g *jobgraph.JobGraph, v *jobgraph.Vertex) map[string]string {
+	out := map[string]string{}
+	for k, val := range g.Config {
+		out[k] = val
+	}
+	for k, val := range v.Config {
+		out[k] = val
+	}
+	return out
+}
+
+// deploy sends every subtask of the attempt to its TaskManager; mu is held.
+func (m *JobManager) deploy(j *job) {
+	addr := func(v string, i int) (string, string) {
+		ref, _ := j.plan.Locate(jobgraph.Subtask{Vertex: v, Index: i})
+		id := j.tms[ref.TaskManager]
+		return id, m.tms[id].dataAddr
+	}
+	for vi := range j.g.Vertices {
+		v := &j.g.Vertices[vi]
+		op, _ := operator.Lookup(v.Operator)
+		for i := 0; i < v.Parallelism; i++ {
+			d := &control.Deployment{
+				Attempt: control.Attempt{Job: j.id, Attempt: j.attempt}, JobName: j.name,
+				Vertex: v.ID, Operator: v.Operator, Index: i, Parallelism: v.Parallelism,
+				Config: vertexConfig(j.g, v), Splits: op != nil && op.Splitter != nil,
+			}
+			for _, ei := range j.g.Inputs(v.ID) {
+				e := j.g.Edges[ei]
+				src := j.g.Vertex(e.Source)
+				in := control.InputSpec{Edge: ei}
+				if e.Partitioner == jobgraph.PartitionForward {
+					in.Producers = []int{i}
+				} else {
+					for p := 0; p < src.Parallelism; p++ {
+						in.Producers = append(in.Producers, p)
+					}
+				}
+				d.Inputs = append(d.Inputs, in)
+			}
+			for _, ei := range j.g.Outputs(v.ID) {
+				e := j.g.Edges[ei]
+				dst := j.g.Vertex(e.Target)
+				out := control.OutputSpec{Edge: ei, Partitioner: e.Partitioner}
+				if e.Partitioner == jobgraph.PartitionForward {
+					_, a := addr(dst.ID, i)
+					out.Targets = []control.Target{{Consumer: i, Addr: a}}
+				} else {
+					for c := 0; c < dst.Parallelism; c++ {
+						_, a := addr(dst.ID, c)
+						out.Targets = append(out.Targets, control.Target{Consumer: c, Addr: a})
+					}
+				}
+				d.Outputs = append(d.Outputs, out)
+			}
+			tmID, _ := addr(v.ID, i)
+			j.subtasks[jobgraph.Subtask{Vertex: v.ID, Index: i}] = &subtaskState{state: StateCreated, tm: tmID}
+			m.send(m.tms[tmID], control.Command{Deploy: d})
+		}
+	}
+	m.log.Info("job deployed", "job", j.id, "attempt", j.attempt, "subtasks", len(j.subtasks), "taskmanagers", len(j.tms))
+}
+
+// stopAttempt cancels the running attempt's subtasks and waits, up to the
+// cancel timeout, until each has stopped or its TaskManager is lost.
+func (m *JobManager) stopAttempt(j *job) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	j.state = StateCanceling
+	for _, id := range j.tms {
+		if tm := m.tms[id]; tm != nil && !tm.lost {
+			m.send(tm, control.Command{Cancel: &control.Attempt{Job: j.id, Attempt: j.attempt}})
+		}
+	}
+	m.broadcast()
+	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.CancelTimeout)
+	defer cancel()
+	for !j.attemptStopped() {
+		if err := m.wait(ctx, 0); err != nil {
+			m.log.Warn("subtasks did not stop in time", "job", j.id, "attempt", j.attempt, "timeout", m.cfg.CancelTimeout)
+			return
+		}
+	}
+}
+
+// commit runs the committers of the job's operators.
+func (m *JobManager) commit(ctx context.Context, j *job, succeeded bool) error {
+	for vi := range j.g.Vertices {
+		v := &j.g.Vertices[vi]
+		op, ok := operator.Lookup(v.Operator)
+		if !ok || op.Committer == nil {
+			continue
+		}
+		env, err := m.env(ctx, j, v)
+		if err != nil {
+			return err
+		}
+		if err := op.Committer(ctx, env, succeeded); err != nil {
+			return fmt.Errorf("vertex %q: %w", v.ID, err)
+		}
+	}
+	return nil
+}
+
+// commitQuietly runs the committers of a job that did not finish, so
+// nothing it wrote stays visible.
+func (m *JobManager) commitQuietly(j *job) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := m.commit(ctx, j, false); err != nil {
+		m.log.Error("removing the output of a job that did not finish", "job", j.id, "err", err)
+	}
+}
+
+// finishJob records the job's end and gives its TaskManagers back.
+func (m *JobManager) finishJob(j *job, state, cause string, need int) {
+	m.mu.Lock()
+	j.state, j.done, j.ended, j.rootCause = state, true, m.cfg.Now(), cause
+	var cs []map[string]int64
+	for _, s := range j.subtasks {
+		cs = append(cs, s.counters)
+	}
+	j.counters = counterSum(cs...)
+	var release []string
+	for _, id := range j.tms {
+		if tm := m.tms[id]; tm != nil && tm.job == j.id {
+			tm.job = ""
+			if !tm.lost {
+				release = append(release, id)
+				m.send(tm, control.Command{Shutdown: true})
+				tm.lost = true // given back: never assigned again
+			}
+		}
+	}
+	m.wanted -= need
+	wanted := m.wanted
+	m.broadcast()
+	m.mu.Unlock()
+	for _, id := range release {
+		if err := m.cfg.Pool.Release(id); err != nil {
+			m.log.Warn("releasing a TaskManager", "id", id, "err", err)
+		}
+	}
+	if err := m.cfg.Pool.SetTaskManagers(wanted); err != nil {
+		m.log.Warn("lowering the TaskManagers wanted", "err", err)
+	}
+	m.log.Info("job ended", "job", j.id, "state", state, "attempts", j.attempt+1, "root_cause", cause)
+}
+
+// update applies one task update; mu is held.
+func (j *job) update(tm *taskManager, u control.TaskUpdate) {
+	if u.Attempt.Attempt != j.attempt || j.subtasks == nil {
+		return
+	}
+	s := j.subtasks[jobgraph.Subtask{Vertex: u.Vertex, Index: u.Index}]
+	if s == nil || s.tm != tm.id || isTerminal(s.state) {
+		return
+	}
+	s.state = u.State
+	if u.Counters != nil {
+		s.counters = u.Counters
+	}
+	if u.State == control.TaskFailed {
+		s.err = u.Error
+		cause := fmt.Sprintf("vertex %q subtask %d/%d (attempt %d) failed in %s: %s",
+			u.Vertex, u.Index, j.g.Vertex(u.Vertex).Parallelism, j.attempt, j.m.cfg.DescribeTaskManager(tm.id), u.Error)
+		if j.failure == "" {
+			j.failure = cause
+		}
+		if j.primary == "" && !u.Secondary {
+			j.primary = cause
+		}
+	}
+}
+
+// taskManagerLost fails the attempt if the TaskManager ran one of its
+// unfinished subtasks; mu is held.
+func (j *job) taskManagerLost(id, cause string) {
+	for i, t := range j.tms {
+		if t == id {
+			j.tms[i] = ""
+		}
+	}
+	for st, s := range j.subtasks {
+		if s.tm == id && !isTerminal(s.state) {
+			s.state, s.err = control.TaskFailed, cause
+			c := fmt.Sprintf("vertex %q subtask %d (attempt %d): %s", st.Vertex, st.Index, j.attempt, cause)
+			if j.failure == "" {
+				j.failure = c
+			}
+			if j.primary == "" {
+				j.primary = c
+			}
+		}
+	}
+}
+
+// primaryCause is the attempt's first primary failure, once its subtasks
+// stopped, else cause.
+func (j *job) primaryCause(cause string) string {
+	j.m.mu.Lock()
+	defer j.m.mu.Unlock()
+	if j.primary != "" && j.abort == "" {
+		return j.primary
+	}
+	return cause
+}
+
+func (j *job) aborted() bool {
+	j.m.mu.Lock()
+	defer j.m.mu.Unlock()
+	return j.abort != ""
+}
+
+func isTerminal(state string) bool {
+	return state == control.TaskFinished || state == control.TaskFailed || state == control.TaskCanceled
+}
+
+func (j *job) allFinished() bool {
+	for _, s := range j.subtasks {
+		if s.state != control.TaskFinished {
+			return false
+		}
+	}
+	return len(j.subtasks) > 0
+}
+
+// attemptStopped: every subtask of the attempt has stopped, or its
+// TaskManager is gone.
+func (j *job) attemptStopped() bool {
+	for _, s := range j.subtasks {
+		if isTerminal(s.state) {
+			continue
+		}
+		if tm := j.m.tms[s.tm]; tm == nil || tm.lost {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+func (j *job) status() control.JobStatus {
+	st := control.JobStatus{ID: j.id, Name: j.name, State: j.state, Attempt: j.attempt, RootCause: j.rootCause,
+		Started: j.started, Ended: j.ended}
+	var cs []map[string]int64
+	for _, s := range j.subtasks {
+		st.Subtasks.Total++
+		switch s.state {
+		case control.TaskRunning:
+			st.Subtasks.Running++
+		case control.TaskFinished:
+			st.Subtasks.Finished++
+		}
+		cs = append(cs, s.counters)
+	}
+	st.Counters = counterSum(cs...)
+	if j.done {
+		st.Counters = j.counters
+	}
+	st.RecordsOut = st.Counters[CounterRecordsOut]
+	for _, id := range j.tms {
+		if id != "" {
+			st.TaskManagers++
+		}
+	}
+	return st
+}
+
+// CounterRecordsOut and CounterRecordsIn are the counters every subtask
+// keeps of the records it emitted and read.
+const (
+	CounterRecordsOut = "records-out"
+	CounterRecordsIn  = "records-in"
+)
+
+func (j *job) result() *Result {
+	j.m.mu.Lock()
+	defer j.m.mu.Unlock()
+	return &Result{JobID: j.id, Name: j.name, State: j.state, Attempts: j.attempt + 1, Counters: j.counters,
+		RootCause: j.rootCause, Duration: j.ended.Sub(j.started)}
+}
