@@ -67,13 +67,20 @@ func startProbe(t *testing.T, tb *testbed.TestBed, args ...string) *probeRun {
 	return startProbeCommand(t, tb, "run", args...)
 }
 
-// startProbeCommand starts `deployprobe sub args...`.
+// startProbeCommand starts `deployprobe sub args...` as alice.
 func startProbeCommand(t *testing.T, tb *testbed.TestBed, sub string, args ...string) *probeRun {
 	t.Helper()
+	var login []string
 	if k := tb.Ready.Kerberos; k != nil {
-		args = append([]string{"-keytab", k.Users["alice"], "-principal", "alice@" + k.Realm}, args...)
+		login = []string{"-keytab", k.Users["alice"], "-principal", "alice@" + k.Realm}
 	}
-	args = append([]string{sub}, args...)
+	return startProbeLoggedIn(t, tb, login, sub, args...)
+}
+
+// startProbeLoggedIn starts `deployprobe sub login... args...`.
+func startProbeLoggedIn(t *testing.T, tb *testbed.TestBed, login []string, sub string, args ...string) *probeRun {
+	t.Helper()
+	args = append(append([]string{sub}, login...), args...)
 	cmd := exec.Command(deployProbe(t), args...)
 	cmd.Env = append(os.Environ(), "HADOOP_CONF_DIR="+tb.Ready.ConfDir, "HADOOP_USER_NAME=alice")
 	if k := tb.Ready.Kerberos; k != nil {
@@ -344,5 +351,39 @@ func TestDeployDetachedThenAttach(t *testing.T) {
 		if f := strings.Fields(l); len(f) < 2 || f[1] != "SPINDLE" {
 			t.Errorf("list shows %q, not a SPINDLE application", l)
 		}
+	}
+}
+
+// TestDeployProxyUser: the bed's service principal, allowed to
+// impersonate, deploys for bob with -proxy-user: the application and its
+// HDFS token are bob's, and bob's staging directory is removed.
+func TestDeployProxyUser(t *testing.T) {
+	tb := testbed.RequireKerberos(t)
+	k := tb.Ready.Kerberos
+	login := []string{"-keytab", filepath.Join(filepath.Dir(k.KRB5Conf), "hadoop.keytab"), "-principal", k.ServicePrincipal}
+	code, out := startProbeLoggedIn(t, tb, login, "run", "-t", "yarn-per-job", "-proxy-user", "bob", "-timeout", "3m").wait(t)
+	if code != 0 {
+		t.Fatalf("exit %d, want 0", code)
+	}
+	if want := "secret=32 bytes hdfs_tokens=1 graph=17 bytes"; !strings.Contains(out, want) {
+		t.Errorf("output lacks %q", want)
+	}
+	id := appIDPattern.FindString(out)
+	appID, err := yarn.ParseApplicationID(id)
+	if err != nil {
+		t.Fatalf("no application id in the output: %v", err)
+	}
+	r, err := rmClient(t, tb, "bob", "").ApplicationReport(testContext(t, time.Minute), appID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.User != "bob" {
+		t.Errorf("the application's user is %q, want bob", r.User)
+	}
+	fs := stagingClient(t, tb, "bob", nil)
+	if dir := fs.StagingDir(id); !strings.HasPrefix(dir, "/user/bob/") {
+		t.Errorf("bob's staging directory is %s", dir)
+	} else if _, err := fs.Stat(testContext(t, time.Minute), dir); !errors.Is(err, iofs.ErrNotExist) {
+		t.Errorf("staging directory %s is left (stat: %v)", dir, err)
 	}
 }
