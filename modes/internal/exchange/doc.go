@@ -47,7 +47,14 @@
 // directly). So the records a TaskManager buffers for a stalled consumer
 // are bounded by about (Credits + producers) x BufferBytes per gate,
 // whatever the producers send, plus the kernel's socket buffers.
-// Server.BufferedBytes reports the current figure.
+// Server.BufferedBytes reports the current figure. Each remote channel
+// also costs a 4 KiB read buffer, TLS's record buffers when encrypting,
+// and on the producer's side a batch of BufferBytes per channel.
+//
+// Records handed to Emit are encoded (copied) into the batch at once, so
+// the caller may reuse its slices after Emit returns even on the local
+// path; each record Next returns is a copy of its own, so keeping one does
+// not pin its batch.
 //
 // # Concurrency and errors
 //

@@ -548,8 +548,8 @@ func TestWrongSecretRefused(t *testing.T) {
 			prod := startServer(t, Config{Secret: secret, Encrypt: !enc})
 			g, _ := cons.OpenGate(GateID{Job: "j"}, []int{0})
 			_, err := prod.OpenOutput(context.Background(), OutputSpec{Job: "j", Partitioner: jobgraph.PartitionForward, Targets: []Target{{0, cons.Addr()}}})
-			if err == nil {
-				t.Errorf("consumer encrypt=%v, producer encrypt=%v: connected", enc, !enc)
+			if !errors.Is(err, ErrAuthentication) {
+				t.Errorf("consumer encrypt=%v, producer encrypt=%v: %v, want ErrAuthentication", enc, !enc, err)
 			}
 			g.Close()
 		}
@@ -681,5 +681,31 @@ func TestConfigAndSpecValidation(t *testing.T) {
 		if _, err := s.OpenOutput(context.Background(), spec); err == nil {
 			t.Errorf("OpenOutput(%+v) succeeded", spec)
 		}
+	}
+}
+
+func TestServerCloseInterruptsOpenOutput(t *testing.T) {
+	for _, pc := range pairCases {
+		t.Run(pc.name, func(t *testing.T) {
+			checkNoLeaks(t)
+			cons, prod := pair(t, pc.remote, Config{GateWait: time.Minute})
+			res := make(chan error, 1)
+			go func() {
+				_, err := prod.OpenOutput(context.Background(), OutputSpec{Job: "j", Partitioner: jobgraph.PartitionForward, Targets: []Target{{0, cons.Addr()}}})
+				res <- err
+			}()
+			time.Sleep(200 * time.Millisecond) // let it reach the wait for the gate
+			start := time.Now()
+			prod.Close()
+			select {
+			case err := <-res:
+				if !errors.Is(err, ErrClosed) {
+					t.Errorf("OpenOutput: %v, want ErrClosed", err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("OpenOutput still waiting 20s after its Server closed")
+			}
+			t.Logf("returned %v after Close", time.Since(start))
+		})
 	}
 }

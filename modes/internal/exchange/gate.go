@@ -59,7 +59,8 @@ type Gate struct {
 	// lets Close release the batch being read).
 	nmu     sync.Mutex
 	cur     []byte
-	curSize int
+	curProd int
+	curLen  int // the batch's size, counted in Server.buffered
 	ended   int
 	eof     bool
 	err     error
@@ -222,14 +223,16 @@ func (g *Gate) Next(ctx context.Context) (operator.Record, error) {
 		if len(g.cur) > 0 {
 			rec, rest, err := nextRecord(g.cur)
 			if err != nil {
-				g.setErr(g.streamErr(-1, err, ""))
+				g.setErr(g.streamErr(g.curProd, err, ""))
 				continue
 			}
 			g.cur = rest
 			if len(rest) == 0 {
 				g.release()
 			}
-			return rec, nil
+			// The caller owns what it reads and may keep it: a copy, so
+			// a kept record does not pin its whole batch in memory.
+			return copyRecord(rec), nil
 		}
 		if g.ended == len(g.expected) {
 			g.eof = true
@@ -240,7 +243,8 @@ func (g *Gate) Next(ctx context.Context) (operator.Record, error) {
 			if it.end {
 				g.ended++
 			} else {
-				g.cur, g.curSize = it.body, len(it.body)
+				g.cur, g.curProd = it.body, it.producer
+				g.curLen = len(it.body)
 			}
 		case <-g.failed:
 		case <-g.done:
@@ -264,8 +268,28 @@ func (g *Gate) setErr(err error) {
 }
 
 func (g *Gate) release() {
-	g.s.buffered.Add(-int64(g.curSize))
-	g.cur, g.curSize = nil, 0
+	g.s.buffered.Add(-int64(g.curLen))
+	g.cur, g.curLen = nil, 0
+}
+
+// copyRecord copies r into one allocation, key then value, each capped so
+// an append to one cannot overwrite the other.
+func copyRecord(r operator.Record) operator.Record {
+	nk, nv := len(r.Key), len(r.Value)
+	if nk+nv == 0 {
+		return operator.Record{}
+	}
+	b := make([]byte, nk+nv)
+	copy(b, r.Key)
+	copy(b[nk:], r.Value)
+	var out operator.Record
+	if nk > 0 {
+		out.Key = b[:nk:nk]
+	}
+	if nv > 0 {
+		out.Value = b[nk:]
+	}
+	return out
 }
 
 // cancelLinger is how long a cancelled channel's connection is read (and

@@ -109,13 +109,16 @@ func (s *Server) OpenOutput(ctx context.Context, spec OutputSpec) (*Output, erro
 		o.chans = append(o.chans, &outChannel{o: o, consumer: t.Consumer,
 			buf: make([]byte, frameHeader, frameHeader+s.cfg.BufferBytes)})
 	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil, ErrClosed
-	}
-	s.outputs[o] = struct{}{}
-	s.mu.Unlock()
+	// Server.Close interrupts the connecting.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-s.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	errs := make([]error, len(targets))
 	var wg sync.WaitGroup
 	for i, t := range targets {
@@ -126,6 +129,16 @@ func (s *Server) OpenOutput(ctx context.Context, spec OutputSpec) (*Output, erro
 		}()
 	}
 	wg.Wait()
+	s.mu.Lock()
+	closed := s.closed
+	if !closed {
+		s.outputs[o] = struct{}{}
+	}
+	s.mu.Unlock()
+	if closed {
+		o.Abort(ErrClosed)
+		return nil, ErrClosed
+	}
 	if err := errors.Join(errs...); err != nil {
 		o.Abort(err)
 		// The first error names the failed channel; the rest are usually
@@ -257,7 +270,7 @@ func (c *outChannel) connect(ctx context.Context, t Target) error {
 	}
 	// The consumer's Server answers within GateWait.
 	raw.SetDeadline(time.Now().Add(s.cfg.GateWait + s.cfg.HandshakeTimeout))
-	r := bufio.NewReaderSize(conn, 4<<10)
+	r := bufio.NewReaderSize(conn, readBufferSize)
 	done := interrupt(ctx, raw.SetDeadline)
 	typ, payload, err := readFrame(r, maxControlFrame)
 	done()
@@ -268,7 +281,7 @@ func (c *outChannel) connect(ctx context.Context, t Target) error {
 		if s.cfg.Encrypt && !errors.Is(err, ErrProtocol) {
 			// TLS 1.3 clients finish their handshake before the server
 			// checked their certificate, so a refusal shows here.
-			return c.streamErr(fmt.Errorf("%w: the consumer's TaskManager closed the connection before accepting it (another deployment secret?): %v", ErrAuthentication, err), "")
+			return c.streamErr(fmt.Errorf("%w: the consumer's TaskManager closed the connection before accepting it (another deployment secret or encryption setting?): %v", ErrAuthentication, err), "")
 		}
 		return c.streamErr(readerErr(err), "")
 	}
@@ -304,7 +317,9 @@ func (c *outChannel) handshakeErr(ctx context.Context, err error) error {
 		return c.streamErr(ctx.Err(), "")
 	}
 	if errors.Is(err, secure.ErrNotAuthenticated) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return c.streamErr(fmt.Errorf("%w: %v", ErrAuthentication, err), "")
+		// A Server refusing the handshake just hangs up: another secret,
+		// or the other encryption setting.
+		return c.streamErr(fmt.Errorf("%w (another deployment secret or encryption setting?): %v", ErrAuthentication, err), "")
 	}
 	return c.streamErr(fmt.Errorf("%w: handshake: %v", ErrConnectionLost, err), "")
 }

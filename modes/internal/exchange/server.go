@@ -247,6 +247,11 @@ func (s *Server) Close() error {
 	return nil
 }
 
+// readBufferSize is the read buffer of a connection: small, since a
+// TaskManager may hold thousands of channels, and a frame's payload larger
+// than it is read straight into its own buffer anyway.
+const readBufferSize = 4 << 10
+
 // bufConn reads through a bufio.Reader that may hold bytes already read
 // (the peeked first byte).
 type bufConn struct {
@@ -268,7 +273,7 @@ func (s *Server) handle(raw net.Conn) {
 	}()
 	log := s.log.With("remote", raw.RemoteAddr().String())
 	raw.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
-	br := bufio.NewReaderSize(raw, 64<<10)
+	br := bufio.NewReaderSize(raw, readBufferSize)
 	first, err := br.Peek(1)
 	if err != nil {
 		log.Debug("exchange: connection closed before its handshake", "err", err)
@@ -284,7 +289,7 @@ func (s *Server) handle(raw net.Conn) {
 			log.Warn("exchange: refused a connection: TLS handshake failed (not this deployment's secret?)", "err", err)
 			return
 		}
-		conn, r = tc, bufio.NewReaderSize(tc, 64<<10)
+		conn, r = tc, bufio.NewReaderSize(tc, readBufferSize)
 	case first[0] != tlsHandshakeRecord && !s.cfg.Encrypt:
 		if err := secure.ServerHandshake(&bufConn{raw, br}, s.secret); err != nil {
 			log.Warn("exchange: refused a connection: authentication failed", "err", err)
