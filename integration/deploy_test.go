@@ -4,6 +4,7 @@ package integration
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	iofs "io/fs"
 	"os"
@@ -385,5 +386,46 @@ func TestDeployProxyUser(t *testing.T) {
 		t.Errorf("bob's staging directory is %s", dir)
 	} else if _, err := fs.Stat(testContext(t, time.Minute), dir); !errors.Is(err, iofs.ErrNotExist) {
 		t.Errorf("staging directory %s is left (stat: %v)", dir, err)
+	}
+}
+
+// TestDeployAttachInterruptLeavesRunning: Ctrl-C while attached to an
+// application a detached client started stops following only; the
+// application keeps running.
+func TestDeployAttachInterruptLeavesRunning(t *testing.T) {
+	tb := testbed.Get(t)
+	code, out := startProbe(t, tb, "-t", "yarn-application", "-d", "-D", "probe.hang=true", "-timeout", "2m").wait(t)
+	if code != 0 {
+		t.Fatalf("detached run: exit %d, want 0", code)
+	}
+	id, err := yarn.ParseApplicationID(appIDPattern.FindString(out))
+	if err != nil {
+		t.Fatalf("no application id in the output: %v", err)
+	}
+	rm := rmClient(t, tb, "alice", "")
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		rm.KillAndWait(ctx, id, "TestDeployAttachInterruptLeavesRunning is done")
+		stagingClient(t, tb, "alice", nil).RemoveStaging(ctx, id.String())
+	})
+	p := startProbeCommand(t, tb, "attach", id.String())
+	p.waitLine(t, "running: JobManager on")
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	code, out = p.wait(t)
+	if code != 1 {
+		t.Errorf("attach: exit %d, want 1", code)
+	}
+	if want := "left running (context canceled)"; !strings.Contains(out, want) {
+		t.Errorf("attach output lacks %q", want)
+	}
+	r, err := rm.ApplicationReport(testContext(t, time.Minute), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.State != yarn.ApplicationRunning {
+		t.Errorf("state %v after the attached client stopped, want RUNNING", r.State)
 	}
 }

@@ -131,6 +131,9 @@ type Deployment struct {
 
 	log         *slog.Logger
 	keepStaging bool
+	// attached: made by Attach, for an application this client did not
+	// start; Follow leaves it running when its context ends.
+	attached bool
 }
 
 // String names the application; it holds no secret.
@@ -167,15 +170,16 @@ func Deploy(ctx context.Context, req Request) (*Deployment, error) {
 // Attach returns a Deployment for an application submitted earlier (by a
 // detached client), to Follow or Kill it. Of req only the identity
 // (Identity, User, ProxyUser), KeepStaging, Logger and HadoopConfDir are
-// used. The Deployment has no Secret and no Spec. It fails when the
-// ResourceManager does not know the application, with an error matching
-// yarn.ErrApplicationNotFound.
+// used. The Deployment has no Secret and no Spec, and its Follow leaves
+// the application running when its context ends (Kill stops it). Attach
+// fails when the ResourceManager does not know the application, with an
+// error matching yarn.ErrApplicationNotFound.
 func Attach(ctx context.Context, req Request, id yarn.ApplicationID) (*Deployment, error) {
 	d, _, err := connect(&req)
 	if err != nil {
 		return nil, err
 	}
-	d.ID = id
+	d.ID, d.attached = id, true
 	if _, err := d.RM.ApplicationReport(ctx, id); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("attach %s: %w", id, err)

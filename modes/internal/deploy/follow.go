@@ -46,7 +46,8 @@ const pollInterval = 250 * time.Millisecond
 //
 // When ctx ends first (Ctrl-C, a timeout), Follow kills the application,
 // waits for it to end, removes the staging directory and returns an error
-// wrapping ctx's.
+// wrapping ctx's; a Deployment from Attach it leaves running, returning
+// ctx's error.
 func (d *Deployment) Follow(ctx context.Context, out io.Writer) (yarn.ApplicationReport, error) {
 	p := newPrinter(out)
 	hc := &http.Client{Timeout: 2 * time.Second}
@@ -84,6 +85,10 @@ func (d *Deployment) Follow(ctx context.Context, out io.Writer) (yarn.Applicatio
 		select {
 		case <-ctx.Done():
 			p.end()
+			if d.attached {
+				fmt.Fprintf(out, "%s left running (%v)\n", d.ID, ctx.Err())
+				return r, fmt.Errorf("stopped following %s: %w", d.ID, ctx.Err())
+			}
 			kr, kerr := d.killAndClean(ctx, "the Spindle client stopped following: "+context.Cause(ctx).Error())
 			if kerr != nil {
 				return kr, fmt.Errorf("%s: %w; killing it failed: %v", d.ID, ctx.Err(), kerr)
