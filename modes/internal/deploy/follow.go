@@ -50,7 +50,10 @@ const pollInterval = 250 * time.Millisecond
 // ctx's error.
 func (d *Deployment) Follow(ctx context.Context, out io.Writer) (yarn.ApplicationReport, error) {
 	p := newPrinter(out)
-	hc := &http.Client{Timeout: 2 * time.Second}
+	// A transport of its own, whose idle connections end with Follow.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 2 * time.Second}
 	var lastState yarn.ApplicationState
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
