@@ -709,3 +709,52 @@ func TestServerCloseInterruptsOpenOutput(t *testing.T) {
 		})
 	}
 }
+
+// A producer blocked on a stalled consumer returns when its context ends,
+// from Emit and from Close, and the consumer then sees an error, not EOF.
+func TestContextUnblocksProducer(t *testing.T) {
+	for _, pc := range pairCases {
+		t.Run(pc.name, func(t *testing.T) {
+			checkNoLeaks(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			cons, prod := pair(t, pc.remote, Config{BufferBytes: 1 << 10, Credits: 1, FlushInterval: time.Millisecond})
+			g, _ := cons.OpenGate(GateID{Job: "j"}, []int{0})
+			defer g.Close()
+			o, err := prod.OpenOutput(ctx, OutputSpec{Job: "j", Partitioner: jobgraph.PartitionForward, Targets: []Target{{0, cons.Addr()}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			emitCtx, c1 := context.WithTimeout(ctx, 2*time.Second)
+			defer c1()
+			start := time.Now()
+			for err == nil {
+				err = o.Emit(emitCtx, rec("k", strings.Repeat("v", 200)))
+			}
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Emit: %v, want the context's deadline", err)
+			}
+			if d := time.Since(start); d > 20*time.Second {
+				t.Errorf("Emit returned %v after its deadline", d)
+			}
+			closeCtx, c2 := context.WithTimeout(ctx, 300*time.Millisecond)
+			defer c2()
+			start = time.Now()
+			if err := o.Close(closeCtx); err == nil {
+				t.Fatal("Close to a stalled consumer succeeded")
+			}
+			if d := time.Since(start); d > 20*time.Second {
+				t.Errorf("Close returned %v after its deadline", d)
+			}
+			for {
+				_, err := g.Next(ctx)
+				if err == io.EOF {
+					t.Fatal("the consumer saw EOF from a producer that never ended")
+				}
+				if err != nil {
+					break
+				}
+			}
+		})
+	}
+}

@@ -179,12 +179,15 @@ func (g *Gate) readLoop(ch *inChannel, r *bufio.Reader) {
 			g.mu.Lock()
 			ch.ended = true
 			g.mu.Unlock()
+			answer := appendFrame(nil, frameAck, nil)
 			if g.push(ctx, nil, item{producer: ch.producer, end: true}) != nil {
-				return
+				// Closed while the queue was full: the records before the
+				// end were not all delivered.
+				answer = appendFrame(nil, frameCancel, message("the consumer's gate was closed"))
 			}
 			ch.wmu.Lock()
 			ch.conn.SetWriteDeadline(time.Now().Add(g.s.cfg.HandshakeTimeout))
-			ch.conn.Write(appendFrame(nil, frameAck, nil))
+			ch.conn.Write(answer)
 			ch.wmu.Unlock()
 			return
 		case frameAbort:

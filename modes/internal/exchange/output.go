@@ -66,7 +66,10 @@ type outChannel struct {
 	o        *Output
 	consumer int
 
-	mu     sync.Mutex
+	// sem is the channel's lock (a one-slot semaphore rather than a
+	// mutex, so an Emit queued behind a blocked flush still honours its
+	// context).
+	sem    chan struct{}
 	buf    []byte // the batch being filled: frameHeader bytes, then records
 	ended  bool   // end of stream sent
 	err    error  // sticky
@@ -106,7 +109,7 @@ func (s *Server) OpenOutput(ctx context.Context, spec OutputSpec) (*Output, erro
 	o := &Output{s: s, spec: spec, stop: make(chan struct{})}
 	o.abortCtx, o.cancelAbort = context.WithCancel(context.Background())
 	for _, t := range targets {
-		o.chans = append(o.chans, &outChannel{o: o, consumer: t.Consumer,
+		o.chans = append(o.chans, &outChannel{o: o, consumer: t.Consumer, sem: make(chan struct{}, 1),
 			buf: make([]byte, frameHeader, frameHeader+s.cfg.BufferBytes)})
 	}
 	// Server.Close interrupts the connecting.
@@ -380,9 +383,27 @@ func (o *Output) Emit(ctx context.Context, r operator.Record) error {
 	}
 }
 
+func (c *outChannel) lock(ctx context.Context) error {
+	select {
+	case c.sem <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case c.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *outChannel) unlock() { <-c.sem }
+
 func (c *outChannel) emit(ctx context.Context, r operator.Record, sz int) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	if err := c.lock(ctx); err != nil {
+		return err
+	}
+	defer c.unlock()
 	if err := c.usable(); err != nil {
 		return err
 	}
@@ -401,7 +422,7 @@ func (c *outChannel) emit(ctx context.Context, r operator.Record, sz int) error 
 }
 
 // usable returns the channel's error, noticing a consumer that went away
-// before a write runs into it. Under c.mu.
+// before a write runs into it. Under the channel's lock.
 func (c *outChannel) usable() error {
 	if c.err != nil {
 		return c.err
@@ -428,7 +449,7 @@ func (c *outChannel) usable() error {
 	}
 }
 
-// flushLocked sends the batch. Under c.mu.
+// flushLocked sends the batch. Under the channel's lock.
 func (c *outChannel) flushLocked(ctx context.Context) error {
 	if len(c.buf) == frameHeader {
 		return nil
@@ -455,7 +476,7 @@ func (c *outChannel) flushLocked(ctx context.Context) error {
 	return err
 }
 
-// fail records the channel's failure. Under c.mu.
+// fail records the channel's failure. Under the channel's lock.
 func (c *outChannel) fail(err error) {
 	if c.err != nil {
 		return
@@ -468,7 +489,7 @@ func (c *outChannel) fail(err error) {
 	}
 }
 
-// write writes b to a remote channel. Under c.mu.
+// write writes b to a remote channel. Under the channel's lock.
 func (c *outChannel) write(ctx context.Context, b []byte) error {
 	done := interrupt(ctx, c.conn.SetWriteDeadline)
 	_, err := c.conn.Write(b)
@@ -518,8 +539,10 @@ func (o *Output) flusher() {
 			go func() {
 				defer o.wg.Done()
 				defer c.flushing.Store(false)
-				c.mu.Lock()
-				defer c.mu.Unlock()
+				if c.lock(o.abortCtx) != nil {
+					return
+				}
+				defer c.unlock()
 				if c.usable() == nil {
 					c.flushLocked(o.abortCtx)
 				}
@@ -538,6 +561,10 @@ func (o *Output) Close(ctx context.Context) error {
 		return ErrClosed
 	}
 	o.stopFlusher()
+	// ctx ending aborts the output, which unblocks whatever waits on a
+	// consumer (a timed flush holding a channel, a full queue, a write).
+	stop := context.AfterFunc(ctx, func() { o.Abort(context.Cause(ctx)) })
+	defer stop()
 	errs := make([]error, len(o.chans))
 	var wg sync.WaitGroup
 	for i, c := range o.chans {
@@ -551,6 +578,9 @@ func (o *Output) Close(ctx context.Context) error {
 	for _, err := range errs {
 		if err != nil {
 			o.Abort(err)
+			if ctx.Err() != nil {
+				return fmt.Errorf("exchange: closing the output of job %s edge %d producer %d: %w", o.spec.Job, o.spec.Edge, o.spec.Producer, ctx.Err())
+			}
 			return err
 		}
 	}
@@ -564,7 +594,9 @@ func (o *Output) Close(ctx context.Context) error {
 
 // finish flushes the channel and ends its stream.
 func (c *outChannel) finish(ctx context.Context) error {
-	c.mu.Lock()
+	if err := c.lock(ctx); err != nil {
+		return c.streamErr(err, "")
+	}
 	err := c.usable()
 	if err == nil {
 		err = c.flushLocked(ctx)
@@ -584,7 +616,7 @@ func (c *outChannel) finish(ctx context.Context) error {
 		}
 	}
 	c.ended = true
-	c.mu.Unlock()
+	c.unlock()
 	if err != nil || c.gate != nil {
 		return err
 	}
@@ -643,8 +675,8 @@ func (o *Output) Abort(err error) {
 			go func() {
 				defer wg.Done()
 				c.conn.SetWriteDeadline(time.Now()) // unblocks a writer
-				c.mu.Lock()
-				defer c.mu.Unlock()
+				c.lock(context.Background()) // writers were just unblocked
+				defer c.unlock()
 				if !c.broken && !c.ended {
 					c.conn.SetWriteDeadline(time.Now().Add(time.Second))
 					c.conn.Write(appendFrame(nil, frameAbort, message(msg)))
