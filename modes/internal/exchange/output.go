@@ -675,7 +675,7 @@ func (o *Output) Abort(err error) {
 			go func() {
 				defer wg.Done()
 				c.conn.SetWriteDeadline(time.Now()) // unblocks a writer
-				c.lock(context.Background()) // writers were just unblocked
+				c.lock(context.Background())        // writers were just unblocked
 				defer c.unlock()
 				if !c.broken && !c.ended {
 					c.conn.SetWriteDeadline(time.Now().Add(time.Second))
