@@ -758,3 +758,37 @@ func TestContextUnblocksProducer(t *testing.T) {
 		})
 	}
 }
+
+// A peer that holds the secret but sends a malformed data frame fails its
+// channel with ErrProtocol; the gate reports it, nothing panics.
+func TestMalformedFrameFailsChannel(t *testing.T) {
+	checkNoLeaks(t)
+	secret := testSecret(t)
+	cons := startServer(t, Config{Secret: secret})
+	g, _ := cons.OpenGate(GateID{Job: "j"}, []int{0})
+	defer g.Close()
+	c, err := net.Dial("tcp", cons.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	if err := secure.ClientHandshake(c, secret); err != nil {
+		t.Fatal(err)
+	}
+	h := hello{version: protocolVersion, id: GateID{Job: "j"}, producer: 0}
+	c.Write(appendFrame(nil, frameHello, h.append(nil)))
+	reply := make([]byte, frameHeader)
+	if _, err := io.ReadFull(c, reply); err != nil || reply[4] != frameAccept {
+		t.Fatalf("reply %v, %v; want accept", reply, err)
+	}
+	// A record whose value length runs past the frame.
+	c.Write(appendFrame(nil, frameData, []byte{1, 'k', 100, 'v'}))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err = g.Next(ctx)
+	var se *StreamError
+	if !errors.Is(err, ErrProtocol) || !errors.As(err, &se) || se.Producer != 0 {
+		t.Fatalf("Next: %v, want a *StreamError with ErrProtocol", err)
+	}
+}

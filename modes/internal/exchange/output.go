@@ -18,7 +18,8 @@ import (
 )
 
 // A Target is a consumer subtask of an output edge and the address of the
-// Server of the TaskManager that runs it.
+// Server of the TaskManager that runs it. An Addr equal to the producer's
+// Server.Addr() makes the channel local (in-process).
 type Target struct {
 	Consumer int
 	Addr     string
