@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -102,6 +103,25 @@ func TestStalledConsumerBackpressure(t *testing.T) {
 			// it is far below what the producers tried to send.
 			if total := int64(producers * perProducer * recLen); last > total/4 {
 				t.Errorf("producers emitted %d of %d bytes with a stalled consumer", last, total)
+			}
+			// The live heap (both Servers, producers included) stays put
+			// while the producers keep trying, and small next to what
+			// they tried to send.
+			heap := func() uint64 {
+				runtime.GC()
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				return ms.HeapAlloc
+			}
+			h0 := heap()
+			time.Sleep(time.Second)
+			h1 := heap()
+			t.Logf("live heap while stalled: %d KiB, then %d KiB a second later", h0>>10, h1>>10)
+			if h1 > h0+1<<20 {
+				t.Errorf("live heap grew from %d to %d bytes while the consumer stalled", h0, h1)
+			}
+			if h1 > 32<<20 {
+				t.Errorf("live heap %d bytes while the consumer stalled, want under 32 MiB", h1)
 			}
 			// Unstall: every record arrives and the producers finish.
 			var n int
