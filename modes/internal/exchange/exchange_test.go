@@ -792,3 +792,19 @@ func TestMalformedFrameFailsChannel(t *testing.T) {
 		t.Fatalf("Next: %v, want a *StreamError with ErrProtocol", err)
 	}
 }
+
+// The consumer's Server checks the producer's certificate itself: a
+// producer with another secret that skips its own check of the server
+// (as an attacker would) is still refused.
+func TestServerRefusesForeignCertificate(t *testing.T) {
+	checkNoLeaks(t)
+	cons := startServer(t, Config{Secret: testSecret(t), Encrypt: true})
+	prod := startServer(t, Config{Secret: testSecret(t), Encrypt: true})
+	prod.tlsCli.VerifyPeerCertificate = nil
+	g, _ := cons.OpenGate(GateID{Job: "j"}, []int{0})
+	defer g.Close()
+	_, err := prod.OpenOutput(context.Background(), OutputSpec{Job: "j", Partitioner: jobgraph.PartitionForward, Targets: []Target{{0, cons.Addr()}}})
+	if !errors.Is(err, ErrAuthentication) {
+		t.Fatalf("OpenOutput with a foreign certificate: %v, want ErrAuthentication", err)
+	}
+}

@@ -282,10 +282,12 @@ func (c *outChannel) connect(ctx context.Context, t Target) error {
 		return c.streamErr(ctx.Err(), "")
 	}
 	if err != nil {
-		if s.cfg.Encrypt && !errors.Is(err, ErrProtocol) {
-			// TLS 1.3 clients finish their handshake before the server
-			// checked their certificate, so a refusal shows here.
-			return c.streamErr(fmt.Errorf("%w: the consumer's TaskManager closed the connection before accepting it (another deployment secret or encryption setting?): %v", ErrAuthentication, err), "")
+		var oe *net.OpError
+		if s.cfg.Encrypt && errors.As(err, &oe) && oe.Op == "remote error" {
+			// A TLS alert: TLS 1.3 clients finish their handshake before
+			// the server checked their certificate, so its refusal shows
+			// here.
+			return c.streamErr(fmt.Errorf("%w: the consumer's TaskManager refused our certificate (another deployment secret?): %v", ErrAuthentication, err), "")
 		}
 		return c.streamErr(readerErr(err), "")
 	}
