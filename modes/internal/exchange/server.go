@@ -178,7 +178,6 @@ func (s *Server) Serve(ln net.Listener) error {
 			c.Close()
 			return ErrClosed
 		}
-		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
 			s.handle(c)
@@ -187,7 +186,8 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 // hold tracks an accepted connection until it is routed to a gate, so
-// Close can close it.
+// Close can close it, and counts its goroutine (under s.mu, so Close's
+// Wait cannot miss it).
 func (s *Server) hold(c net.Conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -195,6 +195,7 @@ func (s *Server) hold(c net.Conn) bool {
 		return false
 	}
 	s.held[c] = struct{}{}
+	s.wg.Add(1)
 	return true
 }
 
