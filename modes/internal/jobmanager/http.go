@@ -39,6 +39,14 @@ func (m *JobManager) Handler() http.Handler {
 			return
 		}
 		cs, err := m.Commands(r.Context(), r.PathValue("id"), after)
+		if err != nil && r.Context().Err() != nil {
+			// The TaskManager's connection broke while it waited for
+			// commands: its process died or its node went away. Waiting
+			// for the ResourceManager to report the container (a heartbeat
+			// or more) would let a restart deploy onto it again.
+			m.TaskManagerLost(r.PathValue("id"), "its connection to the JobManager broke (its process died or its node is unreachable)")
+			return
+		}
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusNotFound)
 			return

@@ -302,7 +302,7 @@ func (t *TaskManager) run(ctx context.Context, s *subtask) (state, msg string, s
 	if err != nil {
 		fail(err)
 		log.Error("subtask failed", "err", err)
-		secondary := errors.Is(err, exchange.ErrProducerFailed) || errors.Is(err, exchange.ErrConsumerGone)
+		secondary := errors.Is(err, exchange.ErrProducerFailed) || errors.Is(err, exchange.ErrConsumerGone) || errors.Is(err, exchange.ErrConnectionLost)
 		return control.TaskFailed, err.Error(), secondary, counters
 	}
 	for _, g := range gates {
