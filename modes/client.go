@@ -22,13 +22,17 @@ import (
 func runClient(ctx context.Context, p Program, args []string) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "help" {
 		fmt.Fprintf(p.Stderr, "usage: %s run -t yarn-application|yarn-per-job [-d] [flags]\n       %s run -h   lists the flags\n", p.Name, p.Name)
+		fmt.Fprint(p.Stderr, commandsUsage(p.Name))
 		if len(args) == 0 {
 			return 2
 		}
 		return 0
 	}
+	if isCommand(args[0]) {
+		return runCommand(ctx, p, args)
+	}
 	if args[0] != "run" {
-		fmt.Fprintf(p.Stderr, "%s: unknown command %q; the command is run (e.g. %s run -t yarn-application ...)\n", p.Name, args[0], p.Name)
+		fmt.Fprintf(p.Stderr, "%s: unknown command %q; the commands are run, list, attach, cancel, stop and logs (e.g. %s run -t yarn-application ...)\n", p.Name, args[0], p.Name)
 		return 2
 	}
 	fs := flag.NewFlagSet(p.Name+" run", flag.ContinueOnError)
@@ -116,6 +120,7 @@ func (c *client) deployAndFollow(ctx context.Context, req deploy.Request) ([]*Re
 		return nil, false
 	}
 	defer d.Close()
+	saveRecord(c.p, d, req)
 	if c.rf.Detached {
 		fmt.Fprintln(c.p.Stdout, d.ID.String())
 		fmt.Fprintf(c.p.Stderr, "submitted %s detached; follow it in the ResourceManager's UI or stop it with `yarn application -kill %s`\n", d.ID, d.ID)
@@ -123,6 +128,9 @@ func (c *client) deployAndFollow(ctx context.Context, req deploy.Request) ([]*Re
 	}
 	fmt.Fprintf(c.p.Stdout, "submitted %s\n", d.ID)
 	r, err := d.Follow(ctx, &diagFilter{w: c.p.Stdout})
+	if r.State.IsFinal() {
+		forgetRecord(c.p, d.ID.String())
+	}
 	if err != nil {
 		fmt.Fprintf(c.p.Stderr, "%s: %v\n", c.p.Name, err)
 		return nil, false
