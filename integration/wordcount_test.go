@@ -327,3 +327,24 @@ func TestWordcountFailure(t *testing.T) {
 	checkNoOutput(t, tb, out)
 	checkStagingRemoved(t, tb, r.appID)
 }
+
+// TestWordcountProtections: on the Kerberos bed, wordcount runs at every
+// RPC protection level the cluster offers (-D hadoop.rpc.protection), its
+// tasks reading and writing HDFS with the job's delegation tokens only.
+func TestWordcountProtections(t *testing.T) {
+	tb := testbed.Get(t)
+	if tb.Ready.Kerberos == nil {
+		t.Skip("RPC protection levels need the Kerberos bed")
+	}
+	in, want := wordcountCorpus(t, tb)
+	for _, prot := range protections(tb) {
+		t.Run(prot, func(t *testing.T) {
+			out := outputDir(t)
+			r := runWordcount(t, tb, "-t", "yarn-application", "-input", in, "-output", out, "-D", "hadoop.rpc.protection="+prot)
+			if r.code != 0 {
+				t.Fatalf("exit %d, want 0", r.code)
+			}
+			checkWordcountOutput(t, tb, out, want)
+		})
+	}
+}

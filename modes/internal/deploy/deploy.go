@@ -256,6 +256,18 @@ func configs(req *Request) (yarn.Config, hdfs.Config, error) {
 		return ycfg, hcfg, err
 	}
 	ycfg.Logger, hcfg.Logger = req.Logger, req.Logger
+	// -D hadoop.rpc.protection=LEVEL picks one of the levels the cluster
+	// offers for this deployment: the client, the JobManager and the
+	// TaskManagers all use it (and privacy turns on the data exchange's
+	// encryption, see EncryptData).
+	if p, ok := req.Config["hadoop.rpc.protection"]; ok {
+		switch p {
+		case "authentication", "integrity", "privacy":
+			ycfg.RPCProtection = p
+		default:
+			return ycfg, hcfg, fmt.Errorf("-D hadoop.rpc.protection=%s: the level is authentication, integrity or privacy", p)
+		}
+	}
 	hcfg.RPCProtection = ycfg.RPCProtection
 	if ycfg.Kerberos != nil {
 		if req.Identity == nil {
