@@ -486,38 +486,61 @@ func (r *commandRun) cancel(ctx context.Context) (int, error) {
 		return 1, jm.explain(err, "cancelling job "+job)
 	}
 	fmt.Fprintf(r.p.Stdout, "cancelling job %s of %s\n", job, d.ID)
-	st, err := waitJobsEnded(ctx, jm, job)
+	states, rep, err := watchCancel(ctx, d, jm, []string{job})
 	if err != nil {
 		return 1, jm.explain(err, "waiting for job "+job+" to end")
 	}
-	fmt.Fprintf(r.p.Stdout, "job %s %s\n", job, st[job])
+	if rep.State.IsFinal() {
+		forgetRecord(r.p, rep.ID.String())
+		fmt.Fprintf(r.p.Stdout, "job %s %s; %s ended: %s, final status %s\n", job, cmp.Or(states[job], "ended"), rep.ID, rep.State, rep.FinalStatus)
+		return 0, nil
+	}
+	fmt.Fprintf(r.p.Stdout, "job %s %s\n", job, states[job])
 	return 0, nil
 }
 
-// waitJobsEnded polls the JobManager until every job named (every job,
-// when none is) has ended; it returns their final states.
-func waitJobsEnded(ctx context.Context, jm *jobManager, names ...string) (map[string]string, error) {
+// watchCancel polls until every job of names has ended or the application
+// has: it returns the jobs' states as last seen (from the JobManager, or
+// from the results in the final diagnostics) and the application's latest
+// report. The JobManager may go away with the application once its job
+// was cancelled, so its errors are returned only when ctx ends.
+func watchCancel(ctx context.Context, d *deploy.Deployment, jm *jobManager, names []string) (map[string]string, yarn.ApplicationReport, error) {
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
+	states := map[string]string{}
+	var rep yarn.ApplicationReport
+	var jmErr error
 	for {
-		jobs, err := jm.Jobs(ctx)
-		if err != nil {
-			return nil, err
-		}
-		states, done := map[string]string{}, true
-		for _, j := range jobs {
-			if len(names) > 0 && !slices.Contains(names, j.ID) {
-				continue
+		var latest []control.JobStatus
+		latest, jmErr = jm.Jobs(ctx)
+		if jmErr == nil {
+			done := true
+			for _, j := range latest {
+				if slices.Contains(names, j.ID) {
+					states[j.ID] = j.State
+					done = done && jobEnded(j.State)
+				}
 			}
-			states[j.ID] = j.State
-			done = done && jobEnded(j.State)
-		}
-		if done {
-			return states, nil
+			if done {
+				return states, rep, nil
+			}
+		} else if ctx.Err() == nil {
+			r, err := d.RM.ApplicationReport(ctx, d.ID)
+			if err == nil {
+				rep = r
+			}
+			if rep.State.IsFinal() {
+				for _, res := range resultsFromDiagnostics(rep.Diagnostics) {
+					if slices.Contains(names, res.JobID) {
+						states[res.JobID] = res.State
+					}
+				}
+				return states, rep, nil
+			}
 		}
 		select {
 		case <-ctx.Done():
-			return states, ctx.Err()
+			return states, rep, errors.Join(ctx.Err(), jmErr)
 		case <-t.C:
 		}
 	}
@@ -526,7 +549,10 @@ func waitJobsEnded(ctx context.Context, jm *jobManager, names ...string) (map[st
 // stop cancels -id's running jobs through its JobManager when this
 // machine holds its record, lets it end on its own for -grace, and kills
 // it through the ResourceManager if it still runs; its staging directory
-// and record are removed.
+// and record are removed. The final status is then KILLED, or what the
+// program's JobManager reported when it ended on its own once its jobs
+// were cancelled (FAILED: a cancelled job is a failed main): -status
+// cannot yet make the JobManager unregister with another.
 func (r *commandRun) stop(ctx context.Context) (int, error) {
 	defer r.close()
 	d, err := r.attachDeployment(ctx)
@@ -604,7 +630,14 @@ func (r *commandRun) cancelAll(ctx context.Context, d *deploy.Deployment, rep ya
 	if len(cancelled) == 0 {
 		return rep, nil
 	}
-	if _, err := waitJobsEnded(gctx, jm, cancelled...); err != nil && ctx.Err() == nil {
+	_, latest, err := watchCancel(gctx, d, jm, cancelled)
+	if latest.State.IsFinal() {
+		return latest, nil
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return rep, ctx.Err()
+		}
 		fmt.Fprintf(r.p.Stderr, "%s stop: the jobs did not end within -grace %v; killing %s\n", r.p.Name, r.c.grace, d.ID)
 		return rep, nil
 	}

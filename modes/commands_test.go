@@ -259,9 +259,10 @@ func TestOpenJobManager(t *testing.T) {
 	if err := jm.Cancel(ctx, "nope"); !errors.As(err, &ce) || ce.Status != http.StatusNotFound {
 		t.Errorf("unknown job: %v, want 404", err)
 	}
-	st, err := waitJobsEnded(ctx, jm, "j1")
+	// The JobManager answers, so watchCancel does not ask the RM.
+	st, _, err := watchCancel(ctx, nil, jm, []string{"j1"})
 	if err != nil || st["j1"] != "canceled" {
-		t.Errorf("waitJobsEnded = %v, %v", st, err)
+		t.Errorf("watchCancel = %v, %v", st, err)
 	}
 	// The record learned the control address.
 	rec, err := record.Read(dir, testApp)
