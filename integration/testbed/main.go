@@ -14,7 +14,8 @@ var shared *TestBed
 
 // Main is an integration package's TestMain: it starts one test bed in the
 // mode SPINDLE_TESTBED_MODE names (plain, kerberos or ha; default plain),
-// with hadoop.rpc.protection from SPINDLE_RPC_PROTECTION, sets
+// with hadoop.rpc.protection from SPINDLE_RPC_PROTECTION and, when
+// SPINDLE_TESTBED_MAPREDUCE=1, MapReduce's shuffle service, sets
 // HADOOP_CONF_DIR to its configuration, runs the tests and stops it.
 //
 // SPINDLE_TESTBED_DIR=<dir> uses the test bed already running there (see
@@ -34,7 +35,7 @@ func run(m *testing.M) int {
 		if mode == "" {
 			mode = ModePlain
 		}
-		opts := Options{RPCProtection: os.Getenv("SPINDLE_RPC_PROTECTION")}
+		opts := Options{RPCProtection: os.Getenv("SPINDLE_RPC_PROTECTION"), MapReduce: os.Getenv("SPINDLE_TESTBED_MAPREDUCE") == "1"}
 		switch mode {
 		case ModePlain:
 		case ModeKerberos:

@@ -83,6 +83,11 @@ type Options struct {
 	// NodeManagers is how many NodeManagers run. Zero means 2, or 3 with
 	// Profiles.
 	NodeManagers int
+	// MapReduce runs Hadoop MapReduce's shuffle service (the
+	// mapreduce_shuffle auxiliary service) in every NodeManager, so that
+	// Hadoop's own MapReduce jobs can run on the bed (the wordcount
+	// benchmark's reference). Ready.MapReduce says it does.
+	MapReduce bool
 }
 
 // Ready is the test bed's ready.json: where everything listens.
@@ -111,6 +116,8 @@ type Ready struct {
 	StartupSeconds       float64           `json:"startup_seconds"`
 	// Profiles is set on a bed started with Options.Profiles.
 	Profiles *Profiles `json:"profiles"`
+	// MapReduce is set on a bed started with Options.MapReduce.
+	MapReduce bool `json:"mapreduce"`
 }
 
 // Profiles describes the profiles bed (Options.Profiles).
@@ -247,6 +254,9 @@ func Start(ctx context.Context, opts Options) (*TestBed, error) {
 	}
 	if opts.NodeManagers > 0 {
 		args = append(args, "--nodemanagers", fmt.Sprint(opts.NodeManagers))
+	}
+	if opts.MapReduce {
+		args = append(args, "--mapreduce")
 	}
 	if opts.AMRMTokenRollInterval > 0 {
 		args = append(args, "--amrm-token-rolling-interval-secs", fmt.Sprint(int64(opts.AMRMTokenRollInterval.Seconds())))

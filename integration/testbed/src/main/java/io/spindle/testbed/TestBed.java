@@ -298,6 +298,16 @@ public final class TestBed {
     if (opts.profiles) {
       ProfilesBed.configure(conf, workDir);
     }
+    if (opts.mapreduce) {
+      // Hadoop MapReduce's shuffle service in every NodeManager, for the
+      // benchmark that runs Hadoop's WordCount beside Spindle's. Port 0:
+      // the NodeManagers share this JVM, and each tells the MR AM its port
+      // through the service's metadata. Opt-in: other beds start without it.
+      conf.setStrings(YarnConfiguration.NM_AUX_SERVICES, "mapreduce_shuffle");
+      conf.set("yarn.nodemanager.aux-services.mapreduce_shuffle.class",
+          "org.apache.hadoop.mapred.ShuffleHandler");
+      conf.setInt("mapreduce.shuffle.port", 0);
+    }
   }
 
   /**
@@ -617,6 +627,7 @@ public final class TestBed {
       j.append("  \"kerberos\": null,\n");
     }
     j.append("  \"ha\": ").append(opts.ha).append(",\n");
+    j.append("  \"mapreduce\": ").append(opts.mapreduce).append(",\n");
     if (opts.profiles) {
       j.append("  \"profiles\": ").append(ProfilesBed.readyJson(opts.nodeManagers)).append(",\n");
     }
@@ -1103,6 +1114,8 @@ public final class TestBed {
     long amrmRollingSecs;
     /** Racks, a custom resource, a node label, placement constraints, OPPORTUNISTIC. */
     boolean profiles;
+    /** The NodeManagers run MapReduce's shuffle service (mapreduce_shuffle). */
+    boolean mapreduce;
 
     static Options parse(String[] args) throws IOException {
       Options o = new Options();
@@ -1122,6 +1135,7 @@ public final class TestBed {
           case "--amrm-token-rolling-interval-secs":
             o.amrmRollingSecs = Long.parseLong(need(a, v)); i++; break;
           case "--profiles": o.profiles = true; break;
+          case "--mapreduce": o.mapreduce = true; break;
           default: throw new IllegalArgumentException("unknown argument " + a + "\n" + USAGE);
         }
       }
@@ -1152,7 +1166,7 @@ public final class TestBed {
     static final String USAGE = "usage: TestBed --dir DIR [--kerberos] [--ha]"
         + " [--rpc-protection authentication|integrity|privacy[,...]] [--nodemanagers N]"
         + " [--token-renew-interval-ms MS] [--token-max-lifetime-ms MS] [--ticket-lifetime-ms MS]"
-        + " [--amrm-token-rolling-interval-secs S] [--profiles]"
+        + " [--amrm-token-rolling-interval-secs S] [--profiles] [--mapreduce]"
         + " [--exit-on-stdin-eof]";
   }
 }
