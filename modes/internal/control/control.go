@@ -54,6 +54,9 @@ type Command struct {
 	Deploy   *Deployment `json:"deploy,omitempty"`
 	Cancel   *Attempt    `json:"cancel,omitempty"`
 	Shutdown bool        `json:"shutdown,omitempty"`
+	// Forget names a job that ended: the TaskManager drops its
+	// credentials (session mode).
+	Forget string `json:"forget,omitempty"`
 }
 
 // Attempt names one attempt of one job.
@@ -74,6 +77,9 @@ type Deployment struct {
 	Inputs      []InputSpec       `json:"inputs,omitempty"`
 	Outputs     []OutputSpec      `json:"outputs,omitempty"`
 	Splits      bool              `json:"splits,omitempty"`
+	// Credentials are the job's own tokens (Hadoop's credentials format)
+	// in a session; nil means the container's.
+	Credentials []byte `json:"credentials,omitempty"`
 }
 
 // InputSpec is one incoming edge of a subtask.

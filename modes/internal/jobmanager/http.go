@@ -79,6 +79,9 @@ func (m *JobManager) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/jobs", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, m.Jobs())
 	})
+	if m.cfg.Session != nil {
+		m.sessionHandlers(mux)
+	}
 	mux.HandleFunc("POST /v1/jobs/{id}/cancel", func(w http.ResponseWriter, r *http.Request) {
 		err := m.Cancel(r.PathValue("id"))
 		switch {

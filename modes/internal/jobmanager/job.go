@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/jobgraph"
 	"github.com/spindle-yarn/spindle/modes/internal/control"
 	"github.com/spindle-yarn/spindle/modes/operator"
@@ -41,18 +42,47 @@ type job struct {
 	started, ended   time.Time
 	counters         map[string]int64
 	rootCause        string
+	opts             RunOptions
+	// grown is how many TaskManagers the session asked the pool for on
+	// this job's behalf (session mode).
+	grown int
+}
+
+// RunOptions are a job's own settings in a session.
+type RunOptions struct {
+	// Identity names whose credentials the job carries; in a session a
+	// TaskManager serves only jobs of the identity it first served. Empty
+	// means the deployment's own.
+	Identity string
+	// Credentials are the job's tokens (Hadoop's credentials format),
+	// handed to its subtasks with their deployment and dropped by the
+	// TaskManagers when the job ends. Nil means the containers' own.
+	Credentials []byte
+	// HDFS returns the client the job's splitters and committers use;
+	// nil means Config.HDFS.
+	HDFS func(ctx context.Context) (*hdfs.Client, error)
+	// OnStart is called with the job's id once it is accepted.
+	OnStart func(id string)
 }
 
 // Run runs the job g to its end and returns its result. A job that fails
-// or is cancelled returns a *JobError with the result. Vertices with
-// parallelism 0 get defaultParallelism.
+// or is cancelled returns a *JobError with the result.
 func (m *JobManager) Run(ctx context.Context, g *jobgraph.JobGraph) (*Result, error) {
+	return m.RunWith(ctx, g, RunOptions{})
+}
+
+// RunWith is Run with the job's own options.
+func (m *JobManager) RunWith(ctx context.Context, g *jobgraph.JobGraph, opts RunOptions) (*Result, error) {
 	if err := g.Validate(operator.Names(), &m.cfg.TaskManager); err != nil {
 		return nil, err
 	}
 	plan, err := jobgraph.NewPlan(g, m.cfg.TaskManager)
 	if err != nil {
 		return nil, err
+	}
+	if s := m.cfg.Session; s != nil && s.MaxTaskManagersPerJob > 0 && len(plan.TaskManagers) > s.MaxTaskManagersPerJob {
+		return nil, fmt.Errorf("%w: the job needs %d TaskManagers of %d slots, the session allows %d per job; lower its parallelism or raise the session's -max-taskmanagers-per-job",
+			ErrQuota, len(plan.TaskManagers), m.cfg.TaskManager.Slots, s.MaxTaskManagersPerJob)
 	}
 	m.mu.Lock()
 	if m.closed {
@@ -73,18 +103,26 @@ func (m *JobManager) Run(ctx context.Context, g *jobgraph.JobGraph) (*Result, er
 		name = id
 	}
 	j := &job{m: m, id: id, name: name, g: g, plan: plan, state: StateCreated,
-		tms: make([]string, len(plan.TaskManagers)), started: m.cfg.Now()}
+		tms: make([]string, len(plan.TaskManagers)), started: m.cfg.Now(), opts: opts}
 	m.jobs[id] = j
 	m.order = append(m.order, id)
 	need := len(plan.TaskManagers)
-	m.wanted += need
-	wanted := m.wanted
+	var wanted int
+	if m.cfg.Session == nil {
+		m.wanted += need
+		wanted = m.wanted
+	}
 	m.broadcast()
 	m.mu.Unlock()
-	m.log.Info("job submitted", "job", id, "name", name, "taskmanagers", need, "slots", plan.Slots())
-	if err := m.cfg.Pool.SetTaskManagers(wanted); err != nil {
-		m.finishJob(j, StateFailed, "asking for TaskManagers: "+err.Error(), need)
-		return j.result(), &JobError{Result: j.result()}
+	if opts.OnStart != nil {
+		opts.OnStart(id)
+	}
+	m.log.Info("job submitted", "job", id, "name", name, "taskmanagers", need, "slots", plan.Slots(), "identity", opts.Identity)
+	if m.cfg.Session == nil {
+		if err := m.cfg.Pool.SetTaskManagers(wanted); err != nil {
+			m.finishJob(j, StateFailed, "asking for TaskManagers: "+err.Error(), need)
+			return j.result(), &JobError{Result: j.result()}
+		}
 	}
 
 	restarts := jobgraph.NewRestarts(g.Restart, m.cfg.Random)
@@ -196,19 +234,23 @@ func (m *JobManager) acquire(ctx context.Context, j *job) error {
 				}
 				j.tms[i] = ""
 			}
-			for _, tm := range sortedTMs(m.tms) {
-				if !tm.lost && tm.job == "" && tm.dataAddr != "" {
-					tm.job = j.id
-					j.tms[i] = tm.id
-					break
-				}
+			for _, tm := range m.assignable(j) {
+				tm.job, tm.identity = j.id, j.opts.Identity
+				j.tms[i] = tm.id
+				break
 			}
 			if j.tms[i] == "" {
 				missing++
 			}
 		}
 		if missing == 0 {
+			m.dequeue(j)
 			return nil
+		}
+		if m.cfg.Session != nil {
+			if err := m.grow(j, missing); err != nil {
+				return err
+			}
 		}
 		if j.cancelRequested {
 			return errors.New("cancelled by a client")
@@ -246,8 +288,12 @@ func (m *JobManager) computeSplits(ctx context.Context, j *job) (map[string][]op
 
 func (m *JobManager) env(ctx context.Context, j *job, v *jobgraph.Vertex) (operator.SplitEnv, error) {
 	env := operator.SplitEnv{Job: j.id, Attempt: j.attempt, Config: vertexConfig(j.g, v), Parallelism: v.Parallelism, Logger: m.log}
-	if m.cfg.HDFS != nil {
-		c, err := m.cfg.HDFS(ctx)
+	hdfsFn := m.cfg.HDFS
+	if j.opts.HDFS != nil {
+		hdfsFn = j.opts.HDFS
+	}
+	if hdfsFn != nil {
+		c, err := hdfsFn(ctx)
 		if err != nil {
 			return env, err
 		}
@@ -282,6 +328,7 @@ func (m *JobManager) deploy(j *job) {
 				Attempt: control.Attempt{Job: j.id, Attempt: j.attempt}, JobName: j.name,
 				Vertex: v.ID, Operator: v.Operator, Index: i, Parallelism: v.Parallelism,
 				Config: vertexConfig(j.g, v), Splits: op != nil && op.Splitter != nil,
+				Credentials: j.opts.Credentials,
 			}
 			for _, ei := range j.g.Inputs(v.ID) {
 				e := j.g.Edges[ei]
@@ -379,6 +426,23 @@ func (m *JobManager) finishJob(j *job, state, cause string, need int) {
 		cs = append(cs, s.counters)
 	}
 	j.counters = counterSum(cs...)
+	m.dequeue(j)
+	if m.cfg.Session != nil {
+		// The TaskManagers stay for later jobs of the same identity; they
+		// drop this job's credentials now.
+		for _, id := range j.tms {
+			if tm := m.tms[id]; tm != nil && tm.job == j.id {
+				tm.job, tm.idleSince = "", m.cfg.Now()
+				if !tm.lost {
+					m.send(tm, control.Command{Forget: j.id})
+				}
+			}
+		}
+		m.broadcast()
+		m.mu.Unlock()
+		m.log.Info("job ended", "job", j.id, "state", state, "attempts", j.attempt+1, "root_cause", cause)
+		return
+	}
 	var release []string
 	for _, id := range j.tms {
 		if tm := m.tms[id]; tm != nil && tm.job == j.id {

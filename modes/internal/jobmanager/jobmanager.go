@@ -68,6 +68,9 @@ type Config struct {
 	// DescribeTaskManager adds to a root cause what is known of a
 	// TaskManager (its node); nil means the id alone.
 	DescribeTaskManager func(id string) string
+	// Session, when set, keeps TaskManagers between jobs (see
+	// SessionConfig); nil releases a job's TaskManagers when it ends.
+	Session *SessionConfig
 }
 
 // Job states, as Flink names them.
@@ -122,9 +125,13 @@ type JobManager struct {
 	jobs    map[string]*job
 	order   []string // job ids in submission order
 	wanted  int      // TaskManagers wanted by running jobs
-	nextJob int
-	seq     int64
-	closed  bool
+	target  int      // TaskManagers asked of the pool (session mode)
+	waiting []string // jobs waiting for TaskManagers, in order (session mode)
+	// sessionCtx is the session's lifetime, which its jobs run under.
+	sessionCtx context.Context
+	nextJob    int
+	seq        int64
+	closed     bool
 }
 
 type taskManager struct {
@@ -134,6 +141,10 @@ type taskManager struct {
 	job                string // the job it serves, or ""
 	lost               bool
 	registered         time.Time
+	// identity is whose jobs it serves (session mode): set by its first
+	// job, kept while idle.
+	identity  string
+	idleSince time.Time
 }
 
 // New returns a JobManager.

@@ -1,0 +1,296 @@
+package jobmanager
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/spindle-yarn/spindle/hdfs"
+	"github.com/spindle-yarn/spindle/jobgraph"
+	"github.com/spindle-yarn/spindle/modes/internal/control"
+)
+
+// SessionConfig makes a JobManager a session's: TaskManagers outlive jobs
+// and serve later jobs of the identity they first served; at least
+// MinTaskManagers are kept, at most MaxTaskManagers held, and idle ones
+// beyond the minimum are released after IdleTimeout.
+type SessionConfig struct {
+	MinTaskManagers, MaxTaskManagers int
+	// MaxTaskManagersPerJob refuses a job whose plan needs more (a quota,
+	// so that one job cannot take the whole session). Zero means
+	// MaxTaskManagers.
+	MaxTaskManagersPerJob int
+	IdleTimeout           time.Duration
+	// JobHDFS returns the HDFS client of a job from its credentials, for
+	// its splitters and committers; the returned func closes it. Nil means
+	// Config.HDFS.
+	JobHDFS func(creds []byte) (func(ctx context.Context) (*hdfs.Client, error), func(), error)
+	// Stop is called when a client asks the session to stop
+	// (POST /v1/stop), after its jobs were cancelled.
+	Stop func()
+}
+
+// ErrQuota refuses a job larger than the session allows.
+var ErrQuota = errors.New("the job exceeds the session's quota")
+
+// assignable are the TaskManagers that may serve j now, the ones of its
+// identity first; mu is held.
+func (m *JobManager) assignable(j *job) []*taskManager {
+	var same, fresh []*taskManager
+	for _, tm := range sortedTMs(m.tms) {
+		if tm.lost || tm.job != "" || tm.dataAddr == "" {
+			continue
+		}
+		switch {
+		case m.cfg.Session == nil:
+			fresh = append(fresh, tm)
+		case tm.identity == j.opts.Identity:
+			same = append(same, tm)
+		case tm.identity == "":
+			fresh = append(fresh, tm)
+		}
+	}
+	return append(same, fresh...)
+}
+
+// grow asks the pool for the TaskManagers j still misses, within the
+// session's maximum, freeing idle TaskManagers of other identities to make
+// room; jobs beyond capacity wait in submission order. mu is held.
+func (m *JobManager) grow(j *job, missing int) error {
+	s := m.cfg.Session
+	if !slices.Contains(m.waiting, j.id) {
+		m.waiting = append(m.waiting, j.id)
+	}
+	if m.waiting[0] != j.id {
+		return nil // an earlier job waits for capacity first
+	}
+	// TaskManagers asked for on j's behalf and not yet registered.
+	coming := j.grown - m.assignedTo(j)
+	need := missing - max(coming, 0)
+	if need <= 0 {
+		return nil
+	}
+	limit := s.MaxTaskManagers
+	if limit <= 0 {
+		limit = 1 << 30
+	}
+	for m.target+need > limit {
+		victim := m.idleOfOtherIdentity(j.opts.Identity)
+		if victim == nil {
+			break
+		}
+		m.releaseLocked(victim, "making room for job "+j.id)
+	}
+	grant := min(need, limit-m.target)
+	if grant <= 0 {
+		return nil // at capacity: wait for a job to end
+	}
+	m.target += grant
+	j.grown += grant
+	if err := m.cfg.Pool.SetTaskManagers(m.target); err != nil {
+		return fmt.Errorf("asking for TaskManagers: %w", err)
+	}
+	m.log.Info("session grows", "job", j.id, "taskmanagers", m.target)
+	return nil
+}
+
+// assignedTo counts the TaskManagers serving j that j asked the pool for
+// (fresh ones); mu is held.
+func (m *JobManager) assignedTo(j *job) int {
+	n := 0
+	for _, id := range j.tms {
+		if id != "" {
+			n++
+		}
+	}
+	return n
+}
+
+func (m *JobManager) idleOfOtherIdentity(identity string) *taskManager {
+	for _, tm := range sortedTMs(m.tms) {
+		if !tm.lost && tm.job == "" && tm.dataAddr != "" && tm.identity != identity && tm.identity != "" {
+			return tm
+		}
+	}
+	return nil
+}
+
+// releaseLocked gives a TaskManager back to the pool for good; mu is held.
+func (m *JobManager) releaseLocked(tm *taskManager, why string) {
+	tm.lost = true
+	m.send(tm, control.Command{Shutdown: true})
+	m.target--
+	if err := m.cfg.Pool.Release(tm.id); err != nil {
+		m.log.Warn("releasing a TaskManager", "id", tm.id, "err", err)
+	}
+	m.log.Info("TaskManager released", "id", tm.id, "why", why, "taskmanagers", m.target)
+	m.broadcast()
+}
+
+// dequeue removes j from the waiting jobs; mu is held.
+func (m *JobManager) dequeue(j *job) {
+	if i := slices.Index(m.waiting, j.id); i >= 0 {
+		m.waiting = slices.Delete(m.waiting, i, i+1)
+		m.broadcast()
+	}
+}
+
+// RunSession serves as a session until ctx ends: it asks for the minimum
+// TaskManagers and releases idle ones beyond it after the idle timeout.
+// Jobs submitted over the control protocol run under ctx.
+func (m *JobManager) RunSession(ctx context.Context) error {
+	s := m.cfg.Session
+	if s == nil {
+		return errors.New("jobmanager: not a session (Config.Session is nil)")
+	}
+	m.mu.Lock()
+	m.sessionCtx = ctx
+	m.target = s.MinTaskManagers
+	m.mu.Unlock()
+	if err := m.cfg.Pool.SetTaskManagers(s.MinTaskManagers); err != nil {
+		return err
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		if s.IdleTimeout <= 0 {
+			continue
+		}
+		m.mu.Lock()
+		now := m.cfg.Now()
+		live := 0
+		for _, tm := range m.tms {
+			if !tm.lost {
+				live++
+			}
+		}
+		for _, tm := range sortedTMs(m.tms) {
+			if live <= s.MinTaskManagers || m.target <= s.MinTaskManagers {
+				break
+			}
+			if !tm.lost && tm.job == "" && tm.dataAddr != "" && !tm.idleSince.IsZero() && now.Sub(tm.idleSince) >= s.IdleTimeout {
+				m.releaseLocked(tm, "idle for "+s.IdleTimeout.String())
+				live--
+			}
+		}
+		m.mu.Unlock()
+	}
+}
+
+// SubmitRequest is a job submitted to a session.
+type SubmitRequest struct {
+	// Graph is the encoded JobGraph (jobgraph.Encode).
+	Graph []byte `json:"graph"`
+	// Identity names whose credentials the job carries.
+	Identity string `json:"identity,omitempty"`
+	// Credentials are the job's tokens, in Hadoop's credentials format.
+	Credentials []byte `json:"credentials,omitempty"`
+}
+
+// SubmitResponse names the job started.
+type SubmitResponse struct {
+	ID string `json:"id"`
+}
+
+// submit starts a job of a session and returns its id once accepted.
+func (m *JobManager) submit(req SubmitRequest) (string, error) {
+	m.mu.Lock()
+	ctx := m.sessionCtx
+	closed := m.closed
+	m.mu.Unlock()
+	if ctx == nil || closed {
+		return "", errors.New("the session is not accepting jobs")
+	}
+	g, err := jobgraph.Decode(req.Graph)
+	if err != nil {
+		return "", err
+	}
+	opts := RunOptions{Identity: req.Identity, Credentials: req.Credentials}
+	var closeFS func()
+	if s := m.cfg.Session; s.JobHDFS != nil && len(req.Credentials) > 0 {
+		fs, c, err := s.JobHDFS(req.Credentials)
+		if err != nil {
+			return "", fmt.Errorf("the job's credentials: %w", err)
+		}
+		opts.HDFS, closeFS = fs, c
+	}
+	started := make(chan string, 1)
+	failed := make(chan error, 1)
+	opts.OnStart = func(id string) { started <- id }
+	go func() {
+		if closeFS != nil {
+			defer closeFS()
+		}
+		_, err := m.RunWith(ctx, g, opts)
+		var je *JobError
+		if err != nil && !errors.As(err, &je) {
+			failed <- err // refused before it started
+		}
+	}()
+	select {
+	case id := <-started:
+		return id, nil
+	case err := <-failed:
+		return "", err
+	}
+}
+
+// sessionHandlers adds the session's endpoints to mux:
+//
+//	POST /v1/jobs        SubmitRequest → SubmitResponse
+//	GET  /v1/jobs/{id}   → control.JobStatus
+//	POST /v1/stop        cancels every job and stops the session
+func (m *JobManager) sessionHandlers(mux *http.ServeMux) {
+	mux.HandleFunc("POST /v1/jobs", func(w http.ResponseWriter, r *http.Request) {
+		var req SubmitRequest
+		if err := json.NewDecoder(io.LimitReader(r.Body, maxBody)).Decode(&req); err != nil {
+			http.Error(w, "decoding the request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		id, err := m.submit(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		writeJSON(w, SubmitResponse{ID: id})
+	})
+	mux.HandleFunc("GET /v1/jobs/{id}", func(w http.ResponseWriter, r *http.Request) {
+		m.mu.Lock()
+		j := m.jobs[r.PathValue("id")]
+		var st control.JobStatus
+		if j != nil {
+			st = j.status()
+		}
+		m.mu.Unlock()
+		if j == nil {
+			http.Error(w, fmt.Sprintf("%v: %s", ErrUnknownJob, r.PathValue("id")), http.StatusNotFound)
+			return
+		}
+		writeJSON(w, st)
+	})
+	mux.HandleFunc("POST /v1/stop", func(w http.ResponseWriter, r *http.Request) {
+		m.mu.Lock()
+		stop := m.cfg.Session.Stop
+		for _, j := range m.jobs {
+			if !j.done {
+				j.cancelRequested = true
+			}
+		}
+		m.broadcast()
+		m.mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+		if stop != nil {
+			go stop()
+		}
+	})
+}
