@@ -42,7 +42,16 @@ func (e *Engine) request(now time.Time) yarn.AllocateRequest {
 			// after so long without an allocation, one racing it is unlikely.
 			continue
 		}
-		req.Asks = append(req.Asks, p.rows(p.id, want, e.rackOf)...)
+		switch {
+		case !p.AntiAffinity:
+			req.Asks = append(req.Asks, p.rows(p.id, want, e.rackOf)...)
+		case want > 0 || p.scheduled:
+			req.SchedulingRequests = append(req.SchedulingRequests, p.schedulingRequest(p.id, want))
+			p.scheduled = true
+		default:
+			// Nothing wanted and nothing to cancel: a SchedulingRequest
+			// of 0 would only make the RM set up an empty request.
+		}
 		if want > len(p.asked) {
 			for range want - len(p.asked) {
 				p.asked = append(p.asked, now)

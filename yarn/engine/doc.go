@@ -11,10 +11,11 @@
 // Register the ApplicationMaster with the AMClient, build an Engine with
 // New from a Config naming the clients, the profiles (kinds of container:
 // resource including custom types such as yarn.io/gpu, priority, node
-// label, locality, execution type, and a target count each) and a
-// LaunchContext callback, then call Run, which blocks and heartbeats until
-// ctx ends or the engine gives up. SetTarget changes a profile's count at
-// any time, from any goroutine; Status reports counts. After Run returns,
+// label, locality, execution type, node anti-affinity, and a target count
+// each) and a LaunchContext callback, then call Run, which blocks and
+// heartbeats until ctx ends or the engine gives up. SetTarget changes a
+// profile's count at any time, from any goroutine, and AddTarget by a
+// delta in one step; Status reports counts. After Run returns,
 // unregister with AMClient.Finish.
 //
 // # Asks
@@ -37,6 +38,13 @@
 // allocated before it learned of the lower total arrive all the same, and
 // the engine releases any container beyond a target at once and counts
 // it (Status.Excess, spindle_engine_containers_excess_total).
+//
+// A profile with AntiAffinity (at most one of its containers per node)
+// is asked for with a SchedulingRequest carrying the profile's allocation
+// tag and a node anti-affinity constraint to that tag, instead of
+// ResourceRequest rows. The ResourceManager's "scheduler"
+// placement-constraint handler keeps a SchedulingRequest's count as a
+// total too, so the rules above hold for it unchanged.
 //
 // Lowering a target releases containers beyond it: first those allocated
 // and not yet being started, then those being started, then running ones,

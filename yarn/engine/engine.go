@@ -209,6 +209,10 @@ type profileState struct {
 	// resync).
 	sent  int
 	valid bool
+	// scheduled says an AntiAffinity profile's SchedulingRequest reached
+	// the RM (since the last resync), so a total of 0 must go out to
+	// cancel it.
+	scheduled bool
 	// asked holds when each of the sent containers was asked for, oldest
 	// first, for the allocation latency.
 	asked []time.Time
@@ -324,7 +328,7 @@ func (e *Engine) addProfile(p Profile) error {
 	e.order = append(e.order, ps)
 	e.byReqID[ps.id] = ps
 	e.log.Info("engine: profile declared", "profile", p.Name, "allocation_request_id", ps.id, "target", p.Target,
-		"memory_mb", p.Resource.MemoryMB, "vcores", p.Resource.VCores)
+		"memory_mb", p.Resource.MemoryMB, "vcores", p.Resource.VCores, "anti_affinity", p.AntiAffinity)
 	return nil
 }
 
@@ -338,12 +342,28 @@ func (e *Engine) SetTarget(profile string, n int) error {
 	if n < 0 {
 		return fmt.Errorf("engine: negative target %d for profile %q", n, profile)
 	}
+	_, err := e.changeTarget(profile, func(int) int { return n })
+	return err
+}
+
+// AddTarget changes a profile's target by delta (negative lowers it) and
+// returns the new target, as one step under the engine's lock: calls from
+// several goroutines, and the engine's own changes (a RunOnce container's
+// success lowers its target), never undo each other, as reading Status
+// and calling SetTarget could. The target stops at zero. Its effects are
+// SetTarget's.
+func (e *Engine) AddTarget(profile string, delta int) (int, error) {
+	return e.changeTarget(profile, func(old int) int { return max(0, old+delta) })
+}
+
+func (e *Engine) changeTarget(profile string, to func(old int) int) (int, error) {
 	e.mu.Lock()
 	p := e.profiles[profile]
 	if p == nil {
 		e.mu.Unlock()
-		return fmt.Errorf("engine: no profile %q", profile)
+		return 0, fmt.Errorf("engine: no profile %q", profile)
 	}
+	n := to(p.Target)
 	if p.Target != n {
 		e.log.Info("engine: target changed", "profile", profile, "from", p.Target, "to", n)
 		p.Target = n
@@ -351,7 +371,7 @@ func (e *Engine) SetTarget(profile string, n int) error {
 	}
 	e.mu.Unlock()
 	e.poke()
-	return nil
+	return n, nil
 }
 
 // Release gives one container back to the RM and lowers its profile's
@@ -602,7 +622,7 @@ func (e *Engine) doneLocked() bool {
 func (e *Engine) resyncLocked() {
 	e.log.Info("engine: the ResourceManager forgot this attempt; resending asks, blacklist and releases")
 	for _, p := range e.order {
-		p.valid = false
+		p.valid, p.scheduled = false, false
 	}
 	e.excl.resync()
 	e.toRelease = e.toRelease[:0]

@@ -37,9 +37,11 @@ type fakeRM struct {
 	seq       int64
 	// allocated counts all containers ever allocated, by request id.
 	allocated map[int64]int
-	released  []yarn.ContainerID
-	all       []yarn.Container
-	nextNode  int
+	// spread are the request ids under node anti-affinity to themselves.
+	spread   map[int64]bool
+	released []yarn.ContainerID
+	all      []yarn.Container
+	nextNode int
 }
 
 type fakeAnswer struct {
@@ -51,7 +53,7 @@ func newFakeRM(t testing.TB, nodes ...string) *fakeRM {
 	rm := &fakeRM{t: t, reqs: make(chan yarn.AllocateRequest), resps: make(chan fakeAnswer),
 		app:  yarn.ApplicationAttemptID{Application: yarn.ApplicationID{ClusterTimestamp: 1700000000000, ID: 1}, Attempt: 1},
 		asks: map[int64]int{}, shapes: map[int64]yarn.ResourceRequest{}, live: map[yarn.ContainerID]int64{},
-		blacklist: map[string]bool{}, allocated: map[int64]int{}}
+		blacklist: map[string]bool{}, allocated: map[int64]int{}, spread: map[int64]bool{}}
 	if len(nodes) == 0 {
 		nodes = []string{"h1", "h2"}
 	}
@@ -84,6 +86,15 @@ func (rm *fakeRM) apply(req yarn.AllocateRequest) {
 			rm.shapes[a.AllocationRequestID] = a
 		}
 	}
+	for _, r := range req.SchedulingRequests {
+		// As the "scheduler" placement-constraint handler: a total too.
+		rm.asks[r.AllocationRequestID] = int(r.NumAllocations)
+		rm.shapes[r.AllocationRequestID] = yarn.ResourceRequest{Priority: r.Priority, Resource: r.Resource,
+			ExecutionType: r.ExecutionType, AllocationRequestID: r.AllocationRequestID}
+		if c := r.Constraint; c != nil && c.Scope == yarn.ScopeNode && c.MaxCardinality == 0 {
+			rm.spread[r.AllocationRequestID] = true
+		}
+	}
 	for _, id := range req.Release {
 		rm.released = append(rm.released, id)
 		if _, ok := rm.live[id]; ok {
@@ -111,9 +122,9 @@ func (rm *fakeRM) schedule(n int) int {
 	slices.Sort(ids)
 	for _, id := range ids {
 		for rm.asks[id] > 0 && done < n {
-			node, ok := rm.pickNode()
+			node, ok := rm.pickNode(id)
 			if !ok {
-				return done
+				break
 			}
 			rm.asks[id]--
 			rm.give(id, node)
@@ -137,11 +148,22 @@ func (rm *fakeRM) give(id int64, node yarn.NodeID) yarn.Container {
 	return c
 }
 
-func (rm *fakeRM) pickNode() (yarn.NodeID, bool) {
+// pickNode picks a node for request id: round robin over the nodes not
+// blacklisted and, for a request under anti-affinity, holding none of
+// its containers.
+func (rm *fakeRM) pickNode(id int64) (yarn.NodeID, bool) {
+	taken := map[yarn.NodeID]bool{}
+	if rm.spread[id] {
+		for _, c := range rm.all {
+			if _, live := rm.live[c.ID]; live && c.AllocationRequestID == id {
+				taken[c.NodeID] = true
+			}
+		}
+	}
 	for range rm.nodes {
 		n := rm.nodes[rm.nextNode%len(rm.nodes)]
 		rm.nextNode++
-		if !rm.blacklist[n.Host] {
+		if !rm.blacklist[n.Host] && !taken[n] {
 			return n, true
 		}
 	}

@@ -40,6 +40,22 @@ type Profile struct {
 	ExecutionType yarn.ExecutionType
 	// EnforceExecutionType refuses containers of the other execution type.
 	EnforceExecutionType bool
+	// AntiAffinity puts at most one of the profile's containers on a node.
+	// The profile is then asked for with a SchedulingRequest instead of
+	// ResourceRequests: its containers carry the allocation tag
+	// AllocationTag(Name) and the request's placement constraint keeps
+	// them off nodes already holding a container with that tag (Hadoop's
+	// node anti-affinity, counted among this application's containers).
+	// The ResourceManager serves it only with
+	// yarn.resourcemanager.placement-constraints.handler "scheduler" (the
+	// CapacityScheduler), which holds a SchedulingRequest's
+	// numAllocations as a total just like a ResourceRequest's, so the
+	// engine's asks keep their meaning; elsewhere the heartbeat fails.
+	// Not with NodeLabel, Nodes, Racks or OPPORTUNISTIC, which such a
+	// request cannot carry, and the Name must be a plain tag (letters,
+	// digits, '.', '_', '-'). A target above the number of usable nodes
+	// stays outstanding for the rest.
+	AntiAffinity bool
 	// RunOnce makes the profile a batch: a container that exits 0 lowers
 	// the target by one instead of being replaced, so Target containers
 	// each run once to success. False keeps Target containers running,
@@ -62,6 +78,13 @@ func (p *Profile) validate() error {
 		// Hadoop's AMRMClient refuses this too: the label applies to the
 		// ANY row only, and the scheduler would ignore the locations.
 		return fmt.Errorf("profile %q: a node label cannot be combined with nodes or racks", p.Name)
+	case p.AntiAffinity && (p.NodeLabel != "" || len(p.Nodes) > 0 || len(p.Racks) > 0):
+		return fmt.Errorf("profile %q: anti-affinity cannot be combined with a node label, nodes or racks", p.Name)
+	case p.AntiAffinity && p.ExecutionType == yarn.ExecutionOpportunistic:
+		// The RM places OPPORTUNISTIC containers from ResourceRequests only.
+		return fmt.Errorf("profile %q: anti-affinity is for GUARANTEED containers only", p.Name)
+	case p.AntiAffinity && !plainTag(p.Name):
+		return fmt.Errorf("profile %q: an anti-affinity profile's name is its allocation tag and must consist of letters, digits, '.', '_' and '-'", p.Name)
 	}
 	for k, v := range p.Resource.Custom {
 		if k == yarn.ResourceMemory || k == yarn.ResourceVCores || v < 0 {
@@ -115,6 +138,42 @@ func (p *Profile) rows(id int64, n int, rackOf func(string) string) []yarn.Resou
 	r := base
 	r.ResourceName, r.StrictLocality, r.NodeLabel = yarn.AnyResourceName, strict, p.NodeLabel
 	return append(out, r)
+}
+
+// AllocationTag is the allocation tag the containers of an AntiAffinity
+// profile carry, for the RM's container reports and other requests'
+// constraints: the profile's name.
+func AllocationTag(profile string) string { return profile }
+
+// plainTag reports whether s is safe as an allocation tag: Hadoop parses
+// tags out of constraint expressions, where '/', '=', ',' and spaces have
+// meanings of their own.
+func plainTag(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// schedulingRequest asks for n containers of an AntiAffinity profile: a
+// total, as rows are (the "scheduler" handler replaces the outstanding
+// numAllocations of an allocation request id with each request; every
+// other field must stay as first sent, and does, since a profile does not
+// change).
+func (p *Profile) schedulingRequest(id int64, n int) yarn.SchedulingRequest {
+	tag := AllocationTag(p.Name)
+	return yarn.SchedulingRequest{
+		AllocationRequestID: id, Priority: p.Priority,
+		ExecutionType: p.ExecutionType, EnforceExecutionType: p.EnforceExecutionType,
+		AllocationTags: []string{tag}, NumAllocations: int32(n), Resource: p.Resource,
+		Constraint: yarn.AntiAffinity(yarn.ScopeNode, tag),
+	}
 }
 
 // dedupe returns s without repeats, in first-seen order.
