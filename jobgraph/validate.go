@@ -14,8 +14,16 @@ import (
 // When tm is not nil, Validate also checks that every slot the planner
 // would make fits in one TaskManager of that spec; it does not check
 // MaxTaskManagers, which only planning can (NewPlan does).
+//
+// A graph without vertices is an error: it would run nothing, and a job
+// that has no subtask never reports one finished.
 func (g *JobGraph) Validate(operators map[string]bool, tm *TaskManagerSpec) error {
-	return joinErrors(g.check(operators, true, tm))
+	errs := g.check(operators, true, tm)
+	if len(g.Vertices) == 0 {
+		errs = append([]error{&JobError{Field: "Vertices", Err: ErrInvalid,
+			Hint: "the graph has no vertices; add at least one operator before executing it"}}, errs...)
+	}
+	return joinErrors(errs)
 }
 
 // check is Validate; checkOperators false skips the operator names, for

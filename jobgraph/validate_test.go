@@ -136,6 +136,12 @@ func TestValidate(t *testing.T) {
 			substr: `"map" has parallelism 2 and "sink" has 4; give both the same parallelism, or use a rebalance or hash edge`,
 		},
 		{
+			name:   "no vertices",
+			edit:   func(g *JobGraph) { g.Vertices, g.Edges = nil, nil },
+			want:   []string{"job Vertices ErrInvalid"},
+			substr: "the graph has no vertices; add at least one operator",
+		},
+		{
 			name: "different parallelisms through a hash edge are fine",
 			edit: func(g *JobGraph) { g.Vertices[2].Parallelism = 4; g.Edges[1].Partitioner = PartitionHash },
 		},
