@@ -30,8 +30,11 @@ const (
 // RunFlags are the flags of the run command. NewRunFlags registers them and
 // sets their defaults; read them after the FlagSet has parsed.
 type RunFlags struct {
-	// Target is -t: TargetApplication or TargetPerJob.
+	// Target is -t: TargetApplication, TargetPerJob or TargetSession.
 	Target string
+	// Session is -session: the name or application id of the session a
+	// yarn-session run submits to.
+	Session string
 	// Detached is -d: print the application id and exit once submitted.
 	Detached bool
 	Queue    string
@@ -74,6 +77,7 @@ func NewRunFlags(fs *flag.FlagSet) *RunFlags {
 	f := &RunFlags{Config: map[string]string{}}
 	fs.StringVar(&f.Target, "t", "", "deployment target: "+TargetApplication+" (main runs in the ApplicationMaster) or "+TargetPerJob+" (main runs here and ships the job graph)")
 	fs.BoolVar(&f.Detached, "d", false, "detached: print the application id once submitted and exit")
+	fs.StringVar(&f.Session, "session", "", "with -t "+TargetSession+": the name or application id of the running session to submit to")
 	fs.StringVar(&f.Queue, "queue", "default", "YARN queue to submit to")
 	fs.StringVar(&f.Name, "name", "", "application name (default: the program's name)")
 	fs.Func("tags", "comma-separated application tags", func(s string) error {
@@ -137,6 +141,8 @@ func (f *RunFlags) Mode() string {
 		return launch.ModeApplication
 	case TargetPerJob:
 		return launch.ModePerJob
+	case TargetSession:
+		return launch.ModeSession
 	}
 	return ""
 }
@@ -146,10 +152,15 @@ func (f *RunFlags) Mode() string {
 func (f *RunFlags) Validate() error {
 	switch f.Target {
 	case TargetApplication, TargetPerJob:
+		if f.Session != "" {
+			return fmt.Errorf("-session is for -t %s; drop it, or use -t %s", TargetSession, TargetSession)
+		}
 	case "":
-		return fmt.Errorf("-t is required: -t %s or -t %s", TargetApplication, TargetPerJob)
+		return fmt.Errorf("-t is required: -t %s, -t %s or -t %s -session NAME", TargetApplication, TargetPerJob, TargetSession)
 	case TargetSession:
-		return fmt.Errorf("-t %s is not supported yet; use -t %s or -t %s", TargetSession, TargetApplication, TargetPerJob)
+		if strings.TrimSpace(f.Session) == "" {
+			return fmt.Errorf("-t %s needs -session NAME (or an application id) naming a running session; start one with `session start -name NAME`", TargetSession)
+		}
 	default:
 		return fmt.Errorf("-t %q is not a deployment target; use -t %s or -t %s", f.Target, TargetApplication, TargetPerJob)
 	}
