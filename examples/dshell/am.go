@@ -168,7 +168,7 @@ func (s *jobSpec) profile() engine.Profile {
 		Name:     shellProfile,
 		Resource: yarn.Resource{MemoryMB: s.MemoryMB, VCores: s.VCores, Custom: s.Custom},
 		Priority: yarn.Priority(s.Priority), NodeLabel: s.NodeLabel, Nodes: s.Nodes, Racks: s.RackNames,
-		StrictLocality: s.StrictLocality, RunOnce: true, Target: s.Containers,
+		StrictLocality: s.StrictLocality, AntiAffinity: s.AntiAffinity, RunOnce: true, Target: s.Containers,
 	}
 	if s.Opportunistic {
 		p.ExecutionType = yarn.ExecutionOpportunistic
@@ -403,26 +403,16 @@ func (s *amState) completed(c engine.Completion) {
 
 // noReplacement makes the failure just reported final: the engine would
 // run a failed container's command again, and without -max-failures
-// dshell, like Hadoop's DistributedShell, does not. The engine's target
-// counts down with each success on its own; it has no call that lowers
-// a target by one, so the target is set to what is left (wanted, less
-// the engine's successes and the final failures) and set again should a
-// success have slipped in between reading and setting.
+// dshell, like Hadoop's DistributedShell, does not. Lowering the target by
+// one in a single step (AddTarget) cannot undo a success the engine
+// counted meanwhile, as setting it to a total read before would.
 func (s *amState) noReplacement() {
 	s.mu.Lock()
 	s.finals++
-	finals, e, wanted := s.finals, s.e, s.wanted
+	e := s.e
 	s.mu.Unlock()
-	succeeded := e.Status().Profiles[0].Succeeded
-	for {
-		if err := e.SetTarget(shellProfile, max(0, wanted-succeeded-finals)); err != nil {
-			return // cannot happen: the profile exists and the target is not negative
-		}
-		now := e.Status().Profiles[0].Succeeded
-		if now == succeeded {
-			return
-		}
-		succeeded = now
+	if _, err := e.AddTarget(shellProfile, -1); err != nil {
+		panic(err) // cannot happen: the profile exists
 	}
 }
 

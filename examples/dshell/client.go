@@ -130,7 +130,7 @@ func runClient(ctx context.Context, o *options, out io.Writer) (int, error) {
 		AppID: id.String(), KeepStaging: o.keepStaging,
 		HDFS:        hdfsSpec{NameNodes: fs.NameNodes(), NameService: fs.NameService(), User: fs.User(), StagingRoot: fs.StagingRoot()},
 		MaxFailures: o.maxFailures, Custom: o.resources, NodeLabel: o.nodeLabel, Nodes: o.nodes, RackNames: o.racks,
-		StrictLocality: o.strict, Opportunistic: o.opportunistic,
+		StrictLocality: o.strict, Opportunistic: o.opportunistic, AntiAffinity: o.antiAffinity,
 	}
 	if len(o.nodes) > 0 {
 		if spec.Racks, err = racksOf(ctx, rm, o.nodes); err != nil {

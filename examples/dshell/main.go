@@ -6,7 +6,10 @@
 // Where and how the containers run: -priority P, -node-label EXPR,
 // -nodes H1,H2 and -racks R1,R2 (preferred, or with -strict-locality
 // required), -resource NAME=N for custom resource types such as
-// yarn.io/gpu, -opportunistic for OPPORTUNISTIC containers.
+// yarn.io/gpu, -opportunistic for OPPORTUNISTIC containers,
+// -anti-affinity for at most one container per node (the cluster's
+// yarn.resourcemanager.placement-constraints.handler must be "scheduler";
+// containers beyond the number of usable nodes wait until -timeout).
 //
 // CMD runs with exactly the arguments given (see yarn.Command), whatever
 // quotes, $ or backslashes they hold; for shell syntax, run a shell:
@@ -88,6 +91,7 @@ type options struct {
 	racks         []string
 	strict        bool
 	opportunistic bool
+	antiAffinity  bool
 	resources     map[string]int64
 	command       []string
 }
@@ -156,6 +160,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.Var(listFlag{&o.racks}, "racks", "racks to run the containers on, comma-separated (preferred; see -strict-locality)")
 	fs.BoolVar(&o.strict, "strict-locality", false, "run containers only on -nodes and -racks, never elsewhere")
 	fs.BoolVar(&o.opportunistic, "opportunistic", false, "ask for OPPORTUNISTIC containers (the cluster must allow them)")
+	fs.BoolVar(&o.antiAffinity, "anti-affinity", false, "run at most one container per node (the cluster's placement-constraints handler must be \"scheduler\"; not with -node-label, -nodes, -racks or -opportunistic)")
 	fs.Var(resourceFlag{&o.resources}, "resource", "custom resource per container, NAME=N, e.g. yarn.io/gpu=1 (repeatable)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: dshell -n N [-memory MB] [-vcores V] [-queue Q] [-ship PATH]... [-ship-public PATH]... [-rest] -- CMD [ARGS...]")
@@ -184,6 +189,8 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("-node-label cannot be combined with -nodes or -racks (YARN applies labels to requests for any node only)")
 	case o.strict && len(o.nodes)+len(o.racks) == 0:
 		return nil, errors.New("-strict-locality needs -nodes or -racks")
+	case o.antiAffinity && (o.nodeLabel != "" || len(o.nodes)+len(o.racks) > 0 || o.opportunistic):
+		return nil, errors.New("-anti-affinity cannot be combined with -node-label, -nodes, -racks or -opportunistic (YARN's placement constraints here cover GUARANTEED containers on any node)")
 	}
 	if _, err := workerCommand(o.command); err != nil {
 		return nil, err

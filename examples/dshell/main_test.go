@@ -34,6 +34,14 @@ func TestParseOptionsProfileFlags(t *testing.T) {
 	if spec.engineMaxFailures() != 5 || spec.nodeFailures() != 0 {
 		t.Errorf("-max-failures 5: engine budget %d, node failures %d; want 5 and the engine's default (0)", spec.engineMaxFailures(), spec.nodeFailures())
 	}
+	o, err = parseOptions([]string{"-n", "4", "-anti-affinity", "--", "/bin/true"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aa := (&jobSpec{Containers: o.n, MemoryMB: 64, VCores: 1, AntiAffinity: o.antiAffinity}).profile()
+	if !aa.AntiAffinity || aa.Target != 4 {
+		t.Errorf("-anti-affinity gives profile %+v", aa)
+	}
 	spec.MaxFailures = 0
 	if spec.engineMaxFailures() != -1 || spec.nodeFailures() != -1 {
 		t.Errorf("-max-failures 0: engine budget %d, node failures %d; want no budget and no exclusion (-1)", spec.engineMaxFailures(), spec.nodeFailures())
@@ -47,6 +55,8 @@ func TestParseOptionsRefuses(t *testing.T) {
 	}{
 		{[]string{"-node-label", "gpu", "-nodes", "h1", "--", "x"}, "-node-label cannot be combined"},
 		{[]string{"-strict-locality", "--", "x"}, "needs -nodes or -racks"},
+		{[]string{"-anti-affinity", "-nodes", "h1", "--", "x"}, "-anti-affinity cannot be combined"},
+		{[]string{"-anti-affinity", "-opportunistic", "--", "x"}, "-anti-affinity cannot be combined"},
 		{[]string{"-max-failures", "-1", "--", "x"}, "must be 0 or more"},
 		{[]string{"-priority", "-2", "--", "x"}, "must be 0 or more"},
 		{[]string{"-resource", "yarn.io/gpu", "--", "x"}, "want NAME=N"},

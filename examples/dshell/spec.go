@@ -40,6 +40,7 @@ type jobSpec struct {
 	RackNames      []string         `json:"rack_names,omitempty"`
 	StrictLocality bool             `json:"strict_locality,omitempty"`
 	Opportunistic  bool             `json:"opportunistic,omitempty"`
+	AntiAffinity   bool             `json:"anti_affinity,omitempty"`
 	// Racks maps the hosts of Nodes to their racks, as the RM reported
 	// them to the client, for the engine's rack rows.
 	Racks map[string]string `json:"racks,omitempty"`
