@@ -41,7 +41,9 @@ var idempotent = map[string]bool{
 	"abandonBlock":      true,
 	"complete":          true,
 	"renewLease":        true,
-	"create":            true, // @AtMostOnce
+	// Renewing twice moves the expiry to the same place (@Idempotent).
+	"renewDelegationToken": true,
+	"create":               true, // @AtMostOnce
 }
 
 // Client stages files in one HDFS file system and manages what it staged,
@@ -65,6 +67,11 @@ type Client struct {
 
 	defaultsMu sync.Mutex
 	defaults   *serverDefaults
+
+	// tokensMu guards tokens, Config.Tokens until SetTokens replaces
+	// them; a new NameNode connection picks its token from them.
+	tokensMu sync.Mutex
+	tokens   []Token
 }
 
 // NewClient validates cfg and returns a Client. It does not connect: the
@@ -75,7 +82,7 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	cfg.NameNodes = append([]string(nil), cfg.NameNodes...)
 	cfg.Tokens = append([]Token(nil), cfg.Tokens...)
-	c := &Client{cfg: cfg, log: cfg.Logger, now: cfg.Now, dialer: cfg.Dialer, metrics: newMetrics(cfg.Registerer)}
+	c := &Client{cfg: cfg, log: cfg.Logger, now: cfg.Now, dialer: cfg.Dialer, metrics: newMetrics(cfg.Registerer), tokens: cfg.Tokens}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -169,7 +176,7 @@ func (c *Client) newIPC(addr string, id *ipc.Identity) (*ipc.Client, error) {
 			},
 		}
 	case len(c.cfg.Tokens) > 0:
-		t, ok := pickToken(c.cfg.Tokens, addr, c.cfg.NameService)
+		t, ok := pickToken(c.Tokens(), addr, c.cfg.NameService)
 		if !ok {
 			return nil, configErrorf("no %s among Config.Tokens", KindDelegationToken)
 		}
