@@ -87,8 +87,8 @@ func startProfilesBed(t *testing.T, ctx context.Context) *testbed.TestBed {
 //   - opportunistic: execution type OPPORTUNISTIC in every report, and
 //     GUARANTEED in every other profile's.
 //
-// Anti-affinity, which the engine's profiles do not carry yet, is proven
-// through the AMClient below.
+// Anti-affinity is proven below, through the AMClient and through an
+// engine profile.
 //
 // exclusion: a batch of 8 whose command fails only where NM_HOST is node
 // 0 (containers of 3000 MB, so each node holds two at a time and both
@@ -96,10 +96,14 @@ func startProfilesBed(t *testing.T, ctx context.Context) *testbed.TestBed {
 // failures there, the RM allocates nothing more on it, the 8 succeed on
 // node 1, and the application SUCCEEDS.
 //
-// anti-affinity (through the AMClient: the engine has no scheduling
-// requests yet): a SchedulingRequest for 3 containers tagged "spread",
+// anti-affinity (through the AMClient): a SchedulingRequest for 3 containers tagged "spread",
 // none on a node already holding one: the RM places one on each of the 2
 // unlabelled nodes, each carrying the tag, and never a third.
+//
+// engine-anti-affinity: an engine profile with AntiAffinity, target 2 (the
+// unlabelled nodes): two containers, on two distinct nodes by the RM's
+// reports, each carrying the profile's tag; raised to 3, the third stays
+// outstanding and the RM never holds a third; lowered to 1, the RM holds 1.
 //
 // Plain runs only (the bed's authentication does not matter); it starts a
 // second bed, about 15-40 s and 1.5 GB, for itself.
@@ -111,6 +115,7 @@ func TestEngineProfiles(t *testing.T) {
 	t.Run("honoured", func(t *testing.T) { testProfilesHonoured(t, tb) })
 	t.Run("exclusion", func(t *testing.T) { testNodeExclusion(t, tb) })
 	t.Run("anti-affinity", func(t *testing.T) { testAntiAffinity(t, tb) })
+	t.Run("engine-anti-affinity", func(t *testing.T) { testEngineAntiAffinity(t, tb) })
 }
 
 func testProfilesHonoured(t *testing.T, tb *testbed.TestBed) {
@@ -384,4 +389,84 @@ func testAntiAffinity(t *testing.T, tb *testbed.TestBed) {
 	if err := am.Finish(ctx, yarn.AMUnregistration{FinalStatus: yarn.FinalSucceeded}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func testEngineAntiAffinity(t *testing.T, tb *testbed.TestBed) {
+	ctx := testContext(t, 3*time.Minute)
+	labelled := tb.Ready.Profiles.Nodes[2].Host
+	b := newEngineBed(t, tb)
+	const n = 2 // the unlabelled nodes
+	b.watch.allow(n)
+	spread := engine.Profile{Name: "spread", Resource: yarn.Resource{MemoryMB: 64, VCores: 1}, Priority: 1, AntiAffinity: true, Target: n}
+	e := b.engine(engine.Config{Profiles: []engine.Profile{spread}}, "sleep 600")
+	var (
+		mu      sync.Mutex
+		started []yarn.Container
+	)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- e.Run(runCtx, engine.Callbacks{OnStarted: func(c yarn.Container, _ string) {
+			mu.Lock()
+			started = append(started, c)
+			mu.Unlock()
+		}})
+	}()
+	took := waitFor(t, ctx, "2 running", 2*time.Minute, func() bool { return profileStatus(e, "spread").Running == n })
+	attempt := yarn.ApplicationAttemptID{Application: b.app, Attempt: 1}
+	reps, err := b.rm.Containers(ctx, attempt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := map[string]int{}
+	for _, r := range reps {
+		hosts[r.NodeID.Host]++
+	}
+	t.Logf("%d running after %s; the RM holds %d, by host %v", n, took.Round(time.Millisecond), len(reps), hosts)
+	if len(reps) != n || len(hosts) != n || hosts[labelled] != 0 {
+		t.Errorf("the RM holds %d containers on hosts %v, want %d on %d distinct unlabelled hosts", len(reps), hosts, n, n)
+	}
+	mu.Lock()
+	for _, c := range started {
+		if !slices.Equal(c.AllocationTags, []string{engine.AllocationTag("spread")}) {
+			t.Errorf("container %s on %s carries tags %v, want [%s]", c.ID, c.NodeID, c.AllocationTags, engine.AllocationTag("spread"))
+		}
+	}
+	mu.Unlock()
+
+	// One more than there are nodes to take it: it must stay outstanding
+	// through many NodeManager heartbeats (100 ms).
+	if _, err := e.AddTarget("spread", 1); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the raise sent", 30*time.Second, func() bool { return profileStatus(e, "spread").Outstanding == 1 })
+	time.Sleep(3 * time.Second)
+	if ps := profileStatus(e, "spread"); ps.Running != n || ps.Outstanding != 1 || ps.Allocated != n {
+		t.Errorf("after asking for a third: %+v, want %d running, 1 outstanding, %d allocated in all", ps, n, n)
+	}
+	if err := e.SetTarget("spread", 1); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the RM holds 1", time.Minute, func() bool {
+		live, _, _, _, _ := b.watch.snapshot()
+		return live == 1 && profileStatus(e, "spread").Running == 1
+	})
+	b.watch.allow(1)
+	// Nothing may come for the cancelled third now the target is 1.
+	time.Sleep(2 * time.Second)
+	stop()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run returned %v", err)
+	}
+	live, maxLive, distinct, polls, violations := b.watch.snapshot()
+	s := e.Status()
+	t.Logf("the RM's count over %d polls: max %d live, %d distinct, %d live at the end; engine status %+v", polls, maxLive, distinct, live, s)
+	for _, v := range violations {
+		t.Error(v)
+	}
+	if maxLive != n || distinct != n || live != 1 || s.Allocated != n || s.Excess != 0 {
+		t.Errorf("the RM held at most %d (%d distinct, %d at the end), the engine was allocated %d (%d excess); want %d, %d, 1, %d, 0",
+			maxLive, distinct, live, s.Allocated, s.Excess, n, n, n)
+	}
+	b.finish(ctx, yarn.FinalSucceeded, "anti-affinity")
 }
