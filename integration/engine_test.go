@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -529,12 +530,31 @@ func TestEngineNodeLost(t *testing.T) {
 //
 // Plain bed only: adoption does not depend on authentication.
 func TestEngineAttemptAdoption(t *testing.T) {
+	testEngineAMAdoption(t, false)
+}
+
+// TestEngineAttemptAdoptionAfterKill: as TestEngineAttemptAdoption, but
+// attempt 1 does not exit on its own: while it heartbeats with its 8
+// containers running, the test kills its process with SIGKILL (exit 137,
+// no unregistration, no clean-up). Attempt 2 registers, gets the 8
+// through its registration, adopts each through Config.Adopt, counts
+// each once (adopted 8, running 8), allocates none and restarts none (the
+// ids it runs are those the RM listed for attempt 1).
+//
+// Plain bed only; the kill hits the test's own ApplicationMaster, not the
+// bed.
+func TestEngineAttemptAdoptionAfterKill(t *testing.T) {
+	testEngineAMAdoption(t, true)
+}
+
+func testEngineAMAdoption(t *testing.T, kill bool) {
 	tb := testbed.Get(t)
 	if tb.Mode() != testbed.ModePlain {
 		t.Skip("adoption is the same in every mode; proven on the plain bed")
 	}
 	ctx := testContext(t, 4*time.Minute)
-	bin := filepath.Join(t.TempDir(), "engineam")
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "engineam")
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/spindle-yarn/spindle/integration/cmd/engineam").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -548,6 +568,13 @@ func TestEngineAttemptAdoption(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 8
+	env := map[string]string{"ENGINEAM_CONF_DIR": tb.Ready.ConfDir, "ENGINEAM_CONTAINERS": strconv.Itoa(n)}
+	pidFile := filepath.Join(dir, "attempt1.pid")
+	if kill {
+		// The NodeManagers run on this machine as this user, so the AM
+		// writes where the test reads.
+		env["ENGINEAM_PID_FILE"] = pidFile
+	}
 	sub := &yarn.ApplicationSubmission{
 		ID: id, Name: t.Name(), Queue: "default", Type: "SPINDLE-TEST", MaxAttempts: 2, KeepContainersAcrossAttempts: true,
 		AMResource: yarn.Resource{MemoryMB: 128, VCores: 1},
@@ -556,7 +583,7 @@ func TestEngineAttemptAdoption(t *testing.T) {
 			// binary straight from the local file system.
 			LocalResources: map[string]yarn.LocalResource{"engineam": {URL: "file://" + bin, Size: st.Size(),
 				Timestamp: st.ModTime().UnixMilli(), Type: yarn.LocalResourceFile, Visibility: yarn.VisibilityApplication}},
-			Environment: map[string]string{"ENGINEAM_CONF_DIR": tb.Ready.ConfDir, "ENGINEAM_CONTAINERS": strconv.Itoa(n)},
+			Environment: env,
 			Commands:    []string{"./engineam", "1><LOG_DIR>/stdout", "2><LOG_DIR>/stderr"},
 		},
 	}
@@ -573,6 +600,7 @@ func TestEngineAttemptAdoption(t *testing.T) {
 	// The first attempt's workers, as the RM lists them (not its AM).
 	first := yarn.ApplicationAttemptID{Application: id, Attempt: 1}
 	firstIDs := map[string]bool{}
+	killed := false
 	var final yarn.ApplicationReport
 	for {
 		if reps, err := rm.Containers(ctx, first); err == nil {
@@ -580,6 +608,19 @@ func TestEngineAttemptAdoption(t *testing.T) {
 				if r.ID.Sequence() != 1 {
 					firstIDs[r.ID.String()] = true
 				}
+			}
+		}
+		if kill && !killed {
+			if b, err := os.ReadFile(pidFile); err == nil {
+				pid, err := strconv.Atoi(string(b))
+				if err != nil {
+					t.Fatalf("pid file %q: %v", b, err)
+				}
+				if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+					t.Fatalf("killing attempt 1's ApplicationMaster (pid %d): %v", pid, err)
+				}
+				killed = true
+				t.Logf("attempt 1's ApplicationMaster (pid %d) killed with SIGKILL, %d workers listed", pid, len(firstIDs))
 			}
 		}
 		r, err := rm.ApplicationReport(ctx, id)
@@ -596,6 +637,24 @@ func TestEngineAttemptAdoption(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Logf("%s ended %s/%s: %s", id, final.State, final.FinalStatus, final.Diagnostics)
+	if kill {
+		if !killed {
+			t.Fatal("attempt 1 never wrote its pid file")
+		}
+		attempts, err := rm.ApplicationAttempts(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range attempts {
+			t.Logf("attempt %d: %s: %s", a.ID.Attempt, a.State, a.Diagnostics)
+			if a.ID.Attempt == 1 && !strings.Contains(a.Diagnostics, "137") {
+				t.Errorf("attempt 1's diagnostics do not tell of exit code 137 (SIGKILL): %q", a.Diagnostics)
+			}
+		}
+		if len(attempts) != 2 {
+			t.Errorf("%d attempts, want 2", len(attempts))
+		}
+	}
 	if final.FinalStatus != yarn.FinalSucceeded {
 		t.Fatalf("application %s/%s, want SUCCEEDED from the second attempt", final.State, final.FinalStatus)
 	}
@@ -604,7 +663,8 @@ func TestEngineAttemptAdoption(t *testing.T) {
 	if i < 0 {
 		t.Fatalf("diagnostics %q lack %q", final.Diagnostics, want)
 	}
-	adopted := strings.Split(strings.Fields(final.Diagnostics[i+len(want):])[0], ",")
+	rest := strings.Fields(final.Diagnostics[i+len(want):])
+	adopted := strings.Split(rest[0], ",")
 	if len(firstIDs) != n {
 		t.Errorf("the RM listed %d workers for the first attempt, want %d: %v", len(firstIDs), n, firstIDs)
 	}
@@ -615,5 +675,16 @@ func TestEngineAttemptAdoption(t *testing.T) {
 	}
 	if len(adopted) != n {
 		t.Errorf("adopted %d containers, want %d", len(adopted), n)
+	}
+	if kill {
+		// Config.Adopt decided each (at least once: a container the RM
+		// reports again is asked about again, and still counted once).
+		var calls int
+		if len(rest) < 4 || rest[1] != "adopt" || rest[2] != "calls" {
+			t.Fatalf("diagnostics %q lack the count of Config.Adopt calls", final.Diagnostics)
+		}
+		if calls, err = strconv.Atoi(rest[3]); err != nil || calls < n {
+			t.Errorf("Config.Adopt called %q times, want at least %d", rest[3], n)
+		}
 	}
 }

@@ -8,6 +8,12 @@
 //
 //	attempt 2: adopted 8, allocated 0, running 8; adopted container_..., ...
 //
+// With ENGINEAM_PID_FILE set (TestEngineAttemptAdoptionAfterKill) the
+// first attempt instead keeps heartbeating once they all run, having
+// written its process id to that file, until the test kills it with
+// SIGKILL; every attempt then decides adoption through Config.Adopt, and
+// the summary counts its calls ("adopt calls 8").
+//
 // It reads the cluster's configuration from $ENGINEAM_CONF_DIR.
 package main
 
@@ -20,6 +26,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spindle-yarn/spindle/yarn"
@@ -73,8 +80,17 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	pidFile := os.Getenv("ENGINEAM_PID_FILE")
+	var adoptCalls atomic.Int32
+	var adopt func(yarn.Container) (string, bool)
+	if pidFile != "" {
+		adopt = func(c yarn.Container) (string, bool) {
+			adoptCalls.Add(1)
+			return "sleep", c.ID.Attempt.Attempt < attempt
+		}
+	}
 	e, err := engine.New(engine.Config{
-		AM: am, NM: nm, Logger: log,
+		AM: am, NM: nm, Logger: log, Adopt: adopt,
 		Profiles: []engine.Profile{{Name: "sleep", Resource: yarn.Resource{MemoryMB: 64, VCores: 1}, Priority: 1, Target: n}},
 		LaunchContext: func(context.Context, yarn.Container, string) (yarn.ContainerLaunchContext, error) {
 			return yarn.ContainerLaunchContext{Commands: []string{"sleep 600 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr"}}, nil
@@ -102,6 +118,20 @@ func run(log *slog.Logger) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+	if attempt == 1 && pidFile != "" {
+		// Written whole under another name first, so the test never reads
+		// half a number.
+		tmp := pidFile + ".tmp"
+		if err := os.WriteFile(tmp, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, pidFile); err != nil {
+			return err
+		}
+		log.Info("attempt 1: all containers run; heartbeating until killed", "pid", os.Getpid())
+		err := <-done
+		return fmt.Errorf("attempt 1 was not killed: %w", err)
+	}
 	if attempt == 1 {
 		log.Info("attempt 1: all containers run; exiting without unregistering")
 		os.Exit(3)
@@ -115,6 +145,9 @@ func run(log *slog.Logger) error {
 	p := s.Profiles[0]
 	diag := fmt.Sprintf("attempt %d: adopted %d, allocated %d, running %d; adopted %s",
 		attempt, p.Adopted, s.Allocated, p.Running, strings.Join(ids, ","))
+	if pidFile != "" {
+		diag += fmt.Sprintf(" adopt calls %d", adoptCalls.Load())
+	}
 	log.Info("finishing", "diagnostics", diag)
 	return am.Finish(ctx, yarn.AMUnregistration{FinalStatus: yarn.FinalSucceeded, Diagnostics: diag})
 }
