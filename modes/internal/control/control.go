@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -48,7 +49,7 @@ type RegisterResponse struct {
 }
 
 // A Command is what the JobManager tells a TaskManager to do. Exactly one
-// of Deploy, Cancel and Shutdown is set.
+// of its fields besides Seq is set.
 type Command struct {
 	Seq      int64       `json:"seq"`
 	Deploy   *Deployment `json:"deploy,omitempty"`
@@ -57,7 +58,31 @@ type Command struct {
 	// Forget names a job that ended: the TaskManager drops its
 	// credentials (session mode).
 	Forget string `json:"forget,omitempty"`
+	// Credentials replaces the application's delegation tokens (their
+	// renewal or re-obtaining, see package tokens).
+	Credentials *CredentialsUpdate `json:"credentials,omitempty"`
 }
+
+// CredentialsUpdate carries an application's fresh delegation tokens to a
+// TaskManager, which switches its HDFS access to them. It travels only
+// over this protocol's mutual TLS; it formats (fmt, slog) as its size
+// alone, never its bytes.
+type CredentialsUpdate struct {
+	// Tokens are the credentials in Hadoop's binary token storage format
+	// (yarn.Credentials.MarshalBinary), base64 in the JSON.
+	Tokens []byte `json:"tokens"`
+}
+
+// String shows the size only: the tokens hold passwords.
+func (u CredentialsUpdate) String() string {
+	return fmt.Sprintf("credentials update (%d bytes)", len(u.Tokens))
+}
+
+// GoString is String, so %#v shows no password either.
+func (u CredentialsUpdate) GoString() string { return u.String() }
+
+// LogValue is String.
+func (u CredentialsUpdate) LogValue() slog.Value { return slog.StringValue(u.String()) }
 
 // Attempt names one attempt of one job.
 type Attempt struct {

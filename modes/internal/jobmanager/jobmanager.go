@@ -132,6 +132,9 @@ type JobManager struct {
 	nextJob    int
 	seq        int64
 	closed     bool
+	// creds is the last PushCredentials, for TaskManagers that register
+	// later.
+	creds *control.CredentialsUpdate
 }
 
 type taskManager struct {
@@ -219,6 +222,7 @@ func (m *JobManager) Register(r control.RegisterRequest) error {
 	}
 	m.tms[r.ID] = &taskManager{id: r.ID, host: r.Host, dataAddr: r.DataAddr, slots: r.Slots, registered: m.cfg.Now()}
 	m.log.Info("TaskManager registered", "id", r.ID, "host", r.Host, "slots", r.Slots)
+	m.sendCredentials(m.tms[r.ID])
 	m.broadcast()
 	return nil
 }
