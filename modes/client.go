@@ -31,6 +31,9 @@ func runClient(ctx context.Context, p Program, args []string) int {
 	if isCommand(args[0]) {
 		return runCommand(ctx, p, args)
 	}
+	if args[0] == "session" {
+		return runSessionCommand(ctx, p, args[1:])
+	}
 	if args[0] != "run" {
 		fmt.Fprintf(p.Stderr, "%s: unknown command %q; the commands are run, list, attach, cancel, stop and logs (e.g. %s run -t yarn-application ...)\n", p.Name, args[0], p.Name)
 		return 2
@@ -89,6 +92,13 @@ func runClient(ctx context.Context, p Program, args []string) int {
 		req.Args = args[1:]
 		_, ok := c.deployAndFollow(ctx, req)
 		if !ok {
+			return 1
+		}
+		return 0
+	case launch.ModeSession:
+		env := &Env{parallelism: rf.Parallelism, log: slog.New(slog.NewTextHandler(p.Stderr, nil)), exec: c.sessionSubmit}
+		if err := callMain(ctx, p, env); err != nil {
+			fmt.Fprintf(p.Stderr, "%s: %v\n", p.Name, err)
 			return 1
 		}
 		return 0

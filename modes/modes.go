@@ -191,6 +191,8 @@ func runJobManager(ctx context.Context, p Program, log *slog.Logger) int {
 			break
 		}
 		_, mainErr = env.Execute(ctx, g)
+	case launch.ModeSession:
+		mainErr = runSession(ctx, am, log)
 	default:
 		mainErr = fmt.Errorf("mode %q is not supported by this binary", am.Spec.Mode)
 	}
@@ -199,6 +201,13 @@ func runJobManager(ctx context.Context, p Program, log *slog.Logger) int {
 	if mainErr != nil {
 		status = yarn.FinalFailed
 		fmt.Fprintf(&diag, "%v\n", mainErr)
+	}
+	if am.Spec.Mode == launch.ModeSession {
+		jobs := am.JM.Jobs()
+		fmt.Fprintf(&diag, "session %s stopped after %d job(s)\n", am.Spec.Session.Name, len(jobs))
+		for _, j := range jobs {
+			fmt.Fprintf(&diag, "job %s (%s) %s\n", j.ID, j.Name, j.State)
+		}
 	}
 	for _, r := range env.results {
 		fmt.Fprintf(&diag, "job %s (%s) %s in %s after %d attempt(s)\n", r.JobID, r.Name, r.State, r.Duration.Round(time.Millisecond), r.Attempts)
@@ -240,4 +249,24 @@ func resultsFromDiagnostics(diag string) []*Result {
 		return nil
 	}
 	return rs
+}
+
+// runSession serves the session until a client stops it or ctx ends, and
+// lets the jobs it cancelled wind down.
+func runSession(ctx context.Context, am *cluster.AppMaster, log *slog.Logger) error {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-am.SessionStopped:
+			log.Info("a client stopped the session")
+		case <-sctx.Done():
+		}
+		cancel()
+	}()
+	err := am.JM.RunSession(sctx)
+	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer wcancel()
+	am.JM.WaitJobs(wctx)
+	return err
 }

@@ -38,6 +38,10 @@ type AppMaster struct {
 	JM   *jobmanager.JobManager
 	log  *slog.Logger
 
+	// SessionStopped is closed when a client asks the session to stop.
+	SessionStopped chan struct{}
+	stopOnce       sync.Once
+
 	creds     *yarn.Credentials
 	am        *yarn.AMClient
 	nm        *yarn.NMClient
@@ -76,7 +80,7 @@ func StartAppMaster(ctx context.Context, log *slog.Logger) (*AppMaster, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &AppMaster{Spec: spec, log: log, creds: creds, nodes: map[string]string{}}
+	a := &AppMaster{Spec: spec, log: log, creds: creds, nodes: map[string]string{}, SessionStopped: make(chan struct{})}
 	ok := false
 	defer func() {
 		if !ok {
@@ -97,7 +101,24 @@ func StartAppMaster(ctx context.Context, log *slog.Logger) (*AppMaster, error) {
 	}
 	slots := max(spec.TaskManager.Slots, 1)
 	pool := &enginePool{a: a}
+	var session *jobmanager.SessionConfig
+	if s := spec.Session; s != nil && spec.Mode == launch.ModeSession {
+		session = &jobmanager.SessionConfig{
+			MinTaskManagers: s.MinTaskManagers, MaxTaskManagers: s.MaxTaskManagers,
+			MaxTaskManagersPerJob: s.MaxTaskManagersPerJob,
+			IdleTimeout:           time.Duration(s.IdleTimeoutMS) * time.Millisecond,
+			JobHDFS: func(b []byte) (func(context.Context) (*hdfs.Client, error), func(), error) {
+				c, err := JobHDFSClient(spec, b, log)
+				if err != nil {
+					return nil, nil, err
+				}
+				return func(context.Context) (*hdfs.Client, error) { return c, nil }, func() { c.Close() }, nil
+			},
+			Stop: func() { a.stopSession() },
+		}
+	}
 	a.JM, err = jobmanager.New(jobmanager.Config{
+		Session: session,
 		TaskManager: jobgraph.TaskManagerSpec{
 			Resources:       jobgraph.Resources{MemoryMB: spec.TaskManager.MemoryMB, VCores: spec.TaskManager.VCores},
 			Slots:           slots,
@@ -207,6 +228,10 @@ func (a *AppMaster) serve(ln net.Listener, h http.Handler) {
 	go srv.Serve(ln)
 }
 
+func (a *AppMaster) stopSession() {
+	a.stopOnce.Do(func() { close(a.SessionStopped) })
+}
+
 // HDFS returns the AM's HDFS client, acting with the application's
 // delegation tokens (or as its user without Kerberos).
 func (a *AppMaster) HDFS(context.Context) (*hdfs.Client, error) {
@@ -229,6 +254,27 @@ func HDFSClient(spec *launch.ClusterSpec, creds *yarn.Credentials, log *slog.Log
 		NameNodes: spec.HDFS.NameNodes, NameService: spec.HDFS.NameService, User: spec.HDFS.User,
 		StagingRoot: spec.HDFS.StagingRoot, Tokens: yarn.HDFSTokens(creds), RPCProtection: spec.RPCProtection, Logger: log,
 	})
+}
+
+// JobHDFSClient is the HDFS client of a session's job that carries its
+// own credentials (b, Hadoop's credentials format): it acts as the owner
+// of the job's HDFS delegation token, with that token only.
+func JobHDFSClient(spec *launch.ClusterSpec, b []byte, log *slog.Logger) (*hdfs.Client, error) {
+	jc := &yarn.Credentials{}
+	if err := jc.UnmarshalBinary(b); err != nil {
+		return nil, err
+	}
+	toks := yarn.HDFSTokens(jc)
+	if len(toks) == 0 {
+		return nil, errors.New("the job's credentials hold no HDFS delegation token")
+	}
+	id, err := toks[0].DelegationIdentifier()
+	if err != nil {
+		return nil, err
+	}
+	js := *spec
+	js.HDFS.User = hdfs.ShortName(id.Owner)
+	return HDFSClient(&js, jc, log)
 }
 
 func (a *AppMaster) describe(id string) string {

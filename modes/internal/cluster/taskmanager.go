@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"sync"
 
 	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/modes/internal/control"
@@ -53,27 +52,15 @@ func RunTaskManager(ctx context.Context, log *slog.Logger) error {
 	cc := control.NewClient(jm, clientTLS)
 	defer cc.Close()
 
-	var fsMu sync.Mutex
-	var fs *hdfs.Client
-	defer func() {
-		if fs != nil {
-			fs.Close()
-		}
-	}()
-	hdfsFn := func(context.Context) (*hdfs.Client, error) {
-		fsMu.Lock()
-		defer fsMu.Unlock()
-		if fs == nil {
-			c, err := HDFSClient(spec, creds, log)
-			if err != nil {
-				return nil, err
-			}
-			fs = c
-		}
-		return fs, nil
-	}
+	// The HDFS client, made on first use with the newest tokens, which
+	// JobManager pushes replace.
+	w := &workerHDFS{spec: spec, creds: creds, log: log}
+	defer w.close()
+	hdfsFn := w.client
 	return taskmanager.Run(ctx, taskmanager.Config{
 		ID: id, Host: Host(), Slots: max(spec.TaskManager.Slots, 1),
 		Control: cc, Exchange: ex, HDFS: hdfsFn, Logger: log,
+		Credentials: w.update,
+		JobHDFS: func(b []byte) (*hdfs.Client, error) { return JobHDFSClient(spec, b, log) },
 	})
 }

@@ -6,8 +6,10 @@
 //
 // # Lifecycle
 //
-// Deploy checks what it can before it writes anything (the containers'
-// sizes against the scheduler's maximum, the queue), stages, submits and
+// Deploy checks what it can before it writes anything (the binary is a
+// Linux executable for the cluster's processors, the shipped paths can be
+// read, the containers' sizes against the scheduler's maximum, the queue,
+// the node label), stages, submits and
 // returns a Deployment. Follow then prints the application's progress until
 // it ends; a detached client instead prints Deployment.ID and calls Close.
 // Close releases the clients; it neither kills the application nor removes
@@ -79,6 +81,8 @@ type Request struct {
 	// Graph is the encoded job graph of a Per-Job deployment, staged as
 	// launch.GraphResource. Required in Per-Job mode, nil otherwise.
 	Graph []byte
+	// Session describes the session to start (launch.ModeSession).
+	Session *launch.SessionSpec
 	// Config are the -D overrides, passed in the spec.
 	Config map[string]string
 	// EncryptData encrypts the data exchange between TaskManagers. It is
@@ -219,6 +223,13 @@ func checkRequest(req *Request) error {
 		if len(req.Graph) == 0 {
 			return errors.New("deploy: Per-Job mode needs the encoded job graph (Request.Graph)")
 		}
+	case launch.ModeSession:
+		if req.Session == nil {
+			return errors.New("deploy: session mode needs Request.Session")
+		}
+		if req.Graph != nil {
+			return errors.New("deploy: a session starts without a job graph; clients submit jobs to it")
+		}
 	default:
 		return fmt.Errorf("deploy: mode %q is not %q or %q", req.Mode, launch.ModeApplication, launch.ModePerJob)
 	}
@@ -241,7 +252,7 @@ func checkRequest(req *Request) error {
 	if req.Name == "" {
 		req.Name = filepath.Base(req.Binary)
 	}
-	return nil
+	return checkLocal(req)
 }
 
 // configs are the YARN and HDFS client configs of the deployment, as one
@@ -309,7 +320,11 @@ func (d *Deployment) deploy(ctx context.Context, req *Request, ycfg yarn.Config)
 	if err := checkResources(req.AMResource, req.TaskManager, max); err != nil {
 		return fmt.Errorf("deploy %s: %w", id, err)
 	}
-	if err := checkQueue(ctx, d.RM, req.Queue); err != nil {
+	q, err := checkQueue(ctx, d.RM, req.Queue)
+	if err != nil {
+		return fmt.Errorf("deploy %s: %w", id, err)
+	}
+	if err := checkNodeLabel(ctx, d.RM, q, req.NodeLabel); err != nil {
 		return fmt.Errorf("deploy %s: %w", id, err)
 	}
 
@@ -370,6 +385,7 @@ func (d *Deployment) deploy(ctx context.Context, req *Request, ycfg yarn.Config)
 		Parallelism: req.Parallelism,
 		KeepStaging: req.KeepStaging,
 		EncryptData: encryptData(req.EncryptData, ycfg.RPCProtection),
+		Session:     req.Session,
 		Config:      req.Config,
 	}
 	if d.Spec.TaskManager.NodeLabel == "" {
@@ -388,23 +404,23 @@ func (d *Deployment) deploy(ctx context.Context, req *Request, ycfg yarn.Config)
 }
 
 // checkQueue refuses a queue the scheduler does not know, listing those it
-// does.
-func checkQueue(ctx context.Context, rm *yarn.RMClient, queue string) error {
-	_, err := rm.Queue(ctx, queue, yarn.QueueOptions{})
+// does, and returns the queue's description.
+func checkQueue(ctx context.Context, rm *yarn.RMClient, queue string) (yarn.QueueInfo, error) {
+	q, err := rm.Queue(ctx, queue, yarn.QueueOptions{})
 	if err == nil {
-		return nil
+		return q, nil
 	}
 	if !errors.Is(err, yarn.ErrQueueNotFound) {
-		return fmt.Errorf("looking up queue %q: %w", queue, err)
+		return q, fmt.Errorf("looking up queue %q: %w", queue, err)
 	}
 	var names []string
 	if root, lerr := rm.Queue(ctx, "root", yarn.QueueOptions{Children: true, Recursive: true}); lerr == nil {
 		names = leafQueues(root, nil)
 	}
 	if len(names) == 0 {
-		return fmt.Errorf("-queue %q: the scheduler has no such queue; name an existing one", queue)
+		return q, fmt.Errorf("-queue %q: the scheduler has no such queue; name an existing one", queue)
 	}
-	return fmt.Errorf("-queue %q: the scheduler has no such queue; use one of: %s", queue, strings.Join(names, ", "))
+	return q, fmt.Errorf("-queue %q: the scheduler has no such queue; use one of: %s", queue, strings.Join(names, ", "))
 }
 
 // leafQueues appends the names of q's leaf queues, those applications

@@ -128,7 +128,7 @@ func TestCheckRequest(t *testing.T) {
 	}{
 		{name: "application", req: Request{Mode: launch.ModeApplication, AMResource: yarn.Resource{MemoryMB: 1}, Binary: "/bin/true"}},
 		{name: "per-job", req: Request{Mode: launch.ModePerJob, Graph: []byte{1}, AMResource: yarn.Resource{MemoryMB: 1}, Binary: "/bin/true"}},
-		{name: "unknown mode", req: Request{Mode: "session", AMResource: yarn.Resource{MemoryMB: 1}}, wantErr: `mode "session"`},
+		{name: "unknown mode", req: Request{Mode: "sessions", AMResource: yarn.Resource{MemoryMB: 1}}, wantErr: `mode "sessions"`},
 		{name: "per-job without graph", req: Request{Mode: launch.ModePerJob, AMResource: yarn.Resource{MemoryMB: 1}}, wantErr: "needs the encoded job graph"},
 		{name: "application with graph", req: Request{Mode: launch.ModeApplication, Graph: []byte{1}, AMResource: yarn.Resource{MemoryMB: 1}}, wantErr: "only in Per-Job mode"},
 		{name: "no memory", req: Request{Mode: launch.ModeApplication}, wantErr: "-jm-memory"},

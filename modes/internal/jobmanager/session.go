@@ -294,3 +294,18 @@ func (m *JobManager) sessionHandlers(mux *http.ServeMux) {
 		}
 	})
 }
+
+// WaitJobs waits until no job runs, or ctx ends.
+func (m *JobManager) WaitJobs(ctx context.Context) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for {
+		running := false
+		for _, j := range m.jobs {
+			running = running || !j.done
+		}
+		if !running || m.wait(ctx, 0) != nil {
+			return
+		}
+	}
+}

@@ -85,7 +85,29 @@ type ClusterSpec struct {
 	EncryptData bool `json:"encrypt_data,omitempty"`
 	// Config are the -D overrides.
 	Config map[string]string `json:"config,omitempty"`
+	// Session configures a session (ModeSession).
+	Session *SessionSpec `json:"session,omitempty"`
 }
+
+// SessionSpec describes a session: its name and how many TaskManagers it
+// keeps.
+type SessionSpec struct {
+	Name string `json:"name"`
+	// MinTaskManagers are kept even when idle; MaxTaskManagers bound
+	// the session (zero: no bound); MaxTaskManagersPerJob bounds one job
+	// (zero: MaxTaskManagers).
+	MinTaskManagers       int `json:"min_taskmanagers"`
+	MaxTaskManagers       int `json:"max_taskmanagers,omitempty"`
+	MaxTaskManagersPerJob int `json:"max_taskmanagers_per_job,omitempty"`
+	// IdleTimeoutMS: idle TaskManagers beyond the minimum are released
+	// after it; zero keeps them.
+	IdleTimeoutMS int64 `json:"idle_timeout_ms,omitempty"`
+}
+
+// SessionTagPrefix starts the application tag naming a session
+// (SessionTagPrefix + name), by which clients find it. YARN lowercases
+// tags, so session names are lowercase.
+const SessionTagPrefix = "spindle-session:"
 
 // HDFSSpec is how containers reach HDFS, as the client's user.
 type HDFSSpec struct {

@@ -40,6 +40,13 @@ type Config struct {
 	Exchange *exchange.Server
 	// HDFS returns the client subtasks use; nil means none.
 	HDFS func(ctx context.Context) (*hdfs.Client, error)
+	// Credentials takes the application's fresh credentials (Hadoop's
+	// token storage format) the JobManager pushes, and switches the HDFS
+	// client to their tokens; nil ignores pushes.
+	Credentials func(creds []byte) error
+	// JobHDFS builds the HDFS client of a job that carries its own
+	// credentials (a session's jobs); nil means such jobs use HDFS.
+	JobHDFS func(creds []byte) (*hdfs.Client, error)
 	// Logger; nil means silent.
 	Logger *slog.Logger
 	// UpdateInterval is how often running subtasks' counters are reported;
@@ -58,6 +65,9 @@ type TaskManager struct {
 	mu      sync.Mutex
 	running map[key]*subtask
 	wg      sync.WaitGroup
+	// jobFS are the HDFS clients of jobs with credentials of their own,
+	// by job id, dropped when the JobManager says the job ended.
+	jobFS map[string]*hdfs.Client
 }
 
 type key struct {
@@ -98,7 +108,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.JobManagerTimeout == 0 {
 		cfg.JobManagerTimeout = 60 * time.Second
 	}
-	t := &TaskManager{cfg: cfg, log: cfg.Logger, running: map[key]*subtask{}}
+	t := &TaskManager{cfg: cfg, log: cfg.Logger, running: map[key]*subtask{}, jobFS: map[string]*hdfs.Client{}}
+	defer t.forgetAll()
 	ctx, cancel := context.WithCancel(ctx)
 	defer func() {
 		cancel()
@@ -140,6 +151,10 @@ func Run(ctx context.Context, cfg Config) error {
 				t.deploy(ctx, c.Deploy)
 			case c.Cancel != nil:
 				t.cancelAttempt(*c.Cancel)
+			case c.Credentials != nil:
+				t.updateCredentials(c.Credentials)
+			case c.Forget != "":
+				t.forget(c.Forget)
 			}
 		}
 	}
@@ -262,6 +277,9 @@ func (t *TaskManager) run(ctx context.Context, s *subtask) (state, msg string, s
 		outputs = append(outputs, countingOutput{out, &s.out})
 	}
 	hooks := operator.Hooks{Inputs: inputs, Outputs: outputs, Logger: log, HDFS: t.cfg.HDFS}
+	if len(d.Credentials) > 0 {
+		hooks.HDFS = func(context.Context) (*hdfs.Client, error) { return t.jobHDFS(d.Job, d.Credentials) }
+	}
 	if d.Splits {
 		hooks.NextSplit = func(ctx context.Context) (operator.Split, bool, error) {
 			var resp control.SplitResponse
@@ -384,4 +402,45 @@ func (o countingOutput) Emit(ctx context.Context, r operator.Record) error {
 		o.n.Add(1)
 	}
 	return err
+}
+
+// jobHDFS returns the HDFS client of a job with credentials of its own,
+// built once per job.
+func (t *TaskManager) jobHDFS(job string, creds []byte) (*hdfs.Client, error) {
+	if t.cfg.JobHDFS == nil {
+		return nil, operator.ErrNoHDFS
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if c := t.jobFS[job]; c != nil {
+		return c, nil
+	}
+	c, err := t.cfg.JobHDFS(creds)
+	if err != nil {
+		return nil, fmt.Errorf("the job's credentials: %w", err)
+	}
+	t.jobFS[job] = c
+	return c, nil
+}
+
+// forget drops a job's credentials: the JobManager says it ended.
+func (t *TaskManager) forget(job string) {
+	t.mu.Lock()
+	c := t.jobFS[job]
+	delete(t.jobFS, job)
+	t.mu.Unlock()
+	if c != nil {
+		c.Close()
+		t.log.Info("dropped the credentials of an ended job", "job", job)
+	}
+}
+
+func (t *TaskManager) forgetAll() {
+	t.mu.Lock()
+	fs := t.jobFS
+	t.jobFS = map[string]*hdfs.Client{}
+	t.mu.Unlock()
+	for _, c := range fs {
+		c.Close()
+	}
 }
