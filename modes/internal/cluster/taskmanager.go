@@ -61,6 +61,6 @@ func RunTaskManager(ctx context.Context, log *slog.Logger) error {
 		ID: id, Host: Host(), Slots: max(spec.TaskManager.Slots, 1),
 		Control: cc, Exchange: ex, HDFS: hdfsFn, Logger: log,
 		Credentials: w.update,
-		JobHDFS: func(b []byte) (*hdfs.Client, error) { return JobHDFSClient(spec, b, log) },
+		JobHDFS:     func(b []byte) (*hdfs.Client, error) { return JobHDFSClient(spec, b, log) },
 	})
 }
