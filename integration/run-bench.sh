@@ -4,18 +4,22 @@
 #
 #   integration/run-bench.sh          everything (the 1 GiB staging benchmark
 #                                     alone takes 15 minutes or more, most of
-#                                     it Hadoop's FsShell)
-#   QUICK=1 integration/run-bench.sh  everything but the staging benchmark
+#                                     it Hadoop's FsShell; wordcount against
+#                                     MapReduce on 1 GiB another 15 or more)
+#   QUICK=1 integration/run-bench.sh  everything but the staging benchmark,
+#                                     and wordcount on 256 MiB
 #
 # With SPINDLE_TESTBED_DIR set it uses the plain test bed running there;
-# otherwise it starts one (about 15 s and 1.5 GB of memory) and stops it at
-# the end.
+# otherwise it starts one (about 15 s and 1.5 GB of memory) with MapReduce's
+# shuffle service in its NodeManagers (--mapreduce, for Hadoop's WordCount)
+# and stops it at the end. On a bed started without --mapreduce the
+# wordcount benchmark runs Spindle alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ -z "${SPINDLE_TESTBED_DIR:-}" ]; then
   dir=$(mktemp -d "${TMPDIR:-/tmp}/spindle-bench-XXXXXX")
-  integration/testbed/run.sh "$dir" >"$dir/testbed.out" 2>&1 &
+  integration/testbed/run.sh "$dir" --mapreduce >"$dir/testbed.out" 2>&1 &
   bed=$!
   trap 'kill "$bed" 2>/dev/null; wait "$bed" 2>/dev/null || true; rm -rf "$dir"' EXIT
   for _ in $(seq 600); do
@@ -71,3 +75,24 @@ if [ -z "${QUICK:-}" ]; then
   echo "## Staging vs hdfs dfs -put"
   go test -tags integration -run '^$' -bench BenchmarkStagingVersusFsShell -benchtime 1x -timeout 120m ./integration/ | table
 fi
+
+echo "## exchange through a hash edge between two Servers on loopback (4 producers → 4 consumers, 100-byte records)"
+echo
+echo "| encryption | MiB/s | records/s | B/op | allocs/op |"
+echo "|---|---|---|---|---|"
+go test -run '^$' -bench BenchmarkExchangeHash -benchmem -benchtime 2000000x ./modes/internal/exchange/ |
+  awk '/^BenchmarkExchangeHash\// {
+    enc = $1; sub(/^.*encrypt=/, "", enc); sub(/-[0-9]+$/, "", enc)
+    for (i = 3; i < NF; i += 2) v[$(i+1)] = $i
+    printf "| %s | %.1f | %.0f | %s | %s |\n", (enc == "true" ? "mutual TLS 1.3" : "none"), v["MB/s"] * 1e6 / 1048576, v["records/s"], v["B/op"], v["allocs/op"]
+    n++
+  }
+  END { if (n == 0) exit 1 }'
+echo
+
+echo "## wordcount vs Hadoop MapReduce's WordCount, same bed, same run"
+SPINDLE_WORDCOUNT_BENCH_MIB=${QUICK:+256} go test -tags integration -run '^$' -bench BenchmarkWordcountVersusMapReduce -benchtime 1x -timeout 120m ./integration/ | table
+echo
+
+echo "## wordcount: client start → every subtask running (goal ≤ 3 s)"
+go test -tags integration -run '^$' -bench BenchmarkWordcountStartup -benchtime 1x -timeout 30m ./integration/ | table
