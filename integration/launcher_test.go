@@ -214,7 +214,14 @@ func TestLauncherCancel(t *testing.T) {
 	}
 	waitJobRunning(t, tb, id) // none of those touched the job
 
-	if tb.Ready.Kerberos == nil {
+	if tb.Ready.Kerberos != nil {
+		// SPNEGO lists the files, but a secure NodeManager without native
+		// code serves no contents (see TestContainerLogFromNodeManager).
+		r = runTool(t, tb, home, launcher, "logs", "-id", id.String())
+		if r.code != 1 || !strings.Contains(r.stdout, "jobmanager.err: not readable") || !strings.Contains(r.stderr, "could not be read") {
+			t.Errorf("logs on the Kerberos bed: exit %d, want the JobManager's file listed and its read refused", r.code)
+		}
+	} else {
 		r = runTool(t, tb, home, launcher, "logs", "-id", id.String())
 		for _, s := range []string{"==> JobManager container_", "jobmanager.err", "slowjob: submitting the job",
 			"==> TaskManager container_", "taskmanager.stderr", "subtask running"} {
@@ -276,6 +283,17 @@ func TestLauncherCancel(t *testing.T) {
 		t.Errorf("the record of the ended %s is still there (stat: %v)", id, err)
 	}
 	checkStagingRemoved(t, tb, id.String())
+
+	if tb.Ready.Kerberos == nil {
+		// Ended, the RM lists no containers: the JobManager's log names its
+		// TaskManagers.
+		r = runTool(t, tb, home, launcher, "logs", "-id", id.String())
+		for _, s := range []string{"==> JobManager container_", "cancelled by a client", "==> TaskManager container_", "subtask running"} {
+			if !strings.Contains(r.stdout, s) {
+				t.Errorf("logs of the ended application lack %q", s)
+			}
+		}
+	}
 }
 
 // waitOutput waits until b holds s.

@@ -133,7 +133,7 @@ func (c *client) deployAndFollow(ctx context.Context, req deploy.Request) ([]*Re
 	saveRecord(c.p, d, req)
 	if c.rf.Detached {
 		fmt.Fprintln(c.p.Stdout, d.ID.String())
-		fmt.Fprintf(c.p.Stderr, "submitted %s detached; follow it in the ResourceManager's UI or stop it with `yarn application -kill %s`\n", d.ID, d.ID)
+		fmt.Fprintf(c.p.Stderr, "submitted %s detached; follow it with `%s attach -id %s`, stop it with `%s stop -id %s`\n", d.ID, c.p.Name, d.ID, c.p.Name, d.ID)
 		return nil, true
 	}
 	fmt.Fprintf(c.p.Stdout, "submitted %s\n", d.ID)

@@ -735,11 +735,11 @@ func (r *commandRun) logs(ctx context.Context) (int, error) {
 		}
 		lr.container(ctx, id, "TaskManager")
 	}
-	if lr.printed == 0 {
-		return 1, fmt.Errorf("no NodeManager holds logs of %s any more (they keep them for yarn.nodemanager.log.retain-seconds, or until log aggregation moves them)", r.c.id)
-	}
 	if lr.failed > 0 {
 		return 1, fmt.Errorf("%d log file(s) of %s could not be read (see above)", lr.failed, r.c.id)
+	}
+	if lr.printed == 0 {
+		return 1, fmt.Errorf("no NodeManager holds logs of %s any more (they keep them for yarn.nodemanager.log.retain-seconds, or until log aggregation moves them; reading aggregated logs is not supported yet)", r.c.id)
 	}
 	return 0, nil
 }
