@@ -87,7 +87,31 @@ type ClusterSpec struct {
 	Config map[string]string `json:"config,omitempty"`
 	// Session configures a session (ModeSession).
 	Session *SessionSpec `json:"session,omitempty"`
+	// Keytab is set when the client shipped a keytab to the JobManager's
+	// container (KeytabResource), which then obtains fresh delegation
+	// tokens itself.
+	Keytab *KeytabSpec `json:"keytab,omitempty"`
 }
+
+// KeytabSpec describes a keytab shipped to the JobManager.
+type KeytabSpec struct {
+	// Principal is the keytab's principal to log in as.
+	Principal string `json:"principal"`
+	// NameNodePrincipal is the NameNodes' Kerberos principal
+	// (dfs.namenode.kerberos.principal).
+	NameNodePrincipal string `json:"namenode_principal"`
+}
+
+// Resources only the JobManager's container gets, as PRIVATE resources
+// in the 0700 staging directory: never in ClusterSpec.Resources, which
+// TaskManagers localize too.
+const (
+	// KeytabResource is the shipped keytab.
+	KeytabResource = "spindle-am.keytab"
+	// Krb5ConfResource is the client's krb5.conf, shipped with the keytab
+	// so the JobManager reaches the same KDC.
+	Krb5ConfResource = "spindle-krb5.conf"
+)
 
 // SessionSpec describes a session: its name and how many TaskManagers it
 // keeps.
