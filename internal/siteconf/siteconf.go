@@ -96,7 +96,7 @@ func Load(dir string) (map[string]string, error) {
 		}
 		props, err := Parse(b)
 		if err != nil {
-			return nil, &Error{Dir: dir, FromEnv: fromEnv, Msg: name + " is not a Hadoop configuration file", Err: err}
+			return nil, &Error{Dir: dir, FromEnv: fromEnv, Msg: name + " is not a Hadoop configuration file (" + err.Error() + "); fix it, or point " + EnvVar + " at the cluster's client configuration", Err: err}
 		}
 		found++
 		for _, p := range props {
