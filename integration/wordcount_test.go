@@ -117,14 +117,38 @@ type wordcountRun struct {
 // Kerberos bed).
 func runWordcount(t *testing.T, tb *testbed.TestBed, args ...string) wordcountRun {
 	t.Helper()
+	return runWordcountCommand(t, tb, append([]string{"run"}, args...)...)
+}
+
+var (
+	spindleHomeOnce sync.Once
+	spindleHomeDir  string
+)
+
+// spindleHome is the test binary's SPINDLE_HOME, where clients keep their
+// local records (the deployment secrets of what they submitted).
+func spindleHome(t testing.TB) string {
+	spindleHomeOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "spindle-home-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		spindleHomeDir = dir
+	})
+	return spindleHomeDir
+}
+
+// runWordcountCommand runs `wordcount args...` as alice, with her keytab
+// on the Kerberos bed.
+func runWordcountCommand(t *testing.T, tb *testbed.TestBed, args ...string) wordcountRun {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	args = append([]string{"run"}, args...)
 	if k := tb.Ready.Kerberos; k != nil {
 		args = append(args, "-keytab", k.Users["alice"], "-principal", "alice@"+k.Realm)
 	}
 	cmd := exec.CommandContext(ctx, wordcountBinary(t), args...)
-	cmd.Env = append(os.Environ(), "HADOOP_CONF_DIR="+tb.Ready.ConfDir, "HADOOP_USER_NAME=alice")
+	cmd.Env = append(os.Environ(), "HADOOP_CONF_DIR="+tb.Ready.ConfDir, "HADOOP_USER_NAME=alice", "SPINDLE_HOME="+spindleHome(t))
 	if k := tb.Ready.Kerberos; k != nil {
 		cmd.Env = append(cmd.Env, "KRB5_CONFIG="+k.KRB5Conf)
 	}

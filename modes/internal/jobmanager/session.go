@@ -69,9 +69,23 @@ func (m *JobManager) grow(j *job, missing int) error {
 	if m.waiting[0] != j.id {
 		return nil // an earlier job waits for capacity first
 	}
-	// TaskManagers asked for on j's behalf and not yet registered.
-	coming := j.grown - m.assignedTo(j)
-	need := missing - max(coming, 0)
+	// TaskManagers asked for and not yet registered: those asked on j's
+	// behalf, and those nobody waits for (the session's minimum, or asked
+	// for a job that got TaskManagers otherwise) serve j when they come.
+	coming := max(j.grown-m.assignedTo(j), 0)
+	live, claimed := 0, 0
+	for _, tm := range m.tms {
+		if !tm.lost && tm.dataAddr != "" {
+			live++
+		}
+	}
+	for _, id := range m.waiting {
+		if o := m.jobs[id]; o != nil && o != j {
+			claimed += max(o.grown-m.assignedTo(o), 0)
+		}
+	}
+	unclaimed := max(m.target-live-claimed-coming, 0)
+	need := missing - coming - unclaimed
 	if need <= 0 {
 		return nil
 	}

@@ -1,0 +1,108 @@
+//go:build integration
+
+package integration
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spindle-yarn/spindle/integration/testbed"
+	"github.com/spindle-yarn/spindle/yarn"
+)
+
+// TestSession: a session started detached runs wordcount jobs submitted
+// to it by name (on the Kerberos bed each with alice's own HDFS tokens);
+// the second job runs on the TaskManager the first one left idle; a job
+// that fails fails alone and the session runs the next job; session list
+// shows the session with its jobs; session stop ends it FINISHED /
+// SUCCEEDED with its staging directory removed.
+func TestSession(t *testing.T) {
+	tb := testbed.Get(t)
+	if tb.Mode() == testbed.ModeHA {
+		t.Skip("sessions are the same on every bed; proven on the plain and Kerberos beds")
+	}
+	in, want := wordcountCorpus(t, tb)
+	name := fmt.Sprintf("s%d", time.Now().UnixNano()%1_000_000_000)
+	start := runWordcountCommand(t, tb, "session", "start", "-name", name, "-d", "-min-taskmanagers", "1", "-max-taskmanagers", "3", "-idle-timeout", "5m")
+	if start.code != 0 {
+		t.Fatalf("session start: exit %d", start.code)
+	}
+	m := regexp.MustCompile(`(?m)^(application_\d+_\d+)$`).FindStringSubmatch(start.stdout)
+	if m == nil {
+		t.Fatalf("session start printed no application id on a line of its own")
+	}
+	appID := m[1]
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			runWordcountCommand(t, tb, "session", "stop", "-id", appID)
+		}
+	})
+
+	// Two jobs in turn, both right; the second reuses the TaskManager.
+	for i := 1; i <= 2; i++ {
+		out := outputDir(t)
+		r := runWordcount(t, tb, "-t", "yarn-session", "-session", name, "-input", in, "-output", out, "-parallelism", "2")
+		if r.code != 0 {
+			t.Fatalf("job %d: exit %d", i, r.code)
+		}
+		if !strings.Contains(r.out, "to session "+name+" ("+appID+")") {
+			t.Errorf("job %d was not submitted to the session", i)
+		}
+		checkWordcountOutput(t, tb, out, want)
+	}
+
+	// A failing job fails alone.
+	out := outputDir(t)
+	r := runWordcount(t, tb, "-t", "yarn-session", "-session", appID, "-input", in, "-output", out, "-fail-always", "-restarts", "0")
+	if r.code == 0 {
+		t.Fatal("a job that always fails exited 0")
+	}
+	if !strings.Contains(r.out, `vertex "tokenize"`) {
+		t.Errorf("the failed job's output lacks its root cause")
+	}
+	checkNoOutput(t, tb, out)
+
+	// The session goes on.
+	out = outputDir(t)
+	if r := runWordcount(t, tb, "-t", "yarn-session", "-session", name, "-input", in, "-output", out); r.code != 0 {
+		t.Fatalf("a job after the failed one: exit %d", r.code)
+	}
+	checkWordcountOutput(t, tb, out, want)
+
+	list := runWordcountCommand(t, tb, "session", "list")
+	if !regexp.MustCompile(name + `\s+` + appID + `\s+RUNNING\s+0 running, 4 in all`).MatchString(list.stdout) {
+		t.Errorf("session list does not show %s %s RUNNING with 4 jobs:\n%s", name, appID, list.stdout)
+	}
+
+	// A second session of the same name is refused before anything is
+	// staged.
+	dup := runWordcountCommand(t, tb, "session", "start", "-name", name, "-d")
+	if dup.code == 0 || !strings.Contains(dup.out, "already running") {
+		t.Errorf("a second session named %s: exit %d", name, dup.code)
+	}
+
+	stop := runWordcountCommand(t, tb, "session", "stop", "-name", name)
+	stopped = true
+	if stop.code != 0 || !strings.Contains(stop.stdout, "FINISHED, final status SUCCEEDED") {
+		t.Fatalf("session stop: exit %d", stop.code)
+	}
+	id, _ := yarn.ParseApplicationID(appID)
+	rep, err := rmClient(t, tb, "alice", "").ApplicationReport(testContext(t, time.Minute), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(rep.Diagnostics, "stopped after 4 job(s)") {
+		t.Errorf("diagnostics: %q", rep.Diagnostics)
+	}
+	checkStagingRemoved(t, tb, appID)
+
+	// Every job ran on the one TaskManager the session kept: the
+	// application had two containers, the JobManager's and that one.
+	if n := len(containerDirs(tb, appID)); n != 2 {
+		t.Errorf("the session ran %d containers, want 2 (the JobManager and one TaskManager reused by all four jobs)", n)
+	}
+}
