@@ -11,7 +11,7 @@
 //
 // With -D probe.hang=true it stays registered until it is killed.
 //
-//	deployprobe run -t yarn-application|yarn-per-job [run flags] [program args]
+//	deployprobe run -t yarn-application|yarn-per-job [run flags] [-binary FILE] [program args]
 //	deployprobe attach [-keytab K -principal P] APPLICATION_ID
 //	deployprobe list [-keytab K -principal P]
 package main
@@ -61,6 +61,7 @@ func client(args []string) int {
 	}
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	rf := cli.NewRunFlags(fs)
+	bin := fs.String("binary", "", "the executable to ship as the JobManager's (deploy.Request.Binary); default this one")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -84,7 +85,7 @@ func client(args []string) int {
 		defer id.Close()
 	}
 	req := rf.Request(fs.Args())
-	req.User, req.Identity = user, id
+	req.User, req.Identity, req.Binary = user, id, *bin
 	if req.Mode == launch.ModePerJob {
 		req.Graph = []byte("deployprobe graph")
 	}
