@@ -187,7 +187,7 @@ func checkServerPrincipal(ctx context.Context, expected, advertised, host string
 	svc, h, ok := strings.Cut(want, "/")
 	asvc, ah, aok := strings.Cut(advertised, "/")
 	if !ok || !aok || svc != asvc || !strings.EqualFold(h, ah) {
-		return fmt.Errorf("%w: server has Kerberos principal %q, expected %q", ErrUnauthorized, advertised, want)
+		return fmt.Errorf("%w: server has Kerberos principal %q, expected %q: make the client's configuration name the server's principal (yarn.resourcemanager.principal, dfs.namenode.kerberos.principal), or check that the address reaches the intended server", ErrUnauthorized, advertised, want)
 	}
 	return nil
 }
