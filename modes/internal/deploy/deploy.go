@@ -91,6 +91,11 @@ type Request struct {
 	EncryptData bool
 	// KeepStaging keeps the staging directory once the application ended.
 	KeepStaging bool
+	// ShipKeytab is a keytab file shipped to the JobManager only (a
+	// PRIVATE resource in the 0700 staging directory, removed with it),
+	// which logs in with it as ShipPrincipal and obtains fresh delegation
+	// tokens before the old ones expire. Empty ships none.
+	ShipKeytab, ShipPrincipal string
 	// Identity is the Kerberos login to deploy as (see Login); nil on a
 	// cluster with simple authentication, where it is refused.
 	Identity *yarn.Identity
@@ -391,10 +396,15 @@ func (d *Deployment) deploy(ctx context.Context, req *Request, ycfg yarn.Config)
 	if d.Spec.TaskManager.NodeLabel == "" {
 		d.Spec.TaskManager.NodeLabel = req.NodeLabel
 	}
+	amResources, err := splitKeytab(req, d.Spec)
+	if err != nil {
+		return fmt.Errorf("deploy %s: %w", id, err)
+	}
 	sub, err := submission(req, id, d.Spec, creds)
 	if err != nil {
 		return fmt.Errorf("deploy %s: %w", id, err)
 	}
+	sub.AM.LocalResources = amResources
 	submitted = true // a Submit that fails may still have reached the RM
 	if err = d.RM.Submit(ctx, sub); err != nil {
 		return fmt.Errorf("deploy %s: submitting: %w", id, err)
@@ -438,6 +448,11 @@ func leafQueues(q yarn.QueueInfo, names []string) []string {
 // stage uploads the binary, the shipped files and the graph.
 func stage(ctx context.Context, fs *hdfs.Client, id yarn.ApplicationID, req *Request) (*hdfs.Staging, error) {
 	deps := []hdfs.Dependency{{Local: req.Binary, Name: launch.BinaryResource}}
+	kdeps, err := keytabDependencies(req)
+	if err != nil {
+		return nil, err
+	}
+	deps = append(deps, kdeps...)
 	for _, p := range req.Ship {
 		deps = append(deps, hdfs.Dependency{Local: p})
 	}
