@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/spindle-yarn/spindle/modes/internal/control"
+	"github.com/spindle-yarn/spindle/modes/internal/deploy"
 	"github.com/spindle-yarn/spindle/modes/internal/record"
 	"github.com/spindle-yarn/spindle/modes/internal/secure"
 	"github.com/spindle-yarn/spindle/yarn"
@@ -273,5 +274,42 @@ func TestOpenJobManager(t *testing.T) {
 	rep.Host, rep.State = "N/A", yarn.ApplicationAccepted
 	if _, err := r.openJobManager(rep); err == nil || !strings.Contains(err.Error(), "has not registered yet") {
 		t.Errorf("unregistered JobManager: %v", err)
+	}
+}
+
+// A submission is recorded for its owner only, and forgotten once seen
+// ended.
+func TestSaveAndForgetRecord(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv(record.EnvHome, home)
+	id, _ := yarn.ParseApplicationID(testApp)
+	secret, _ := secure.NewSecret()
+	var stderr bytes.Buffer
+	p := Program{Name: "wc", Stdout: io.Discard, Stderr: &stderr}
+	saveRecord(p, &deploy.Deployment{ID: id, Secret: secret}, deploy.Request{Name: "wc", Mode: "application"})
+	dir, _ := record.Dir()
+	rec, err := record.Read(dir, testApp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(rec.Secret, secret) || rec.Name != "wc" || rec.Mode != "application" || rec.Submitted.IsZero() {
+		t.Errorf("record %+v (name %q mode %q) does not hold the deployment", rec, rec.Name, rec.Mode)
+	}
+	if strings.Contains(stderr.String(), string(secret)) || stderr.Len() > 0 {
+		t.Errorf("stderr %q", stderr.String())
+	}
+	forgetEnded(map[string]bool{"application_1764480000000_0001": true})
+	if _, err := record.Read(dir, testApp); err != nil {
+		t.Errorf("a running application's record was forgotten: %v", err)
+	}
+	forgetEnded(map[string]bool{testApp: true})
+	if _, err := record.Read(dir, testApp); !errors.Is(err, record.ErrNotFound) {
+		t.Errorf("the ended application's record: %v", err)
+	}
+	// Unwritable home: a warning naming the consequence, no failure.
+	t.Setenv(record.EnvHome, "/proc/nonexistent")
+	saveRecord(p, &deploy.Deployment{ID: id, Secret: secret}, deploy.Request{})
+	if !strings.Contains(stderr.String(), "warning") || !strings.Contains(stderr.String(), "wc cancel -id "+testApp+"` will not work") {
+		t.Errorf("unwritable record: stderr %q", stderr.String())
 	}
 }
