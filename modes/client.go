@@ -83,6 +83,9 @@ func runClient(ctx context.Context, p Program, args []string) int {
 		Parallelism: rf.Parallelism, Ship: rf.Ship, Config: rf.Config, KeepStaging: rf.KeepStaging,
 		Identity: id, User: user, ProxyUser: rf.ProxyUser, Logger: log,
 	}
+	if rf.ShipKeytab {
+		req.ShipKeytab, req.ShipPrincipal = rf.Keytab, rf.Principal
+	}
 	if req.Name == "" {
 		req.Name = p.Name
 	}

@@ -57,6 +57,9 @@ type RunFlags struct {
 	// Keytab and Principal log in with a keytab; without them the ticket
 	// cache is used (Kerberos clusters only).
 	Keytab, Principal string
+	// ShipKeytab ships -keytab to the JobManager, which obtains fresh
+	// delegation tokens with it for a long-running application.
+	ShipKeytab bool
 	// ProxyUser is the user the application runs as, impersonated by the
 	// logged-in one.
 	ProxyUser string
@@ -104,6 +107,7 @@ func NewRunFlags(fs *flag.FlagSet) *RunFlags {
 	})
 	fs.StringVar(&f.Keytab, "keytab", "", "Kerberos keytab to log in with (with -principal); default: the ticket cache")
 	fs.StringVar(&f.Principal, "principal", "", "Kerberos principal of -keytab")
+	fs.BoolVar(&f.ShipKeytab, "ship-keytab", false, "ship -keytab to the JobManager (only), which then obtains fresh HDFS delegation tokens before they expire: for applications running longer than the tokens' lifetime")
 	fs.StringVar(&f.ProxyUser, "proxy-user", "", "run the application as this user, impersonated by the logged-in one")
 	fs.Func("D", "configuration override key=value (repeatable)", func(s string) error {
 		k, v, err := parseKeyValue(s)
@@ -187,6 +191,9 @@ func (f *RunFlags) Validate() error {
 			return errors.New("-principal needs -keytab; give both, or neither to use the ticket cache")
 		}
 		return errors.New("-keytab needs -principal; give both, or neither to use the ticket cache")
+	}
+	if f.ShipKeytab && f.Keytab == "" {
+		return errors.New("-ship-keytab needs -keytab and -principal: the keytab to ship")
 	}
 	if f.Timeout < 0 {
 		return fmt.Errorf("-timeout must not be negative, got %v", f.Timeout)
