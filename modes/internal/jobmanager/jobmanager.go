@@ -173,8 +173,12 @@ func New(cfg Config) (*JobManager, error) {
 	if cfg.DescribeTaskManager == nil {
 		cfg.DescribeTaskManager = func(id string) string { return "TaskManager " + id }
 	}
-	return &JobManager{cfg: cfg, log: cfg.Logger, changed: make(chan struct{}),
-		tms: map[string]*taskManager{}, jobs: map[string]*job{}}, nil
+	m := &JobManager{cfg: cfg, log: cfg.Logger, changed: make(chan struct{}),
+		tms: map[string]*taskManager{}, jobs: map[string]*job{}}
+	if cfg.Session != nil {
+		m.target = cfg.Session.MinTaskManagers
+	}
+	return m, nil
 }
 
 // broadcast wakes every waiter; mu is held.

@@ -164,9 +164,9 @@ func (m *JobManager) RunSession(ctx context.Context) error {
 	}
 	m.mu.Lock()
 	m.sessionCtx = ctx
-	m.target = s.MinTaskManagers
+	err := m.cfg.Pool.SetTaskManagers(m.target) // the minimum, or more if jobs came first
 	m.mu.Unlock()
-	if err := m.cfg.Pool.SetTaskManagers(s.MinTaskManagers); err != nil {
+	if err != nil {
 		return err
 	}
 	tick := time.NewTicker(time.Second)
