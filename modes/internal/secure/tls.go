@@ -85,3 +85,31 @@ func checkPin(rawCerts [][]byte, want ed25519.PublicKey) error {
 	}
 	return nil
 }
+
+// ServerTLSConfigCertOptional is TLSConfigs' server configuration, except
+// that a client may also connect without a certificate: a certificate it
+// does present must still carry the deployment's pinned key (the
+// handshake fails otherwise). A connection's
+// tls.ConnectionState.PeerCertificates is therefore non-empty exactly when
+// the client proved it holds the secret; a server using this
+// configuration must authenticate the other requests itself (package
+// clienttoam does, with YARN's ClientToAMToken).
+//
+// RequestClientCert, not VerifyClientCertIfGiven: the latter would also
+// check the certificate's chain against CAs, which a self-signed
+// deployment certificate never passes; the pin replaces the chain.
+func ServerTLSConfigCertOptional(secret []byte) (*tls.Config, error) {
+	server, _, err := TLSConfigs(secret)
+	if err != nil {
+		return nil, err
+	}
+	pinned := server.VerifyPeerCertificate
+	server.ClientAuth = tls.RequestClientCert
+	server.VerifyPeerCertificate = func(rawCerts [][]byte, chains [][]*x509.Certificate) error {
+		if len(rawCerts) == 0 {
+			return nil
+		}
+		return pinned(rawCerts, chains)
+	}
+	return server, nil
+}
