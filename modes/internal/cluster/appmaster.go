@@ -54,6 +54,12 @@ type AppMaster struct {
 	nodesMu   sync.Mutex
 	nodes     map[string]string // container id -> node host
 	finishOne sync.Once
+
+	// tokens keeps the HDFS delegation tokens alive (renewal.go); newest
+	// are the last ones pushed.
+	tokens   *tokenKeeper
+	tokensMu sync.Mutex
+	newest   *yarn.Credentials
 }
 
 // Host is the host name this container serves on: the NodeManager's.
@@ -145,6 +151,10 @@ func StartAppMaster(ctx context.Context, log *slog.Logger) (*AppMaster, error) {
 	ctlAddr := ctlLn.Addr().(*net.TCPAddr)
 	trackingURL := "http://" + webLn.Addr().String() + "/"
 
+	// Before registering: a keytab that cannot log in fails the start.
+	if err := a.startTokens(ctx); err != nil {
+		return nil, err
+	}
 	r, err := a.am.Register(ctx, yarn.AMRegistration{Host: host, RPCPort: int32(ctlAddr.Port), TrackingURL: trackingURL})
 	if err != nil {
 		return nil, err
@@ -188,7 +198,7 @@ func StartAppMaster(ctx context.Context, log *slog.Logger) (*AppMaster, error) {
 			a.nodesMu.Lock()
 			a.nodes[c.ID.String()] = c.NodeID.Host
 			a.nodesMu.Unlock()
-			return tmLaunch, nil
+			return a.withNewestTokens(tmLaunch), nil
 		},
 		FastHeartbeat: 100 * time.Millisecond,
 		SlowHeartbeat: time.Second,
@@ -323,6 +333,9 @@ func (a *AppMaster) Finish(ctx context.Context, status yarn.FinalStatus, diagnos
 }
 
 func (a *AppMaster) close() {
+	if a.tokens != nil {
+		a.tokens.close()
+	}
 	for _, s := range a.servers {
 		s.Close()
 	}

@@ -1,0 +1,177 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/spindle-yarn/spindle/hdfs"
+	"github.com/spindle-yarn/spindle/modes/internal/launch"
+	"github.com/spindle-yarn/spindle/modes/internal/tokens"
+	"github.com/spindle-yarn/spindle/yarn"
+)
+
+// RenewFractionKey is the -D setting of the fraction of the tokens'
+// lifetime after which a JobManager with a shipped keytab obtains new ones.
+const RenewFractionKey = "spindle.token.renew-fraction"
+
+// noKeytabHint is what the JobManager's expiry warnings tell to configure.
+const noKeytabHint = "to run longer, deploy with -ship-keytab (with -keytab and -principal) so the JobManager obtains fresh tokens, " +
+	"or have a client logged in with -keytab push fresh ones to the application"
+
+// tokenKeeper is the ApplicationMaster's part in keeping the application's
+// HDFS delegation tokens alive: the renewer, its Kerberos login and
+// client when a keytab was shipped, and the newest tokens for containers
+// started later.
+type tokenKeeper struct {
+	r      *tokens.Renewer
+	id     *hdfs.Identity
+	kfs    *hdfs.Client
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// startTokens starts the renewer of the application's HDFS delegation
+// tokens, if it has any (a Kerberos cluster): with a shipped keytab it
+// logs in and re-obtains them, else it warns before they expire.
+func (a *AppMaster) startTokens(ctx context.Context) error {
+	held := yarn.HDFSTokens(a.creds)
+	if len(held) == 0 {
+		return nil
+	}
+	fraction := 0.0
+	if v, ok := a.Spec.Config[RenewFractionKey]; ok {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f > 0 && f < 1) {
+			return fmt.Errorf("-D %s=%s: the fraction of the tokens' lifetime is a number between 0 and 1, e.g. 0.75", RenewFractionKey, v)
+		}
+		fraction = f
+	}
+	k := &tokenKeeper{done: make(chan struct{})}
+	cfg := tokens.Config{Tokens: held, Fraction: fraction, Hint: noKeytabHint, Logger: a.log.With("component", "tokens"), Push: a.pushTokens}
+	if ks := a.Spec.Keytab; ks != nil {
+		if err := k.login(ctx, a.Spec, ks); err != nil {
+			return err
+		}
+		cfg.Obtain = func(ctx context.Context) ([]hdfs.Token, error) { return k.kfs.DelegationTokens(ctx) }
+		cfg.Renew = k.kfs.RenewDelegationToken
+		cfg.Renewer = a.Spec.HDFS.User
+	}
+	r, err := tokens.New(cfg)
+	if err != nil {
+		k.close()
+		return err
+	}
+	k.r = r
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	k.cancel = cancel
+	go func() {
+		defer close(k.done)
+		r.Run(rctx)
+	}()
+	a.tokens = k
+	if cfg.Obtain != nil {
+		a.log.Info("keeping the HDFS delegation tokens alive with the shipped keytab", "principal", a.Spec.Keytab.Principal)
+	}
+	return nil
+}
+
+// login logs in with the shipped keytab and makes the Kerberos HDFS client
+// that obtains and renews tokens, as the application's user (impersonated
+// when the keytab's principal is a proxy-user service).
+func (k *tokenKeeper) login(ctx context.Context, spec *launch.ClusterSpec, ks *launch.KeytabSpec) error {
+	krb5 := ""
+	if os.Getenv("KRB5_CONFIG") == "" {
+		if _, err := os.Stat(launch.Krb5ConfResource); err == nil {
+			krb5 = launch.Krb5ConfResource
+		}
+	}
+	id, err := hdfs.LoginKeytab(ctx, ks.Principal, launch.KeytabResource, krb5)
+	if err != nil {
+		return fmt.Errorf("logging in with the shipped keytab: %w", err)
+	}
+	k.id = id
+	if spec.HDFS.User != "" && spec.HDFS.User != id.ShortName() {
+		id = id.WithProxyUser(spec.HDFS.User)
+	}
+	cfg := hdfs.Config{
+		NameNodes: spec.HDFS.NameNodes, NameService: spec.HDFS.NameService, StagingRoot: spec.HDFS.StagingRoot,
+		RPCProtection: spec.RPCProtection, Kerberos: &hdfs.KerberosConfig{ServerPrincipal: ks.NameNodePrincipal},
+	}.WithIdentity(id)
+	// The application's user renews the tokens it obtains (the
+	// ResourceManager does not know them).
+	cfg.TokenRenewer = spec.HDFS.User
+	k.kfs, err = hdfs.NewClient(cfg)
+	if err != nil {
+		k.close()
+		return err
+	}
+	return nil
+}
+
+func (k *tokenKeeper) close() {
+	if k.cancel != nil {
+		k.cancel()
+		<-k.done
+	}
+	if k.kfs != nil {
+		k.kfs.Close()
+	}
+	if k.id != nil {
+		k.id.Close()
+	}
+}
+
+// pushTokens hands fresh tokens to the TaskManagers (through the
+// JobManager), to the AM's own HDFS client, and to containers started
+// later.
+func (a *AppMaster) pushTokens(_ context.Context, toks []hdfs.Token) error {
+	c := &yarn.Credentials{}
+	for _, t := range toks {
+		c.AddToken(t.Service, yarn.Token(t))
+	}
+	b, err := c.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	a.tokensMu.Lock()
+	a.newest = c
+	a.tokensMu.Unlock()
+	a.JM.PushCredentials(b)
+	a.fsMu.Lock()
+	fs := a.fs
+	a.fsMu.Unlock()
+	if fs != nil {
+		if err := fs.SetTokens(toks); err != nil {
+			return fmt.Errorf("the JobManager's HDFS client: %w", err)
+		}
+	}
+	return nil
+}
+
+// withNewestTokens is l with the newest pushed HDFS tokens in place of
+// the original ones, so a TaskManager started late localizes its files
+// and reaches HDFS with live tokens.
+func (a *AppMaster) withNewestTokens(l yarn.ContainerLaunchContext) yarn.ContainerLaunchContext {
+	a.tokensMu.Lock()
+	newest := a.newest
+	a.tokensMu.Unlock()
+	if newest == nil || l.Credentials == nil {
+		return l
+	}
+	c := &yarn.Credentials{}
+	for alias, t := range l.Credentials.Tokens() {
+		if t.Kind != yarn.KindHDFSDelegationToken {
+			c.AddToken(alias, t)
+		}
+	}
+	for alias, t := range newest.Tokens() {
+		c.AddToken(alias, t)
+	}
+	for alias, s := range l.Credentials.Secrets() {
+		c.AddSecret(alias, s)
+	}
+	l.Credentials = c
+	return l
+}
