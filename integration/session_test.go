@@ -3,12 +3,15 @@
 package integration
 
 import (
+	"context"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/integration/testbed"
 	"github.com/spindle-yarn/spindle/yarn"
 )
@@ -104,5 +107,83 @@ func TestSession(t *testing.T) {
 	// application had two containers, the JobManager's and that one.
 	if n := len(containerDirs(tb, appID)); n != 2 {
 		t.Errorf("the session ran %d containers, want 2 (the JobManager and one TaskManager reused by all four jobs)", n)
+	}
+}
+
+// TestSessionPerJobIdentity: a service principal runs a session and
+// submits jobs for alice and for bob as a proxy user (Kerberos bed). Each
+// job acts with its own user's delegation tokens: its output belongs to
+// that user, bob's job cannot read alice's private input, and the two
+// users' jobs never share a TaskManager.
+func TestSessionPerJobIdentity(t *testing.T) {
+	tb := testbed.RequireKerberos(t)
+	k := tb.Ready.Kerberos
+	svc := []string{"-keytab", filepath.Join(filepath.Dir(k.KRB5Conf), "hadoop.keytab"), "-principal", k.ServicePrincipal}
+	in, want := wordcountCorpus(t, tb)
+	// alice's input, readable by her alone.
+	ctx := testContext(t, time.Minute)
+	afs := stagingClient(t, tb, "alice", nil)
+	private := fmt.Sprintf("/user/alice/private-%d", time.Now().UnixNano())
+	if err := afs.MkdirAll(ctx, private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := afs.Rename(ctx, in, private+"/in", false); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { afs.Rename(context.Background(), private+"/in", in, false) })
+	in = private + "/in"
+
+	name := fmt.Sprintf("p%d", time.Now().UnixNano()%1_000_000_000)
+	start := runWordcountLogin(t, tb, svc, "session", "start", "-name", name, "-d", "-min-taskmanagers", "1", "-max-taskmanagers", "4")
+	if start.code != 0 {
+		t.Fatalf("session start: exit %d", start.code)
+	}
+	appID := regexp.MustCompile(`(?m)^(application_\d+_\d+)$`).FindString(start.stdout)
+	t.Cleanup(func() { runWordcountLogin(t, tb, svc, "session", "stop", "-name", name) })
+
+	aliceOut := fmt.Sprintf("/user/alice/session-out-%d", time.Now().UnixNano())
+	r := runWordcountLogin(t, tb, svc, "run", "-t", "yarn-session", "-session", name, "-proxy-user", "alice", "-input", in, "-output", aliceOut)
+	if r.code != 0 {
+		t.Fatalf("alice's job: exit %d", r.code)
+	}
+	checkWordcountOutput(t, tb, aliceOut, want)
+	st, err := afs.Stat(testContext(t, time.Minute), aliceOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Owner != "alice" {
+		t.Errorf("alice's output belongs to %q", st.Owner)
+	}
+
+	bobOut := fmt.Sprintf("/user/bob/session-out-%d", time.Now().UnixNano())
+	r = runWordcountLogin(t, tb, svc, "run", "-t", "yarn-session", "-session", name, "-proxy-user", "bob", "-input", in, "-output", bobOut, "-restarts", "0")
+	if r.code == 0 {
+		t.Fatal("bob's job read alice's private input")
+	}
+	if !strings.Contains(r.out, "Permission denied") && !strings.Contains(r.out, "AccessControlException") && !strings.Contains(r.out, "permission") {
+		t.Errorf("bob's job failed without a permission error")
+	}
+	ctx = testContext(t, 2*time.Minute)
+	bobIn := fmt.Sprintf("/user/bob/session-in-%d", time.Now().UnixNano())
+	bfs := stagingClient(t, tb, "bob", nil)
+	w, err := bfs.Create(ctx, bobIn+"/text.txt", hdfs.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("bob counts words\nwords\n"))
+	if err := closeRetrying(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	r = runWordcountLogin(t, tb, svc, "run", "-t", "yarn-session", "-session", name, "-proxy-user", "bob", "-input", bobIn, "-output", bobOut)
+	if r.code != 0 {
+		t.Fatalf("bob's job: exit %d", r.code)
+	}
+	checkWordcountOutput(t, tb, bobOut, map[string]int64{"bob": 1, "counts": 1, "words": 2})
+	if st, err := bfs.Stat(ctx, bobOut); err != nil || st.Owner != "bob" {
+		t.Errorf("bob's output: owner %q, err %v", st.Owner, err)
+	}
+	// The JobManager, alice's TaskManager and bob's own.
+	if n := len(containerDirs(tb, appID)); n != 3 {
+		t.Errorf("the session ran %d containers, want 3 (alice's and bob's jobs in TaskManagers of their own)", n)
 	}
 }

@@ -142,11 +142,20 @@ func spindleHome(t testing.TB) string {
 // on the Kerberos bed.
 func runWordcountCommand(t *testing.T, tb *testbed.TestBed, args ...string) wordcountRun {
 	t.Helper()
+	var login []string
+	if k := tb.Ready.Kerberos; k != nil {
+		login = []string{"-keytab", k.Users["alice"], "-principal", "alice@" + k.Realm}
+	}
+	return runWordcountLogin(t, tb, login, args...)
+}
+
+// runWordcountLogin runs `wordcount args... login...`: login is the
+// Kerberos login flags (none on other beds).
+func runWordcountLogin(t *testing.T, tb *testbed.TestBed, login []string, args ...string) wordcountRun {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if k := tb.Ready.Kerberos; k != nil {
-		args = append(args, "-keytab", k.Users["alice"], "-principal", "alice@"+k.Realm)
-	}
+	args = append(append([]string(nil), args...), login...)
 	cmd := exec.CommandContext(ctx, wordcountBinary(t), args...)
 	cmd.Env = append(os.Environ(), "HADOOP_CONF_DIR="+tb.Ready.ConfDir, "HADOOP_USER_NAME=alice", "SPINDLE_HOME="+spindleHome(t))
 	if k := tb.Ready.Kerberos; k != nil {
