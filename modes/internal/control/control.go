@@ -54,6 +54,9 @@ type Command struct {
 	Seq      int64       `json:"seq"`
 	Deploy   *Deployment `json:"deploy,omitempty"`
 	Cancel   *Attempt    `json:"cancel,omitempty"`
+	// Only limits Cancel to these subtasks of the attempt (a failed
+	// region's); empty cancels every subtask of it.
+	Only []SubtaskRef `json:"only,omitempty"`
 	Shutdown bool        `json:"shutdown,omitempty"`
 	// Forget names a job that ended: the TaskManager drops its
 	// credentials (session mode).
@@ -83,6 +86,12 @@ func (u CredentialsUpdate) GoString() string { return u.String() }
 
 // LogValue is String.
 func (u CredentialsUpdate) LogValue() slog.Value { return slog.StringValue(u.String()) }
+
+// SubtaskRef names one subtask of a vertex.
+type SubtaskRef struct {
+	Vertex string `json:"vertex"`
+	Index  int    `json:"index"`
+}
 
 // Attempt names one attempt of one job.
 type Attempt struct {
@@ -207,6 +216,14 @@ func NewClient(addr string, tlsConf *tls.Config) *Client {
 	tr := &http.Transport{TLSClientConfig: tlsConf.Clone(), MaxIdleConnsPerHost: 8, IdleConnTimeout: 90 * time.Second,
 		TLSHandshakeTimeout: 10 * time.Second, ForceAttemptHTTP2: true}
 	return &Client{base: "https://" + addr, hc: &http.Client{Transport: tr}}
+}
+
+// NewClientTransport returns a client of the JobManager at addr that
+// sends its requests through rt, which makes the TLS connections itself
+// (package clienttoam's Transport, for clients without the deployment
+// secret).
+func NewClientTransport(addr string, rt http.RoundTripper) *Client {
+	return &Client{base: "https://" + addr, hc: &http.Client{Transport: rt}}
 }
 
 // Close releases the client's idle connections.
