@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/spindle-yarn/spindle/hdfs"
@@ -33,9 +34,18 @@ type job struct {
 	tms      []string
 	subtasks map[jobgraph.Subtask]*subtaskState
 	splits   map[string][]operator.Split
-	// failure is the first failure of the running attempt; primary the
-	// first that was not caused by another subtask's.
-	failure, primary string
+	// regions are the job's failover regions: the pipelined regions,
+	// merged where a vertex hands out splits or commits output (its
+	// subtasks share state in the JobManager, so they restart together).
+	// regionOf maps a subtask to its region, attempts holds each region's
+	// attempt, and failure and primary each region's first failure and
+	// first failure not caused by another subtask's, in its running
+	// attempt.
+	regions          [][]jobgraph.Subtask
+	regionOf         map[jobgraph.Subtask]int
+	attempts         []int
+	failure, primary []string
+	restarts         int
 	cancelRequested  bool
 	abort            string // set by Abort: fail without restart
 	done             bool
@@ -125,9 +135,20 @@ func (m *JobManager) RunWith(ctx context.Context, g *jobgraph.JobGraph, opts Run
 		}
 	}
 
+	if err := m.planRegions(j); err != nil {
+		m.finishJob(j, StateFailed, err.Error(), need)
+		return j.result(), &JobError{Result: j.result()}
+	}
 	restarts := jobgraph.NewRestarts(g.Restart, m.cfg.Random)
+	all := make([]int, len(j.regions))
+	for r := range all {
+		all[r] = r
+	}
+	outcome, cause, failed := m.start(ctx, j, all)
 	for {
-		outcome, cause := m.runAttempt(ctx, j)
+		if outcome == outcomeRunning {
+			outcome, cause, failed = m.watch(ctx, j)
+		}
 		switch outcome {
 		case outcomeFinished:
 			if err := m.commit(ctx, j, true); err != nil {
@@ -137,37 +158,45 @@ func (m *JobManager) RunWith(ctx context.Context, g *jobgraph.JobGraph, opts Run
 			m.finishJob(j, StateFinished, "", need)
 			return j.result(), nil
 		case outcomeCanceled:
-			m.stopAttempt(j)
+			m.stopRegions(j, all)
 			m.commitQuietly(j)
 			m.finishJob(j, StateCanceled, cause, need)
 			return j.result(), &JobError{Result: j.result()}
 		}
-		m.stopAttempt(j)
-		cause = j.primaryCause(cause)
+		// Failed regions stop, the others run on.
+		m.stopRegions(j, failed)
+		cause = j.primaryCause(failed, cause)
 		delay, again := restarts.Failure(m.cfg.Now())
 		if j.aborted() {
 			again = false
 		}
 		if !again {
+			m.stopRegions(j, all)
 			m.commitQuietly(j)
 			m.finishJob(j, StateFailed, cause, need)
 			return j.result(), &JobError{Result: j.result()}
 		}
 		m.mu.Lock()
 		j.state = StateRestarting
+		j.restarts++
 		m.broadcast()
 		m.mu.Unlock()
-		m.log.Warn("job restarting", "job", id, "attempt", j.attempt, "delay", delay, "cause", cause)
+		m.log.Warn("job restarting", "job", id, "regions", len(failed), "of", len(j.regions), "restart", j.restarts, "delay", delay, "cause", cause)
 		select {
 		case <-ctx.Done():
+			m.stopRegions(j, all)
 			m.commitQuietly(j)
 			m.finishJob(j, StateCanceled, cause, need)
 			return j.result(), &JobError{Result: j.result()}
 		case <-time.After(delay):
 		}
 		m.mu.Lock()
-		j.attempt++
+		for _, r := range failed {
+			j.attempts[r]++
+			j.attempt = max(j.attempt, j.attempts[r])
+		}
 		m.mu.Unlock()
+		outcome, cause, failed = m.start(ctx, j, failed)
 	}
 }
 
@@ -177,47 +206,139 @@ const (
 	outcomeFinished outcome = iota
 	outcomeFailed
 	outcomeCanceled
+	outcomeRunning
 )
 
-// runAttempt gets the job's TaskManagers, deploys every subtask and waits
-// for the attempt's end.
-func (m *JobManager) runAttempt(ctx context.Context, j *job) (outcome, string) {
+// planRegions finds the job's failover regions.
+func (m *JobManager) planRegions(j *job) error {
+	pr, err := jobgraph.PipelinedRegions(j.g)
+	if err != nil {
+		return err
+	}
+	// Union the pipelined regions a splitter or committer vertex spans.
+	parent := make([]int, len(pr.List))
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	for _, v := range j.g.Vertices {
+		op, ok := operator.Lookup(v.Operator)
+		if !ok || (op.Splitter == nil && op.Committer == nil) {
+			continue
+		}
+		first := -1
+		for i := 0; i < v.Parallelism; i++ {
+			r, _ := pr.Of(jobgraph.Subtask{Vertex: v.ID, Index: i})
+			if first < 0 {
+				first = find(r.ID)
+			} else {
+				parent[find(r.ID)] = first
+			}
+		}
+	}
+	index := map[int]int{}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	j.regionOf = map[jobgraph.Subtask]int{}
+	for _, r := range pr.List {
+		root := find(r.ID)
+		n, ok := index[root]
+		if !ok {
+			n = len(j.regions)
+			index[root] = n
+			j.regions = append(j.regions, nil)
+		}
+		j.regions[n] = append(j.regions[n], r.Subtasks...)
+		for _, st := range r.Subtasks {
+			j.regionOf[st] = n
+		}
+	}
+	j.attempts = make([]int, len(j.regions))
+	j.failure = make([]string, len(j.regions))
+	j.primary = make([]string, len(j.regions))
+	j.subtasks = map[jobgraph.Subtask]*subtaskState{}
+	return nil
+}
+
+// start gets the job's TaskManagers, splits the inputs of the regions'
+// source vertices and deploys the regions' subtasks. It returns
+// outcomeRunning, or why the regions could not start.
+func (m *JobManager) start(ctx context.Context, j *job, regions []int) (outcome, string, []int) {
 	if err := m.acquire(ctx, j); err != nil {
 		if j.aborted() {
-			return outcomeFailed, err.Error()
+			return outcomeFailed, err.Error(), regions
 		}
-		return outcomeCanceled, "cancelled while waiting for TaskManagers: " + err.Error()
+		return outcomeCanceled, "cancelled while waiting for TaskManagers: " + err.Error(), regions
 	}
-	splits, err := m.computeSplits(ctx, j)
+	splits, err := m.computeSplits(ctx, j, regions)
 	if err != nil {
 		if ctx.Err() != nil {
-			return outcomeCanceled, "cancelled while splitting the input"
+			return outcomeCanceled, "cancelled while splitting the input", regions
 		}
-		return outcomeFailed, err.Error()
+		return outcomeFailed, err.Error(), regions
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	j.failure, j.primary = "", ""
-	j.splits = splits
+	if j.splits == nil {
+		j.splits = map[string][]operator.Split{}
+	}
+	for v, ss := range splits {
+		j.splits[v] = ss
+	}
 	j.state = StateRunning
-	j.subtasks = map[jobgraph.Subtask]*subtaskState{}
-	m.deploy(j)
+	for _, r := range regions {
+		j.failure[r], j.primary[r] = "", ""
+		m.deployRegion(j, r)
+	}
 	m.broadcast()
+	return outcomeRunning, "", nil
+}
+
+// watch waits for the job's next turn: all subtasks finished, regions
+// failed, a cancel or an abort.
+func (m *JobManager) watch(ctx context.Context, j *job) (outcome, string, []int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	for {
+		var failed []int
+		cause := ""
+		for r, f := range j.failure {
+			if f != "" {
+				failed = append(failed, r)
+				if cause == "" {
+					cause = f
+				}
+			}
+		}
 		switch {
 		case j.abort != "":
-			return outcomeFailed, j.abort
+			return outcomeFailed, j.abort, allRegions(j)
 		case j.cancelRequested:
-			return outcomeCanceled, "cancelled by a client"
-		case j.failure != "":
-			return outcomeFailed, j.failure
+			return outcomeCanceled, "cancelled by a client", nil
+		case len(failed) > 0:
+			return outcomeFailed, cause, failed
 		case j.allFinished():
-			return outcomeFinished, ""
+			return outcomeFinished, "", nil
 		}
 		if err := m.wait(ctx, 0); err != nil {
-			return outcomeCanceled, "cancelled: " + err.Error()
+			return outcomeCanceled, "cancelled: " + err.Error(), nil
 		}
 	}
+}
+
+func allRegions(j *job) []int {
+	out := make([]int, len(j.regions))
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }
 
 // acquire waits until every TaskManager of the plan is assigned a live,
@@ -264,12 +385,18 @@ func (m *JobManager) acquire(ctx context.Context, j *job) error {
 	}
 }
 
-// computeSplits runs the splitters of the job's source vertices.
-func (m *JobManager) computeSplits(ctx context.Context, j *job) (map[string][]operator.Split, error) {
+// computeSplits runs the splitters of the source vertices in regions.
+func (m *JobManager) computeSplits(ctx context.Context, j *job, regions []int) (map[string][]operator.Split, error) {
 	out := map[string][]operator.Split{}
 	for _, v := range j.g.Vertices {
 		op, ok := operator.Lookup(v.Operator)
 		if !ok || op.Splitter == nil {
+			continue
+		}
+		m.mu.Lock()
+		r := j.regionOf[jobgraph.Subtask{Vertex: v.ID, Index: 0}]
+		m.mu.Unlock()
+		if !slices.Contains(regions, r) {
 			continue
 		}
 		env, err := m.env(ctx, j, &v)
@@ -287,7 +414,10 @@ func (m *JobManager) computeSplits(ctx context.Context, j *job) (map[string][]op
 }
 
 func (m *JobManager) env(ctx context.Context, j *job, v *jobgraph.Vertex) (operator.SplitEnv, error) {
-	env := operator.SplitEnv{Job: j.id, Attempt: j.attempt, Config: vertexConfig(j.g, v), Parallelism: v.Parallelism, Logger: m.log}
+	m.mu.Lock()
+	attempt := j.attempts[j.regionOf[jobgraph.Subtask{Vertex: v.ID, Index: 0}]]
+	m.mu.Unlock()
+	env := operator.SplitEnv{Job: j.id, Attempt: attempt, Config: vertexConfig(j.g, v), Parallelism: v.Parallelism, Logger: m.log}
 	hdfsFn := m.cfg.HDFS
 	if j.opts.HDFS != nil {
 		hdfsFn = j.opts.HDFS
@@ -313,19 +443,21 @@ func vertexConfig(g *jobgraph.JobGraph, v *jobgraph.Vertex) map[string]string {
 	return out
 }
 
-// deploy sends every subtask of the attempt to its TaskManager; mu is held.
-func (m *JobManager) deploy(j *job) {
+// deployRegion sends every subtask of region r, in its current attempt,
+// to its TaskManager; mu is held.
+func (m *JobManager) deployRegion(j *job, r int) {
+	attempt := j.attempts[r]
 	addr := func(v string, i int) (string, string) {
 		ref, _ := j.plan.Locate(jobgraph.Subtask{Vertex: v, Index: i})
 		id := j.tms[ref.TaskManager]
 		return id, m.tms[id].dataAddr
 	}
-	for vi := range j.g.Vertices {
-		v := &j.g.Vertices[vi]
+	for _, st := range j.regions[r] {
+		v, i := j.g.Vertex(st.Vertex), st.Index
 		op, _ := operator.Lookup(v.Operator)
-		for i := 0; i < v.Parallelism; i++ {
+		{
 			d := &control.Deployment{
-				Attempt: control.Attempt{Job: j.id, Attempt: j.attempt}, JobName: j.name,
+				Attempt: control.Attempt{Job: j.id, Attempt: attempt}, JobName: j.name,
 				Vertex: v.ID, Operator: v.Operator, Index: i, Parallelism: v.Parallelism,
 				Config: vertexConfig(j.g, v), Splits: op != nil && op.Splitter != nil,
 				Credentials: j.opts.Credentials,
@@ -363,26 +495,37 @@ func (m *JobManager) deploy(j *job) {
 			m.send(m.tms[tmID], control.Command{Deploy: d})
 		}
 	}
-	m.log.Info("job deployed", "job", j.id, "attempt", j.attempt, "subtasks", len(j.subtasks), "taskmanagers", len(j.tms))
+	m.log.Info("job deployed", "job", j.id, "region", r, "attempt", attempt, "subtasks", len(j.regions[r]), "taskmanagers", len(j.tms))
 }
 
-// stopAttempt cancels the running attempt's subtasks and waits, up to the
-// cancel timeout, until each has stopped or its TaskManager is lost.
-func (m *JobManager) stopAttempt(j *job) {
+// stopRegions cancels the subtasks of regions and waits, up to the cancel
+// timeout, until each has stopped or its TaskManager is lost.
+func (m *JobManager) stopRegions(j *job, regions []int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if len(j.regions) == 0 {
+		return
+	}
 	j.state = StateCanceling
-	for _, id := range j.tms {
-		if tm := m.tms[id]; tm != nil && !tm.lost {
-			m.send(tm, control.Command{Cancel: &control.Attempt{Job: j.id, Attempt: j.attempt}})
+	for _, r := range regions {
+		byTM := map[string][]control.SubtaskRef{}
+		for _, st := range j.regions[r] {
+			if s := j.subtasks[st]; s != nil && !isTerminal(s.state) {
+				byTM[s.tm] = append(byTM[s.tm], control.SubtaskRef{Vertex: st.Vertex, Index: st.Index})
+			}
+		}
+		for id, refs := range byTM {
+			if tm := m.tms[id]; tm != nil && !tm.lost {
+				m.send(tm, control.Command{Cancel: &control.Attempt{Job: j.id, Attempt: j.attempts[r]}, Only: refs})
+			}
 		}
 	}
 	m.broadcast()
 	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.CancelTimeout)
 	defer cancel()
-	for !j.attemptStopped() {
+	for !j.stopped(regions) {
 		if err := m.wait(ctx, 0); err != nil {
-			m.log.Warn("subtasks did not stop in time", "job", j.id, "attempt", j.attempt, "timeout", m.cfg.CancelTimeout)
+			m.log.Warn("subtasks did not stop in time", "job", j.id, "regions", regions, "timeout", m.cfg.CancelTimeout)
 			return
 		}
 	}
@@ -440,7 +583,7 @@ func (m *JobManager) finishJob(j *job, state, cause string, need int) {
 		}
 		m.broadcast()
 		m.mu.Unlock()
-		m.log.Info("job ended", "job", j.id, "state", state, "attempts", j.attempt+1, "root_cause", cause)
+		m.log.Info("job ended", "job", j.id, "state", state, "attempts", j.restarts+1, "root_cause", cause)
 		return
 	}
 	var release []string
@@ -466,15 +609,17 @@ func (m *JobManager) finishJob(j *job, state, cause string, need int) {
 	if err := m.cfg.Pool.SetTaskManagers(wanted); err != nil {
 		m.log.Warn("lowering the TaskManagers wanted", "err", err)
 	}
-	m.log.Info("job ended", "job", j.id, "state", state, "attempts", j.attempt+1, "root_cause", cause)
+	m.log.Info("job ended", "job", j.id, "state", state, "attempts", j.restarts+1, "root_cause", cause)
 }
 
 // update applies one task update; mu is held.
 func (j *job) update(tm *taskManager, u control.TaskUpdate) {
-	if u.Attempt.Attempt != j.attempt || j.subtasks == nil {
+	st := jobgraph.Subtask{Vertex: u.Vertex, Index: u.Index}
+	r, ok := j.regionOf[st]
+	if !ok || u.Attempt.Attempt != j.attempts[r] {
 		return
 	}
-	s := j.subtasks[jobgraph.Subtask{Vertex: u.Vertex, Index: u.Index}]
+	s := j.subtasks[st]
 	if s == nil || s.tm != tm.id || isTerminal(s.state) {
 		return
 	}
@@ -485,12 +630,12 @@ func (j *job) update(tm *taskManager, u control.TaskUpdate) {
 	if u.State == control.TaskFailed {
 		s.err = u.Error
 		cause := fmt.Sprintf("vertex %q subtask %d/%d (attempt %d) failed in %s: %s",
-			u.Vertex, u.Index, j.g.Vertex(u.Vertex).Parallelism, j.attempt, j.m.cfg.DescribeTaskManager(tm.id), u.Error)
-		if j.failure == "" {
-			j.failure = cause
+			u.Vertex, u.Index, j.g.Vertex(u.Vertex).Parallelism, j.attempts[r], j.m.cfg.DescribeTaskManager(tm.id), u.Error)
+		if j.failure[r] == "" {
+			j.failure[r] = cause
 		}
-		if j.primary == "" && !u.Secondary {
-			j.primary = cause
+		if j.primary[r] == "" && !u.Secondary {
+			j.primary[r] = cause
 		}
 	}
 }
@@ -506,24 +651,30 @@ func (j *job) taskManagerLost(id, cause string) {
 	for st, s := range j.subtasks {
 		if s.tm == id && !isTerminal(s.state) {
 			s.state, s.err = control.TaskFailed, cause
-			c := fmt.Sprintf("vertex %q subtask %d (attempt %d): %s", st.Vertex, st.Index, j.attempt, cause)
-			if j.failure == "" {
-				j.failure = c
+			r := j.regionOf[st]
+			c := fmt.Sprintf("vertex %q subtask %d (attempt %d): %s", st.Vertex, st.Index, j.attempts[r], cause)
+			if j.failure[r] == "" {
+				j.failure[r] = c
 			}
-			if j.primary == "" {
-				j.primary = c
+			if j.primary[r] == "" {
+				j.primary[r] = c
 			}
 		}
 	}
 }
 
-// primaryCause is the attempt's first primary failure, once its subtasks
-// stopped, else cause.
-func (j *job) primaryCause(cause string) string {
+// primaryCause is the first primary failure of the failed regions, once
+// their subtasks stopped, else cause.
+func (j *job) primaryCause(regions []int, cause string) string {
 	j.m.mu.Lock()
 	defer j.m.mu.Unlock()
-	if j.primary != "" && j.abort == "" {
-		return j.primary
+	if j.abort != "" {
+		return cause
+	}
+	for _, r := range regions {
+		if j.primary[r] != "" {
+			return j.primary[r]
+		}
 	}
 	return cause
 }
@@ -547,19 +698,26 @@ func (j *job) allFinished() bool {
 	return len(j.subtasks) > 0
 }
 
-// attemptStopped: every subtask of the attempt has stopped, or its
-// TaskManager is gone.
-func (j *job) attemptStopped() bool {
-	for _, s := range j.subtasks {
-		if isTerminal(s.state) {
-			continue
+// stopped: every subtask of the regions has stopped, or its TaskManager
+// is gone.
+func (j *job) stopped(regions []int) bool {
+	for _, r := range regions {
+		for _, st := range j.regions[r] {
+			if !j.subtaskStopped(st) {
+				return false
+			}
 		}
-		if tm := j.m.tms[s.tm]; tm == nil || tm.lost {
-			continue
-		}
-		return false
 	}
 	return true
+}
+
+func (j *job) subtaskStopped(st jobgraph.Subtask) bool {
+	s := j.subtasks[st]
+	if s == nil || isTerminal(s.state) {
+		return true
+	}
+	tm := j.m.tms[s.tm]
+	return tm == nil || tm.lost
 }
 
 func (j *job) status() control.JobStatus {
@@ -599,6 +757,6 @@ const (
 func (j *job) result() *Result {
 	j.m.mu.Lock()
 	defer j.m.mu.Unlock()
-	return &Result{JobID: j.id, Name: j.name, State: j.state, Attempts: j.attempt + 1, Counters: j.counters,
+	return &Result{JobID: j.id, Name: j.name, State: j.state, Attempts: j.restarts + 1, Counters: j.counters,
 		RootCause: j.rootCause, Duration: j.ended.Sub(j.started)}
 }

@@ -315,7 +315,10 @@ func (m *JobManager) NextSplit(r control.SplitRequest) (control.SplitResponse, e
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	j := m.jobs[r.Job]
-	if j == nil || j.attempt != r.Attempt.Attempt || j.splits == nil {
+	if j == nil || j.splits == nil {
+		return control.SplitResponse{}, fmt.Errorf("job %s is not running", r.Job)
+	}
+	if reg, ok := j.regionOf[jobgraph.Subtask{Vertex: r.Vertex, Index: r.Index}]; !ok || j.attempts[reg] != r.Attempt.Attempt {
 		return control.SplitResponse{}, fmt.Errorf("job %s attempt %d is not running", r.Job, r.Attempt.Attempt)
 	}
 	q, ok := j.splits[r.Vertex]

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -150,7 +151,7 @@ func Run(ctx context.Context, cfg Config) error {
 			case c.Deploy != nil:
 				t.deploy(ctx, c.Deploy)
 			case c.Cancel != nil:
-				t.cancelAttempt(*c.Cancel)
+				t.cancelAttempt(*c.Cancel, c.Only)
 			case c.Credentials != nil:
 				t.updateCredentials(c.Credentials)
 			case c.Forget != "":
@@ -197,12 +198,16 @@ func (t *TaskManager) cancelAll() {
 	}
 }
 
-// cancelAttempt cancels every subtask of a job attempt.
-func (t *TaskManager) cancelAttempt(a control.Attempt) {
+// cancelAttempt cancels the subtasks of a job attempt: those of only, or
+// all when only is empty.
+func (t *TaskManager) cancelAttempt(a control.Attempt, only []control.SubtaskRef) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for k, s := range t.running {
-		if k.job == a.Job && k.attempt == a.Attempt {
+		if k.job != a.Job || k.attempt != a.Attempt {
+			continue
+		}
+		if len(only) == 0 || slices.Contains(only, control.SubtaskRef{Vertex: k.vertex, Index: k.index}) {
 			s.cancel()
 		}
 	}
