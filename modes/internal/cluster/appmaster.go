@@ -5,6 +5,8 @@
 package cluster
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -22,6 +24,7 @@ import (
 
 	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/jobgraph"
+	"github.com/spindle-yarn/spindle/modes/internal/clienttoam"
 	"github.com/spindle-yarn/spindle/modes/internal/jobmanager"
 	"github.com/spindle-yarn/spindle/modes/internal/launch"
 	"github.com/spindle-yarn/spindle/modes/internal/secure"
@@ -101,7 +104,9 @@ func StartAppMaster(ctx context.Context, log *slog.Logger) (*AppMaster, error) {
 	if err != nil {
 		return nil, err
 	}
-	serverTLS, _, err := secure.TLSConfigs(secret)
+	// Clients without the secret may connect too and are authenticated
+	// with a ClientToAMToken instead (clienttoam.Middleware, below).
+	serverTLS, err := secure.ServerTLSConfigCertOptional(secret)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +145,6 @@ func StartAppMaster(ctx context.Context, log *slog.Logger) (*AppMaster, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.serve(tls.NewListener(ctlLn, serverTLS), a.JM.Handler())
 	reg := prometheus.NewRegistry()
 	webLn, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
@@ -157,8 +161,13 @@ func StartAppMaster(ctx context.Context, log *slog.Logger) (*AppMaster, error) {
 	}
 	r, err := a.am.Register(ctx, yarn.AMRegistration{Host: host, RPCPort: int32(ctlAddr.Port), TrackingURL: trackingURL})
 	if err != nil {
+		ctlLn.Close()
 		return nil, err
 	}
+	// The control server starts once registration gave the ClientToAMToken
+	// master key and the application's ACLs; until then connections wait
+	// in the listener's backlog (nobody knows the port before anyway).
+	a.serve(tls.NewListener(ctlLn, serverTLS), clienttoam.Middleware(controlAuth(spec, amrm, r, log), a.JM.Handler()))
 	log.Info("ApplicationMaster registered", "control", ctlLn.Addr().String(), "tracking_url", trackingURL, "mode", spec.Mode)
 
 	// TaskManagers get the application's tokens and the deployment secret,
@@ -230,6 +239,29 @@ func StartAppMaster(ctx context.Context, log *slog.Logger) (*AppMaster, error) {
 	}()
 	ok = true
 	return a, nil
+}
+
+// controlAuth is how the control server authenticates clients without the
+// deployment secret: ClientToAMTokens of this attempt, the application's
+// user (the NodeManager sets USER to it) and its MODIFY_APP ACL may
+// change things. Without Kerberos the RM gives no master key, and only
+// the secret's holders get in.
+func controlAuth(spec *launch.ClusterSpec, amrm yarn.Token, r yarn.AMRegistrationResponse, log *slog.Logger) clienttoam.ServerConfig {
+	cfg := clienttoam.ServerConfig{
+		Owner:     cmp.Or(os.Getenv("USER"), hdfs.ShortName(spec.HDFS.User)),
+		ModifyACL: r.ACLs[yarn.AccessModifyApp],
+		Logger:    log,
+	}
+	if id, err := amrm.AMRMIdentifier(); err == nil {
+		cfg.Attempt = yarn.AMRMAttempt(id)
+		cfg.Application = cfg.Attempt.Application
+	}
+	if app, err := yarn.ParseApplicationID(spec.AppID); err == nil {
+		cfg.Application = app
+	}
+	key := bytes.Clone(r.ClientToAMTokenMasterKey)
+	cfg.MasterKey = func() []byte { return key }
+	return cfg
 }
 
 func (a *AppMaster) serve(ln net.Listener, h http.Handler) {
