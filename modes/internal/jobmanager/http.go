@@ -17,8 +17,10 @@ import (
 // maxBody bounds a control request's body.
 const maxBody = 16 << 20
 
-// Handler serves package control's protocol. Serve it only over the
-// mutual TLS of package secure: it trusts every caller.
+// Handler serves package control's protocol. It trusts every caller:
+// serve it only over the mutual TLS of package secure, or, to admit
+// clients without the deployment secret, behind clienttoam.Middleware on
+// secure.ServerTLSConfigCertOptional (as the ApplicationMaster does).
 func (m *JobManager) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/taskmanagers", func(w http.ResponseWriter, r *http.Request) {
