@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,7 +32,9 @@ const distShellClient = "org.apache.hadoop.yarn.applications.distributedshell.Cl
 // DistributedShell (3.4.2 client and AM), one after the other on the same
 // plain test bed, for N = 8 and 64, and dshell alone for N = 256 (the AM
 // memory goal). It prints Markdown tables of wall time, the clients' peak
-// RSS (the kernel's ru_maxrss of the client process), the AMs' peak RSS
+// RSS (the kernel's ru_maxrss of the client process), where the time
+// goes (client start to submission, to dshell's AM registered and
+// unregistering, to the end seen by the client, to exit), the AMs' peak RSS
 // (VmHWM of the AM container's processes, read from /proc every 50 ms
 // while the application runs: a high-water mark, so a late reading misses
 // only growth in the last 50 ms), and, from dshell's AM log, the time from
@@ -51,7 +54,7 @@ func BenchmarkDshellVersusDistributedShell(b *testing.B) {
 			goRun, javaRun shellRun
 		}
 		var rows []pair
-		for _, n := range []int{8, 64, 256} {
+		for _, n := range dshellBenchSizes(b) {
 			p := pair{n: n, goRun: benchDshell(b, tb, bin, n)}
 			if n <= 64 {
 				p.javaRun = benchJavaDistShell(b, tb, jconf, n)
@@ -77,21 +80,64 @@ func BenchmarkDshellVersusDistributedShell(b *testing.B) {
 		for _, p := range rows {
 			fmt.Printf("| %d | %s | %s | %s | %s |\n", p.n, p.goRun.toAllocated, p.goRun.toStarted, p.goRun.toEnded, mibOf(p.goRun.amSelfKiB))
 		}
+		fmt.Println("\nWhere the time goes, from client start: the client's line saying it submitted, (dshell: its AM registered, its AM unregistering once every container ended, from the AM's log,) the client's line saying the application finished (its poll included), and exit")
 		fmt.Println()
-		b.ReportMetric(rows[1].goRun.took.Seconds()/rows[1].javaRun.took.Seconds(), "go/java-64")
+		fmt.Println("| N | client | submitted | AM registered | AM unregistering | finished seen | exit |")
+		fmt.Println("|---|---|---|---|---|---|---|")
+		for _, p := range rows {
+			g := p.goRun
+			fmt.Printf("| %d | dshell | %s | %s | %s | %s | %s |\n", p.n, phase(g.toSubmitted), phase(g.toRegistered), phase(g.toUnregistering), phase(g.toFinished), phase(g.took))
+			if j := p.javaRun; j.appID != "" {
+				fmt.Printf("| %d | Java | %s | | | %s | %s |\n", p.n, phase(j.toSubmitted), phase(j.toFinished), phase(j.took))
+			}
+		}
+		fmt.Println()
+		for _, p := range rows {
+			if p.n == 64 {
+				b.ReportMetric(p.goRun.took.Seconds()/p.javaRun.took.Seconds(), "go/java-64")
+			}
+		}
 	}
+}
+
+// dshellBenchSizes are the N to run: $SPINDLE_DSHELL_BENCH_SIZES
+// (comma-separated, e.g. 64 for a quick look at the goal), else 8, 64 and
+// 256.
+func dshellBenchSizes(b *testing.B) []int {
+	v := os.Getenv("SPINDLE_DSHELL_BENCH_SIZES")
+	if v == "" {
+		return []int{8, 64, 256}
+	}
+	var out []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			b.Fatalf("SPINDLE_DSHELL_BENCH_SIZES=%q: want positive numbers, comma-separated", v)
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // shellRun is one end-to-end run of a DistributedShell.
 type shellRun struct {
-	appID       string
-	took        time.Duration
-	clientKiB   int64 // the client process's peak RSS
-	amKiB       int64 // the AM container's peak RSS, sampled from /proc
-	amSelfKiB   int64 // dshell's AM only: its own VmHWM, logged at exit
-	toAllocated string
-	toStarted   string
-	toEnded     string
+	appID string
+	took  time.Duration
+	// toSubmitted is client start → the client's line saying it
+	// submitted; toFinished → the client's line saying the application
+	// finished (the client's poll included); the rest of took is the
+	// client's exit after that.
+	toSubmitted, toFinished time.Duration
+	// dshell only, from its AM's log: client start → the AM registered
+	// (submission, AM container allocation, localization and start), and
+	// → the AM unregistering (every container ended).
+	toRegistered, toUnregistering time.Duration
+	clientKiB                     int64 // the client process's peak RSS
+	amKiB                         int64 // the AM container's peak RSS, sampled from /proc
+	amSelfKiB                     int64 // dshell's AM only: its own VmHWM, logged at exit
+	toAllocated                   string
+	toStarted                     string
+	toEnded                       string
 }
 
 func mibOf(kib int64) string {
@@ -105,19 +151,24 @@ var appIDPattern = regexp.MustCompile(`application_\d+_\d+`)
 
 // timeClient runs cmd to its end while sampling the AM containers' peak
 // RSS, and returns the run with the application id found in its output.
-func timeClient(b *testing.B, cmd *exec.Cmd, what string) (shellRun, string) {
+// submitted and finished are regular expressions for the lines with
+// which a client says it submitted the application and saw it end, for
+// the phases of timeClient.
+func timeClient(b *testing.B, cmd *exec.Cmd, what string, submitted, finished *regexp.Regexp) (shellRun, string, time.Time) {
 	b.Helper()
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &lineClock{}
+	cmd.Stdout, cmd.Stderr = out, out
 	sampler := startAMSampler()
 	start := time.Now()
+	out.start = start
 	err := cmd.Run()
 	took := time.Since(start)
 	peaks := sampler.stop()
 	if err != nil {
 		b.Fatalf("%s: %v\n%s", what, err, tail(out.String(), 40))
 	}
-	r := shellRun{took: took, appID: appIDPattern.FindString(out.String())}
+	r := shellRun{took: took, appID: appIDPattern.FindString(out.String()),
+		toSubmitted: out.first(submitted), toFinished: out.first(finished)}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.clientKiB = ru.Maxrss // KiB on Linux
 	}
@@ -125,7 +176,83 @@ func timeClient(b *testing.B, cmd *exec.Cmd, what string) (shellRun, string) {
 		b.Fatalf("%s printed no application id:\n%s", what, tail(out.String(), 40))
 	}
 	r.amKiB = peaks[strings.Replace(r.appID, "application_", "container_", 1)+"_01_000001"]
-	return r, out.String()
+	return r, out.String(), start
+}
+
+// lineClock collects a process's output and when each line of it
+// arrived, relative to start.
+type lineClock struct {
+	mu      sync.Mutex
+	start   time.Time
+	buf     bytes.Buffer
+	partial []byte
+	lines   []string
+	at      []time.Duration
+}
+
+func (c *lineClock) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Since(c.start)
+	c.buf.Write(p)
+	c.partial = append(c.partial, p...)
+	for {
+		i := bytes.IndexByte(c.partial, '\n')
+		if i < 0 {
+			break
+		}
+		c.lines = append(c.lines, string(c.partial[:i]))
+		c.at = append(c.at, now)
+		c.partial = c.partial[i+1:]
+	}
+	return len(p), nil
+}
+
+func (c *lineClock) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.String()
+}
+
+// first is when the first line matching re arrived, or 0.
+func (c *lineClock) first(re *regexp.Regexp) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, l := range c.lines {
+		if re.MatchString(l) {
+			return c.at[i]
+		}
+	}
+	return 0
+}
+
+// phase prints d in seconds, or ? when it was not seen.
+func phase(d time.Duration) string {
+	if d <= 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.1f s", d.Seconds())
+}
+
+// logTime is the time= of the first line of a slog text log holding
+// msg=<msg> (as a whole field), or the zero time.
+func logTime(log, msg string) time.Time {
+	for _, line := range strings.Split(log, "\n") {
+		if !slices.Contains(strings.Fields(line), "msg="+msg) {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		if v, ok := strings.CutPrefix(f[0], "time="); ok {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err == nil {
+				return t
+			}
+		}
+	}
+	return time.Time{}
 }
 
 func benchDshell(b *testing.B, tb *testbed.TestBed, bin string, n int) shellRun {
@@ -134,7 +261,8 @@ func benchDshell(b *testing.B, tb *testbed.TestBed, bin string, n int) shellRun 
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "-n", fmt.Sprint(n), "-memory", "64", "--", "/bin/true")
 	cmd.Env = append(os.Environ(), "HADOOP_CONF_DIR="+tb.Ready.ConfDir, "HADOOP_USER_NAME=alice")
-	r, out := timeClient(b, cmd, fmt.Sprintf("dshell -n %d", n))
+	r, out, start := timeClient(b, cmd, fmt.Sprintf("dshell -n %d", n), regexp.MustCompile(`^submitted application_`),
+		regexp.MustCompile(`^application_\d+_\d+ finished: `))
 	if !strings.Contains(out, fmt.Sprintf("%d of %d containers exited 0", n, n)) {
 		b.Fatalf("dshell -n %d did not run every container:\n%s", n, tail(out, 40))
 	}
@@ -143,6 +271,12 @@ func benchDshell(b *testing.B, tb *testbed.TestBed, bin string, n int) shellRun 
 	r.toAllocated, r.toStarted = logValue(log, "registered_to_all_allocated"), logValue(log, "registered_to_all_started")
 	r.toEnded = logValue(log, "registered_to_all_ended")
 	r.amSelfKiB, _ = strconv.ParseInt(logValue(log, "peak_rss_kib"), 10, 64)
+	if t := logTime(log, "registered"); !t.IsZero() {
+		r.toRegistered = t.Sub(start)
+	}
+	if t := logTime(log, "finishing"); !t.IsZero() {
+		r.toUnregistering = t.Sub(start)
+	}
 	return r
 }
 
@@ -157,7 +291,8 @@ func benchJavaDistShell(b *testing.B, tb *testbed.TestBed, conf string, n int) s
 		"-container_memory", "64", "-master_memory", "256")
 	cmd := exec.CommandContext(ctx, "java", args...)
 	cmd.Env = append(os.Environ(), "HADOOP_USER_NAME=alice")
-	r, out := timeClient(b, cmd, fmt.Sprintf("Java DistributedShell -num_containers %d", n))
+	r, out, _ := timeClient(b, cmd, fmt.Sprintf("Java DistributedShell -num_containers %d", n),
+		regexp.MustCompile(`Submitting application to ASM`), regexp.MustCompile(`Application has completed successfully`))
 	if !strings.Contains(out, "Application completed successfully") {
 		b.Fatalf("Java DistributedShell -num_containers %d did not succeed:\n%s", n, tail(out, 40))
 	}
