@@ -367,16 +367,26 @@ func (r *commandRun) openJobManager(rep yarn.ApplicationReport) (*jobManager, er
 		return nil, err
 	}
 	rec, err := record.Read(dir, rep.ID.String())
-	if errors.Is(err, record.ErrNotFound) {
-		return nil, fmt.Errorf("%w: this machine did not submit %s, or its record was removed; stop it with `%s stop -id %s`", errNoRecord, rep.ID, r.p.Name, rep.ID)
+	if errors.Is(err, record.ErrNotFound) && rep.ClientToAMToken == nil {
+		return nil, fmt.Errorf("%w: this machine did not submit %s, or its record was removed, and the ResourceManager gave no ClientToAMToken (on a cluster without Kerberos only the machine that started it can reach its JobManager); stop it with `%s stop -id %s`", errNoRecord, rep.ID, r.p.Name, rep.ID)
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, record.ErrNotFound) {
 		return nil, err
 	}
 	if rep.State != yarn.ApplicationRunning || rep.Host == "" || rep.Host == "N/A" || rep.RPCPort <= 0 {
 		return nil, fmt.Errorf("%s is %s and its JobManager has not registered yet; try again once `%s list` shows it RUNNING", rep.ID, rep.State, r.p.Name)
 	}
 	addr := net.JoinHostPort(rep.Host, strconv.Itoa(int(rep.RPCPort)))
+	if rec == nil {
+		// No record, so no secret: the ClientToAMToken of the report
+		// (Kerberos clusters), which lets the owner and the users of the
+		// application's MODIFY_APP ACL cancel.
+		cc, err := tokenControl(rep, dir)
+		if err != nil {
+			return nil, err
+		}
+		return &jobManager{Client: cc, addr: addr, rec: &record.Record{AppID: rep.ID.String()}, prog: r.p.Name}, nil
+	}
 	_, clientTLS, err := secure.TLSConfigs(rec.Secret)
 	if err != nil {
 		return nil, err

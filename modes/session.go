@@ -250,7 +250,8 @@ func resolveSession(ctx context.Context, cfg yarn.Config, prog, nameOrID string)
 }
 
 // sessionControl connects to the session's JobManager, waiting for it to
-// register, with the secret of the local record.
+// register, with the secret of the local record, or without one with the
+// ClientToAMToken of r (Kerberos clusters).
 func sessionControl(ctx context.Context, cfg yarn.Config, prog string, r yarn.ApplicationReport) (*control.Client, error) {
 	rm, err := yarn.NewRMClient(cfg)
 	if err != nil {
@@ -260,6 +261,11 @@ func sessionControl(ctx context.Context, cfg yarn.Config, prog string, r yarn.Ap
 	for r.State != yarn.ApplicationRunning || r.RPCPort <= 0 {
 		if r.State.IsFinal() {
 			return nil, fmt.Errorf("session %s ended (%s): %s", r.ID, r.State, strings.TrimSpace(r.Diagnostics))
+		}
+		if r.State == yarn.ApplicationRunning && r.Host == "N/A" && r.ClientToAMToken == nil {
+			// RUNNING means its JobManager registered: the RM hides where
+			// it listens from users without VIEW access.
+			return nil, fmt.Errorf("the ResourceManager does not show you where session %s listens: you lack VIEW access to it (its owner is %s; the application's ACLs and yarn.admin.acl grant it)", r.ID, r.User)
 		}
 		select {
 		case <-ctx.Done():
@@ -276,7 +282,8 @@ func sessionControl(ctx context.Context, cfg yarn.Config, prog string, r yarn.Ap
 	}
 	rec, err := record.Read(dir, r.ID.String())
 	if errors.Is(err, record.ErrNotFound) {
-		return nil, fmt.Errorf("no local record of session %s: only the user and machine that started it hold its secret (in %s); submit from there", r.ID, dir)
+		// Not the machine that started it: YARN's ClientToAMToken instead.
+		return tokenControl(r, dir)
 	}
 	if err != nil {
 		return nil, err
