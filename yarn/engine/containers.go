@@ -72,7 +72,7 @@ func (e *Engine) allocate(c yarn.Container, now time.Time) {
 			t := &tracked{c: c, p: p, state: stQueued}
 			p.n[stQueued]++
 			e.containers[c.ID] = t
-			e.queue = append(e.queue, t)
+			e.enqueue(t)
 			return
 		}
 		p.excess++
@@ -204,20 +204,55 @@ func (e *Engine) refresh(p *profileState, now time.Time) {
 	}
 }
 
-// pump starts queued containers while start slots are free.
+// enqueue queues t for a start on its node.
+func (e *Engine) enqueue(t *tracked) {
+	n := t.c.NodeID
+	if _, ok := e.queues[n]; !ok { // n has a queue exactly while it is in queued
+		e.queued = append(e.queued, n)
+	}
+	e.queues[n] = append(e.queues[n], t)
+}
+
+// pump starts queued containers while start slots are free: in the order
+// allocated within a node, round robin over the nodes (the node started
+// from goes to the back of queued).
 func (e *Engine) pump(ctx context.Context) {
-	for e.inFlight < e.cfg.MaxConcurrentStarts && len(e.queue) > 0 {
-		t := e.queue[0]
-		e.queue[0] = nil
-		e.queue = e.queue[1:]
-		if t.state != stQueued {
-			continue // released or ended while it waited
+	for e.inFlight < e.cfg.MaxConcurrentStarts {
+		i := slices.IndexFunc(e.queued, func(n yarn.NodeID) bool { return e.nodeStarts[n] < e.cfg.MaxStartsPerNode })
+		if i < 0 {
+			return
 		}
+		n := e.queued[i]
+		e.queued = slices.Delete(e.queued, i, i+1)
+		t := e.dequeue(n)
+		if t == nil {
+			continue
+		}
+		e.queued = append(e.queued, n)
 		e.setState(t, stStarting)
 		e.inFlight++
+		e.nodeStarts[n]++
 		e.starts.Add(1)
 		go e.start(ctx, t)
 	}
+}
+
+// dequeue takes the first container of node n's queue still waiting for
+// a start (others were released or ended while they waited), or returns
+// nil when none is left, dropping the queue.
+func (e *Engine) dequeue(n yarn.NodeID) *tracked {
+	q := e.queues[n]
+	for len(q) > 0 {
+		t := q[0]
+		q[0] = nil
+		q = q[1:]
+		if t.state == stQueued {
+			e.queues[n] = q
+			return t
+		}
+	}
+	delete(e.queues, n)
+	return nil
 }
 
 // start starts one container and takes in the outcome.
@@ -234,6 +269,9 @@ func (e *Engine) start(ctx context.Context, t *tracked) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.inFlight--
+	if e.nodeStarts[t.c.NodeID]--; e.nodeStarts[t.c.NodeID] == 0 {
+		delete(e.nodeStarts, t.c.NodeID)
+	}
 	if ctx.Err() != nil {
 		return // Run is ending
 	}

@@ -63,7 +63,8 @@
 // # Launch and failures
 //
 // Allocated containers are started with the caller's launch context, at
-// most Config.MaxConcurrentStarts at a time. A failed start releases the
+// most Config.MaxConcurrentStarts at a time and Config.MaxStartsPerNode on
+// one NodeManager, round robin over the nodes. A failed start releases the
 // container and asks for another. Ended containers are classified by exit
 // status (Cause); only the application's own failures (non-zero exit,
 // memory limits, failed starts) count against the failure budget,

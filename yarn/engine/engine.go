@@ -64,8 +64,15 @@ type Config struct {
 	// memory, vcores or a custom type it names is refused up front, where
 	// the RM would fail the whole heartbeat. The zero value checks nothing.
 	MaxCapability yarn.Resource
-	// MaxConcurrentStarts bounds the start calls in flight. Zero means 16.
+	// MaxConcurrentStarts bounds the start calls in flight. Zero means 64.
 	MaxConcurrentStarts int
+	// MaxStartsPerNode bounds the start calls in flight to one
+	// NodeManager, which serves them with a small pool of handler threads
+	// (yarn.nodemanager.container-manager.thread-count, 20 by default)
+	// shared by every application. Zero means 16. Queued containers are
+	// started round robin over their nodes, so one slow NodeManager holds
+	// up only its own.
+	MaxStartsPerNode int
 	// FastHeartbeat is the interval between heartbeats while containers
 	// are asked for and not yet allocated, or released and not yet
 	// reported ended; SlowHeartbeat otherwise. Zero
@@ -169,8 +176,10 @@ type Engine struct {
 	byReqID     map[int64]*profileState
 	nextReqID   int64
 	containers  map[yarn.ContainerID]*tracked
-	queue       []*tracked // allocated, waiting for a start slot
-	inFlight    int        // starts in flight
+	queues      map[yarn.NodeID][]*tracked // allocated, waiting for a start slot, by node
+	queued      []yarn.NodeID              // the nodes of queues, in the order they got a queue
+	inFlight    int                        // starts in flight
+	nodeStarts  map[yarn.NodeID]int        // starts in flight by node
 	toRelease   []yarn.ContainerID
 	releasing   map[yarn.ContainerID]bool // released, completion not yet seen
 	resync      bool
@@ -239,7 +248,7 @@ func New(cfg Config) (*Engine, error) {
 		return nil, errors.New("engine: Config.NM is nil")
 	case cfg.LaunchContext == nil:
 		return nil, errors.New("engine: Config.LaunchContext is nil")
-	case cfg.MaxConcurrentStarts < 0 || cfg.FastHeartbeat < 0 || cfg.SlowHeartbeat < 0 || cfg.FailureValidity < 0 ||
+	case cfg.MaxConcurrentStarts < 0 || cfg.MaxStartsPerNode < 0 || cfg.FastHeartbeat < 0 || cfg.SlowHeartbeat < 0 || cfg.FailureValidity < 0 ||
 		cfg.NodeFailureWindow < 0 || cfg.ExclusionTimeout < 0:
 		return nil, errors.New("engine: negative count or duration in Config")
 	case cfg.MaxExcludedFraction < 0 || cfg.MaxExcludedFraction > 1:
@@ -249,6 +258,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg: cfg, clock: cfg.Clock, log: cfg.Logger, m: newMetrics(cfg.Registerer), rackOf: cfg.RackOf,
 		wake: make(chan struct{}, 1), profiles: map[string]*profileState{}, byReqID: map[int64]*profileState{},
 		containers: map[yarn.ContainerID]*tracked{}, releasing: map[yarn.ContainerID]bool{},
+		queues: map[yarn.NodeID][]*tracked{}, nodeStarts: map[yarn.NodeID]int{},
 		budget: budget{max: cfg.MaxFailures, validity: cfg.FailureValidity},
 	}
 	if e.clock == nil {
@@ -260,7 +270,8 @@ func New(cfg Config) (*Engine, error) {
 	if e.rackOf == nil {
 		e.rackOf = func(string) string { return DefaultRack }
 	}
-	e.cfg.MaxConcurrentStarts = orDefault(cfg.MaxConcurrentStarts, 16)
+	e.cfg.MaxConcurrentStarts = orDefault(cfg.MaxConcurrentStarts, 64)
+	e.cfg.MaxStartsPerNode = orDefault(cfg.MaxStartsPerNode, 16)
 	e.cfg.FastHeartbeat = orDefault(cfg.FastHeartbeat, 200*time.Millisecond)
 	e.cfg.SlowHeartbeat = orDefault(cfg.SlowHeartbeat, 3*time.Second)
 	e.excl = newExclusions(orDefault(cfg.NodeFailures, 3), orDefault(cfg.NodeFailureWindow, 10*time.Minute),

@@ -310,7 +310,10 @@ func newHarnessSetup(t testing.TB, cfg Config, setup func(*Engine), nodes ...str
 	t.Helper()
 	h := &harness{t: t, rm: newFakeRM(t, nodes...), nm: &fakeNM{hold: map[int64]chan struct{}{}},
 		clock: &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}, done: make(chan error, 1)}
-	cfg.AM, cfg.NM, cfg.Clock = h.rm, h.nm, h.clock
+	cfg.AM, cfg.Clock = h.rm, h.clock
+	if cfg.NM == nil {
+		cfg.NM = h.nm
+	}
 	if cfg.LaunchContext == nil {
 		cfg.LaunchContext = func(context.Context, yarn.Container, string) (yarn.ContainerLaunchContext, error) {
 			return yarn.ContainerLaunchContext{Commands: []string{"true"}}, nil
