@@ -198,9 +198,15 @@ func (c *Client) newIPC(addr string, id *ipc.Identity) (*ipc.Client, error) {
 	})
 }
 
-// call invokes a ClientProtocol method on the active NameNode.
+// call invokes a ClientProtocol method on the active NameNode. A
+// delegation token refused names the token presented (see
+// refusedTokenError).
 func (c *Client) call(ctx context.Context, method string, req, resp proto.Message) error {
-	return c.nn.call(ctx, method, req, resp)
+	err := c.nn.call(ctx, method, req, resp)
+	if err != nil && c.cfg.Kerberos == nil && len(c.cfg.Tokens) > 0 && errors.Is(err, ErrInvalidToken) {
+		return c.refusedTokenError(err)
+	}
+	return err
 }
 
 // ErrNoActiveNameNode: none of a file system's NameNodes answered as the

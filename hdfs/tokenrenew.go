@@ -78,3 +78,21 @@ func (c *Client) Tokens() []Token {
 	defer c.tokensMu.Unlock()
 	return append([]Token(nil), c.tokens...)
 }
+
+// refusedTokenError adds to a NameNode's refusal of the client's delegation
+// token (whose message, "Token has expired", names none) which token that
+// was and its max date, so that a long-running application's failure says
+// which token died. It keeps matching ErrInvalidToken.
+func (c *Client) refusedTokenError(err error) error {
+	t, ok := pickToken(c.Tokens(), c.nn.set.Current().Addr, c.cfg.NameService)
+	if !ok {
+		return err
+	}
+	id, derr := t.DelegationIdentifier()
+	if derr != nil {
+		return err
+	}
+	return fmt.Errorf("%w (the token refused: %s sequence number %d of %s for %s, issued %s, max date %s)", err,
+		t.Kind, id.SequenceNumber, id.Owner, t.Service,
+		id.IssueDate.UTC().Format(time.RFC3339), id.MaxDate.UTC().Format(time.RFC3339))
+}
