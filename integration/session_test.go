@@ -56,6 +56,11 @@ func TestSession(t *testing.T) {
 			t.Errorf("job %d was not submitted to the session", i)
 		}
 		checkWordcountOutput(t, tb, out, want)
+		if m := regexp.MustCompile(`every subtask running or done (\d+) ms after it was submitted`).FindStringSubmatch(r.out); m != nil {
+			t.Logf("job %d: every subtask running %s ms after submit", i, m[1])
+		} else {
+			t.Errorf("job %d: the client did not report when every subtask ran", i)
+		}
 	}
 
 	// A failing job fails alone.

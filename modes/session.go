@@ -508,6 +508,8 @@ func (c *client) jobCredentials(ctx context.Context, ycfg yarn.Config) ([]byte, 
 // progress, and cancels it when ctx ends first.
 func followSessionJob(ctx context.Context, cc *control.Client, id string, out io.Writer) (*Result, error) {
 	last := ""
+	submitted := time.Now()
+	allRunning := false
 	for {
 		var st control.JobStatus
 		err := cc.Do(ctx, http.MethodGet, "/v1/jobs/"+id, nil, &st)
@@ -526,6 +528,10 @@ func followSessionJob(ctx context.Context, cc *control.Client, id string, out io
 			fmt.Fprintln(out, line)
 			last = line
 		}
+		if !allRunning && st.Subtasks.Total > 0 && st.Subtasks.Running+st.Subtasks.Finished == st.Subtasks.Total {
+			allRunning = true
+			fmt.Fprintf(out, "job %s: every subtask running or done %d ms after it was submitted\n", st.ID, time.Since(submitted).Milliseconds())
+		}
 		if jobEnded(st.State) && st.State != jobmanager.StateRestarting {
 			res := &Result{JobID: st.ID, Name: st.Name, State: st.State, Attempts: st.Attempt + 1, Counters: st.Counters,
 				RootCause: st.RootCause, Duration: st.Ended.Sub(st.Started)}
@@ -535,9 +541,13 @@ func followSessionJob(ctx context.Context, cc *control.Client, id string, out io
 			}
 			return res, nil
 		}
+		poll := 250 * time.Millisecond
+		if !allRunning {
+			poll = 20 * time.Millisecond
+		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(250 * time.Millisecond):
+		case <-time.After(poll):
 		}
 	}
 }
