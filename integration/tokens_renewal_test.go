@@ -5,6 +5,13 @@ package integration
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,6 +79,11 @@ func TestHDFSTokenRenewAndReplace(t *testing.T) {
 		t.Fatal("a call after SetTokens with a forged token succeeded: the old connection or token was used")
 	} else if !errors.Is(err, hdfs.ErrUnauthorized) && !errors.Is(err, hdfs.ErrInvalidToken) {
 		t.Fatalf("forged token: %v, want ErrUnauthorized or ErrInvalidToken", err)
+	} else {
+		t.Logf("forged token: %v", err)
+		if errors.Is(err, hdfs.ErrInvalidToken) && !strings.Contains(err.Error(), "the token refused: HDFS_DELEGATION_TOKEN sequence number") {
+			t.Errorf("the refusal does not name the token: %v", err)
+		}
 	}
 	fresh, err := self.DelegationTokens(ctx)
 	if err != nil {
@@ -88,5 +100,190 @@ func TestHDFSTokenRenewAndReplace(t *testing.T) {
 	}
 	if err := c.SetTokens(nil); err == nil {
 		t.Fatal("SetTokens without a delegation token succeeded")
+	}
+}
+
+// Token lifetimes of TestTokenRenewal's own bed: Hadoop's day and week,
+// shrunk so that the job outlives the tokens' max lifetime 2.5 times over.
+const (
+	renewalBedRenewInterval = 20 * time.Second
+	renewalBedMaxLifetime   = 40 * time.Second
+	renewalProbeDuration    = 90 * time.Second
+)
+
+var (
+	tokenProbeOnce sync.Once
+	tokenProbePath string
+	tokenProbeErr  error
+)
+
+// tokenProbe builds integration/cmd/tokenprobe once per test binary.
+func tokenProbe(t testing.TB) string {
+	t.Helper()
+	tokenProbeOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "spindle-tokenprobe-")
+		if err != nil {
+			tokenProbeErr = err
+			return
+		}
+		tokenProbePath = filepath.Join(dir, "tokenprobe")
+		out, err := exec.Command("go", "build", "-o", tokenProbePath, "github.com/spindle-yarn/spindle/integration/cmd/tokenprobe").CombinedOutput()
+		if err != nil {
+			tokenProbeErr = fmt.Errorf("%v: %s", err, out)
+		}
+	})
+	if tokenProbeErr != nil {
+		t.Fatalf("building tokenprobe: %v", tokenProbeErr)
+	}
+	return tokenProbePath
+}
+
+// TestTokenRenewal runs, on a Kerberos bed of its own whose HDFS tokens
+// need renewing every 20 s and die after 40 s, a job that reads HDFS for
+// 90 s through new NameNode connections, twice at once: deployed with
+// -ship-keytab it finishes, its JobManager having obtained fresh tokens
+// and pushed them to the TaskManager before each set died; deployed
+// without, the JobManager warns ahead of the expiry, naming the token and
+// what to configure, and the job then fails with the NameNode's word on
+// the expired token.
+//
+// It runs once, in the Kerberos run of the suite (the shared bed's tokens
+// live a day: shrinking them for every test would fail the longer ones),
+// and costs a bed start (~20 s, ~1.5 GB) plus ~2 minutes.
+func TestTokenRenewal(t *testing.T) {
+	if testbed.Get(t).Mode() != testbed.ModeKerberos {
+		t.Skip("runs once, in the Kerberos run of the suite, on a Kerberos bed of its own with short token lifetimes")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	tb, err := testbed.Start(ctx, testbed.Options{Kerberos: true,
+		TokenRenewInterval: renewalBedRenewInterval, TokenMaxLifetime: renewalBedMaxLifetime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("own bed's log (last 40 lines):\n%s", tb.LogTail(40))
+		}
+		tb.Stop()
+	})
+	k := tb.Ready.Kerberos
+	alice := stagingClient(t, tb, "alice", nil)
+	path := "/user/alice/tokenprobe-input"
+	w, err := alice.Create(ctx, path, hdfs.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte(strings.Repeat("spindle tokens\n", 1000))); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	probe := tokenProbe(t)
+
+	type outcome struct {
+		out   string
+		code  int
+		appID string
+		start time.Time
+	}
+	run := func(ship bool) outcome {
+		args := []string{"run", "-t", "yarn-application", "-path", path, "-duration", renewalProbeDuration.String(),
+			"-parallelism", "1", "-keytab", k.Users["alice"], "-principal", "alice@" + k.Realm}
+		if ship {
+			args = append(args, "-ship-keytab")
+		}
+		cmd := exec.CommandContext(ctx, probe, args...)
+		cmd.Env = append(os.Environ(), "HADOOP_CONF_DIR="+tb.Ready.ConfDir, "KRB5_CONFIG="+k.KRB5Conf)
+		start := time.Now()
+		b, _ := cmd.CombinedOutput()
+		o := outcome{out: string(b), code: cmd.ProcessState.ExitCode(), start: start}
+		if m := regexp.MustCompile(`submitted (application_\d+_\d+)`).FindStringSubmatch(o.out); m != nil {
+			o.appID = m[1]
+		}
+		return o
+	}
+	var shipped, plain outcome
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); shipped = run(true) }()
+	go func() { defer wg.Done(); plain = run(false) }()
+	wg.Wait()
+
+	logs := func(o outcome) string {
+		var b strings.Builder
+		for _, dir := range containerDirs(tb, o.appID) {
+			for _, name := range []string{"jobmanager.err", "jobmanager.out", "taskmanager.stderr", "taskmanager.stdout"} {
+				if data, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
+					fmt.Fprintf(&b, "--- %s/%s ---\n%s", filepath.Base(dir), name, data)
+				}
+			}
+		}
+		return b.String()
+	}
+	// lines picks the log lines holding s, for the figures.
+	lines := func(text, s string) []string {
+		var out []string
+		for _, l := range strings.Split(text, "\n") {
+			if strings.Contains(l, s) {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+
+	// With the keytab shipped: the job read for its whole duration,
+	// through fresh tokens the JobManager obtained and pushed.
+	shippedLogs := logs(shipped)
+	obtained := lines(shippedLogs, "obtained a fresh HDFS delegation token")
+	switched := lines(shippedLogs, "HDFS access switched to a new delegation token")
+	t.Logf("with -ship-keytab: %s, exit %d after %v; %d re-obtains, %d switches in TaskManagers, %d renewals",
+		shipped.appID, shipped.code, time.Since(shipped.start).Round(time.Second), len(obtained), len(switched),
+		len(lines(shippedLogs, "renewed an HDFS delegation token")))
+	for _, l := range append(append(obtained, switched...), lines(shippedLogs, "renewed an HDFS delegation token")...) {
+		t.Logf("  %.300s", l)
+	}
+	if shipped.code != 0 || !strings.Contains(shipped.out, "tokenprobe.reads") {
+		t.Errorf("with -ship-keytab the job did not finish (exit %d):\n%s\n%s", shipped.code, shipped.out, shippedLogs)
+	}
+	// 90 s of reads on tokens that die after 40 s: at least two sets
+	// replaced the first.
+	if len(obtained) < 2 || len(switched) < 2 {
+		t.Errorf("with -ship-keytab: %d re-obtains and %d switches, want at least 2 each", len(obtained), len(switched))
+	}
+	if strings.Contains(shippedLogs, "expires at") {
+		t.Errorf("with -ship-keytab the JobManager warned of an expiry")
+	}
+
+	// Without: a warning first, then the job fails on the expired token.
+	plainLogs := logs(plain)
+	warned := lines(plainLogs, "nothing renews or replaces it")
+	t.Logf("without -ship-keytab: %s, exit %d after %v", plain.appID, plain.code, time.Since(plain.start).Round(time.Second))
+	for _, l := range append(warned, lines(plain.out, "root cause")...) {
+		t.Logf("  %.600s", l)
+	}
+	if plain.code == 0 {
+		t.Fatalf("without -ship-keytab the job outlived its tokens:\n%s", plain.out)
+	}
+	if len(warned) == 0 || !strings.Contains(warned[0], "-ship-keytab") || !strings.Contains(warned[0], "HDFS_DELEGATION_TOKEN sequence number") {
+		t.Errorf("no expiry warning naming the token and -ship-keytab in the JobManager's log:\n%s", plainLogs)
+	}
+	if !strings.Contains(plain.out, "HDFS_DELEGATION_TOKEN") || !strings.Contains(plain.out, "expired") {
+		t.Errorf("the client's output does not say which token expired:\n%s", plain.out)
+	}
+
+	// The keytab was in the JobManager's container only (the NodeManagers
+	// keep containers' directories for a while after they end).
+	dirs, _ := filepath.Glob(filepath.Join(tb.Dir, "work", "yarn", "*", "*", "*local*", "usercache", "alice", "appcache", shipped.appID, "container_*"))
+	for _, d := range dirs {
+		_, err := os.Lstat(filepath.Join(d, "spindle-am.keytab"))
+		am := strings.HasSuffix(d, "_000001")
+		if am != (err == nil) {
+			t.Errorf("container %s: keytab present %v, want only in the JobManager's", filepath.Base(d), err == nil)
+		}
+	}
+	if len(dirs) < 2 {
+		t.Logf("only %d container directories found to check for the keytab", len(dirs))
 	}
 }
