@@ -103,7 +103,8 @@ func runningReport(t *testing.T, tb *testbed.TestBed, user string, id yarn.Appli
 // grants VIEW access, gets a token of his own from the RM: with it he may
 // list the jobs but his submission is refused, naming the owner; a TLS
 // client with neither the deployment's certificate nor a token is
-// refused.
+// refused; alice without the record stops the session through its
+// JobManager.
 func TestSessionClientToAMToken(t *testing.T) {
 	tb := testbed.RequireKerberos(t)
 	k := tb.Ready.Kerberos
@@ -169,6 +170,15 @@ func TestSessionClientToAMToken(t *testing.T) {
 	if !regexp.MustCompile(name + `\s+` + id.String() + `\s+RUNNING\s+0 running, 1 in all`).MatchString(list.stdout) {
 		t.Errorf("after the refusals the session does not show RUNNING with 1 job:\n%s", list.stdout)
 	}
+
+	// alice, elsewhere, stops it through its JobManager: it ends
+	// FINISHED/SUCCEEDED and removes its staging directory (a kill would
+	// leave it).
+	stop := runWordcountHome(t, tb, t.TempDir(), aliceLogin, "session", "stop", "-id", id.String())
+	if stop.code != 0 || !strings.Contains(stop.stdout, "FINISHED, final status SUCCEEDED") || strings.Contains(stop.out, "killing") {
+		t.Fatalf("alice's session stop without the record: exit %d", stop.code)
+	}
+	checkStagingRemoved(t, tb, id.String())
 }
 
 // clientToAMIdentifier decodes a ClientToAMTokenIdentifierProto

@@ -306,18 +306,27 @@ func stopSessionApp(ctx context.Context, rm *yarn.RMClient, id yarn.ApplicationI
 	if err != nil {
 		return err
 	}
-	rec, err := record.Read(dir, id.String())
-	if err != nil {
-		return err
-	}
-	_, tlsConf, err := secure.TLSConfigs(rec.Secret)
-	if err != nil {
-		return err
-	}
 	if r.RPCPort <= 0 {
 		return fmt.Errorf("the session's JobManager has not registered")
 	}
-	cc := control.NewClient(net.JoinHostPort(r.Host, strconv.Itoa(int(r.RPCPort))), tlsConf)
+	var cc *control.Client
+	rec, err := record.Read(dir, id.String())
+	switch {
+	case errors.Is(err, record.ErrNotFound):
+		// Not the machine that started it: the report's ClientToAMToken
+		// (Kerberos clusters; the JobManager lets its owner stop it).
+		if cc, err = tokenControl(r, dir); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	default:
+		_, tlsConf, err := secure.TLSConfigs(rec.Secret)
+		if err != nil {
+			return err
+		}
+		cc = control.NewClient(net.JoinHostPort(r.Host, strconv.Itoa(int(r.RPCPort))), tlsConf)
+	}
 	defer cc.Close()
 	if err := cc.Do(ctx, http.MethodPost, "/v1/stop", nil, nil); err != nil {
 		return err
