@@ -86,6 +86,14 @@
 // Client holding only delegation tokens reads and writes files as well as
 // one logged in with Kerberos.
 //
+// Delegation tokens expire: after a renew interval unless renewed (a day by
+// default) and for good at their max date (a week). A Kerberos Client
+// renews the tokens naming it as renewer (RenewDelegationToken) and obtains
+// new ones (DelegationTokens); a token-only Client switches to new ones
+// with SetTokens, without restarting: its NameNode connections are
+// reopened with them. A refused token's error names it (kind, sequence
+// number, owner, dates) and matches ErrInvalidToken.
+//
 // A Token, a Config holding tokens or Kerberos credentials, and a Client
 // print, log through log/slog and encode as JSON without the token's
 // password (only its length) or anything of the Kerberos credentials.

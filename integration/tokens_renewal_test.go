@@ -269,7 +269,7 @@ func TestTokenRenewal(t *testing.T) {
 	if len(warned) == 0 || !strings.Contains(warned[0], "-ship-keytab") || !strings.Contains(warned[0], "HDFS_DELEGATION_TOKEN sequence number") {
 		t.Errorf("no expiry warning naming the token and -ship-keytab in the JobManager's log:\n%s", plainLogs)
 	}
-	if !strings.Contains(plain.out, "HDFS_DELEGATION_TOKEN") || !strings.Contains(plain.out, "expired") {
+	if !strings.Contains(plain.out, "the token refused: HDFS_DELEGATION_TOKEN sequence number") || !strings.Contains(plain.out, "expired") {
 		t.Errorf("the client's output does not say which token expired:\n%s", plain.out)
 	}
 
