@@ -360,7 +360,8 @@ type jobManager struct {
 var errNoRecord = errors.New("no local record")
 
 // openJobManager connects to the JobManager of the running application
-// rep, with the secret of its local record; the caller closes it.
+// rep, with the secret of its local record, or without one with the
+// report's ClientToAMToken (Kerberos clusters); the caller closes it.
 func (r *commandRun) openJobManager(rep yarn.ApplicationReport) (*jobManager, error) {
 	dir, err := record.Dir()
 	if err != nil {

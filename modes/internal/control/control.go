@@ -1,7 +1,11 @@
 // Package control is the JobManager's control protocol: the messages
 // TaskManagers and clients exchange with it, as JSON over HTTPS with
 // mutual TLS pinned on the deployment secret (package secure), so only
-// the deployment's containers and its client can speak it.
+// the deployment's containers and its client can speak it. On Kerberos
+// clusters a client without the secret may use the jobs' paths with
+// YARN's ClientToAMToken instead (package clienttoam: reading for users
+// with VIEW access, submitting, cancelling and stopping for the owner and
+// the MODIFY_APP ACL); the TaskManagers' paths always need the secret.
 //
 // TaskManagers register, then long-poll for commands (deploy a subtask,
 // cancel a job attempt, shut down) and post task updates; source subtasks
