@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/spindle-yarn/spindle/jobgraph"
@@ -74,6 +75,51 @@ func TestPushCredentials(t *testing.T) {
 	for _, s := range []string{fmt.Sprint(u), fmt.Sprintf("%+v", u), fmt.Sprintf("%#v", u), fmt.Sprintf("%v", &u)} {
 		if strings.Contains(s, "secret") || strings.Contains(s, base64.StdEncoding.EncodeToString(u.Tokens)) {
 			t.Errorf("formatted credentials show their bytes: %s", s)
+		}
+	}
+}
+
+// TestPushCredentialsReachTaskManagers: over the real control protocol,
+// a push reaches every running TaskManager's Credentials callback, and a
+// TaskManager started later gets it on registering.
+func TestPushCredentialsReachTaskManagers(t *testing.T) {
+	m, p := newRuntime(t, 1)
+	var mu sync.Mutex
+	got := map[string][]string{}
+	p.onCredentials = func(id string, b []byte) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got[id] = append(got[id], string(b))
+		return nil
+	}
+	received := func(id, want string) func() bool {
+		return func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			l := got[id]
+			return len(l) > 0 && l[len(l)-1] == want
+		}
+	}
+	if err := p.SetTaskManagers(2); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return m.TaskManagers() == 2 })
+	m.PushCredentials([]byte("tokens-1"))
+	waitFor(t, received("container_1", "tokens-1"))
+	waitFor(t, received("container_2", "tokens-1"))
+	if err := p.SetTaskManagers(3); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, received("container_3", "tokens-1"))
+	m.PushCredentials([]byte("tokens-2"))
+	for _, id := range []string{"container_1", "container_2", "container_3"} {
+		waitFor(t, received(id, "tokens-2"))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for id, l := range got {
+		if len(l) != 2 {
+			t.Errorf("%s received %q, want each push once", id, l)
 		}
 	}
 }

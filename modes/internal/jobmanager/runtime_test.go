@@ -103,6 +103,9 @@ type pool struct {
 	jm        *jobmanager.JobManager
 	wg        sync.WaitGroup
 	killAfter map[string]bool
+	// onCredentials, when set, receives the credentials pushed to each
+	// TaskManager.
+	onCredentials func(id string, creds []byte) error
 }
 
 func (p *pool) SetTaskManagers(n int) error {
@@ -137,7 +140,11 @@ func (p *pool) startLocked() {
 		defer p.wg.Done()
 		defer ex.Close()
 		defer cc.Close()
-		err := taskmanager.Run(ctx, taskmanager.Config{ID: id, Host: "127.0.0.1", Slots: p.slots, Control: cc, Exchange: ex})
+		cfg := taskmanager.Config{ID: id, Host: "127.0.0.1", Slots: p.slots, Control: cc, Exchange: ex}
+		if f := p.onCredentials; f != nil {
+			cfg.Credentials = func(b []byte) error { return f(id, b) }
+		}
+		err := taskmanager.Run(ctx, cfg)
 		if ctx.Err() == nil {
 			// Ended on its own (shutdown): the pool forgets it.
 			p.mu.Lock()
