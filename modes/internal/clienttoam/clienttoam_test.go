@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/spindle-yarn/spindle/internal/proto/hadoopyarn"
+	"github.com/spindle-yarn/spindle/modes/internal/control"
 	"github.com/spindle-yarn/spindle/modes/internal/secure"
 	"github.com/spindle-yarn/spindle/yarn"
 )
@@ -417,5 +418,29 @@ func TestMayModify(t *testing.T) {
 		if got := cfg.mayModify(c.user); got != c.want {
 			t.Errorf("ACL %q, user %q: %v; want %v", c.acl, c.user, got, c.want)
 		}
+	}
+}
+
+// TestControlClientReusesConnection: package control's client, which
+// decodes JSON answers rather than reading them to their end, reuses the
+// one proven connection, so a client following a job does not dial and
+// prove itself for every poll.
+func TestControlClientReusesConnection(t *testing.T) {
+	b := newBed(t, ServerConfig{})
+	b.srv.Config.Handler = Middleware(ServerConfig{Application: app, Owner: "alice", MasterKey: func() []byte { return master }},
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, "[{\"id\":\"job-1\"}]\n")
+		}))
+	cc := control.NewClientTransport(b.srv.Listener.Addr().String(), &Transport{Token: token(attempt, "alice", master)})
+	defer cc.Close()
+	for i := 0; i < 5; i++ {
+		var out []map[string]string
+		if err := cc.Do(t.Context(), "GET", "/v1/jobs", nil, &out); err != nil || len(out) != 1 || out[0]["id"] != "job-1" {
+			t.Fatalf("poll %d: %v %v", i, out, err)
+		}
+	}
+	if n := b.conns.Load(); n != 1 {
+		t.Errorf("5 polls used %d connections; want 1", n)
 	}
 }
