@@ -222,19 +222,37 @@ func TestBadInput(t *testing.T) {
 	var mu sync.Mutex
 	ours := map[string]string{} // application id -> case
 	t.Run("cases", func(t *testing.T) {
-		// All cases at once, whatever -parallel says (it defaults to the
-		// 2 cores of CI): most wait on the cluster, not the CPU. Run may be
-		// called from several goroutines.
+		// Several cases at once, whatever -parallel says (it defaults to
+		// the 2 cores of CI): most wait on the cluster, not the CPU. Run
+		// may be called from several goroutines. The slow ones (a timeout,
+		// an application to start) go first; a bound on how many run keeps
+		// a loaded machine and bed answering the others quickly.
+		cases := badInputCases()
+		slices.SortStableFunc(cases, func(a, b badCase) int {
+			rank := func(c badCase) int {
+				switch {
+				case c.within > 0:
+					return 0
+				case c.submits || strings.Contains(c.name, "cancel"):
+					return 1
+				}
+				return 2
+			}
+			return rank(a) - rank(b)
+		})
+		sem := make(chan struct{}, 8)
 		var wg sync.WaitGroup
-		for _, c := range badInputCases() {
+		for _, c := range cases {
 			wg.Add(1)
+			sem <- struct{}{}
 			go func() {
 				defer wg.Done()
+				defer func() { <-sem }()
 				t.Run(c.name, func(t *testing.T) {
 					if c.bed != "" && c.bed != tb.Mode() {
 						t.Skipf("a %s bed case", c.bed)
 					}
-					ids := runBadCase(t, tb, rm, c)
+					ids := runBadCase(t, tb, rm, fs, c)
 					mu.Lock()
 					for _, id := range ids {
 						ours[id] = c.name
@@ -272,7 +290,7 @@ var badAppIDPattern = regexp.MustCompile(`application_\d+_\d+`)
 
 // runBadCase runs c and checks it; it returns the ids of the
 // applications the case made.
-func runBadCase(t *testing.T, tb *testbed.TestBed, rm *yarn.RMClient, c badCase) []string {
+func runBadCase(t *testing.T, tb *testbed.TestBed, rm *yarn.RMClient, fs *hdfs.Client, c badCase) []string {
 	name := fmt.Sprintf("badinput-%s-%d", regexp.MustCompile(`\W+`).ReplaceAllString(c.name, "-"), time.Now().UnixNano())
 	home := t.TempDir()
 	args := expandBadArgs(t, tb, c.args, home)
@@ -316,7 +334,7 @@ func runBadCase(t *testing.T, tb *testbed.TestBed, rm *yarn.RMClient, c badCase)
 	// Nothing left behind: no application of the case's name waiting or
 	// running (none at all when the mistake is found before submission),
 	// and no staging directory of any application the case made.
-	ctx := testContext(t, 2*time.Minute)
+	ctx := testContext(t, 3*time.Minute)
 	reports, err := rm.Applications(ctx, yarn.ApplicationFilter{Name: name, Types: []string{"SPINDLE"}})
 	if err != nil {
 		t.Fatal(err)
@@ -339,7 +357,6 @@ func runBadCase(t *testing.T, tb *testbed.TestBed, rm *yarn.RMClient, c badCase)
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	fs := stagingClient(t, tb, "alice", nil)
 	for _, id := range ids {
 		if strings.HasSuffix(id, "_999999") {
 			continue // the unknown application -id names
@@ -347,9 +364,11 @@ func runBadCase(t *testing.T, tb *testbed.TestBed, rm *yarn.RMClient, c badCase)
 		dir := fs.StagingDir(id)
 		// The JobManager removes it as it unregisters and the client once
 		// it saw the end; allow for a slow NameNode.
-		deadline := time.Now().Add(30 * time.Second)
+		deadline := time.Now().Add(time.Minute)
 		for {
-			_, err := fs.Stat(ctx, dir)
+			sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			_, err := fs.Stat(sctx, dir)
+			cancel()
 			if errors.Is(err, os.ErrNotExist) {
 				break
 			}
