@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -105,6 +106,10 @@ func startProfilesBed(t *testing.T, ctx context.Context) *testbed.TestBed {
 // reports, each carrying the profile's tag; raised to 3, the third stays
 // outstanding and the RM never holds a third; lowered to 1, the RM holds 1.
 //
+// dshell-anti-affinity: dshell -n 2 -anti-affinity runs its two
+// containers (sleep 4) at the same time on the two unlabelled nodes, one
+// each, by the RM's reports polled while they run, and succeeds.
+//
 // Plain runs only (the bed's authentication does not matter); it starts a
 // second bed, about 15-40 s and 1.5 GB, for itself.
 func TestEngineProfiles(t *testing.T) {
@@ -116,6 +121,7 @@ func TestEngineProfiles(t *testing.T) {
 	t.Run("exclusion", func(t *testing.T) { testNodeExclusion(t, tb) })
 	t.Run("anti-affinity", func(t *testing.T) { testAntiAffinity(t, tb) })
 	t.Run("engine-anti-affinity", func(t *testing.T) { testEngineAntiAffinity(t, tb) })
+	t.Run("dshell-anti-affinity", func(t *testing.T) { testDshellAntiAffinity(t, tb) })
 }
 
 func testProfilesHonoured(t *testing.T, tb *testbed.TestBed) {
@@ -469,4 +475,55 @@ func testEngineAntiAffinity(t *testing.T, tb *testbed.TestBed) {
 			maxLive, distinct, live, s.Allocated, s.Excess, n, n, n)
 	}
 	b.finish(ctx, yarn.FinalSucceeded, "anti-affinity")
+}
+
+func testDshellAntiAffinity(t *testing.T, tb *testbed.TestBed) {
+	ctx := testContext(t, 4*time.Minute)
+	rm := rmClient(t, tb, "alice", "")
+	name := fmt.Sprintf("dshell anti-affinity %d", time.Now().UnixNano())
+	done := make(chan dshellRun, 1)
+	go func() {
+		done <- runDshell(t, tb, "-n", "2", "-memory", "64", "-anti-affinity", "-name", name, "--", "sleep", "4")
+	}()
+	// The workers (not the AM, sequence 1) by host, from the RM's reports
+	// while the application runs.
+	hosts := map[string]map[string]bool{}
+	var r dshellRun
+	for r.out == "" && r.code == 0 {
+		select {
+		case r = <-done:
+			continue
+		case <-ctx.Done():
+			t.Fatal("dshell did not end")
+		case <-time.After(100 * time.Millisecond):
+		}
+		apps, err := rm.Applications(ctx, yarn.ApplicationFilter{Name: name})
+		if err != nil || len(apps) != 1 {
+			continue
+		}
+		reps, err := rm.Containers(ctx, yarn.ApplicationAttemptID{Application: apps[0].ID, Attempt: 1})
+		if err != nil {
+			continue
+		}
+		for _, c := range reps {
+			if c.ID.Sequence() != 1 {
+				if hosts[c.NodeID.Host] == nil {
+					hosts[c.NodeID.Host] = map[string]bool{}
+				}
+				hosts[c.NodeID.Host][c.ID.String()] = true
+			}
+		}
+	}
+	t.Logf("workers by host: %v", hosts)
+	if r.code != 0 || !strings.Contains(r.out, "2 of 2 containers exited 0") {
+		t.Fatalf("dshell exit %d; want 0 and both containers exited 0", r.code)
+	}
+	if len(hosts) != 2 || hosts[tb.Ready.Profiles.Nodes[2].Host] != nil {
+		t.Errorf("workers ran on hosts %v, want the 2 unlabelled ones", hosts)
+	}
+	for h, ids := range hosts {
+		if len(ids) != 1 {
+			t.Errorf("%d workers on %s, want 1", len(ids), h)
+		}
+	}
 }
