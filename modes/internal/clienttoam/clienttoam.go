@@ -32,7 +32,10 @@
 // the user has VIEW access); the endpoints that change things (submit,
 // cancel, stop) need the token's user to be the application's owner or a
 // user named in its MODIFY_APP ACL. The TaskManagers' endpoints need the
-// secret.
+// secret. The handler learns the token's user from the request's
+// context (CallerFrom): the JobManager lets users other than the owner
+// submit jobs under their own identity only, since TaskManagers are
+// reused by identity.
 //
 // Nothing here logs a password, a proof or the master key; errors name
 // users and applications only.

@@ -444,3 +444,45 @@ func TestControlClientReusesConnection(t *testing.T) {
 		t.Errorf("5 polls used %d connections; want 1", n)
 	}
 }
+
+// TestMiddlewareTellsTheCaller: the handler learns the token's user and
+// whether it is the owner; the secret's holders carry no caller.
+func TestMiddlewareTellsTheCaller(t *testing.T) {
+	b := newBed(t, ServerConfig{})
+	seen := make(chan string, 1)
+	b.srv.Config.Handler = Middleware(ServerConfig{Application: app, Owner: "alice", MasterKey: func() []byte { return master }},
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, ok := CallerFrom(r.Context())
+			if !ok {
+				seen <- "none"
+				return
+			}
+			if c.Owner {
+				seen <- c.User + " (owner)"
+				return
+			}
+			seen <- c.User
+		}))
+	for user, want := range map[string]string{"alice@EXAMPLE.COM": "alice (owner)", "bob@EXAMPLE.COM": "bob"} {
+		hc, tr := b.client(token(attempt, user, master))
+		if _, _, err := do(t, hc, "GET", b.url("/v1/jobs"), ""); err != nil {
+			t.Fatal(err)
+		}
+		tr.CloseIdleConnections()
+		if got := <-seen; got != want {
+			t.Errorf("%s: handler saw %q, want %q", user, got, want)
+		}
+	}
+	_, cliTLS, err := secure.TLSConfigs(b.secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: cliTLS}}
+	defer hc.CloseIdleConnections()
+	if _, _, err := do(t, hc, "GET", b.url("/v1/jobs"), ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-seen; got != "none" {
+		t.Errorf("secret holder: handler saw %q, want no caller", got)
+	}
+}

@@ -1,6 +1,7 @@
 package clienttoam
 
 import (
+	"context"
 	"crypto/hmac"
 	"encoding/base64"
 	"fmt"
@@ -120,7 +121,7 @@ func Middleware(cfg ServerConfig, next http.Handler) http.Handler {
 				return
 			}
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(WithCaller(r.Context(), Caller{User: id.User(), Owner: id.User() == cfg.Owner})))
 	})
 }
 
@@ -185,4 +186,28 @@ func (cfg *ServerConfig) mayModify(user string) bool {
 	}
 	users, _, _ := strings.Cut(cfg.ModifyACL, " ")
 	return slices.ContainsFunc(strings.Split(users, ","), func(u string) bool { return strings.TrimSpace(u) == user })
+}
+
+// Caller is who a request authenticated with a ClientToAMToken comes
+// from.
+type Caller struct {
+	// User is the token's user, short name.
+	User string
+	// Owner is set when User is the application's owner.
+	Owner bool
+}
+
+type callerKey struct{}
+
+// WithCaller returns ctx carrying c; Middleware sets it on the requests
+// it lets through with a token.
+func WithCaller(ctx context.Context, c Caller) context.Context {
+	return context.WithValue(ctx, callerKey{}, c)
+}
+
+// CallerFrom returns the token caller of a request's context; false for
+// requests of the deployment's secret holders (and outside Middleware).
+func CallerFrom(ctx context.Context) (Caller, bool) {
+	c, ok := ctx.Value(callerKey{}).(Caller)
+	return c, ok
 }

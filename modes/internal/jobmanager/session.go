@@ -12,6 +12,7 @@ import (
 
 	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/jobgraph"
+	"github.com/spindle-yarn/spindle/modes/internal/clienttoam"
 	"github.com/spindle-yarn/spindle/modes/internal/control"
 )
 
@@ -269,6 +270,12 @@ func (m *JobManager) sessionHandlers(mux *http.ServeMux) {
 		var req SubmitRequest
 		if err := json.NewDecoder(io.LimitReader(r.Body, maxBody)).Decode(&req); err != nil {
 			http.Error(w, "decoding the request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		// A user other than the owner, come with a ClientToAMToken, submits
+		// as themself only: TaskManagers are reused by identity.
+		if c, ok := clienttoam.CallerFrom(r.Context()); ok && !c.Owner && req.Identity != c.User {
+			http.Error(w, fmt.Sprintf("user %s may submit jobs as %s only, not as %q", c.User, c.User, req.Identity), http.StatusForbidden)
 			return
 		}
 		id, err := m.submit(req)
