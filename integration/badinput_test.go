@@ -190,6 +190,14 @@ func badInputCases() []badCase {
 			args: []string{"run", "-t", app, "-keytab", "/nonexistent/alice.keytab", "-principal", "alice@{realm}"},
 			want: []string{"cannot read keytab /nonexistent/alice.keytab: check the path"}},
 
+		// Sessions.
+		{name: "session unknown", args: []string{"run", "-t", "yarn-session", "-session", "badinput-nosuch-session"},
+			want: []string{`no running session named "badinput-nosuch-session"; start one with ` + "`badgraph session start -name badinput-nosuch-session`"}},
+		{name: "session id of no session", args: []string{"run", "-t", "yarn-session", "-session", "{finished}"},
+			want: []string{"is not a Spindle session; list the sessions with `badgraph session list`"}},
+		{name: "session name started twice", args: []string{"session", "start", "-d", "-min-taskmanagers", "0", "-name", "{session}"},
+			want: []string{"is already running", "stop it with `badgraph session stop -name badinput-session-"}},
+
 		// The commands besides run.
 		{name: "cancel unknown application", args: []string{"cancel", "-id", "{unknown}"},
 			want: []string{"the ResourceManager does not know this application", "list -all shows those it knows"}},
@@ -233,7 +241,7 @@ func TestBadInput(t *testing.T) {
 				switch {
 				case c.within > 0:
 					return 0
-				case c.submits || strings.Contains(c.name, "cancel"):
+				case c.submits || slices.ContainsFunc(c.args, func(a string) bool { return a == "{finished}" || a == "{session}" }):
 					return 1
 				}
 				return 2
@@ -293,7 +301,7 @@ var badAppIDPattern = regexp.MustCompile(`application_\d+_\d+`)
 func runBadCase(t *testing.T, tb *testbed.TestBed, rm *yarn.RMClient, fs *hdfs.Client, c badCase) []string {
 	name := fmt.Sprintf("badinput-%s-%d", regexp.MustCompile(`\W+`).ReplaceAllString(c.name, "-"), time.Now().UnixNano())
 	home := t.TempDir()
-	args := expandBadArgs(t, tb, c.args, home)
+	args, session := expandBadArgs(t, tb, c.args, home)
 	if len(args) > 0 && args[0] == "run" {
 		args = append([]string{"run", "-name", name}, args[1:]...)
 	}
@@ -352,8 +360,23 @@ func runBadCase(t *testing.T, tb *testbed.TestBed, rm *yarn.RMClient, fs *hdfs.C
 			t.Errorf("application %s is still %s", r.ID, r.State)
 		}
 	}
-	if c.submits && len(reports) == 0 && !strings.Contains(c.name, "cancel") {
+	if c.submits && len(reports) == 0 {
 		t.Errorf("no application named %s: the case did not reach the JobManager", name)
+	}
+	if session != "" {
+		// The session the case tried to start a second time is the only
+		// one of its name.
+		others, err := rm.Applications(ctx, yarn.ApplicationFilter{Name: session, Types: []string{"SPINDLE"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(others) != 1 {
+			t.Errorf("%d applications named %s, want the 1 session started first", len(others), session)
+		}
+		// It runs until the cleanup stops it: its staging directory stays.
+		for _, o := range others {
+			ids = slices.DeleteFunc(ids, func(id string) bool { return id == o.ID.String() })
+		}
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
@@ -420,9 +443,9 @@ func runBadCommand(t *testing.T, bin string, env, args []string) (int, string, s
 }
 
 // expandBadArgs fills the placeholders of a case's arguments.
-func expandBadArgs(t *testing.T, tb *testbed.TestBed, args []string, dir string) []string {
+func expandBadArgs(t *testing.T, tb *testbed.TestBed, args []string, dir string) (out []string, session string) {
 	t.Helper()
-	out := make([]string, len(args))
+	out = make([]string, len(args))
 	for i, a := range args {
 		switch a {
 		case "{fifo}":
@@ -456,6 +479,9 @@ func expandBadArgs(t *testing.T, tb *testbed.TestBed, args []string, dir string)
 			a = unknownApplication(t, tb)
 		case "{finished}":
 			a = finishedApplication(t, tb, dir)
+		case "{session}":
+			a = runningSession(t, tb, dir)
+			session = a
 		case "{alice-keytab}":
 			a = tb.Ready.Kerberos.Users["alice"]
 		}
@@ -464,7 +490,41 @@ func expandBadArgs(t *testing.T, tb *testbed.TestBed, args []string, dir string)
 		}
 		out[i] = a
 	}
-	return out
+	return out, session
+}
+
+// runningSession starts a session of badgraph without TaskManagers, with
+// home as SPINDLE_HOME, and returns its name; the test's cleanup stops it.
+func runningSession(t *testing.T, tb *testbed.TestBed, home string) string {
+	t.Helper()
+	name := fmt.Sprintf("badinput-session-%d", time.Now().UnixNano())
+	var login []string
+	if k := tb.Ready.Kerberos; k != nil {
+		login = []string{"-keytab", k.Users["alice"], "-principal", "alice@" + k.Realm}
+	}
+	env := []string{"HADOOP_USER_NAME=alice", "SPINDLE_HOME=" + home, "HADOOP_CONF_DIR=" + tb.Ready.ConfDir}
+	if k := tb.Ready.Kerberos; k != nil {
+		env = append(env, "KRB5_CONFIG="+k.KRB5Conf)
+	}
+	code, _, all, _ := runBadCommand(t, badgraphBinary(t), env, append([]string{"session", "start", "-d", "-min-taskmanagers", "0", "-name", name}, login...))
+	if code != 0 {
+		t.Fatalf("starting session %s: exit %d", name, code)
+	}
+	id, err := yarn.ParseApplicationID(badAppIDPattern.FindString(all))
+	if err != nil {
+		t.Fatalf("session start printed no application id: %v", err)
+	}
+	t.Cleanup(func() {
+		code, _, _, _ := runBadCommand(t, badgraphBinary(t), env, append([]string{"session", "stop", "-name", name}, login...))
+		if code != 0 {
+			t.Errorf("stopping session %s: exit %d", name, code)
+		}
+		rm := rmClient(t, tb, "alice", "")
+		if _, err := rm.WaitForCompletion(testContext(t, 2*time.Minute), id); err != nil {
+			t.Errorf("session %s did not end: %v", id, err)
+		}
+	})
+	return name
 }
 
 // unknownApplication is an application id of this cluster the RM never
