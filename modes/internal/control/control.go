@@ -55,13 +55,13 @@ type RegisterResponse struct {
 // A Command is what the JobManager tells a TaskManager to do. Exactly one
 // of its fields besides Seq is set.
 type Command struct {
-	Seq      int64       `json:"seq"`
-	Deploy   *Deployment `json:"deploy,omitempty"`
-	Cancel   *Attempt    `json:"cancel,omitempty"`
+	Seq    int64       `json:"seq"`
+	Deploy *Deployment `json:"deploy,omitempty"`
+	Cancel *Attempt    `json:"cancel,omitempty"`
 	// Only limits Cancel to these subtasks of the attempt (a failed
 	// region's); empty cancels every subtask of it.
-	Only []SubtaskRef `json:"only,omitempty"`
-	Shutdown bool        `json:"shutdown,omitempty"`
+	Only     []SubtaskRef `json:"only,omitempty"`
+	Shutdown bool         `json:"shutdown,omitempty"`
 	// Forget names a job that ended: the TaskManager drops its
 	// credentials (session mode).
 	Forget string `json:"forget,omitempty"`
