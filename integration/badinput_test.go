@@ -60,8 +60,8 @@ type badCase struct {
 	// prog is the program run: "badgraph" (default), "wordcount" or
 	// "probe" (deployprobe, whose -binary sets deploy.Request.Binary).
 	prog string
-	// args are the program's arguments; in those of `run`, -name gets the
-	// case's unique application name. Placeholders: {fifo}, {unreadable},
+	// args are the program's arguments; in those of `run` and `session
+	// start`, -name gets the case's unique application name. Placeholders: {fifo}, {unreadable},
 	// {arm64}, {output}, {finished} (the id of an application that ended).
 	args []string
 	// bed limits the case to the Kerberos or plain bed; empty runs it on
@@ -195,6 +195,10 @@ func badInputCases() []badCase {
 			want: []string{`no running session named "badinput-nosuch-session"; start one with ` + "`badgraph session start -name badinput-nosuch-session`"}},
 		{name: "session id of no session", args: []string{"run", "-t", "yarn-session", "-session", "{finished}"},
 			want: []string{"is not a Spindle session; list the sessions with `badgraph session list`"}},
+		{name: "zero TaskManagers", args: []string{"session", "start", "-d", "-max-taskmanagers", "0"},
+			want: []string{"-max-taskmanagers must be at least 1, got 0"}},
+		{name: "negative TaskManagers", args: []string{"session", "start", "-d", "-min-taskmanagers", "-1"},
+			want: []string{"-min-taskmanagers must be at least 0, got -1"}},
 		{name: "session name started twice", args: []string{"session", "start", "-d", "-min-taskmanagers", "0", "-name", "{session}"},
 			want: []string{"is already running", "stop it with `badgraph session stop -name badinput-session-"}},
 
@@ -299,11 +303,15 @@ var badAppIDPattern = regexp.MustCompile(`application_\d+_\d+`)
 // runBadCase runs c and checks it; it returns the ids of the
 // applications the case made.
 func runBadCase(t *testing.T, tb *testbed.TestBed, rm *yarn.RMClient, fs *hdfs.Client, c badCase) []string {
-	name := fmt.Sprintf("badinput-%s-%d", regexp.MustCompile(`\W+`).ReplaceAllString(c.name, "-"), time.Now().UnixNano())
+	// Lowercase: a session's name must be.
+	name := fmt.Sprintf("badinput-%s-%d", regexp.MustCompile(`\W+`).ReplaceAllString(strings.ToLower(c.name), "-"), time.Now().UnixNano())
 	home := t.TempDir()
 	args, session := expandBadArgs(t, tb, c.args, home)
-	if len(args) > 0 && args[0] == "run" {
+	switch {
+	case len(args) > 0 && args[0] == "run":
 		args = append([]string{"run", "-name", name}, args[1:]...)
+	case len(args) > 1 && args[0] == "session" && args[1] == "start" && !slices.Contains(args, "-name"):
+		args = append([]string{"session", "start", "-name", name}, args[2:]...)
 	}
 	if k := tb.Ready.Kerberos; k != nil && !c.noLogin {
 		args = append(args, "-keytab", k.Users["alice"], "-principal", "alice@"+k.Realm)
