@@ -255,8 +255,9 @@ func TestDeployRefusedLeavesNothing(t *testing.T) {
 		args []string
 		want string
 	}{
-		// -v logs Deploy's steps: the directory was staged, then removed.
-		{"submission refused", []string{"-v", "-node-label", "no-such-label"}, "submitting: yarn: submit application_"},
+		// The RM would refuse the label only at submit, after staging;
+		// Deploy checks it first.
+		{"unknown node label", []string{"-node-label", "no-such-label"}, `-node-label "no-such-label": no running NodeManager carries a node label; drop -node-label`},
 		{"unknown queue", []string{"-queue", "no-such-queue"}, `-queue "no-such-queue": the scheduler has no such queue; use one of: `},
 		{"jobmanager too large", []string{"-jm-memory", "99999999"}, "the JobManager's 99999999 MB exceed the largest container the scheduler grants"},
 		{"taskmanager too large", []string{"-tm-vcores", "9999"}, "lower -tm-vcores"},
