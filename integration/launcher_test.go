@@ -321,9 +321,14 @@ func TestLauncherStop(t *testing.T) {
 	home := t.TempDir()
 	id := submitSlowjob(t, tb, home, "yarn-per-job")
 
-	r := runTool(t, tb, home, launcher, "stop", "-id", id.String(), "-status", "SUCCEEDED")
-	if r.code != 2 || !strings.Contains(r.stderr, "-status SUCCEEDED is not supported yet") || !strings.Contains(r.stderr, "-status KILLED") {
-		t.Errorf("stop -status SUCCEEDED: exit %d, want 2 naming the flag and the fix", r.code)
+	r := runTool(t, tb, home, launcher, "stop", "-id", id.String(), "-status", "DONE")
+	if r.code != 2 || !strings.Contains(r.stderr, `-status "DONE" is not a final status`) {
+		t.Errorf("stop -status DONE: exit %d, want 2 naming the flag and the fix", r.code)
+	}
+	// Another machine cannot ask for a status only the JobManager can set.
+	r = runTool(t, tb, t.TempDir(), launcher, "stop", "-id", id.String(), "-status", "FAILED")
+	if r.code != 1 || !strings.Contains(r.stderr, "-status FAILED needs the JobManager") {
+		t.Errorf("stop -status FAILED without a record: exit %d, want 1 naming what is missing", r.code)
 	}
 	r = runTool(t, tb, home, launcher, "stop")
 	if r.code != 2 || !strings.Contains(r.stderr, "-id is required") {
@@ -352,19 +357,22 @@ func TestLauncherStop(t *testing.T) {
 		t.Errorf("stop left the record of %s (stat: %v)", id, err)
 	}
 
-	// With the record: the job is cancelled first, and the Per-Job
-	// cluster ends with it.
-	id = submitSlowjob(t, tb, home, "yarn-per-job")
-	r = runTool(t, tb, home, launcher, "stop", "-id", id.String())
-	if r.code != 0 || !strings.Contains(r.stdout, "cancelling job ") || !strings.Contains(r.stdout, id.String()+" stopped: ") {
-		t.Errorf("stop with the record: exit %d, want the job cancelled first", r.code)
+	// With the record: the JobManager cancels the job and unregisters with
+	// the final status asked for.
+	for _, status := range []string{"FAILED", "SUCCEEDED"} {
+		id = submitSlowjob(t, tb, home, "yarn-per-job")
+		r = runTool(t, tb, home, launcher, "stop", "-id", id.String(), "-status", status)
+		if r.code != 0 || !strings.Contains(r.stdout, "asked the JobManager of "+id.String()+" to stop with final status "+status) ||
+			!strings.Contains(r.stdout, id.String()+" stopped: FINISHED, final status "+status) {
+			t.Errorf("stop -status %s with the record: exit %d", status, r.code)
+		}
+		rep, err = rmClient(t, tb, "alice", "").ApplicationReport(testContext(t, time.Minute), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.State != yarn.ApplicationFinished || rep.FinalStatus.String() != status {
+			t.Errorf("after stop -status %s the RM reports %s / %s", status, rep.State, rep.FinalStatus)
+		}
+		checkStagingRemoved(t, tb, id.String())
 	}
-	rep, err = rmClient(t, tb, "alice", "").ApplicationReport(testContext(t, time.Minute), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !rep.State.IsFinal() {
-		t.Errorf("after stop the RM reports %s", rep.State)
-	}
-	checkStagingRemoved(t, tb, id.String())
 }

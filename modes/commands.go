@@ -102,7 +102,7 @@ func parseCommand(prog string, args []string, stderr io.Writer) (*command, error
 	case cmdCancel:
 		fs.StringVar(&c.job, "job", "", "the job to cancel; default: the application's only running job")
 	case cmdStop:
-		fs.StringVar(&status, "status", yarn.FinalKilled.String(), "the application's final status; only KILLED is supported yet")
+		fs.StringVar(&status, "status", yarn.FinalKilled.String(), "the application's final status: KILLED, FAILED or SUCCEEDED (the last two need the JobManager: this machine's record, or a ClientToAMToken)")
 		fs.DurationVar(&c.grace, "grace", 15*time.Second, "how long the application may take to end on its own once its jobs are cancelled, before it is killed")
 	case cmdLogs:
 	default:
@@ -147,10 +147,12 @@ func parseCommand(prog string, args []string, stderr io.Writer) (*command, error
 		switch s := strings.ToUpper(strings.TrimSpace(status)); s {
 		case yarn.FinalKilled.String():
 			c.status = yarn.FinalKilled
-		case yarn.FinalFailed.String(), yarn.FinalSucceeded.String():
-			return nil, usagef("-status %s is not supported yet: the JobManager cannot yet unregister with a status it is told; use -status KILLED (the default)", s)
+		case yarn.FinalFailed.String():
+			c.status = yarn.FinalFailed
+		case yarn.FinalSucceeded.String():
+			c.status = yarn.FinalSucceeded
 		default:
-			return nil, usagef("-status %q is not a final status; use -status KILLED", status)
+			return nil, usagef("-status %q is not a final status; use -status KILLED, FAILED or SUCCEEDED", status)
 		}
 	}
 	return c, nil
@@ -576,9 +578,16 @@ func (r *commandRun) stop(ctx context.Context) (int, error) {
 		return 1, err
 	}
 	if !rep.State.IsFinal() {
-		rep, err = r.cancelAll(ctx, d, rep)
-		if err != nil {
-			return 1, err
+		// The JobManager cancels the jobs and unregisters with the final
+		// status asked for.
+		stopped, err := r.stopThroughJobManager(ctx, d, rep)
+		switch {
+		case err == nil:
+			rep = stopped
+		case r.c.status != yarn.FinalKilled:
+			return 1, fmt.Errorf("-status %s needs the JobManager, which could not stop %s: %w; -status KILLED kills it through the ResourceManager", r.c.status, d.ID, err)
+		default:
+			fmt.Fprintf(r.p.Stderr, "%s stop: %v; killing %s through the ResourceManager\n", r.p.Name, err, d.ID)
 		}
 	}
 	if !rep.State.IsFinal() {
@@ -603,78 +612,6 @@ func (r *commandRun) stop(ctx context.Context) (int, error) {
 	return 0, nil
 }
 
-// cancelAll cancels the running jobs of the running application rep when
-// this machine has its record, and waits up to -grace for the
-// application to end; it returns the latest report. Without a record, or
-// when the JobManager cannot be reached, it leaves the kill to the caller.
-func (r *commandRun) cancelAll(ctx context.Context, d *deploy.Deployment, rep yarn.ApplicationReport) (yarn.ApplicationReport, error) {
-	jm, err := r.openJobManager(rep)
-	if err != nil {
-		if !errors.Is(err, errNoRecord) {
-			fmt.Fprintf(r.p.Stderr, "%s stop: not cancelling the jobs first: %v\n", r.p.Name, err)
-		}
-		return rep, nil
-	}
-	defer jm.Close()
-	gctx, cancel := context.WithTimeout(ctx, r.c.grace)
-	defer cancel()
-	jobs, err := jm.Jobs(gctx)
-	if err != nil {
-		fmt.Fprintf(r.p.Stderr, "%s stop: not cancelling the jobs first: %v\n", r.p.Name, jm.explain(err, "listing the jobs"))
-		return rep, nil
-	}
-	var cancelled []string
-	for _, j := range jobs {
-		if jobEnded(j.State) {
-			continue
-		}
-		if err := jm.Cancel(gctx, j.ID); err != nil {
-			var ce *control.Error
-			if !errors.As(err, &ce) || ce.Status != http.StatusConflict {
-				fmt.Fprintf(r.p.Stderr, "%s stop: %v\n", r.p.Name, jm.explain(err, "cancelling job "+j.ID))
-			}
-			continue
-		}
-		cancelled = append(cancelled, j.ID)
-		fmt.Fprintf(r.p.Stdout, "cancelling job %s of %s\n", j.ID, d.ID)
-	}
-	if len(cancelled) == 0 {
-		return rep, nil
-	}
-	_, latest, err := watchCancel(gctx, d, jm, cancelled)
-	if latest.State.IsFinal() {
-		return latest, nil
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return rep, ctx.Err()
-		}
-		fmt.Fprintf(r.p.Stderr, "%s stop: the jobs did not end within -grace %v; killing %s\n", r.p.Name, r.c.grace, d.ID)
-		return rep, nil
-	}
-	// The program may now end on its own (a failed job ends main), or run
-	// on.
-	t := time.NewTicker(250 * time.Millisecond)
-	defer t.Stop()
-	for {
-		latest, err := d.RM.ApplicationReport(ctx, d.ID)
-		if err != nil {
-			return rep, err
-		}
-		rep = latest
-		if rep.State.IsFinal() {
-			return rep, nil
-		}
-		select {
-		case <-gctx.Done():
-			if ctx.Err() != nil {
-				return rep, ctx.Err()
-			}
-			return rep, nil
-		case <-t.C:
-		}
-	}
-}
 
 // logFileSkipped are the container log files logs does not print: YARN's
 // own launch scripts and listings.
@@ -863,5 +800,42 @@ func forgetRecord(p Program, appID string) {
 	}
 	if err != nil {
 		fmt.Fprintf(p.Stderr, "%s: warning: %v\n", p.Name, err)
+	}
+}
+
+// stopThroughJobManager asks the application's JobManager to cancel its
+// jobs and unregister with the -status asked for, and waits up to -grace
+// for the application to end.
+func (r *commandRun) stopThroughJobManager(ctx context.Context, d *deploy.Deployment, rep yarn.ApplicationReport) (yarn.ApplicationReport, error) {
+	jm, err := r.openJobManager(rep)
+	if err != nil {
+		return rep, err
+	}
+	defer jm.Close()
+	gctx, cancel := context.WithTimeout(ctx, r.c.grace)
+	defer cancel()
+	if err := jm.Do(gctx, http.MethodPost, "/v1/stop?status="+r.c.status.String(), nil, nil); err != nil {
+		return rep, jm.explain(err, "asking the JobManager to stop")
+	}
+	fmt.Fprintf(r.p.Stdout, "asked the JobManager of %s to stop with final status %s\n", d.ID, r.c.status)
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		latest, err := d.RM.ApplicationReport(ctx, d.ID)
+		if err != nil {
+			return rep, err
+		}
+		rep = latest
+		if rep.State.IsFinal() {
+			return rep, nil
+		}
+		select {
+		case <-gctx.Done():
+			if ctx.Err() != nil {
+				return rep, ctx.Err()
+			}
+			return rep, fmt.Errorf("%s did not end within -grace %v", d.ID, r.c.grace)
+		case <-t.C:
+		}
 	}
 }

@@ -64,8 +64,7 @@ func TestParseCommandUsageErrors(t *testing.T) {
 	}{
 		{[]string{"cancel"}, []string{"-id is required", "wc cancel -id application_", "wc list"}},
 		{[]string{"attach", "-id", "app_1"}, []string{`-id "app_1"`, "application_<cluster timestamp>_<number>"}},
-		{[]string{"stop", "-id", testApp, "-status", "FAILED"}, []string{"-status FAILED is not supported yet", "-status KILLED"}},
-		{[]string{"stop", "-id", testApp, "-status", "SUCCEEDED"}, []string{"-status SUCCEEDED", "-status KILLED"}},
+		{[]string{"stop", "-id", testApp, "-status", "DONE"}, []string{`-status "DONE" is not a final status`, "KILLED, FAILED or SUCCEEDED"}},
 		{[]string{"stop", "-id", testApp, "-status", "done"}, []string{`-status "done" is not a final status`, "-status KILLED"}},
 		{[]string{"logs", "-id", testApp, "extra"}, []string{`unexpected argument "extra"`, "every option is a flag"}},
 		{[]string{"list", "-keytab", "/k"}, []string{"-keytab needs -principal", "give both"}},

@@ -165,6 +165,19 @@ func runJobManager(ctx context.Context, p Program, log *slog.Logger) int {
 			}
 			return res, err
 		}}
+	// A client may stop the deployment (stop -status, session stop): its
+	// jobs are cancelled and main's context ends; the application then
+	// ends with the final status asked for.
+	mctx, cancelMain := context.WithCancel(ctx)
+	defer cancelMain()
+	go func() {
+		select {
+		case <-am.StopRequested:
+			cancelMain()
+		case <-mctx.Done():
+		}
+	}()
+	ctx = mctx
 	var mainErr error
 	switch am.Spec.Mode {
 	case launch.ModeApplication:
@@ -201,6 +214,14 @@ func runJobManager(ctx context.Context, p Program, log *slog.Logger) int {
 	if mainErr != nil {
 		status = yarn.FinalFailed
 		fmt.Fprintf(&diag, "%v\n", mainErr)
+	}
+	select {
+	case <-am.StopRequested:
+		if am.Spec.Mode != launch.ModeSession || am.StopStatus != yarn.FinalKilled {
+			status = am.StopStatus
+		}
+		fmt.Fprintf(&diag, "stopped by a client with final status %s\n", am.StopStatus)
+	default:
 	}
 	if am.Spec.Mode == launch.ModeSession {
 		jobs := am.JM.Jobs()
@@ -258,7 +279,7 @@ func runSession(ctx context.Context, am *cluster.AppMaster, log *slog.Logger) er
 	defer cancel()
 	go func() {
 		select {
-		case <-am.SessionStopped:
+		case <-am.StopRequested:
 			log.Info("a client stopped the session")
 		case <-sctx.Done():
 		}

@@ -41,8 +41,11 @@ type AppMaster struct {
 	JM   *jobmanager.JobManager
 	log  *slog.Logger
 
-	// SessionStopped is closed when a client asks the session to stop.
-	SessionStopped chan struct{}
+	// StopRequested is closed when a client asks the deployment to stop
+	// (a session, or an application before its main returns); StopStatus
+	// then holds the final status it asked for.
+	StopRequested chan struct{}
+	StopStatus    yarn.FinalStatus
 	stopOnce       sync.Once
 
 	creds     *yarn.Credentials
@@ -89,7 +92,7 @@ func StartAppMaster(ctx context.Context, log *slog.Logger) (*AppMaster, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &AppMaster{Spec: spec, log: log, creds: creds, nodes: map[string]string{}, SessionStopped: make(chan struct{})}
+	a := &AppMaster{Spec: spec, log: log, creds: creds, nodes: map[string]string{}, StopRequested: make(chan struct{})}
 	ok := false
 	defer func() {
 		if !ok {
@@ -125,11 +128,10 @@ func StartAppMaster(ctx context.Context, log *slog.Logger) (*AppMaster, error) {
 				}
 				return func(context.Context) (*hdfs.Client, error) { return c, nil }, func() { c.Close() }, nil
 			},
-			Stop: func() { a.stopSession() },
 		}
 	}
 	a.JM, err = jobmanager.New(jobmanager.Config{
-		Session: session,
+		Session: session, OnStop: a.requestStop,
 		TaskManager: jobgraph.TaskManagerSpec{
 			Resources:       jobgraph.Resources{MemoryMB: spec.TaskManager.MemoryMB, VCores: spec.TaskManager.VCores},
 			Slots:           slots,
@@ -270,8 +272,19 @@ func (a *AppMaster) serve(ln net.Listener, h http.Handler) {
 	go srv.Serve(ln)
 }
 
-func (a *AppMaster) stopSession() {
-	a.stopOnce.Do(func() { close(a.SessionStopped) })
+func (a *AppMaster) requestStop(status string) {
+	a.stopOnce.Do(func() {
+		switch status {
+		case "SUCCEEDED":
+			a.StopStatus = yarn.FinalSucceeded
+		case "FAILED":
+			a.StopStatus = yarn.FinalFailed
+		default:
+			a.StopStatus = yarn.FinalKilled
+		}
+		a.log.Info("a client asked the deployment to stop", "final_status", a.StopStatus)
+		close(a.StopRequested)
+	})
 }
 
 // HDFS returns the AM's HDFS client, acting with the application's

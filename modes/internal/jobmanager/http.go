@@ -84,6 +84,31 @@ func (m *JobManager) Handler() http.Handler {
 	if m.cfg.Session != nil {
 		m.sessionHandlers(mux)
 	}
+	mux.HandleFunc("POST /v1/stop", func(w http.ResponseWriter, r *http.Request) {
+		status := r.URL.Query().Get("status")
+		switch status {
+		case "":
+			status = "KILLED"
+		case "SUCCEEDED", "FAILED", "KILLED":
+		default:
+			http.Error(w, fmt.Sprintf("status %q: the final status is SUCCEEDED, FAILED or KILLED", status), http.StatusBadRequest)
+			return
+		}
+		if m.cfg.OnStop == nil {
+			http.Error(w, "this JobManager cannot be stopped by a client", http.StatusNotImplemented)
+			return
+		}
+		m.mu.Lock()
+		for _, j := range m.jobs {
+			if !j.done {
+				j.cancelRequested = true
+			}
+		}
+		m.broadcast()
+		m.mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+		go m.cfg.OnStop(status)
+	})
 	mux.HandleFunc("POST /v1/jobs/{id}/cancel", func(w http.ResponseWriter, r *http.Request) {
 		err := m.Cancel(r.PathValue("id"))
 		switch {

@@ -71,6 +71,10 @@ type Config struct {
 	// Session, when set, keeps TaskManagers between jobs (see
 	// SessionConfig); nil releases a job's TaskManagers when it ends.
 	Session *SessionConfig
+	// OnStop is called when a client asks the deployment to stop
+	// (POST /v1/stop?status=SUCCEEDED|FAILED|KILLED), after its jobs were
+	// told to cancel, with the final status asked for. Nil refuses stops.
+	OnStop func(status string)
 }
 
 // Job states, as Flink names them.

@@ -31,9 +31,6 @@ type SessionConfig struct {
 	// its splitters and committers; the returned func closes it. Nil means
 	// Config.HDFS.
 	JobHDFS func(creds []byte) (func(ctx context.Context) (*hdfs.Client, error), func(), error)
-	// Stop is called when a client asks the session to stop
-	// (POST /v1/stop), after its jobs were cancelled.
-	Stop func()
 }
 
 // ErrQuota refuses a job larger than the session allows.
@@ -264,7 +261,6 @@ func (m *JobManager) submit(req SubmitRequest) (string, error) {
 //
 //	POST /v1/jobs        SubmitRequest → SubmitResponse
 //	GET  /v1/jobs/{id}   → control.JobStatus
-//	POST /v1/stop        cancels every job and stops the session
 func (m *JobManager) sessionHandlers(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/jobs", func(w http.ResponseWriter, r *http.Request) {
 		var req SubmitRequest
@@ -298,21 +294,6 @@ func (m *JobManager) sessionHandlers(mux *http.ServeMux) {
 			return
 		}
 		writeJSON(w, st)
-	})
-	mux.HandleFunc("POST /v1/stop", func(w http.ResponseWriter, r *http.Request) {
-		m.mu.Lock()
-		stop := m.cfg.Session.Stop
-		for _, j := range m.jobs {
-			if !j.done {
-				j.cancelRequested = true
-			}
-		}
-		m.broadcast()
-		m.mu.Unlock()
-		w.WriteHeader(http.StatusAccepted)
-		if stop != nil {
-			go stop()
-		}
 	})
 }
 
