@@ -612,7 +612,6 @@ func (r *commandRun) stop(ctx context.Context) (int, error) {
 	return 0, nil
 }
 
-
 // logFileSkipped are the container log files logs does not print: YARN's
 // own launch scripts and listings.
 var logFileSkipped = map[string]bool{"launch_container.sh": true, "directory.info": true, "prelaunch.out": true}

@@ -46,7 +46,7 @@ type AppMaster struct {
 	// then holds the final status it asked for.
 	StopRequested chan struct{}
 	StopStatus    yarn.FinalStatus
-	stopOnce       sync.Once
+	stopOnce      sync.Once
 
 	creds     *yarn.Credentials
 	am        *yarn.AMClient
