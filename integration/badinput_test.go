@@ -113,6 +113,8 @@ func badInputCases() []badCase {
 			want: []string{`-queue "nosuch": the scheduler has no such queue; use one of: `, "default"}},
 		{name: "unknown queue per-job", args: []string{"run", "-t", perJob, "-queue", "nosuch"},
 			want: []string{`-queue "nosuch": the scheduler has no such queue; use one of: `, "default"}},
+		{name: "parent queue", args: []string{"run", "-t", app, "-queue", "root"},
+			want: []string{`-queue "root": a parent queue takes no applications; use one of its leaves: `, "default"}},
 		{name: "JobManager memory above maximum", args: []string{"run", "-t", app, "-jm-memory", "1000000"},
 			want: []string{"the JobManager's 1000000 MB exceed the largest container the scheduler grants", "lower -jm-memory"}},
 		{name: "TaskManager memory above maximum", args: []string{"run", "-t", perJob, "-tm-memory", "1000000"},
@@ -522,12 +524,21 @@ func runningSession(t *testing.T, tb *testbed.TestBed, home string) string {
 	if err != nil {
 		t.Fatalf("session start printed no application id: %v", err)
 	}
+	// Running, as a user's session is: a session stopped before its
+	// JobManager registered is killed through the RM, and then (as of
+	// this writing) its staging directory stays behind.
+	rm := rmClient(t, tb, "alice", "")
+	r, err := rm.WaitForState(testContext(t, 2*time.Minute), id, 250*time.Millisecond, func(r yarn.ApplicationReport) bool {
+		return r.State == yarn.ApplicationRunning || r.State.IsFinal()
+	})
+	if err != nil || r.State != yarn.ApplicationRunning {
+		t.Fatalf("session %s: %v %v", id, r.State, err)
+	}
 	t.Cleanup(func() {
 		code, _, _, _ := runBadCommand(t, badgraphBinary(t), env, append([]string{"session", "stop", "-name", name}, login...))
 		if code != 0 {
 			t.Errorf("stopping session %s: exit %d", name, code)
 		}
-		rm := rmClient(t, tb, "alice", "")
 		if _, err := rm.WaitForCompletion(testContext(t, 2*time.Minute), id); err != nil {
 			t.Errorf("session %s did not end: %v", id, err)
 		}

@@ -413,10 +413,18 @@ func (d *Deployment) deploy(ctx context.Context, req *Request, ycfg yarn.Config)
 	return nil
 }
 
-// checkQueue refuses a queue the scheduler does not know, listing those it
-// does, and returns the queue's description.
+// checkQueue refuses a queue the scheduler does not know and a parent
+// queue (the RM accepts the submission and only then fails the
+// application), listing the leaves, and returns the queue's description.
 func checkQueue(ctx context.Context, rm *yarn.RMClient, queue string) (yarn.QueueInfo, error) {
-	q, err := rm.Queue(ctx, queue, yarn.QueueOptions{})
+	q, err := rm.Queue(ctx, queue, yarn.QueueOptions{Children: true})
+	if err == nil && len(q.Children) > 0 {
+		var names []string
+		if all, lerr := rm.Queue(ctx, queue, yarn.QueueOptions{Children: true, Recursive: true}); lerr == nil {
+			names = leafQueues(all, nil)
+		}
+		return q, fmt.Errorf("-queue %q: a parent queue takes no applications; use one of its leaves: %s", queue, strings.Join(names, ", "))
+	}
 	if err == nil {
 		return q, nil
 	}
