@@ -376,6 +376,11 @@ func sessionStop(ctx context.Context, p Program, args []string) (int, error) {
 		if _, kerr := rm.KillAndWait(sctx, r.ID, "session stopped by "+user); kerr != nil {
 			return 1, kerr
 		}
+		// A killed JobManager removes nothing: the staging directory is
+		// the client's to remove.
+		if err := removeSessionStaging(sctx, cfg, id, r.ID); err != nil {
+			fmt.Fprintf(p.Stderr, "%s: removing the staging directory of %s: %v\n", p.Name, r.ID, err)
+		}
 	}
 	final, err := rm.ApplicationReport(sctx, r.ID)
 	if err != nil {
@@ -563,3 +568,24 @@ func followSessionJob(ctx context.Context, cc *control.Client, id string, out io
 
 var _ = os.Stdout
 var _ = slog.Default
+
+// removeSessionStaging removes a killed session's staging directory, as
+// the user of cfg (with id's login on a Kerberos cluster).
+func removeSessionStaging(ctx context.Context, ycfg yarn.Config, id *yarn.Identity, app yarn.ApplicationID) error {
+	hcfg, err := hdfs.LoadConfig("")
+	if err != nil {
+		return err
+	}
+	hcfg.RPCProtection = ycfg.RPCProtection
+	if id != nil {
+		hcfg = hcfg.WithIdentity(id)
+	} else {
+		hcfg.User = ycfg.User
+	}
+	fs, err := hdfs.NewClient(hcfg)
+	if err != nil {
+		return err
+	}
+	defer fs.Close()
+	return fs.RemoveStaging(ctx, app.String())
+}
