@@ -3,7 +3,7 @@
 package integration
 
 import (
-	"context"
+	"bytes"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spindle-yarn/spindle/examples/wordcount/corpus"
 	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/integration/testbed"
 	"github.com/spindle-yarn/spindle/yarn"
@@ -124,7 +125,6 @@ func TestSessionPerJobIdentity(t *testing.T) {
 	tb := testbed.RequireKerberos(t)
 	k := tb.Ready.Kerberos
 	svc := []string{"-keytab", filepath.Join(filepath.Dir(k.KRB5Conf), "hadoop.keytab"), "-principal", k.ServicePrincipal}
-	in, want := wordcountCorpus(t, tb)
 	// alice's input, readable by her alone.
 	ctx := testContext(t, time.Minute)
 	afs := stagingClient(t, tb, "alice", nil)
@@ -132,11 +132,25 @@ func TestSessionPerJobIdentity(t *testing.T) {
 	if err := afs.MkdirAll(ctx, private, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := afs.Rename(ctx, in, private+"/in", false); err != nil {
+	in := private + "/in"
+	var text bytes.Buffer
+	if err := corpus.Generate(&text, 7, 1<<20); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { afs.Rename(context.Background(), private+"/in", in, false) })
-	in = private + "/in"
+	want, err := corpus.Count(bytes.NewReader(text.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := afs.Create(ctx, in+"/text.txt", hdfs.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(text.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if err := closeRetrying(ctx, w); err != nil {
+		t.Fatal(err)
+	}
 
 	name := fmt.Sprintf("p%d", time.Now().UnixNano()%1_000_000_000)
 	start := runWordcountLogin(t, tb, svc, "session", "start", "-name", name, "-d", "-min-taskmanagers", "1", "-max-taskmanagers", "4")
@@ -171,7 +185,7 @@ func TestSessionPerJobIdentity(t *testing.T) {
 	ctx = testContext(t, 2*time.Minute)
 	bobIn := fmt.Sprintf("/user/bob/session-in-%d", time.Now().UnixNano())
 	bfs := stagingClient(t, tb, "bob", nil)
-	w, err := bfs.Create(ctx, bobIn+"/text.txt", hdfs.CreateOptions{})
+	w, err = bfs.Create(ctx, bobIn+"/text.txt", hdfs.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -376,11 +376,13 @@ func sessionStop(ctx context.Context, p Program, args []string) (int, error) {
 		if _, kerr := rm.KillAndWait(sctx, r.ID, "session stopped by "+user); kerr != nil {
 			return 1, kerr
 		}
-		// A killed JobManager removes nothing: the staging directory is
-		// the client's to remove.
-		if err := removeSessionStaging(sctx, cfg, id, r.ID); err != nil {
-			fmt.Fprintf(p.Stderr, "%s: removing the staging directory of %s: %v\n", p.Name, r.ID, err)
-		}
+	}
+	// The JobManager removes the staging directory after it unregisters,
+	// so the RM may report the end first; a killed one removes nothing.
+	// Removing it here too makes the end of stop the end of the session's
+	// files (removing what is gone is no error).
+	if err := removeSessionStaging(sctx, cfg, id, r.ID); err != nil {
+		fmt.Fprintf(p.Stderr, "%s: removing the staging directory of %s: %v\n", p.Name, r.ID, err)
 	}
 	final, err := rm.ApplicationReport(sctx, r.ID)
 	if err != nil {
