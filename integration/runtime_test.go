@@ -430,3 +430,56 @@ func TestRuntimeSecretNowhere(t *testing.T) {
 	scan("the application's diagnostics", rep.Diagnostics)
 	t.Logf("scanned %d files of %s for the secret; %d TaskManager credentials files hold it", scanned, appID, tmTokens)
 }
+
+// TestRuntimeStalledConsumerMemory: while the consumers of a hash edge
+// stall for 10 s, producers that could emit 5,000,000 records (about 55 MB
+// of keys and values, far beyond the exchange's buffers) block on full
+// buffers, and no TaskManager's peak resident memory exceeds 64 MiB; then
+// the job finishes with every record.
+func TestRuntimeStalledConsumerMemory(t *testing.T) {
+	tb := testbed.Get(t)
+	if tb.Mode() != testbed.ModePlain {
+		t.Skip("the exchange's buffering is the same on every bed; measured once, on the plain bed")
+	}
+	const records = 5_000_000
+	p := startRuntimeProbe(t, tb, "-t", "yarn-application", "-records", strconv.Itoa(records), "-stall-ms", "10000", "-parallelism", "4")
+	appID := recv(t, p, p.appID, "application id")
+	url := recv(t, p, p.tracking, "tracking URL")
+	waitAllRunning(t, url)
+	time.Sleep(8 * time.Second) // producers run into full buffers
+	var worst int64
+	for _, pid := range containerProcesses(t, appID, "taskmanager") {
+		if kib := vmHWM(pid); kib > worst {
+			worst = kib
+		}
+	}
+	out := p.wait(t)
+	if p.code != 0 {
+		t.Fatalf("exit %d, want 0", p.code)
+	}
+	if !strings.Contains(out, fmt.Sprintf("probe.records = %d", records)) {
+		t.Errorf("output lacks probe.records = %d", records)
+	}
+	if worst == 0 {
+		t.Fatal("read no TaskManager's VmHWM")
+	}
+	t.Logf("TaskManager peak RSS while the consumers stalled: %.1f MiB", float64(worst)/1024)
+	if worst > 64<<10 {
+		t.Errorf("a TaskManager peaked at %.1f MiB while its consumers stalled, above the 64 MiB bound", float64(worst)/1024)
+	}
+}
+
+// vmHWM is a process's peak resident set in KiB, or 0.
+func vmHWM(pid int) int64 {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kib, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kib
+		}
+	}
+	return 0
+}

@@ -6,7 +6,7 @@
 // probe.records is the number of records summed and probe.sum their sum,
 // n(n-1)/2 for -records n.
 //
-//	runtimeprobe run -t yarn-application|yarn-per-job -records N -delay-ms D [run flags]
+//	runtimeprobe run -t yarn-application|yarn-per-job -records N [-delay-ms D] [-stall-ms S] [run flags]
 package main
 
 import (
@@ -44,6 +44,15 @@ func init() {
 		return nil
 	})
 	operator.Register("probe.sum", func(ctx context.Context, t *operator.Task) error {
+		// "stall-ms" holds the summer back before it reads, so that its
+		// producers fill every buffer between them and block.
+		if stall, _ := strconv.Atoi(t.Config["stall-ms"]); stall > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(stall) * time.Millisecond):
+			}
+		}
 		var n, sum int64
 		if err := t.ForEach(ctx, func(r operator.Record) error {
 			n++
@@ -59,18 +68,20 @@ func init() {
 }
 
 func main() {
-	var records, delayMS int
+	var records, delayMS, stallMS int
 	modes.Main(modes.Program{
 		Name: "runtimeprobe",
 		Flags: func(fs *flag.FlagSet) {
 			fs.IntVar(&records, "records", 100000, "records to generate")
 			fs.IntVar(&delayMS, "delay-ms", 0, "sleep after every 1,000 records of a subtask")
+			fs.IntVar(&stallMS, "stall-ms", 0, "the summers wait this long before reading")
 		},
 		Main: func(ctx context.Context, env *modes.Env) error {
 			g := &jobgraph.JobGraph{
 				Name:    "runtimeprobe",
 				Restart: jobgraph.FixedDelay(3, 500*time.Millisecond),
-				Config:  map[string]string{"records": strconv.Itoa(records), "delay-ms": strconv.Itoa(delayMS)},
+				Config: map[string]string{"records": strconv.Itoa(records), "delay-ms": strconv.Itoa(delayMS),
+					"stall-ms": strconv.Itoa(stallMS)},
 				Vertices: []jobgraph.Vertex{
 					{ID: "gen", Operator: "probe.gen"},
 					{ID: "sum", Operator: "probe.sum"},
