@@ -355,7 +355,7 @@ func decodeProtoDelegationIdentifier(kind string, b []byte) (DelegationTokenIden
 	// (string), issueDate=4, maxDate=5 (int64), sequenceNumber=6,
 	// masterKeyId=7 (int32).
 	id := DelegationTokenIdentifier{IssueDate: time.UnixMilli(0).UTC(), MaxDate: time.UnixMilli(0).UTC()}
-	err := walkProto(b, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
+	err := WalkProto(b, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
 		want := protowire.VarintType
 		if num <= 3 {
 			want = protowire.BytesType
@@ -437,7 +437,7 @@ func (t Token) AMRMIdentifier() (AMRMTokenIdentifier, error) {
 			if typ != protowire.BytesType {
 				return errWireType
 			}
-			return walkProto(raw, appID)
+			return WalkProto(raw, appID)
 		case 2:
 			if typ != protowire.VarintType {
 				return errWireType
@@ -446,13 +446,13 @@ func (t Token) AMRMIdentifier() (AMRMTokenIdentifier, error) {
 		}
 		return nil
 	}
-	err := walkProto(t.Identifier, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
+	err := WalkProto(t.Identifier, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
 		switch num {
 		case 1:
 			if typ != protowire.BytesType {
 				return errWireType
 			}
-			return walkProto(raw, attempt)
+			return WalkProto(raw, attempt)
 		case 2:
 			if typ != protowire.VarintType {
 				return errWireType
@@ -469,10 +469,10 @@ func (t Token) AMRMIdentifier() (AMRMTokenIdentifier, error) {
 
 var errWireType = errors.New("field has the wrong wire type")
 
-// walkProto calls f for each field of the protobuf message b, with the
+// WalkProto calls f for each field of the protobuf message b, with the
 // varint value for varint fields and the payload for length-delimited ones.
 // Fields of other wire types are passed with neither.
-func walkProto(b []byte, f func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error) error {
+func WalkProto(b []byte, f func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {

@@ -53,6 +53,8 @@ import (
 	"hash"
 	"strings"
 
+	htoken "github.com/spindle-yarn/spindle/internal/token"
+
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/spindle-yarn/spindle/yarn"
@@ -127,19 +129,19 @@ func (id Identifier) Bytes() []byte {
 // skipped, as protobuf readers do.
 func ParseIdentifier(b []byte) (Identifier, error) {
 	var id Identifier
-	err := walk(b, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
+	err := htoken.WalkProto(b, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
 		switch num {
 		case 1:
 			if typ != protowire.BytesType {
 				return errWireType
 			}
-			return walk(raw, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
+			return htoken.WalkProto(raw, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
 				switch num {
 				case 1:
 					if typ != protowire.BytesType {
 						return errWireType
 					}
-					return walk(raw, func(num protowire.Number, typ protowire.Type, v uint64, _ []byte) error {
+					return htoken.WalkProto(raw, func(num protowire.Number, typ protowire.Type, v uint64, _ []byte) error {
 						if num != 1 && num != 2 {
 							return nil
 						}
@@ -176,36 +178,6 @@ func ParseIdentifier(b []byte) (Identifier, error) {
 }
 
 var errWireType = errors.New("a field has the wrong wire type")
-
-// walk calls f for each field of the protobuf message b: v for varints,
-// raw for length-delimited fields.
-func walk(b []byte, f func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error) error {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		b = b[n:]
-		var v uint64
-		var raw []byte
-		switch typ {
-		case protowire.VarintType:
-			v, n = protowire.ConsumeVarint(b)
-		case protowire.BytesType:
-			raw, n = protowire.ConsumeBytes(b)
-		default:
-			n = protowire.ConsumeFieldValue(num, typ, b)
-		}
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		b = b[n:]
-		if err := f(num, typ, v, raw); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // passwordHashes are the HMACs a ResourceManager may derive token
 // passwords with: Java's KeyGenerator algorithms Hadoop's
