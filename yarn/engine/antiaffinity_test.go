@@ -145,7 +145,8 @@ func TestAntiAffinityRefused(t *testing.T) {
 // engine's lock (concurrent calls add up), stops at zero, and refuses an
 // unknown profile.
 func TestAddTarget(t *testing.T) {
-	h := newHarness(t, Config{Profiles: []Profile{small("w", 5)}})
+	// From 100, the 50 cuts cannot reach the floor in any order.
+	h := newHarness(t, Config{Profiles: []Profile{small("w", 100)}})
 	var wg sync.WaitGroup
 	for i := range 100 {
 		wg.Add(1)
@@ -161,14 +162,14 @@ func TestAddTarget(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n, err := h.e.AddTarget("w", 0); err != nil || n != 5 {
-		t.Errorf("after 50 raises and 50 cuts the target is %d (%v), want 5", n, err)
+	if n, err := h.e.AddTarget("w", 0); err != nil || n != 100 {
+		t.Errorf("after 50 raises and 50 cuts the target is %d (%v), want 100", n, err)
 	}
-	if n, err := h.e.AddTarget("w", 3); err != nil || n != 8 {
-		t.Errorf("AddTarget(+3) = %d, %v; want 8", n, err)
+	if n, err := h.e.AddTarget("w", 3); err != nil || n != 103 {
+		t.Errorf("AddTarget(+3) = %d, %v; want 103", n, err)
 	}
-	if n, err := h.e.AddTarget("w", -100); err != nil || n != 0 {
-		t.Errorf("AddTarget(-100) = %d, %v; want 0", n, err)
+	if n, err := h.e.AddTarget("w", -1000); err != nil || n != 0 {
+		t.Errorf("AddTarget(-1000) = %d, %v; want 0", n, err)
 	}
 	if _, err := h.e.AddTarget("nope", 1); err == nil {
 		t.Error("AddTarget of an unknown profile accepted")
