@@ -162,18 +162,8 @@ func sessionStart(ctx context.Context, p Program, args []string) (int, error) {
 
 // clientYARNConfig is the client's YARN configuration as user.
 func clientYARNConfig(user string, id *yarn.Identity, proxy string) (yarn.Config, error) {
-	cfg, err := yarn.LoadConfig("")
-	if err != nil {
-		return cfg, err
-	}
-	if id != nil {
-		if proxy != "" {
-			id = id.WithProxyUser(proxy)
-		}
-		return cfg.WithIdentity(id), nil
-	}
-	cfg.User, cfg.ProxyUser = user, proxy
-	return cfg, nil
+	cfg, _, err := deploy.ClientConfigs(deploy.Request{User: user, Identity: id, ProxyUser: proxy})
+	return cfg, err
 }
 
 var appIDPattern = regexp.MustCompile(`^application_\d+_\d+$`)
@@ -381,7 +371,7 @@ func sessionStop(ctx context.Context, p Program, args []string) (int, error) {
 	// so the RM may report the end first; a killed one removes nothing.
 	// Removing it here too makes the end of stop the end of the session's
 	// files (removing what is gone is no error).
-	if err := removeSessionStaging(sctx, cfg, id, r.ID); err != nil {
+	if err := removeSessionStaging(sctx, user, id, r.ID); err != nil {
 		fmt.Fprintf(p.Stderr, "%s: removing the staging directory of %s: %v\n", p.Name, r.ID, err)
 	}
 	final, err := rm.ApplicationReport(sctx, r.ID)
@@ -470,7 +460,7 @@ func (c *client) sessionSubmit(ctx context.Context, g *jobgraph.JobGraph) (*Resu
 		sub.Identity = c.req.ProxyUser
 	}
 	if c.req.Identity != nil {
-		creds, err := c.jobCredentials(ctx, cfg)
+		creds, err := c.jobCredentials(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -490,19 +480,10 @@ func (c *client) sessionSubmit(ctx context.Context, g *jobgraph.JobGraph) (*Resu
 
 // jobCredentials are the HDFS delegation tokens of the submitting user,
 // for the job alone.
-func (c *client) jobCredentials(ctx context.Context, ycfg yarn.Config) ([]byte, error) {
-	hcfg, err := hdfs.LoadConfig("")
+func (c *client) jobCredentials(ctx context.Context) ([]byte, error) {
+	_, hcfg, err := deploy.ClientConfigs(c.req)
 	if err != nil {
 		return nil, err
-	}
-	id := c.req.Identity
-	if c.req.ProxyUser != "" {
-		id = id.WithProxyUser(c.req.ProxyUser)
-	}
-	hcfg = hcfg.WithIdentity(id)
-	hcfg.RPCProtection = ycfg.RPCProtection
-	if hcfg.TokenRenewer == "" && ycfg.Kerberos != nil {
-		hcfg.TokenRenewer = hdfs.ShortName(ycfg.Kerberos.ServerPrincipal)
 	}
 	fs, err := hdfs.NewClient(hcfg)
 	if err != nil {
@@ -571,18 +552,12 @@ func followSessionJob(ctx context.Context, cc *control.Client, id string, out io
 var _ = os.Stdout
 var _ = slog.Default
 
-// removeSessionStaging removes a killed session's staging directory, as
-// the user of cfg (with id's login on a Kerberos cluster).
-func removeSessionStaging(ctx context.Context, ycfg yarn.Config, id *yarn.Identity, app yarn.ApplicationID) error {
-	hcfg, err := hdfs.LoadConfig("")
+// removeSessionStaging removes a session's staging directory as user
+// (with id's login on a Kerberos cluster).
+func removeSessionStaging(ctx context.Context, user string, id *yarn.Identity, app yarn.ApplicationID) error {
+	_, hcfg, err := deploy.ClientConfigs(deploy.Request{User: user, Identity: id})
 	if err != nil {
 		return err
-	}
-	hcfg.RPCProtection = ycfg.RPCProtection
-	if id != nil {
-		hcfg = hcfg.WithIdentity(id)
-	} else {
-		hcfg.User = ycfg.User
 	}
 	fs, err := hdfs.NewClient(hcfg)
 	if err != nil {

@@ -262,6 +262,16 @@ func checkRequest(req *Request) error {
 
 // configs are the YARN and HDFS client configs of the deployment, as one
 // user.
+// ClientConfigs are the YARN and HDFS client configurations of a client
+// acting for req's user: Identity (with ProxyUser) on a Kerberos cluster,
+// User otherwise, at the RPC protection -D hadoop.rpc.protection picks,
+// with $HADOOP_CONF_DIR's site files (or HadoopConfDir's). Deploy uses
+// them; so do the clients of a running deployment (session submits,
+// stop).
+func ClientConfigs(req Request) (yarn.Config, hdfs.Config, error) {
+	return configs(&req)
+}
+
 func configs(req *Request) (yarn.Config, hdfs.Config, error) {
 	ycfg, err := yarn.LoadConfig(req.HadoopConfDir)
 	if err != nil {
