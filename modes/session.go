@@ -6,10 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -548,9 +546,6 @@ func followSessionJob(ctx context.Context, cc *control.Client, id string, out io
 		}
 	}
 }
-
-var _ = os.Stdout
-var _ = slog.Default
 
 // removeSessionStaging removes a session's staging directory as user
 // (with id's login on a Kerberos cluster).

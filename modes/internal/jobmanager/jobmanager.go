@@ -32,7 +32,6 @@ import (
 	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/jobgraph"
 	"github.com/spindle-yarn/spindle/modes/internal/control"
-	"github.com/spindle-yarn/spindle/modes/operator"
 )
 
 // A Pool provides TaskManager containers.
@@ -417,8 +416,6 @@ func sortedTMs(m map[string]*taskManager) []*taskManager {
 	})
 	return out
 }
-
-var _ = operator.Split{}
 
 // Abort fails every job that has not ended with cause and refuses new
 // ones: the JobManager cannot get TaskManagers any more.
