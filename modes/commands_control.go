@@ -231,13 +231,11 @@ func watchCancel(ctx context.Context, d *deploy.Deployment, jm *jobManager, name
 	}
 }
 
-// stop cancels -id's running jobs through its JobManager when this
-// machine holds its record, lets it end on its own for -grace, and kills
-// it through the ResourceManager if it still runs; its staging directory
-// and record are removed. The final status is then KILLED, or what the
-// program's JobManager reported when it ended on its own once its jobs
-// were cancelled (FAILED: a cancelled job is a failed main): -status
-// cannot yet make the JobManager unregister with another.
+// stop asks -id's JobManager (through this machine's record, or a
+// ClientToAMToken) to cancel its jobs and unregister with -status, waits
+// up to -grace for the application to end, and otherwise kills it through
+// the ResourceManager, which only -status KILLED allows; its staging
+// directory and record are removed.
 func (r *commandRun) stop(ctx context.Context) (int, error) {
 	defer r.close()
 	d, err := r.attachDeployment(ctx)

@@ -158,6 +158,24 @@ func sessionStart(ctx context.Context, p Program, args []string) (int, error) {
 	return 0, nil
 }
 
+// sessionLogin logs the session commands in (from -keytab and
+// -principal, else the ticket cache, on a Kerberos cluster) and returns
+// the user, the login (the caller closes it) and its YARN configuration.
+func sessionLogin(ctx context.Context, keytab, principal string) (string, *yarn.Identity, yarn.Config, error) {
+	user, id, err := deploy.Login(ctx, "", keytab, principal)
+	if err != nil {
+		return "", nil, yarn.Config{}, err
+	}
+	cfg, err := clientYARNConfig(user, id, "")
+	if err != nil {
+		if id != nil {
+			id.Close()
+		}
+		return "", nil, cfg, err
+	}
+	return user, id, cfg, nil
+}
+
 // clientYARNConfig is the client's YARN configuration as user.
 func clientYARNConfig(user string, id *yarn.Identity, proxy string) (yarn.Config, error) {
 	cfg, _, err := deploy.ClientConfigs(deploy.Request{User: user, Identity: id, ProxyUser: proxy})
@@ -337,16 +355,12 @@ func sessionStop(ctx context.Context, p Program, args []string) (int, error) {
 	if (*name == "") == (*appID == "") {
 		return 2, usagef("session stop needs -name NAME or -id APPLICATION_ID (one of them)")
 	}
-	user, id, err := deploy.Login(ctx, "", *keytab, *principal)
+	user, id, cfg, err := sessionLogin(ctx, *keytab, *principal)
 	if err != nil {
 		return 1, err
 	}
 	if id != nil {
 		defer id.Close()
-	}
-	cfg, err := clientYARNConfig(user, id, "")
-	if err != nil {
-		return 1, err
 	}
 	r, err := resolveSession(ctx, cfg, p.Name, *name+*appID)
 	if err != nil {
@@ -390,16 +404,12 @@ func sessionList(ctx context.Context, p Program, args []string) (int, error) {
 	if err := fs.Parse(args); err != nil {
 		return 2, nil
 	}
-	user, id, err := deploy.Login(ctx, "", *keytab, *principal)
+	_, id, cfg, err := sessionLogin(ctx, *keytab, *principal)
 	if err != nil {
 		return 1, err
 	}
 	if id != nil {
 		defer id.Close()
-	}
-	cfg, err := clientYARNConfig(user, id, "")
-	if err != nil {
-		return 1, err
 	}
 	found, err := findSessions(ctx, cfg, "")
 	if err != nil {
