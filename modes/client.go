@@ -13,6 +13,7 @@ import (
 	"github.com/spindle-yarn/spindle/jobgraph"
 	"github.com/spindle-yarn/spindle/modes/internal/cli"
 	"github.com/spindle-yarn/spindle/modes/internal/deploy"
+	"github.com/spindle-yarn/spindle/modes/internal/jobmanager"
 	"github.com/spindle-yarn/spindle/modes/internal/launch"
 	"github.com/spindle-yarn/spindle/modes/operator"
 	"github.com/spindle-yarn/spindle/yarn"
@@ -180,13 +181,11 @@ func (c *client) perJob(ctx context.Context, g *jobgraph.JobGraph) (*Result, err
 		return nil, errors.New("the application failed before the job ran (see its diagnostics above)")
 	}
 	r := results[len(results)-1]
-	if r.State != stateFinished || !ok {
+	if r.State != jobmanager.StateFinished || !ok {
 		return r, &JobError{Result: r}
 	}
 	return r, nil
 }
-
-const stateFinished = "finished"
 
 func printResult(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "job %s %s in %s (%d attempt(s))\n", r.JobID, r.State, r.Duration.Round(time.Millisecond), r.Attempts)
