@@ -199,6 +199,12 @@ func (t *Transport) send(ctx context.Context, c *conn, req *http.Request, done f
 		return nil, ctxErr(ctx, err)
 	}
 	resp, err := http.ReadResponse(c.br, r)
+	if err == nil && ctx.Err() != nil {
+		// Cancelled while the answer came: the server may have answered
+		// only because the cancel closed the connection under it.
+		resp.Body.Close()
+		err = ctx.Err()
+	}
 	if err != nil {
 		stop()
 		return nil, ctxErr(ctx, err)
