@@ -116,7 +116,7 @@ func sessionStart(ctx context.Context, p Program, args []string) (int, error) {
 		TaskManager: launch.TaskManagerSpec{MemoryMB: rf.TaskManagerMemoryMB, VCores: int32(rf.TaskManagerVCores),
 			Slots: rf.Slots, NodeLabel: rf.NodeLabel},
 		Parallelism: rf.Parallelism, Ship: rf.Ship, Config: rf.Config, KeepStaging: rf.KeepStaging,
-		Identity: id, User: user, ProxyUser: rf.ProxyUser,
+		Identity: id, User: user, ProxyUser: rf.ProxyUser, ACLs: rf.ACLs(),
 		Session: &launch.SessionSpec{Name: rf.Name, MinTaskManagers: sf.MinTaskManagers, MaxTaskManagers: sf.MaxTaskManagers,
 			MaxTaskManagersPerJob: sf.MaxTaskManagersPerJob, IdleTimeoutMS: sf.IdleTimeout.Milliseconds()},
 	}

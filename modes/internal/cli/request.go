@@ -28,6 +28,7 @@ func (f *RunFlags) Request(args []string) deploy.Request {
 		Ship:        f.Ship,
 		KeepStaging: f.KeepStaging,
 		ProxyUser:   f.ProxyUser,
+		ACLs:        f.ACLs(),
 		Progress:    StagingProgress(os.Stderr),
 	}
 	if len(f.Config) > 0 {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/spindle-yarn/spindle/modes/internal/launch"
+	"github.com/spindle-yarn/spindle/yarn"
 )
 
 // Targets of -t.
@@ -63,6 +64,10 @@ type RunFlags struct {
 	// ProxyUser is the user the application runs as, impersonated by the
 	// logged-in one.
 	ProxyUser string
+	// ViewACL and ModifyACL are the application's VIEW_APP and MODIFY_APP
+	// ACLs, Hadoop's "user1,user2 group1,group2" form ("*": everyone).
+	// Empty leaves the cluster's default: the owner and YARN's admins.
+	ViewACL, ModifyACL string
 	// Config holds the -D key=value overrides.
 	Config map[string]string
 	// KeepStaging keeps the staging directory after the application ends.
@@ -109,6 +114,8 @@ func NewRunFlags(fs *flag.FlagSet) *RunFlags {
 	fs.StringVar(&f.Principal, "principal", "", "Kerberos principal of -keytab")
 	fs.BoolVar(&f.ShipKeytab, "ship-keytab", false, "ship -keytab to the JobManager (only), which then obtains fresh HDFS delegation tokens before they expire: for applications running longer than the tokens' lifetime")
 	fs.StringVar(&f.ProxyUser, "proxy-user", "", "run the application as this user, impersonated by the logged-in one")
+	fs.StringVar(&f.ViewACL, "view-acl", "", `users and groups who may see the application and its jobs, as "alice,bob analysts" (users, a space, groups; "*" is everyone); default: its owner and YARN's admins`)
+	fs.StringVar(&f.ModifyACL, "modify-acl", "", `users and groups who may also kill the application through YARN, as "alice,bob analysts"; the users listed (not the groups: the JobManager cannot see the cluster's group mapping) may also submit, cancel and stop through the JobManager; default: its owner and YARN's admins`)
 	fs.Func("D", "configuration override key=value (repeatable)", func(s string) error {
 		k, v, err := parseKeyValue(s)
 		if err != nil {
@@ -198,6 +205,12 @@ func (f *RunFlags) Validate() error {
 	if f.Timeout < 0 {
 		return fmt.Errorf("-timeout must not be negative, got %v", f.Timeout)
 	}
+	if err := checkACL("-view-acl", f.ViewACL); err != nil {
+		return err
+	}
+	if err := checkACL("-modify-acl", f.ModifyACL); err != nil {
+		return err
+	}
 	for _, t := range f.Tags {
 		if len(t) > 100 {
 			return fmt.Errorf("-tags: %q is longer than YARN's 100 characters; shorten it", t)
@@ -207,4 +220,36 @@ func (f *RunFlags) Validate() error {
 		return fmt.Errorf("-tags: %d tags, YARN allows 10; give fewer", len(f.Tags))
 	}
 	return nil
+}
+
+// checkACL checks an ACL flag's value against Hadoop's AccessControlList
+// form: comma-separated users, optionally a space and comma-separated
+// groups, or "*".
+func checkACL(flagName, acl string) error {
+	a := strings.TrimSpace(acl)
+	if a == "" || a == "*" {
+		return nil
+	}
+	if strings.ContainsAny(a, "\t\n\r") {
+		return fmt.Errorf("%s %q: an ACL is users, a space, then groups, each list comma-separated, on one line, e.g. %s \"alice,bob analysts\"", flagName, acl, flagName)
+	}
+	if strings.Count(a, " ") > 1 {
+		return fmt.Errorf("%s %q has more than one space: write the users comma-separated, one space, then the groups, e.g. %s \"alice,bob analysts,ops\"", flagName, acl, flagName)
+	}
+	return nil
+}
+
+// ACLs is the application's ACLs the flags set, nil when they set none.
+func (f *RunFlags) ACLs() map[yarn.ApplicationAccessType]string {
+	var acls map[yarn.ApplicationAccessType]string
+	for t, a := range map[yarn.ApplicationAccessType]string{yarn.AccessViewApp: f.ViewACL, yarn.AccessModifyApp: f.ModifyACL} {
+		if strings.TrimSpace(a) == "" {
+			continue
+		}
+		if acls == nil {
+			acls = map[yarn.ApplicationAccessType]string{}
+		}
+		acls[t] = a
+	}
+	return acls
 }

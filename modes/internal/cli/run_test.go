@@ -97,6 +97,8 @@ func TestRunFlagsErrors(t *testing.T) {
 		{name: "principal alone", args: []string{"-t", "yarn-per-job", "-principal", "alice"}, validateErr: "-principal needs -keytab"},
 		{name: "negative timeout", args: []string{"-t", "yarn-per-job", "-timeout", "-1s"}, validateErr: "-timeout must not be negative"},
 		{name: "long tag", args: []string{"-t", "yarn-per-job", "-tags", strings.Repeat("x", 101)}, validateErr: "-tags: "},
+		{name: "acl with two spaces", args: []string{"-t", "yarn-per-job", "-modify-acl", "alice bob ops"}, validateErr: `-modify-acl "alice bob ops" has more than one space`},
+		{name: "acl on two lines", args: []string{"-t", "yarn-per-job", "-view-acl", "alice\nbob"}, validateErr: `-view-acl "alice\nbob": an ACL is users, a space, then groups`},
 		{name: "too many tags", args: []string{"-t", "yarn-per-job", "-tags", "a,b,c,d,e,f,g,h,i,j,k"}, validateErr: "-tags: 11 tags, YARN allows 10"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -121,7 +123,7 @@ func TestRunFlagsErrors(t *testing.T) {
 func TestRunFlagsRequest(t *testing.T) {
 	f, _, err := parse("-t", "yarn-per-job", "-name", "wc", "-queue", "q", "-node-label", "x", "-tags", "t1",
 		"-jm-memory", "300", "-tm-memory", "700", "-tm-vcores", "2", "-slots", "4", "-parallelism", "8",
-		"-ship", "a.txt", "-D", "k=v", "-keep-staging", "-proxy-user", "bob")
+		"-ship", "a.txt", "-D", "k=v", "-keep-staging", "-proxy-user", "bob", "-view-acl", "*", "-modify-acl", "carol,dave ops")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,6 +137,7 @@ func TestRunFlagsRequest(t *testing.T) {
 		TaskManager: launch.TaskManagerSpec{MemoryMB: 700, VCores: 2, Slots: 4, NodeLabel: "x"},
 		Parallelism: 8, Args: []string{"-input", "x"}, Ship: []string{"a.txt"}, Config: map[string]string{"k": "v"},
 		KeepStaging: true, ProxyUser: "bob",
+		ACLs: map[yarn.ApplicationAccessType]string{yarn.AccessViewApp: "*", yarn.AccessModifyApp: "carol,dave ops"},
 	}
 	if d := cmp.Diff(want, req, cmpopts.IgnoreFields(deploy.Request{}, "Progress", "Logger")); d != "" {
 		t.Errorf("Request (-want +got):\n%s", d)

@@ -106,6 +106,12 @@ type Request struct {
 	// ProxyUser, when set, is the user the application runs as, which the
 	// logged-in user (Identity, or User) impersonates.
 	ProxyUser string
+	// ACLs are the application's VIEW_APP and MODIFY_APP ACLs (Hadoop's
+	// "users groups" form). Nil leaves the cluster's default: the owner
+	// and YARN's admins. The JobManager lets MODIFY_APP's users (not its
+	// groups, which it cannot resolve) submit, cancel and stop through a
+	// ClientToAMToken.
+	ACLs map[yarn.ApplicationAccessType]string
 	// Binary is the executable to ship as launch.BinaryResource. Empty
 	// means this process's own (os.Executable), as programs deploy
 	// themselves.

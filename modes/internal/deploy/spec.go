@@ -69,6 +69,7 @@ func submission(req *Request, id yarn.ApplicationID, spec *launch.ClusterSpec, c
 			Environment:    map[string]string{launch.EnvRole: launch.RoleJobManager, launch.EnvSpec: specEnv},
 			Commands:       []string{line},
 			Credentials:    creds,
+			ACLs:           req.ACLs,
 		},
 	}, nil
 }

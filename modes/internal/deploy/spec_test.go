@@ -61,7 +61,8 @@ func TestAMCommand(t *testing.T) {
 func TestSubmission(t *testing.T) {
 	id := yarn.ApplicationID{ClusterTimestamp: 1700000000000, ID: 7}
 	req := &Request{Mode: launch.ModeApplication, Queue: "q", NodeLabel: "gpu", Tags: []string{"a"},
-		AMResource: yarn.Resource{MemoryMB: 300, VCores: 1}}
+		AMResource: yarn.Resource{MemoryMB: 300, VCores: 1},
+		ACLs:       map[yarn.ApplicationAccessType]string{yarn.AccessModifyApp: "bob ops"}}
 	spec := &launch.ClusterSpec{
 		Mode: launch.ModeApplication, AppID: id.String(), Name: "wordcount",
 		Args:          []string{"-input", `hdfs:///in "quoted" $HOME`},
@@ -84,6 +85,9 @@ func TestSubmission(t *testing.T) {
 	}
 	if sub.Type != "SPINDLE" || sub.Queue != "q" || sub.NodeLabel != "gpu" || sub.MaxAttempts != 1 || sub.Name != "wordcount" {
 		t.Errorf("submission = %+v", sub)
+	}
+	if d := cmp.Diff(req.ACLs, sub.AM.ACLs); d != "" {
+		t.Errorf("AM ACLs (-want +got):\n%s", d)
 	}
 	if d := cmp.Diff([]string{"rm1:8030", "rm2:8030"}, spec.RMs); d != "" {
 		t.Errorf("RMs (-want +got):\n%s", d)
