@@ -18,6 +18,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/spindle-yarn/spindle/jobgraph"
@@ -27,7 +28,7 @@ import (
 func main() {
 	var input, output string
 	var failOnce, failAlways bool
-	var restarts int
+	var restarts, hogMemory int
 	modes.Main(modes.Program{
 		Name: "wordcount",
 		Flags: func(fs *flag.FlagSet) {
@@ -36,6 +37,7 @@ func main() {
 			fs.IntVar(&restarts, "restarts", 3, "restarts of a failed job (fixed delay of 1 s)")
 			fs.BoolVar(&failOnce, "fail-once", false, "testing: the first attempt's tokenizer fails midway")
 			fs.BoolVar(&failAlways, "fail-always", false, "testing: every attempt's tokenizer fails")
+			fs.IntVar(&hogMemory, "hog-memory", 0, "testing: every attempt's tokenizer allocates and touches this many MiB, so that a smaller TaskManager container is killed for exceeding its memory (0: off)")
 		},
 		Main: func(ctx context.Context, env *modes.Env) error {
 			if input == "" || output == "" {
@@ -56,6 +58,12 @@ func main() {
 				} else {
 					g.Config[configFail] = "always"
 				}
+			}
+			if hogMemory > 0 {
+				if g.Config == nil {
+					g.Config = map[string]string{}
+				}
+				g.Config[configHogMemory] = strconv.Itoa(hogMemory)
 			}
 			r, err := env.Execute(ctx, g)
 			if err != nil {

@@ -12,6 +12,9 @@ import (
 // and -fail-always set.
 const configFail = wc.ConfigFail
 
+// configHogMemory is the job config key of -hog-memory.
+const configHogMemory = wc.ConfigHogMemory
+
 // Graph is the wordcount job of input into output (wc.Graph).
 func Graph(input, output string, parallelism int) *jobgraph.JobGraph {
 	return wc.Graph(input, output, parallelism)

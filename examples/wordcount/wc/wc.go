@@ -51,6 +51,28 @@ const ConfigFail = "wordcount.fail"
 // FailAfterLines is where ConfigFail fails.
 const FailAfterLines = 1000
 
+// ConfigHogMemory, set in the job's config to a number of MiB, makes
+// subtask 0 of tokenize, in every attempt, allocate and touch that much
+// memory, HogChunkMiB at a time, before it reads anything, and then hold
+// it: a TaskManager smaller than that exceeds its container's memory, and
+// a NodeManager that checks (yarn.nodemanager.pmem-check-enabled) kills
+// the container. It exists for the tests of jobs that exhaust memory. The
+// amount is bounded so that on a cluster that does not check, the
+// subtask holds what it took for HogHold and then fails, saying so,
+// instead of taking the machine's memory.
+const ConfigHogMemory = "wordcount.hog-memory"
+
+// HogChunkMiB is what ConfigHogMemory allocates at a time, HogPace the
+// pause between two allocations (memory grows by HogChunkMiB/HogPace,
+// 320 MiB/s, so a NodeManager sampling every few seconds sees it over the
+// limit while it grows), and HogHold how long it holds the memory, if its
+// container was not killed, before it fails.
+const (
+	HogChunkMiB = 16
+	HogPace     = 50 * time.Millisecond
+	HogHold     = time.Minute
+)
+
 // MaxCombined is the number of distinct words tokenize holds before it
 // emits them and starts again.
 const MaxCombined = 1 << 18
@@ -138,6 +160,17 @@ func tokenize(ctx context.Context, t *operator.Task) error {
 	default:
 		return fmt.Errorf("wordcount: config %s is %q: want once or always", ConfigFail, mode)
 	}
+	if v := t.Config[ConfigHogMemory]; v != "" {
+		mib, err := strconv.Atoi(v)
+		if err != nil || mib < 1 {
+			return fmt.Errorf("wordcount: config %s is %q: want a number of MiB", ConfigHogMemory, v)
+		}
+		if t.Index == 0 {
+			if err := hogMemory(ctx, t, mib, HogHold); err != nil {
+				return err
+			}
+		}
+	}
 	var tk corpus.Tokenizer
 	c := newCombiner()
 	var lines, words int64
@@ -174,6 +207,39 @@ func injectedFailure(ctx context.Context, t *operator.Task, c *combiner, lines i
 	}
 	return fmt.Errorf("wordcount: failure injected by %s=%s in %s subtask %d, job attempt %d, after %d lines",
 		ConfigFail, t.Config[ConfigFail], t.Vertex, t.Index, t.Attempt, lines)
+}
+
+// hogMemory allocates and touches mib MiB, then holds them for hold; it
+// returns an error once it held them that long (the container was not
+// killed), or the context's error.
+func hogMemory(ctx context.Context, t *operator.Task, mib int, hold time.Duration) error {
+	var held [][]byte
+	tick := time.NewTicker(HogPace)
+	defer tick.Stop()
+	t.Logger().Warn("wordcount: allocating memory until the container is killed", "config", ConfigHogMemory, "mib", mib)
+	for len(held)*HogChunkMiB < mib {
+		b := make([]byte, min(HogChunkMiB, mib-len(held)*HogChunkMiB)<<20)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1 // touched, so the pages are resident
+		}
+		held = append(held, b)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(hold):
+	}
+	n := 0
+	for _, b := range held {
+		n += len(b)
+	}
+	return fmt.Errorf("wordcount: %s subtask %d held %d MiB (%s=%d) for %s and its container was not killed: does the NodeManager check containers' physical memory (yarn.nodemanager.pmem-check-enabled)?",
+		t.Vertex, t.Index, n>>20, ConfigHogMemory, mib, hold)
 }
 
 // count sums the counts of each word over its input and, when the input

@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -281,6 +283,48 @@ func BenchmarkTokenize(b *testing.B) {
 			return task, tokenize(context.Background(), task)
 		}(); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestTokenizeHogMemory: with wordcount.hog-memory only subtask 0 hogs;
+// hogMemory takes the memory asked (the heap grows by it), holds it, and
+// fails saying the container was not killed; a cancelled hog stops; a
+// value that is no MiB count is refused.
+func TestTokenizeHogMemory(t *testing.T) {
+	lines := lineRecords("a b\nb\n")
+	var out collector
+	info := operator.Info{Vertex: "tokenize", Index: 1, Config: map[string]string{ConfigHogMemory: "64"}}
+	if _, err := run(t, tokenize, info, []operator.Input{&sliceInput{lines}}, &out); err != nil {
+		t.Fatalf("subtask 1 of a hogging job: %v", err)
+	}
+	if got := sums(t, out.records); got["b"] != 2 {
+		t.Errorf("subtask 1 counted b=%d", got["b"])
+	}
+
+	info.Index = 0
+	task := operator.NewTask(info, operator.Hooks{})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err := hogMemory(context.Background(), task, 40, 10*time.Millisecond)
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "held 40 MiB") || !strings.Contains(err.Error(), "yarn.nodemanager.pmem-check-enabled") {
+		t.Errorf("hogMemory: %v", err)
+	}
+	if grown := int64(after.TotalAlloc-before.TotalAlloc) >> 20; grown < 40 {
+		t.Errorf("hogMemory allocated %d MiB, want 40", grown)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := hogMemory(ctx, task, 1<<20, time.Hour); err != context.Canceled {
+		t.Errorf("a cancelled hog: %v", err)
+	}
+
+	for _, bad := range []string{"lots", "0", "-5"} {
+		info.Config[ConfigHogMemory] = bad
+		if _, err := run(t, tokenize, info, nil, &collector{}); err == nil || !strings.Contains(err.Error(), "want a number of MiB") {
+			t.Errorf("%s=%q: %v", ConfigHogMemory, bad, err)
 		}
 	}
 }
