@@ -23,6 +23,7 @@ import (
 const (
 	cmdList   = "list"
 	cmdAttach = "attach"
+	cmdJobs   = "jobs"
 	cmdCancel = "cancel"
 	cmdStop   = "stop"
 	cmdLogs   = "logs"
@@ -31,7 +32,7 @@ const (
 // isCommand reports whether name is one of the commands besides run.
 func isCommand(name string) bool {
 	switch name {
-	case cmdList, cmdAttach, cmdCancel, cmdStop, cmdLogs:
+	case cmdList, cmdAttach, cmdJobs, cmdCancel, cmdStop, cmdLogs:
 		return true
 	}
 	return false
@@ -41,18 +42,26 @@ func isCommand(name string) bool {
 func commandsUsage(name string) string {
 	return fmt.Sprintf(`       %[1]s list [-all]                  the SPINDLE applications you run (-all: with ended ones)
        %[1]s attach -id APPID             follow an application to its end
-       %[1]s cancel -id APPID [-job ID]   cancel a job (one this machine submitted)
+       %[1]s jobs -id APPID               list an application's jobs (or -session NAME|APPID)
+       %[1]s cancel -id APPID [-job ID]   cancel a job (or -session NAME|APPID [-job ID])
        %[1]s stop -id APPID               cancel its jobs and kill the application
        %[1]s logs -id APPID               print its containers' logs
+       %[1]s session list|stop|start      sessions many jobs share (%[1]s session prints their usage)
        %[1]s COMMAND -h                   lists a command's flags
+jobs and cancel reach the JobManager: with this machine's record of the application
+(the machine that started it), or on a Kerberos cluster with a ClientToAMToken.
 `, name)
 }
 
 // command is a parsed command line of one of the commands besides run.
 type command struct {
 	name string
-	// id is -id (all but list).
+	// id is -id (all but list); for jobs and cancel, or the application
+	// of -session once resolved.
 	id yarn.ApplicationID
+	// session is -session, a session's name or application id (jobs and
+	// cancel, instead of -id).
+	session string
 	// all is list's -all.
 	all bool
 	// job is cancel's -job.
@@ -87,12 +96,17 @@ func parseCommand(prog string, args []string, stderr io.Writer) (*command, error
 	if c.name != cmdList {
 		fs.StringVar(&id, "id", "", "the application's id, application_<cluster timestamp>_<number> ("+prog+" list shows them)")
 	}
+	bySession := c.name == cmdJobs || c.name == cmdCancel
+	if bySession {
+		fs.StringVar(&c.session, "session", "", "instead of -id: a running session's name or application id ("+prog+" session list shows them)")
+	}
 	timeout := 2 * time.Minute
 	switch c.name {
 	case cmdList:
 		fs.BoolVar(&c.all, "all", false, "list ended applications too")
 	case cmdAttach:
 		timeout = 0
+	case cmdJobs:
 	case cmdCancel:
 		fs.StringVar(&c.job, "job", "", "the job to cancel; default: the application's only running job")
 	case cmdStop:
@@ -116,7 +130,14 @@ func parseCommand(prog string, args []string, stderr io.Writer) (*command, error
 	if fs.NArg() > 0 {
 		return nil, usagef("unexpected argument %q: every option is a flag, e.g. %s %s -id APPID", fs.Arg(0), prog, c.name)
 	}
-	if c.name != cmdList {
+	c.session = strings.TrimSpace(c.session)
+	switch {
+	case bySession && id != "" && c.session != "":
+		return nil, usagef("-id and -session both name the application: give one of them (-session takes a session's name or id)")
+	case bySession && id == "" && c.session == "":
+		return nil, usagef("-id or -session is required: name the application, e.g. %s %s -id application_1700000000000_0001 (%s list shows them) or %s %s -session NAME (%s session list shows them)",
+			prog, c.name, prog, prog, c.name, prog)
+	case c.name != cmdList && c.session == "":
 		if id == "" {
 			return nil, usagef("-id is required: name the application, e.g. %s %s -id application_1700000000000_0001 (%s list shows them)", prog, c.name, prog)
 		}
@@ -177,6 +198,8 @@ func runCommand(ctx context.Context, p Program, args []string) int {
 		code, err = r.list(ctx)
 	case cmdAttach:
 		code, err = r.attach(ctx)
+	case cmdJobs:
+		code, err = r.jobs(ctx)
 	case cmdCancel:
 		code, err = r.cancel(ctx)
 	case cmdStop:
@@ -250,16 +273,39 @@ func (r *commandRun) yarnConfig() (yarn.Config, error) {
 	return cfg, nil
 }
 
-// attachDeployment attaches to -id.
+// attachDeployment attaches to -id, or to the session -session names.
 func (r *commandRun) attachDeployment(ctx context.Context) (*deploy.Deployment, error) {
 	if err := r.login(ctx); err != nil {
 		return nil, err
+	}
+	if r.c.session != "" {
+		if err := r.resolveSessionFlag(ctx); err != nil {
+			return nil, err
+		}
 	}
 	d, err := deploy.Attach(ctx, deploy.Request{Identity: r.id, User: r.user, ProxyUser: r.c.proxyUser, Logger: r.log}, r.c.id)
 	if errors.Is(err, yarn.ErrApplicationNotFound) {
 		return nil, fmt.Errorf("-id %s: the ResourceManager does not know this application (%s list -all shows those it knows)", r.c.id, r.p.Name)
 	}
 	return d, err
+}
+
+// resolveSessionFlag finds the running session -session names (by name
+// or application id) and makes it the command's -id.
+func (r *commandRun) resolveSessionFlag(ctx context.Context) error {
+	cfg, err := r.yarnConfig()
+	if err != nil {
+		return err
+	}
+	rep, err := resolveSession(ctx, cfg, r.p.Name, r.c.session)
+	if errors.Is(err, yarn.ErrApplicationNotFound) {
+		return fmt.Errorf("-session %s: the ResourceManager does not know this application (%s session list shows the running sessions)", r.c.session, r.p.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("-session %s: %w", r.c.session, err)
+	}
+	r.c.id = rep.ID
+	return nil
 }
 
 // list prints the user's SPINDLE applications.

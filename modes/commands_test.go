@@ -40,6 +40,14 @@ func TestParseCommand(t *testing.T) {
 		{[]string{"list", "-all", "-v"}, &command{name: "list", all: true, verbose: true, timeout: 2 * time.Minute}},
 		{[]string{"attach", "-id", testApp}, &command{name: "attach", id: id}},
 		{[]string{"cancel", "-id", " " + testApp, "-job", "j1", "-timeout", "30s"}, &command{name: "cancel", id: id, job: "j1", timeout: 30 * time.Second}},
+		{[]string{"cancel", "-session", " s1 ", "-job", "job-2"}, &command{name: "cancel", session: "s1", job: "job-2", timeout: 2 * time.Minute}},
+		// A session named by its application id: resolved (and checked to
+		// be a session) when the command runs.
+		{[]string{"cancel", "-session", testApp}, &command{name: "cancel", session: testApp, timeout: 2 * time.Minute}},
+		{[]string{"jobs", "-id", testApp}, &command{name: "jobs", id: id, timeout: 2 * time.Minute}},
+		{[]string{"jobs", "-session", "nightly", "-v", "-timeout", "0s"}, &command{name: "jobs", session: "nightly", verbose: true}},
+		{[]string{"jobs", "-session", testApp, "-keytab", "/k", "-principal", "alice@R"},
+			&command{name: "jobs", session: testApp, keytab: "/k", principal: "alice@R", timeout: 2 * time.Minute}},
 		{[]string{"stop", "-id", testApp}, &command{name: "stop", id: id, status: yarn.FinalKilled, grace: 15 * time.Second, timeout: 2 * time.Minute}},
 		{[]string{"stop", "-id", testApp, "-status", "killed", "-grace", "0s"}, &command{name: "stop", id: id, status: yarn.FinalKilled, timeout: 2 * time.Minute}},
 		{[]string{"logs", "-id", testApp, "-keytab", "/k", "-principal", "alice@R", "-proxy-user", "bob"},
@@ -62,7 +70,18 @@ func TestParseCommandUsageErrors(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"cancel"}, []string{"-id is required", "wc cancel -id application_", "wc list"}},
+		{[]string{"cancel"}, []string{"-id or -session is required", "wc cancel -id application_", "wc list", "wc cancel -session NAME", "wc session list"}},
+		{[]string{"jobs"}, []string{"-id or -session is required", "wc jobs -id application_", "wc jobs -session NAME"}},
+		{[]string{"jobs", "-session", "  "}, []string{"-id or -session is required"}},
+		{[]string{"jobs", "-id", testApp, "-session", "s1"}, []string{"-id and -session both name the application", "give one of them"}},
+		{[]string{"cancel", "-session", "s1", "-id", testApp, "-job", "j"}, []string{"-id and -session both", "give one of them"}},
+		{[]string{"jobs", "-id", "s1"}, []string{`-id "s1" is not an application id`}},
+		{[]string{"jobs", "-session", "s1", "-job", "j"}, []string{"-job", "wc jobs -h"}},
+		{[]string{"jobs", "-session", "s1", "extra"}, []string{`unexpected argument "extra"`}},
+		// -session is for jobs and cancel only.
+		{[]string{"stop", "-session", "s1"}, []string{"-session", "wc stop -h"}},
+		{[]string{"attach", "-session", "s1"}, []string{"-session", "wc attach -h"}},
+		{[]string{"stop"}, []string{"-id is required", "wc stop -id application_"}},
 		{[]string{"attach", "-id", "app_1"}, []string{`-id "app_1"`, "application_<cluster timestamp>_<number>"}},
 		{[]string{"stop", "-id", testApp, "-status", "DONE"}, []string{`-status "DONE" is not a final status`, "KILLED, FAILED or SUCCEEDED"}},
 		{[]string{"stop", "-id", testApp, "-status", "done"}, []string{`-status "done" is not a final status`, "-status KILLED"}},
@@ -98,14 +117,36 @@ func TestRunClientDispatchesCommands(t *testing.T) {
 	if code := runClient(context.Background(), p, []string{"cancel", "-job", "j"}); code != 2 {
 		t.Errorf("cancel without -id: exit %d, want 2", code)
 	}
-	if !strings.Contains(stderr.String(), "wc cancel: -id is required") {
+	if !strings.Contains(stderr.String(), "wc cancel: -id or -session is required") {
 		t.Errorf("stderr %q", stderr.String())
 	}
 	stderr.Reset()
 	runClient(context.Background(), p, nil)
-	for _, s := range []string{"wc run -t", "wc list [-all]", "wc attach -id APPID", "wc cancel -id APPID [-job ID]", "wc stop -id APPID", "wc logs -id APPID"} {
+	for _, s := range []string{"wc run -t", "wc list [-all]", "wc attach -id APPID", "wc jobs -id APPID", "-session NAME|APPID", "wc cancel -id APPID [-job ID]",
+		"wc stop -id APPID", "wc logs -id APPID", "wc session list|stop|start"} {
 		if !strings.Contains(stderr.String(), s) {
 			t.Errorf("usage lacks %q:\n%s", s, stderr.String())
+		}
+	}
+}
+
+// jobs is dispatched like the other commands: its usage errors exit 2.
+func TestRunClientDispatchesJobs(t *testing.T) {
+	var stderr bytes.Buffer
+	p := Program{Name: "wc", Stdout: io.Discard, Stderr: &stderr}
+	if code := runClient(context.Background(), p, []string{"jobs", "-id", testApp, "-session", "s"}); code != 2 {
+		t.Errorf("jobs with -id and -session: exit %d, want 2", code)
+	}
+	if !strings.Contains(stderr.String(), "wc jobs: -id and -session both name the application") {
+		t.Errorf("stderr %q", stderr.String())
+	}
+	stderr.Reset()
+	if code := runClient(context.Background(), p, []string{"jobs", "-h"}); code != 0 {
+		t.Errorf("jobs -h: exit %d, want 0", code)
+	}
+	for _, s := range []string{"-session", "-id", "-keytab"} {
+		if !strings.Contains(stderr.String(), s) {
+			t.Errorf("jobs -h lacks %s:\n%s", s, stderr.String())
 		}
 	}
 }
