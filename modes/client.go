@@ -87,6 +87,13 @@ func runClient(ctx context.Context, p Program, args []string) int {
 	if rf.ShipKeytab {
 		req.ShipKeytab, req.ShipPrincipal = rf.Keytab, rf.Principal
 	}
+	if !rf.Detached && req.Mode != launch.ModeSession {
+		// An attached deployment ends with its client, even a killed one.
+		if req.ClientLease, err = deploy.ClientLeaseFrom(rf.Config); err != nil {
+			fmt.Fprintf(p.Stderr, "%s: %v\n", p.Name, err)
+			return 2
+		}
+	}
 	if req.Name == "" {
 		req.Name = p.Name
 	}

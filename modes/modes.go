@@ -220,7 +220,11 @@ func runJobManager(ctx context.Context, p Program, log *slog.Logger) int {
 		if am.Spec.Mode != launch.ModeSession || am.StopStatus != yarn.FinalKilled {
 			status = am.StopStatus
 		}
-		fmt.Fprintf(&diag, "stopped by a client with final status %s\n", am.StopStatus)
+		if am.StopReason != "" {
+			fmt.Fprintf(&diag, "%s\n", am.StopReason)
+		} else {
+			fmt.Fprintf(&diag, "stopped by a client with final status %s\n", am.StopStatus)
+		}
 	default:
 	}
 	if am.Spec.Mode == launch.ModeSession {

@@ -120,6 +120,12 @@ func sessionStart(ctx context.Context, p Program, args []string) (int, error) {
 		Session: &launch.SessionSpec{Name: rf.Name, MinTaskManagers: sf.MinTaskManagers, MaxTaskManagers: sf.MaxTaskManagers,
 			MaxTaskManagersPerJob: sf.MaxTaskManagersPerJob, IdleTimeoutMS: sf.IdleTimeout.Milliseconds()},
 	}
+	if !rf.Detached {
+		// An attached session ends with its client, even a killed one.
+		if req.ClientLease, err = deploy.ClientLeaseFrom(rf.Config); err != nil {
+			return 2, usagef("%v", err)
+		}
+	}
 	d, err := deploy.Deploy(ctx, req)
 	if err != nil {
 		return 1, err

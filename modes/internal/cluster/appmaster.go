@@ -46,7 +46,12 @@ type AppMaster struct {
 	// then holds the final status it asked for.
 	StopRequested chan struct{}
 	StopStatus    yarn.FinalStatus
-	stopOnce      sync.Once
+	// StopReason, when set, says why the deployment stopped itself
+	// rather than at a client's request (an attached client's expired
+	// lease, lease.go).
+	StopReason string
+	stopOnce   sync.Once
+	stopLease  context.CancelFunc
 
 	creds     *yarn.Credentials
 	am        *yarn.AMClient
@@ -169,7 +174,7 @@ func StartAppMaster(ctx context.Context, log *slog.Logger) (*AppMaster, error) {
 	// The control server starts once registration gave the ClientToAMToken
 	// master key and the application's ACLs; until then connections wait
 	// in the listener's backlog (nobody knows the port before anyway).
-	a.serve(tls.NewListener(ctlLn, serverTLS), clienttoam.Middleware(controlAuth(spec, amrm, r, log), a.JM.Handler()))
+	a.serve(tls.NewListener(ctlLn, serverTLS), clienttoam.Middleware(controlAuth(spec, amrm, r, log), a.startClientLease(a.JM.Handler())))
 	log.Info("ApplicationMaster registered", "control", ctlLn.Addr().String(), "tracking_url", trackingURL, "mode", spec.Mode)
 
 	// TaskManagers get the application's tokens and the deployment secret,
@@ -272,8 +277,13 @@ func (a *AppMaster) serve(ln net.Listener, h http.Handler) {
 	go srv.Serve(ln)
 }
 
-func (a *AppMaster) requestStop(status string) {
+func (a *AppMaster) requestStop(status string) { a.stop(status, "") }
+
+// stop stops the deployment once with the final status asked for; reason,
+// when set, is why it stopped itself.
+func (a *AppMaster) stop(status, reason string) {
 	a.stopOnce.Do(func() {
+		a.StopReason = reason
 		switch status {
 		case "SUCCEEDED":
 			a.StopStatus = yarn.FinalSucceeded
@@ -282,7 +292,9 @@ func (a *AppMaster) requestStop(status string) {
 		default:
 			a.StopStatus = yarn.FinalKilled
 		}
-		a.log.Info("a client asked the deployment to stop", "final_status", a.StopStatus)
+		if reason == "" {
+			a.log.Info("a client asked the deployment to stop", "final_status", a.StopStatus)
+		}
 		close(a.StopRequested)
 	})
 }
@@ -378,6 +390,9 @@ func (a *AppMaster) Finish(ctx context.Context, status yarn.FinalStatus, diagnos
 }
 
 func (a *AppMaster) close() {
+	if a.stopLease != nil {
+		a.stopLease()
+	}
 	if a.tokens != nil {
 		a.tokens.close()
 	}

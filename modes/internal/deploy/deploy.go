@@ -112,6 +112,12 @@ type Request struct {
 	// groups, which it cannot resolve) submit, cancel and stop through a
 	// ClientToAMToken.
 	ACLs map[yarn.ApplicationAccessType]string
+	// ClientLease, when positive, ties the application to this client:
+	// Follow heartbeats the JobManager, which ends the application
+	// (FAILED, staging removed) once no heartbeat came for this long, as
+	// when the client is killed. Zero: the application outlives its
+	// client (detached deployments).
+	ClientLease time.Duration
 	// Binary is the executable to ship as launch.BinaryResource. Empty
 	// means this process's own (os.Executable), as programs deploy
 	// themselves.
@@ -408,6 +414,9 @@ func (d *Deployment) deploy(ctx context.Context, req *Request, ycfg yarn.Config)
 		EncryptData: encryptData(req.EncryptData, ycfg.RPCProtection),
 		Session:     req.Session,
 		Config:      req.Config,
+	}
+	if req.ClientLease > 0 {
+		d.Spec.ClientLeaseMS = req.ClientLease.Milliseconds()
 	}
 	if d.Spec.TaskManager.NodeLabel == "" {
 		d.Spec.TaskManager.NodeLabel = req.NodeLabel

@@ -57,12 +57,15 @@ func (d *Deployment) Follow(ctx context.Context, out io.Writer) (yarn.Applicatio
 	var lastState yarn.ApplicationState
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
+	leaseReport, stopLease := d.keepLease(ctx)
+	defer stopLease()
 	for {
 		r, err := d.RM.ApplicationReport(ctx, d.ID)
 		if err != nil && ctx.Err() == nil {
 			return r, fmt.Errorf("following %s: %w", d.ID, err)
 		}
 		if err == nil {
+			leaseReport(r)
 			if r.State != lastState && !r.State.IsFinal() {
 				lastState = r.State
 				if r.State == yarn.ApplicationRunning {

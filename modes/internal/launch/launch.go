@@ -91,7 +91,17 @@ type ClusterSpec struct {
 	// container (KeytabResource), which then obtains fresh delegation
 	// tokens itself.
 	Keytab *KeytabSpec `json:"keytab,omitempty"`
+	// ClientLeaseMS, when positive, ties the application to its attached
+	// client: the client heartbeats the JobManager (HeartbeatPath), and
+	// the JobManager ends the application, failed, once no heartbeat came
+	// for this long (the client was killed or lost its network). Zero:
+	// the application outlives its client (detached).
+	ClientLeaseMS int64 `json:"client_lease_ms,omitempty"`
 }
+
+// HeartbeatPath is the control endpoint an attached client POSTs to, with
+// the deployment secret, to keep its lease (ClusterSpec.ClientLeaseMS).
+const HeartbeatPath = "/v1/client/heartbeat"
 
 // KeytabSpec describes a keytab shipped to the JobManager.
 type KeytabSpec struct {
