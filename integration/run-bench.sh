@@ -96,3 +96,11 @@ echo
 
 echo "## wordcount: client start → every subtask running (goal ≤ 3 s)"
 go test -tags integration -run '^$' -bench BenchmarkWordcountStartup -benchtime 1x -timeout 30m ./integration/ | table
+echo
+
+echo "## Session: submit → every subtask running, a TaskManager of the job's identity idle (warm) and none (cold); goal < 0.5 s warm"
+go test -tags integration -run '^$' -bench BenchmarkSessionSubmit -benchtime 1x -timeout 30m ./integration/ | table
+echo
+
+echo "## 50 tiny jobs: one session vs 50 Application-mode deployments, wall time and RM calls; goal: the session ≥ 5× faster"
+go test -tags integration -run '^$' -bench BenchmarkSessionVersusApplication -benchtime 1x -timeout 60m ./integration/ | table
