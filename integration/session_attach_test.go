@@ -120,6 +120,13 @@ func TestSessionAttachAnotherProcess(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, `no running session named "nosuch`+name+`"`) || !strings.Contains(r.stderr, "session list") {
 		t.Errorf("jobs -session of an unknown name: exit %d, want 1 pointing at session list", r.code)
 	}
+	unknown := yarn.ApplicationID{ClusterTimestamp: id.ClusterTimestamp, ID: 999999}
+	for _, by := range []string{"-id", "-session"} {
+		r = runTool(t, tb, home, launcher, "jobs", by, unknown.String())
+		if r.code != 1 || !strings.Contains(r.stderr, by+" "+unknown.String()+": the ResourceManager does not know this application") {
+			t.Errorf("jobs %s of an unknown application: exit %d, want 1 saying the RM does not know it", by, r.code)
+		}
+	}
 	r = runTool(t, tb, home, launcher, "cancel", "-session", name, "-id", appID)
 	if r.code != 2 || !strings.Contains(r.stderr, "give one of them") {
 		t.Errorf("cancel with -session and -id: exit %d, want 2", r.code)
