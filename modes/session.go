@@ -480,8 +480,23 @@ func (c *client) sessionSubmit(ctx context.Context, g *jobgraph.JobGraph) (*Resu
 		}
 		sub.Credentials = creds
 	}
+	if self, err := selfBinary(); err == nil {
+		sub.BinarySHA256 = self.sha256
+		sub.JobManagerOperators = jobManagerOperators(g)
+	}
 	var resp jobmanager.SubmitResponse
-	if err := cc.Do(ctx, http.MethodPost, "/v1/jobs", sub, &resp); err != nil {
+	err = cc.Do(ctx, http.MethodPost, "/v1/jobs", sub, &resp)
+	if ce := (*control.Error)(nil); errors.As(err, &ce) && ce.Status == http.StatusConflict {
+		// The session runs another binary: ship this one (session_binary.go).
+		ref, note, serr := c.shipBinary(ctx, r.ID)
+		if serr != nil {
+			return nil, serr
+		}
+		fmt.Fprintf(c.p.Stdout, "session %s runs another binary: shipping this one with the job (%s)\n", sessionNameOf(r), note)
+		sub.Binary = ref
+		err = cc.Do(ctx, http.MethodPost, "/v1/jobs", sub, &resp)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("submitting to session %s: %w", r.ID, err)
 	}
 	fmt.Fprintf(c.p.Stdout, "submitted job %s to session %s (%s)\n", resp.ID, sessionNameOf(r), r.ID)

@@ -135,8 +135,13 @@ func StartAppMaster(ctx context.Context, log *slog.Logger) (*AppMaster, error) {
 			},
 		}
 	}
+	binary := ""
+	if session != nil {
+		// The TaskManagers run this binary; jobs of others ship theirs.
+		binary = ownSHA256()
+	}
 	a.JM, err = jobmanager.New(jobmanager.Config{
-		Session: session, OnStop: a.requestStop,
+		Session: session, OnStop: a.requestStop, BinarySHA256: binary,
 		TaskManager: jobgraph.TaskManagerSpec{
 			Resources:       jobgraph.Resources{MemoryMB: spec.TaskManager.MemoryMB, VCores: spec.TaskManager.VCores},
 			Slots:           slots,

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
+	"syscall"
 
 	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/modes/internal/control"
@@ -38,7 +38,7 @@ func RunTaskManager(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(Host(), "0"))
+	ln, after, err := exchangeListener(Host())
 	if err != nil {
 		return err
 	}
@@ -62,5 +62,7 @@ func RunTaskManager(ctx context.Context, log *slog.Logger) error {
 		Control: cc, Exchange: ex, HDFS: hdfsFn, Logger: log,
 		Credentials: w.update,
 		JobHDFS:     func(b []byte) (*hdfs.Client, error) { return JobHDFSClient(spec, b, log) },
+		// A session job's own binary replaces this one (become.go).
+		BinarySHA256: ownSHA256, Become: (&becomer{ln: ln, exec: syscall.Exec}).become, After: after,
 	})
 }

@@ -118,6 +118,22 @@ type Deployment struct {
 	// Credentials are the job's own tokens (Hadoop's credentials format)
 	// in a session; nil means the container's.
 	Credentials []byte `json:"credentials,omitempty"`
+	// Binary, when set, is the program the subtask's operators are in, a
+	// session job's own: a TaskManager running another binary fetches it
+	// (with the job's credentials) and becomes it before running the
+	// subtask. Nil means the deployment's binary.
+	Binary *BinaryRef `json:"binary,omitempty"`
+}
+
+// BinaryRef names a program binary a session job shipped: staged by its
+// client, by content, in HDFS.
+type BinaryRef struct {
+	// Path is the file in HDFS.
+	Path string `json:"path"`
+	// SHA256 is the hex SHA-256 of its bytes, checked after the fetch.
+	SHA256 string `json:"sha256"`
+	// Size in bytes.
+	Size int64 `json:"size"`
 }
 
 // InputSpec is one incoming edge of a subtask.

@@ -71,6 +71,9 @@ type RunOptions struct {
 	HDFS func(ctx context.Context) (*hdfs.Client, error)
 	// OnStart is called with the job's id once it is accepted.
 	OnStart func(id string)
+	// Binary, when set, is the binary the job's client shipped (a
+	// session's job, see binary.go); its TaskManagers become it.
+	Binary *control.BinaryRef
 }
 
 // Run runs the job g to its end and returns its result. A job that fails
@@ -81,7 +84,7 @@ func (m *JobManager) Run(ctx context.Context, g *jobgraph.JobGraph) (*Result, er
 
 // RunWith is Run with the job's own options.
 func (m *JobManager) RunWith(ctx context.Context, g *jobgraph.JobGraph, opts RunOptions) (*Result, error) {
-	if err := g.Validate(operator.Names(), &m.cfg.TaskManager); err != nil {
+	if err := g.Validate(operatorNames(g, opts.Binary), &m.cfg.TaskManager); err != nil {
 		return nil, err
 	}
 	plan, err := jobgraph.NewPlan(g, m.cfg.TaskManager)

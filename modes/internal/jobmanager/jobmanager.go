@@ -50,6 +50,10 @@ type Config struct {
 	TaskManager jobgraph.TaskManagerSpec
 	// Pool provides TaskManagers. Required.
 	Pool Pool
+	// BinarySHA256 is the hex SHA-256 of the binary the TaskManagers
+	// start with (a session's); a session job whose client runs another
+	// ships it (binary.go). Empty runs every job on the session's binary.
+	BinarySHA256 string
 	// HDFS returns the client splitters and committers use; nil when the
 	// deployment has no HDFS.
 	HDFS func(ctx context.Context) (*hdfs.Client, error)
@@ -223,7 +227,10 @@ func (m *JobManager) Register(r control.RegisterRequest) error {
 		if tm.lost {
 			return fmt.Errorf("TaskManager %s was declared lost", r.ID)
 		}
+		// Registered again: restarted as a job's own binary (binary.go),
+		// so without the application's newest tokens.
 		tm.host, tm.dataAddr, tm.slots = r.Host, r.DataAddr, r.Slots
+		m.sendCredentials(tm)
 		m.broadcast()
 		return nil
 	}

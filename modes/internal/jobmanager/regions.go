@@ -266,7 +266,7 @@ func (m *JobManager) deployRegion(j *job, r int) {
 				Attempt: control.Attempt{Job: j.id, Attempt: attempt}, JobName: j.name,
 				Vertex: v.ID, Operator: v.Operator, Index: i, Parallelism: v.Parallelism,
 				Config: vertexConfig(j.g, v), Splits: op != nil && op.Splitter != nil,
-				Credentials: j.opts.Credentials,
+				Credentials: j.opts.Credentials, Binary: j.opts.Binary,
 			}
 			for _, ei := range j.g.Inputs(v.ID) {
 				e := j.g.Edges[ei]

@@ -207,6 +207,16 @@ type SubmitRequest struct {
 	Identity string `json:"identity,omitempty"`
 	// Credentials are the job's tokens, in Hadoop's credentials format.
 	Credentials []byte `json:"credentials,omitempty"`
+	// BinarySHA256 is the hex SHA-256 of the client's binary, which holds
+	// the job's operators. Empty, or the session's own, runs the job on
+	// the session's binary; another needs Binary (else ErrNeedBinary).
+	BinarySHA256 string `json:"binary_sha256,omitempty"`
+	// Binary is the client's binary, staged by content in HDFS.
+	Binary *control.BinaryRef `json:"binary,omitempty"`
+	// JobManagerOperators are the job's operators that split or commit in
+	// the JobManager: with a shipped binary, the session's must have
+	// them too.
+	JobManagerOperators []string `json:"jobmanager_operators,omitempty"`
 }
 
 // SubmitResponse names the job started.
@@ -227,7 +237,11 @@ func (m *JobManager) submit(req SubmitRequest) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	opts := RunOptions{Identity: req.Identity, Credentials: req.Credentials}
+	bin, err := m.shippedBinary(req)
+	if err != nil {
+		return "", err
+	}
+	opts := RunOptions{Identity: shippedIdentity(req.Identity, bin), Credentials: req.Credentials, Binary: bin}
 	var closeFS func()
 	if s := m.cfg.Session; s.JobHDFS != nil && len(req.Credentials) > 0 {
 		fs, c, err := s.JobHDFS(req.Credentials)
@@ -275,6 +289,10 @@ func (m *JobManager) sessionHandlers(mux *http.ServeMux) {
 			return
 		}
 		id, err := m.submit(req)
+		if errors.Is(err, ErrNeedBinary) {
+			http.Error(w, err.Error(), http.StatusConflict)
+			return
+		}
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return

@@ -50,6 +50,18 @@ type Config struct {
 	JobHDFS func(creds []byte) (*hdfs.Client, error)
 	// Logger; nil means silent.
 	Logger *slog.Logger
+	// BinarySHA256 returns the hex SHA-256 of this process's binary, and
+	// Become fetches another binary (with fs, the job's HDFS client) and
+	// replaces this process with it, which registers again and polls
+	// commands after the given sequence number; it returns only on
+	// failure. Both set: a subtask of a job that shipped its own binary
+	// (control.Deployment.Binary) makes the TaskManager become it. Nil:
+	// such subtasks fail for want of their operators.
+	BinarySHA256 func() string
+	Become       func(ctx context.Context, b control.BinaryRef, fs *hdfs.Client, after int64) error
+	// After is the sequence number of the last command already handled:
+	// non-zero in a TaskManager that became a job's binary.
+	After int64
 	// UpdateInterval is how often running subtasks' counters are reported;
 	// zero means 1 s.
 	UpdateInterval time.Duration
@@ -127,7 +139,7 @@ func Run(ctx context.Context, cfg Config) error {
 	t.wg.Add(1)
 	go t.reportLoop(ctx)
 
-	var after int64
+	after := cfg.After
 	for {
 		var cs []control.Command
 		err := t.retry(ctx, func(ctx context.Context) error {
@@ -148,6 +160,8 @@ func Run(ctx context.Context, cfg Config) error {
 				t.log.Info("shutting down at the JobManager's request")
 				t.cancelAll()
 				return nil
+			case c.Deploy != nil && t.needsBinary(c.Deploy):
+				t.become(ctx, c.Deploy, c.Seq)
 			case c.Deploy != nil:
 				t.deploy(ctx, c.Deploy)
 			case c.Cancel != nil:
