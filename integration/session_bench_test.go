@@ -107,7 +107,9 @@ func startBenchSession(b *testing.B, tb *testbed.TestBed, name string, flags ...
 	appID := m[1]
 	b.Cleanup(func() {
 		if !benchSessionStopped[appID] {
-			cmd := exec.Command(wordcountBinary(b), "session", "stop", "-id", appID)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, wordcountBinary(b), "session", "stop", "-id", appID)
 			cmd.Env = append(os.Environ(), "HADOOP_CONF_DIR="+tb.Ready.ConfDir, "HADOOP_USER_NAME=alice", "SPINDLE_HOME="+spindleHome(b))
 			cmd.Run()
 		}
