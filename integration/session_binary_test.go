@@ -91,3 +91,46 @@ func TestSessionShippedBinary(t *testing.T) {
 	}
 	checkStagingRemoved(t, tb, appID)
 }
+
+// TestSessionLauncherGeneric: examples/launcher starts a generic session
+// (its binary holds no job's operators); wordcount submits to it, ships
+// its binary, and its job is right: the launcher's JobManager splits and
+// commits the built-in HDFS text source and sink. Proven on the plain bed;
+// the Kerberos side of shipping is TestSessionShippedBinary's.
+func TestSessionLauncherGeneric(t *testing.T) {
+	tb := testbed.Get(t)
+	if tb.Mode() != testbed.ModePlain {
+		t.Skip("a launcher session is the same on every bed; proven on the plain bed")
+	}
+	home := t.TempDir()
+	launcher, wc := launcherBinary(t), wordcountBinary(t)
+	in, want := wordcountCorpus(t, tb)
+	name := fmt.Sprintf("g%d", time.Now().UnixNano()%1_000_000_000)
+	start := runTool(t, tb, home, launcher, "session", "start", "-name", name, "-d", "-min-taskmanagers", "0", "-max-taskmanagers", "2", "-tm-memory", "256")
+	m := regexp.MustCompile(`(?m)^(application_\d+_\d+)$`).FindStringSubmatch(start.stdout)
+	if start.code != 0 || m == nil {
+		t.Fatalf("launcher session start: exit %d, no application id on a line of its own", start.code)
+	}
+	appID := m[1]
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			runTool(t, tb, home, launcher, "session", "stop", "-id", appID)
+		}
+	})
+	out := outputDir(t)
+	r := runTool(t, tb, home, wc, "run", "-t", "yarn-session", "-session", name, "-input", in, "-output", out, "-parallelism", "2")
+	if r.code != 0 {
+		t.Fatalf("wordcount on a launcher session: exit %d", r.code)
+	}
+	if !strings.Contains(r.stdout, "runs another binary: shipping this one with the job") {
+		t.Error("wordcount did not ship its binary to the launcher's session")
+	}
+	checkWordcountOutput(t, tb, out, want)
+	stop := runTool(t, tb, home, launcher, "session", "stop", "-name", name)
+	stopped = true
+	if stop.code != 0 || !strings.Contains(stop.stdout, "FINISHED, final status SUCCEEDED") {
+		t.Fatalf("session stop: exit %d", stop.code)
+	}
+	checkStagingRemoved(t, tb, appID)
+}

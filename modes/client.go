@@ -36,7 +36,7 @@ func runClient(ctx context.Context, p Program, args []string) int {
 		return runSessionCommand(ctx, p, args[1:])
 	}
 	if args[0] != "run" {
-		fmt.Fprintf(p.Stderr, "%s: unknown command %q; the commands are run, list, attach, cancel, stop and logs (e.g. %s run -t yarn-application ...)\n", p.Name, args[0], p.Name)
+		fmt.Fprintf(p.Stderr, "%s: unknown command %q; the commands are run, list, attach, jobs, cancel, stop, logs and session (e.g. %s run -t yarn-application ...)\n", p.Name, args[0], p.Name)
 		return 2
 	}
 	fs := flag.NewFlagSet(p.Name+" run", flag.ContinueOnError)
