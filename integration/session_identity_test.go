@@ -109,7 +109,7 @@ func TestSessionConcurrentIdentities(t *testing.T) {
 	aliceOut := fmt.Sprintf("/user/alice/session-identities-out-%d", stamp)
 	bobOut := fmt.Sprintf("/user/bob/session-identities-out-%d", stamp)
 	bobOnAliceOut := fmt.Sprintf("/user/bob/session-identities-denied-%d", stamp)
-	submit := func(user, in, out string, extra ...string) *wordcountProc {
+	submit := func(user, in, out string, extra ...string) *clientProc {
 		args := append([]string{"run", "-t", "yarn-session", "-session", name, "-proxy-user", user, "-input", in, "-output", out}, extra...)
 		return startWordcountLogin(t, tb, svc, args...)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,11 +16,12 @@ import (
 	"github.com/spindle-yarn/spindle/integration/testbed"
 )
 
-// wordcountProc is a wordcount client running in the background, for
-// tests that act while a job runs (scan its containers, fail the RM over)
-// or run several clients at once. Its output can be read while it runs;
-// wait gives the same wordcountRun as runWordcountLogin.
-type wordcountProc struct {
+// clientProc is a Spindle program's client (wordcount, runtimeprobe)
+// running in the background, for tests that act while a job runs (scan
+// its containers, fail the RM over) or run several clients at once. Its
+// output can be read while it runs; wait gives the same wordcountRun as
+// runWordcountLogin.
+type clientProc struct {
 	args        []string
 	cmd         *exec.Cmd
 	cancel      context.CancelFunc
@@ -31,13 +33,20 @@ type wordcountProc struct {
 
 // startWordcountLogin starts `wordcount args... login...` the way
 // runWordcountLogin runs it (same environment, five minutes at most).
-func startWordcountLogin(t *testing.T, tb *testbed.TestBed, login []string, args ...string) *wordcountProc {
+func startWordcountLogin(t *testing.T, tb *testbed.TestBed, login []string, args ...string) *clientProc {
+	t.Helper()
+	return startClient(t, tb, wordcountBinary(t), spindleHome(t), login, args...)
+}
+
+// startClient starts `bin args... login...` as alice (login: the Kerberos
+// flags, none on other beds) with SPINDLE_HOME home, five minutes at most.
+func startClient(t *testing.T, tb *testbed.TestBed, bin, home string, login []string, args ...string) *clientProc {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	args = append(append([]string(nil), args...), login...)
-	p := &wordcountProc{args: args, cancel: cancel, done: make(chan struct{})}
-	p.cmd = exec.CommandContext(ctx, wordcountBinary(t), args...)
-	p.cmd.Env = append(os.Environ(), "HADOOP_CONF_DIR="+tb.Ready.ConfDir, "HADOOP_USER_NAME=alice", "SPINDLE_HOME="+spindleHome(t))
+	p := &clientProc{args: args, cancel: cancel, done: make(chan struct{})}
+	p.cmd = exec.CommandContext(ctx, bin, args...)
+	p.cmd.Env = append(os.Environ(), "HADOOP_CONF_DIR="+tb.Ready.ConfDir, "HADOOP_USER_NAME=alice", "SPINDLE_HOME="+home)
 	if k := tb.Ready.Kerberos; k != nil {
 		p.cmd.Env = append(p.cmd.Env, "KRB5_CONFIG="+k.KRB5Conf)
 	}
@@ -60,7 +69,7 @@ func startWordcountLogin(t *testing.T, tb *testbed.TestBed, login []string, args
 	return p
 }
 
-func (p *wordcountProc) exited() bool {
+func (p *clientProc) exited() bool {
 	select {
 	case <-p.done:
 		return true
@@ -71,7 +80,7 @@ func (p *wordcountProc) exited() bool {
 
 // waitOutput waits up to d for the output to match re and returns the
 // match; it fails the test if the client exits or d passes first.
-func (p *wordcountProc) waitOutput(t *testing.T, re *regexp.Regexp, d time.Duration) string {
+func (p *clientProc) waitOutput(t *testing.T, re *regexp.Regexp, d time.Duration) string {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {
@@ -80,10 +89,10 @@ func (p *wordcountProc) waitOutput(t *testing.T, re *regexp.Regexp, d time.Durat
 			return m
 		}
 		if ended {
-			t.Fatalf("wordcount %s exited (%d) without printing %q:\n%s", strings.Join(p.args, " "), p.code, re, p.out.String())
+			t.Fatalf("%s %s exited (%d) without printing %q:\n%s", p.name(), strings.Join(p.args, " "), p.code, re, p.out.String())
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("wordcount %s printed no %q within %s:\n%s", strings.Join(p.args, " "), re, d, p.out.String())
+			t.Fatalf("%s %s printed no %q within %s:\n%s", p.name(), strings.Join(p.args, " "), re, d, p.out.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -91,16 +100,18 @@ func (p *wordcountProc) waitOutput(t *testing.T, re *regexp.Regexp, d time.Durat
 
 // wait waits for the client to exit (it is killed after its five
 // minutes) and returns what runWordcountLogin would.
-func (p *wordcountProc) wait(t *testing.T) wordcountRun {
+func (p *clientProc) wait(t *testing.T) wordcountRun {
 	t.Helper()
 	<-p.done
 	r := wordcountRun{out: p.out.String(), stdout: p.stdout.String(), code: p.code}
 	if r.code < 0 {
-		t.Fatalf("wordcount %s did not finish:\n%s", strings.Join(p.args, " "), r.out)
+		t.Fatalf("%s %s did not finish:\n%s", p.name(), strings.Join(p.args, " "), r.out)
 	}
 	if m := regexp.MustCompile(`(?m)^(?:submitted )?(application_\d+_\d+)$`).FindStringSubmatch(r.stdout); m != nil {
 		r.appID = m[1]
 	}
-	t.Logf("wordcount %s: exit %d in %s, %d bytes of output\n%s", strings.Join(p.args, " "), r.code, p.end.Sub(p.start).Round(time.Millisecond), len(r.out), r.out)
+	t.Logf("%s %s: exit %d in %s, %d bytes of output\n%s", p.name(), strings.Join(p.args, " "), r.code, p.end.Sub(p.start).Round(time.Millisecond), len(r.out), r.out)
 	return r
 }
+
+func (p *clientProc) name() string { return filepath.Base(p.cmd.Path) }
