@@ -212,6 +212,7 @@ func TestSessionConcurrentIdentities(t *testing.T) {
 				creds, err := yarn.ReadCredentials(bytes.NewReader(b))
 				if err != nil {
 					t.Errorf("%s: %v", p, err)
+					creds = &yarn.Credentials{}
 				}
 				for _, tok := range creds.TokensByKind(hdfs.KindDelegationToken) {
 					if id, err := tok.DelegationIdentifier(); err == nil {
