@@ -18,9 +18,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"strconv"
 	"time"
 
+	"github.com/spindle-yarn/spindle/examples/wordcount/wc"
 	"github.com/spindle-yarn/spindle/jobgraph"
 	"github.com/spindle-yarn/spindle/modes"
 )
@@ -29,6 +31,9 @@ func main() {
 	var input, output string
 	var failOnce, failAlways bool
 	var restarts, hogMemory int
+	var failProbability float64
+	var failSeed uint64
+	var failAttempts int
 	modes.Main(modes.Program{
 		Name: "wordcount",
 		Flags: func(fs *flag.FlagSet) {
@@ -37,6 +42,9 @@ func main() {
 			fs.IntVar(&restarts, "restarts", 3, "restarts of a failed job (fixed delay of 1 s)")
 			fs.BoolVar(&failOnce, "fail-once", false, "testing: the first attempt's tokenizer fails midway")
 			fs.BoolVar(&failAlways, "fail-always", false, "testing: every attempt's tokenizer fails")
+			fs.Float64Var(&failProbability, "fail-probability", 0, "testing: each tokenize and count subtask fails with this probability in each of the first -fail-attempts job attempts (0: off)")
+			fs.Uint64Var(&failSeed, "fail-seed", 0, "testing: seed of -fail-probability's draws, which repeat with it (0: drawn from the clock and printed)")
+			fs.IntVar(&failAttempts, "fail-attempts", 1, "testing: the job attempts, from the first, in which -fail-probability fails subtasks")
 			fs.IntVar(&hogMemory, "hog-memory", 0, "testing: every attempt's tokenizer allocates and touches this many MiB, so that a smaller TaskManager container is killed for exceeding its memory (0: off)")
 		},
 		Main: func(ctx context.Context, env *modes.Env) error {
@@ -64,6 +72,23 @@ func main() {
 					g.Config = map[string]string{}
 				}
 				g.Config[configHogMemory] = strconv.Itoa(hogMemory)
+			}
+			if failProbability > 0 {
+				if failSeed == 0 {
+					failSeed = uint64(time.Now().UnixNano())
+				}
+				if g.Config == nil {
+					g.Config = map[string]string{}
+				}
+				g.Config[wc.ConfigFailProbability] = strconv.FormatFloat(failProbability, 'g', -1, 64)
+				g.Config[wc.ConfigFailSeed] = strconv.FormatUint(failSeed, 10)
+				g.Config[wc.ConfigFailAttempts] = strconv.Itoa(failAttempts)
+				msg := fmt.Sprintf("wordcount: tokenize and count subtasks fail with probability %g in job attempts below %d, -fail-seed %d", failProbability, failAttempts, failSeed)
+				if env.InCluster() {
+					env.Logger().Warn(msg)
+				} else {
+					fmt.Fprintln(os.Stderr, msg)
+				}
 			}
 			r, err := env.Execute(ctx, g)
 			if err != nil {

@@ -171,6 +171,10 @@ func tokenize(ctx context.Context, t *operator.Task) error {
 			}
 		}
 	}
+	randomAt, err := randomFailurePoint(t)
+	if err != nil {
+		return err
+	}
 	var tk corpus.Tokenizer
 	c := newCombiner()
 	var lines, words int64
@@ -179,9 +183,12 @@ func tokenize(ctx context.Context, t *operator.Task) error {
 		c.add(w, 1)
 	}
 	defer func() { t.Counters().Add(CounterWords, words) }()
-	err := t.ForEach(ctx, func(r operator.Record) error {
+	err = t.ForEach(ctx, func(r operator.Record) error {
 		if lines == failAt {
 			return injectedFailure(ctx, t, c, lines)
+		}
+		if lines == randomAt {
+			return randomFailureMidway(ctx, t, c, lines)
 		}
 		lines++
 		tk.Words(r.Value, add)
@@ -196,7 +203,19 @@ func tokenize(ctx context.Context, t *operator.Task) error {
 	if failAt >= 0 {
 		return injectedFailure(ctx, t, c, lines)
 	}
+	if randomAt >= 0 {
+		return randomFailureMidway(ctx, t, c, lines)
+	}
 	return c.emit(ctx, t)
+}
+
+// randomFailureMidway emits what tokenize counted, as injectedFailure
+// does, and fails under ConfigFailProbability.
+func randomFailureMidway(ctx context.Context, t *operator.Task, c *combiner, lines int64) error {
+	if err := c.emit(ctx, t); err != nil {
+		return err
+	}
+	return randomFailure(t, lines)
 }
 
 // injectedFailure emits what tokenize counted, so that the failure comes
@@ -245,8 +264,17 @@ func hogMemory(ctx context.Context, t *operator.Task, mib int, hold time.Duratio
 // count sums the counts of each word over its input and, when the input
 // ends, emits Record{Key: word, Value: total in decimal} in word order.
 func count(ctx context.Context, t *operator.Task) error {
+	randomAt, err := randomFailurePoint(t)
+	if err != nil {
+		return err
+	}
 	c := newCombiner()
-	err := t.ForEach(ctx, func(r operator.Record) error {
+	var records int64
+	err = t.ForEach(ctx, func(r operator.Record) error {
+		if records == randomAt {
+			return randomFailure(t, records)
+		}
+		records++
 		n, ok := parseCount(r.Value)
 		if !ok {
 			return fmt.Errorf("wordcount: the record of %q has value %q, want a decimal count", r.Key, r.Value)
@@ -256,6 +284,9 @@ func count(ctx context.Context, t *operator.Task) error {
 	})
 	if err != nil {
 		return err
+	}
+	if randomAt >= 0 {
+		return randomFailure(t, records)
 	}
 	order := make([]int, len(c.words))
 	for i := range order {
