@@ -135,7 +135,7 @@ type client struct {
 // returns the jobs' results and whether the application succeeded.
 // Detached, it prints the application id on a line of its own.
 func (c *client) deployAndFollow(ctx context.Context, req deploy.Request) ([]*Result, bool) {
-	d, err := deploy.Deploy(ctx, req)
+	d, err := deployGuarded(ctx, c.p, req, c.rf.Keytab, c.rf.Principal)
 	if err != nil {
 		fmt.Fprintf(c.p.Stderr, "%s: %v\n", c.p.Name, err)
 		return nil, false

@@ -38,6 +38,10 @@ type Program struct {
 	Main func(ctx context.Context, env *Env) error
 	// Stdout and Stderr of the client; nil means os.Stdout and os.Stderr.
 	Stdout, Stderr io.Writer
+
+	// guarded: this process is the program's own binary, which Main
+	// runs, so it can start itself as a deployment's guard (guard.go).
+	guarded bool
 }
 
 // Result is the outcome of a job.
@@ -113,6 +117,7 @@ func Main(p Program) {
 	if p.Name == "" {
 		p.Name = filepath.Base(os.Args[0])
 	}
+	p.guarded = true
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, p, os.Args[1:])
 	stop()
@@ -131,6 +136,8 @@ func run(ctx context.Context, p Program, args []string) int {
 		return 0
 	case launch.RoleJobManager:
 		return runJobManager(ctx, p, containerLogger())
+	case launch.RoleGuard:
+		return runGuard(p)
 	}
 	return runClient(ctx, p, args)
 }

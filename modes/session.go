@@ -126,7 +126,7 @@ func sessionStart(ctx context.Context, p Program, args []string) (int, error) {
 			return 2, usagef("%v", err)
 		}
 	}
-	d, err := deploy.Deploy(ctx, req)
+	d, err := deployGuarded(ctx, p, req, rf.Keytab, rf.Principal)
 	if err != nil {
 		return 1, err
 	}

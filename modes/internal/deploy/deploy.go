@@ -118,6 +118,11 @@ type Request struct {
 	// when the client is killed. Zero: the application outlives its
 	// client (detached deployments).
 	ClientLease time.Duration
+	// OnStaging, when set, is called with the application's id before
+	// anything is staged: from then until Deploy returns, a client that
+	// dies leaves a staging directory (and perhaps a submitted
+	// application) behind, which a guard knowing the id can remove.
+	OnStaging func(yarn.ApplicationID)
 	// Binary is the executable to ship as launch.BinaryResource. Empty
 	// means this process's own (os.Executable), as programs deploy
 	// themselves.
@@ -356,6 +361,9 @@ func (d *Deployment) deploy(ctx context.Context, req *Request, ycfg yarn.Config)
 	}
 
 	// From here on the staging directory may exist: remove it on failure.
+	if req.OnStaging != nil {
+		req.OnStaging(id)
+	}
 	submitted := false
 	defer func() {
 		if err == nil {

@@ -34,6 +34,9 @@ const (
 const (
 	RoleJobManager  = "jobmanager"
 	RoleTaskManager = "taskmanager"
+	// RoleGuard is a client's deployment guard (modes/guard.go), started
+	// by the client on its own machine, not by YARN.
+	RoleGuard = "guard"
 )
 
 // Modes.
