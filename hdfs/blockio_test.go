@@ -544,8 +544,8 @@ func TestBlockWriteLastBlockNotReplicated(t *testing.T) {
 	if !errors.Is(err, ErrLastBlockNotReplicated) {
 		t.Fatalf("Close: %v, want ErrLastBlockNotReplicated", err)
 	}
-	if got := nn.srv.Calls("complete"); got != 7 {
-		t.Errorf("complete asked %d times, want 7", got)
+	if got := nn.srv.Calls("complete"); got != 10 {
+		t.Errorf("complete asked %d times, want 10", got)
 	}
 }
 

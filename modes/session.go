@@ -567,8 +567,10 @@ func followSessionJob(ctx context.Context, cc *control.Client, id string, out io
 			}
 			return res, nil
 		}
+		// Quick while it starts and in a short job's first seconds, where
+		// a 250 ms poll would be most of what the user waits for.
 		poll := 250 * time.Millisecond
-		if !allRunning {
+		if !allRunning || time.Since(submitted) < 5*time.Second {
 			poll = 20 * time.Millisecond
 		}
 		select {

@@ -10,6 +10,7 @@
 package siteconf
 
 import (
+	"crypto/sha256"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // EnvVar names the environment variable that points at the configuration
@@ -94,7 +96,7 @@ func Load(dir string) (map[string]string, error) {
 		if err != nil {
 			return nil, &Error{Dir: dir, FromEnv: fromEnv, Msg: "cannot read " + name, Err: err}
 		}
-		props, err := Parse(b)
+		props, err := parseCached(b)
 		if err != nil {
 			return nil, &Error{Dir: dir, FromEnv: fromEnv, Msg: name + " is not a Hadoop configuration file (" + err.Error() + "); fix it, or point " + EnvVar + " at the cluster's client configuration", Err: err}
 		}
@@ -113,6 +115,28 @@ func Load(dir string) (map[string]string, error) {
 		return nil, &Error{Dir: dir, FromEnv: fromEnv, Msg: "holds none of " + strings.Join(Files[:], ", ") + "; point it at the cluster's client configuration"}
 	}
 	return conf, nil
+}
+
+// parsed holds the properties of the site files parsed so far, by their
+// contents' SHA-256: a client loads the same files several times (its
+// login, its YARN and its HDFS configuration), and a cluster's may hold
+// thousands of properties (a quarter megabyte each, 70 ms or more to
+// decode). Keyed by content, a changed file is parsed again.
+var parsed sync.Map // [sha256.Size]byte -> []Property
+
+// parseCached is Parse, once per distinct content. The slice returned is
+// shared: callers read it only.
+func parseCached(b []byte) ([]Property, error) {
+	k := sha256.Sum256(b)
+	if v, ok := parsed.Load(k); ok {
+		return v.([]Property), nil
+	}
+	props, err := Parse(b)
+	if err != nil {
+		return nil, err
+	}
+	parsed.Store(k, props)
+	return props, nil
 }
 
 // Property is one <property> of a site file.

@@ -154,3 +154,27 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestLoadParsesChangedFilesAgain: Load's parse cache is keyed by the
+// files' contents, so a rewritten file's new values are read.
+func TestLoadParsesChangedFilesAgain(t *testing.T) {
+	dir := t.TempDir()
+	write := func(v string) {
+		t.Helper()
+		b := []byte(`<configuration><property><name>k</name><value>` + v + `</value></property></configuration>`)
+		if err := os.WriteFile(filepath.Join(dir, "core-site.xml"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, v := range []string{"one", "one", "two", "one"} {
+		write(v)
+		conf, err := Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if conf["k"] != v {
+			t.Fatalf("k = %q after writing %q", conf["k"], v)
+		}
+		conf["k"] = "changed by a caller" // must not reach the next Load
+	}
+}
