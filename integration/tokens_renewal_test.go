@@ -143,9 +143,10 @@ func tokenProbe(t testing.TB) string {
 // 90 s through new NameNode connections, twice at once: deployed with
 // -ship-keytab it finishes, its JobManager having obtained fresh tokens
 // and pushed them to the TaskManager before each set died; deployed
-// without, the JobManager warns ahead of the expiry, naming the token and
-// what to configure, and the job then fails with the NameNode's word on
-// the expired token.
+// without, and its client's pushes turned off, the JobManager warns ahead
+// of the expiry, naming the token and what to configure, and the job then
+// fails with the NameNode's word on the expired token, the application's
+// diagnostics naming it and what to configure.
 //
 // It runs once, in the Kerberos run of the suite (the shared bed's tokens
 // live a day: shrinking them for every test would fail the longer ones),
@@ -193,6 +194,10 @@ func TestTokenRenewal(t *testing.T) {
 			"-parallelism", "1", "-keytab", k.Users["alice"], "-principal", "alice@" + k.Realm}
 		if ship {
 			args = append(args, "-ship-keytab")
+		} else {
+			// The attached client would push fresh tokens (that case is
+			// TestTokenPush's): this run is the one nothing keeps alive.
+			args = append(args, "-D", "spindle.client.push-credentials=false")
 		}
 		cmd := exec.CommandContext(ctx, probe, args...)
 		cmd.Env = append(os.Environ(), "HADOOP_CONF_DIR="+tb.Ready.ConfDir, "KRB5_CONFIG="+k.KRB5Conf)
@@ -271,6 +276,9 @@ func TestTokenRenewal(t *testing.T) {
 	}
 	if !strings.Contains(plain.out, "the token refused: HDFS_DELEGATION_TOKEN sequence number") || !strings.Contains(plain.out, "expired") {
 		t.Errorf("the client's output does not say which token expired:\n%s", plain.out)
+	}
+	if !regexp.MustCompile(`The application's HDFS_DELEGATION_TOKEN sequence number \d+ of alice.* expired: .*-ship-keytab.* credentials push -id ` + plain.appID).MatchString(plain.out) {
+		t.Errorf("the client's output does not name the dead token and what to configure (-ship-keytab, credentials push):\n%s", plain.out)
 	}
 
 	// The keytab was in the JobManager's container only (the NodeManagers

@@ -27,12 +27,14 @@ const (
 	cmdCancel = "cancel"
 	cmdStop   = "stop"
 	cmdLogs   = "logs"
+	// cmdCredentials is `credentials push` (commands_credentials.go).
+	cmdCredentials = "credentials"
 )
 
 // isCommand reports whether name is one of the commands besides run.
 func isCommand(name string) bool {
 	switch name {
-	case cmdList, cmdAttach, cmdJobs, cmdCancel, cmdStop, cmdLogs:
+	case cmdList, cmdAttach, cmdJobs, cmdCancel, cmdStop, cmdLogs, cmdCredentials:
 		return true
 	}
 	return false
@@ -46,6 +48,7 @@ func commandsUsage(name string) string {
        %[1]s cancel -id APPID [-job ID]   cancel a job (or -session NAME|APPID [-job ID])
        %[1]s stop -id APPID               cancel its jobs and kill the application
        %[1]s logs -id APPID               print its containers' logs
+       %[1]s credentials push -id APPID   push fresh HDFS delegation tokens to it (deployed without -ship-keytab)
        %[1]s session list|stop|start      sessions many jobs share (%[1]s session prints their usage)
        %[1]s COMMAND -h                   lists a command's flags
 jobs and cancel reach the JobManager: with this machine's record of the application
@@ -89,6 +92,12 @@ func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(form
 // the flag and the fix (the flag package's own errors it has printed to
 // stderr).
 func parseCommand(prog string, args []string, stderr io.Writer) (*command, error) {
+	if args[0] == cmdCredentials {
+		var err error
+		if args, err = credentialsArgs(prog, args); err != nil {
+			return nil, err
+		}
+	}
 	c := &command{name: args[0]}
 	fs := flag.NewFlagSet(prog+" "+c.name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -112,7 +121,7 @@ func parseCommand(prog string, args []string, stderr io.Writer) (*command, error
 	case cmdStop:
 		fs.StringVar(&status, "status", yarn.FinalKilled.String(), "the application's final status: KILLED, FAILED or SUCCEEDED (the last two need the JobManager: this machine's record, or a ClientToAMToken)")
 		fs.DurationVar(&c.grace, "grace", 15*time.Second, "how long the application may take to end on its own once its jobs are cancelled, before it is killed")
-	case cmdLogs:
+	case cmdLogs, cmdCredentials:
 	default:
 		return nil, usagef("unknown command %q", c.name)
 	}
@@ -206,6 +215,8 @@ func runCommand(ctx context.Context, p Program, args []string) int {
 		code, err = r.stop(ctx)
 	case cmdLogs:
 		code, err = r.logs(ctx)
+	case cmdCredentials:
+		code, err = r.pushCredentials(ctx)
 	}
 	if err != nil {
 		fmt.Fprintf(p.Stderr, "%s %s: %v\n", p.Name, c.name, err)

@@ -121,6 +121,7 @@ func TestOwnerTokenAccepted(t *testing.T) {
 	for _, r := range []struct{ method, path, body string }{
 		{"GET", "/v1/jobs", ""}, {"GET", "/v1/jobs/job-1", ""},
 		{"POST", "/v1/jobs", `{"graph":"x"}`}, {"POST", "/v1/jobs/job-1/cancel", ""}, {"POST", "/v1/stop", ""},
+		{"POST", "/v1/credentials", `{"tokens":"x"}`},
 	} {
 		code, body, err := do(t, c, r.method, b.url(r.path), r.body)
 		if err != nil || code != 200 || body != strings.TrimSpace(r.method+" "+r.path+" "+r.body) {
@@ -129,7 +130,7 @@ func TestOwnerTokenAccepted(t *testing.T) {
 	}
 	// One connection, proven once, carried every request.
 	if n, p := b.conns.Load(), b.probes.Load(); n != 1 || p != 1 {
-		t.Errorf("%d connections and %d probes for 5 requests; want 1 and 1", n, p)
+		t.Errorf("%d connections and %d probes for 6 requests; want 1 and 1", n, p)
 	}
 }
 
@@ -141,7 +142,7 @@ func TestViewerMayOnlyView(t *testing.T) {
 		t.Errorf("bob lists the jobs: %d %v; want 200", code, err)
 	}
 	before := b.jm.hits.Load()
-	for _, p := range []string{"/v1/jobs", "/v1/jobs/job-1/cancel", "/v1/stop"} {
+	for _, p := range []string{"/v1/jobs", "/v1/jobs/job-1/cancel", "/v1/stop", "/v1/credentials"} {
 		code, msg, err := do(t, c, "POST", b.url(p), "{}")
 		if err != nil || code != http.StatusForbidden || !strings.Contains(msg, "user bob may view") || !strings.Contains(msg, "owner alice") {
 			t.Errorf("bob POST %s: %d %q %v; want 403 naming bob and the owner", p, code, msg, err)

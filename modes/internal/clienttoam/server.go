@@ -55,7 +55,9 @@ func accessOf(r *http.Request) access {
 	switch {
 	case r.Method == http.MethodGet && (p == "/v1/jobs" || isJobPath(p, "")):
 		return needView
-	case r.Method == http.MethodPost && (p == "/v1/jobs" || p == "/v1/stop" || isJobPath(p, "/cancel")):
+	// /v1/credentials: fresh tokens pushed for the application (its
+	// handler lets only the owner's through).
+	case r.Method == http.MethodPost && (p == "/v1/jobs" || p == "/v1/stop" || p == "/v1/credentials" || isJobPath(p, "/cancel")):
 		return needModify
 	}
 	return needSecret

@@ -179,7 +179,7 @@ func StartAppMaster(ctx context.Context, log *slog.Logger) (*AppMaster, error) {
 	// The control server starts once registration gave the ClientToAMToken
 	// master key and the application's ACLs; until then connections wait
 	// in the listener's backlog (nobody knows the port before anyway).
-	a.serve(tls.NewListener(ctlLn, serverTLS), clienttoam.Middleware(controlAuth(spec, amrm, r, log), a.startClientLease(a.JM.Handler())))
+	a.serve(tls.NewListener(ctlLn, serverTLS), clienttoam.Middleware(controlAuth(spec, amrm, r, log), a.withCredentialsEndpoint(a.startClientLease(a.JM.Handler()))))
 	log.Info("ApplicationMaster registered", "control", ctlLn.Addr().String(), "tracking_url", trackingURL, "mode", spec.Mode)
 
 	// TaskManagers get the application's tokens and the deployment secret,
@@ -375,6 +375,9 @@ func (a *AppMaster) Finish(ctx context.Context, status yarn.FinalStatus, diagnos
 		const maxDiag = 8 << 10
 		if len(diagnostics) > maxDiag {
 			diagnostics = diagnostics[:maxDiag] + "..."
+		}
+		if status == yarn.FinalFailed {
+			diagnostics = a.withExpiryHint(diagnostics)
 		}
 		err = a.am.Finish(ctx, yarn.AMUnregistration{FinalStatus: status, Diagnostics: diagnostics})
 		if err != nil {

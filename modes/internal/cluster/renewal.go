@@ -1,10 +1,12 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/modes/internal/launch"
@@ -17,8 +19,11 @@ import (
 const RenewFractionKey = "spindle.token.renew-fraction"
 
 // noKeytabHint is what the JobManager's expiry warnings tell to configure.
-const noKeytabHint = "to run longer, deploy with -ship-keytab (with -keytab and -principal) so the JobManager obtains fresh tokens, " +
-	"or have a client logged in with -keytab push fresh ones to the application"
+func noKeytabHint(spec *launch.ClusterSpec) string {
+	return "to run longer, deploy with -ship-keytab (with -keytab and -principal) so the JobManager obtains fresh tokens, " +
+		"or keep the client that deployed it attached (it pushes fresh ones), or push them with `" + cmp.Or(spec.Name, "PROG") +
+		" credentials push -id " + spec.AppID + "` more often than the tokens' renewal interval"
+}
 
 // tokenKeeper is the ApplicationMaster's part in keeping the application's
 // HDFS delegation tokens alive: the renewer, its Kerberos login and
@@ -49,7 +54,7 @@ func (a *AppMaster) startTokens(ctx context.Context) error {
 		fraction = f
 	}
 	k := &tokenKeeper{done: make(chan struct{})}
-	cfg := tokens.Config{Tokens: held, Fraction: fraction, Hint: noKeytabHint, Logger: a.log.With("component", "tokens"), Push: a.pushTokens}
+	cfg := tokens.Config{Tokens: held, Fraction: fraction, Hint: noKeytabHint(a.Spec), Logger: a.log.With("component", "tokens"), Push: a.pushTokens}
 	if ks := a.Spec.Keytab; ks != nil {
 		if err := k.login(ctx, a.Spec, ks); err != nil {
 			return err
@@ -141,6 +146,10 @@ func (a *AppMaster) pushTokens(_ context.Context, toks []hdfs.Token) error {
 	a.JM.PushCredentials(b)
 	a.fsMu.Lock()
 	fs := a.fs
+	if fs == nil {
+		// The client HDFS makes later starts from these.
+		a.creds = a.withNewestTokens(yarn.ContainerLaunchContext{Credentials: a.creds}).Credentials
+	}
 	a.fsMu.Unlock()
 	if fs != nil {
 		if err := fs.SetTokens(toks); err != nil {
@@ -174,4 +183,19 @@ func (a *AppMaster) withNewestTokens(l yarn.ContainerLaunchContext) yarn.Contain
 	}
 	l.Credentials = c
 	return l
+}
+
+// withExpiryHint adds to the diagnostics of a failed application which of
+// its HDFS delegation tokens died and what to configure, so that the
+// client's last lines say it, not only the JobManager's log.
+func (a *AppMaster) withExpiryHint(diag string) string {
+	k := a.tokens
+	if k == nil || k.r == nil {
+		return diag
+	}
+	dead := k.r.Expired()
+	if len(dead) == 0 {
+		return diag
+	}
+	return strings.TrimRight(diag, "\n") + "\nThe application's " + strings.Join(dead, ", ") + " expired: nothing renewed or replaced it; " + noKeytabHint(a.Spec)
 }

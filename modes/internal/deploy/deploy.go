@@ -160,6 +160,11 @@ type Deployment struct {
 	// attached: made by Attach, for an application this client did not
 	// start; Follow leaves it running when its context ends.
 	attached bool
+	// hdfsConfig is the HDFS client's configuration, from which push.go
+	// makes the client that obtains fresh tokens; tokens are the HDFS
+	// delegation tokens Deploy put in the application's credentials.
+	hdfsConfig hdfs.Config
+	tokens     []hdfs.Token
 }
 
 // String names the application; it holds no secret.
@@ -232,7 +237,7 @@ func connect(req *Request) (*Deployment, yarn.Config, error) {
 		rm.Close()
 		return nil, ycfg, err
 	}
-	return &Deployment{RM: rm, HDFS: fs, log: log, keepStaging: req.KeepStaging}, ycfg, nil
+	return &Deployment{RM: rm, HDFS: fs, log: log, keepStaging: req.KeepStaging, hdfsConfig: hcfg}, ycfg, nil
 }
 
 func checkRequest(req *Request) error {
@@ -403,6 +408,7 @@ func (d *Deployment) deploy(ctx context.Context, req *Request, ycfg yarn.Config)
 		for _, tok := range toks {
 			creds.AddToken(tok.Service, tok)
 		}
+		d.tokens = toks
 	}
 	creds.AddSecret(launch.SecretAlias, d.Secret)
 

@@ -59,6 +59,8 @@ func (d *Deployment) Follow(ctx context.Context, out io.Writer) (yarn.Applicatio
 	defer tick.Stop()
 	leaseReport, stopLease := d.keepLease(ctx)
 	defer stopLease()
+	credsReport, credsNews, stopCreds := d.keepCredentials(ctx)
+	defer stopCreds()
 	for {
 		r, err := d.RM.ApplicationReport(ctx, d.ID)
 		if err != nil && ctx.Err() == nil {
@@ -66,6 +68,10 @@ func (d *Deployment) Follow(ctx context.Context, out io.Writer) (yarn.Applicatio
 		}
 		if err == nil {
 			leaseReport(r)
+			credsReport(r)
+			for _, s := range credsNews() {
+				p.line(s)
+			}
 			if r.State != lastState && !r.State.IsFinal() {
 				lastState = r.State
 				if r.State == yarn.ApplicationRunning {

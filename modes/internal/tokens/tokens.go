@@ -191,6 +191,21 @@ func (r *Renewer) Stats() Stats {
 	return r.stats
 }
 
+// Expired names the held tokens past their max date, dead with nothing
+// replacing them, each with the time it died.
+func (r *Renewer) Expired() []string {
+	now := r.cfg.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, h := range r.held {
+		if !now.Before(h.max) {
+			out = append(out, fmt.Sprintf("%s (died at %s)", h.name, fmtTime(h.max)))
+		}
+	}
+	return out
+}
+
 // Update replaces the tokens held with toks (fresh ones a client pushed),
 // which Run then watches instead.
 func (r *Renewer) Update(toks []hdfs.Token) error {

@@ -209,3 +209,20 @@ func TestNewChecks(t *testing.T) {
 		}
 	}
 }
+
+// TestExpired: only tokens past their max date are named, with it.
+func TestExpired(t *testing.T) {
+	now := time.Now()
+	clock := now
+	r, err := New(Config{Tokens: []hdfs.Token{fakeToken("rm", 4, now.Add(-time.Minute), 2*time.Minute)}, Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Expired(); len(got) != 0 {
+		t.Fatalf("Expired() = %q before the max date", got)
+	}
+	clock = now.Add(time.Minute)
+	if got := r.Expired(); len(got) != 1 || !strings.Contains(got[0], "HDFS_DELEGATION_TOKEN sequence number 4 of alice") || !strings.Contains(got[0], "died at") {
+		t.Fatalf("Expired() = %q at the max date", got)
+	}
+}

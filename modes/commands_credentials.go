@@ -1,0 +1,59 @@
+package modes
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spindle-yarn/spindle/modes/internal/deploy"
+)
+
+// credentialsArgs takes `credentials push [flags]` apart: push is the
+// only sub-command so far. It returns the command line parseCommand reads
+// (cmdCredentials and the flags).
+func credentialsArgs(prog string, args []string) ([]string, error) {
+	if len(args) < 2 || args[1] != "push" {
+		return nil, usagef("the credentials command is `%s credentials push -id APPID`: it pushes fresh HDFS delegation tokens to an application deployed without -ship-keytab", prog)
+	}
+	return append([]string{cmdCredentials}, args[2:]...), nil
+}
+
+// pushCredentials obtains fresh HDFS delegation tokens as the logged-in
+// user (or -proxy-user) and pushes them to -id's JobManager, which
+// switches itself and its TaskManagers to them: for an application
+// deployed without -ship-keytab whose client is not attached (-d, or an
+// attached client that ended). The tokens name the user as renewer and
+// nobody renews them after this command, so they live one renewal
+// interval (a day by default, printed): push again before then, e.g.
+// from cron.
+func (r *commandRun) pushCredentials(ctx context.Context) (int, error) {
+	defer r.close()
+	d, err := r.attachDeployment(ctx)
+	if err != nil {
+		return 1, err
+	}
+	defer d.Close()
+	rep, err := d.RM.ApplicationReport(ctx, d.ID)
+	if err != nil {
+		return 1, err
+	}
+	if rep.State.IsFinal() {
+		return 1, fmt.Errorf("%s has ended (%s, final status %s): there is no JobManager to push credentials to", rep.ID, rep.State, rep.FinalStatus)
+	}
+	jm, err := r.openJobManager(rep)
+	if err != nil {
+		return 1, err
+	}
+	defer jm.Close()
+	toks, expiry, err := d.FreshTokens(ctx)
+	if err != nil {
+		return 1, err
+	}
+	n, err := deploy.PushCredentials(ctx, jm.Client, toks)
+	if err != nil {
+		return 1, jm.explain(err, "pushing credentials to "+rep.ID.String())
+	}
+	fmt.Fprintf(r.p.Stdout, "pushed %d fresh HDFS delegation tokens to %s; they expire at %s unless pushed again before (in %s)\n",
+		n, rep.ID, expiry.UTC().Format(time.RFC3339), time.Until(expiry).Round(time.Second))
+	return 0, nil
+}
