@@ -46,7 +46,7 @@ func (m *JobManager) Handler() http.Handler {
 			// commands: its process died or its node went away. Waiting
 			// for the ResourceManager to report the container (a heartbeat
 			// or more) would let a restart deploy onto it again.
-			m.TaskManagerLost(r.PathValue("id"), "its connection to the JobManager broke (its process died or its node is unreachable)")
+			m.taskManagerGone(r.PathValue("id"), "its connection to the JobManager broke (its process died or its node is unreachable)", false)
 			return
 		}
 		if err != nil {

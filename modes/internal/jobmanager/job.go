@@ -16,6 +16,9 @@ type subtaskState struct {
 	tm       string
 	err      string
 	counters map[string]int64
+	// cancelAsked: the JobManager told its TaskManager to cancel it.
+	// byLoss: it failed with the loss of its TaskManager.
+	cancelAsked, byLoss bool
 }
 
 // job is one job's state; guarded by the JobManager's mu.
@@ -54,6 +57,10 @@ type job struct {
 	// grown is how many TaskManagers the session asked the pool for on
 	// this job's behalf (session mode).
 	grown int
+	// lost holds, for a region whose primary failure is the loss of a
+	// TaskManager, that loss (its text grows better once YARN reports why
+	// the container ended).
+	lost []*lostFailure
 }
 
 // RunOptions are a job's own settings in a session.
@@ -173,6 +180,8 @@ func (m *JobManager) RunWith(ctx context.Context, g *jobgraph.JobGraph, opts Run
 		}
 		if !again {
 			m.stopRegions(j, all)
+			m.awaitLostCauses(j, failed)
+			cause = j.primaryCause(failed, cause)
 			m.commitQuietly(j)
 			m.finishJob(j, StateFailed, cause, need)
 			return j.result(), &JobError{Result: j.result()}

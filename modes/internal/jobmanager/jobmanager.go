@@ -155,6 +155,10 @@ type taskManager struct {
 	// job, kept while idle.
 	identity  string
 	idleSince time.Time
+	// lostCause is why it was lost; ended says the cause is its
+	// container's end as YARN reported it, not only a broken connection.
+	lostCause string
+	ended     bool
 }
 
 // New returns a JobManager.
@@ -242,23 +246,42 @@ func (m *JobManager) Register(r control.RegisterRequest) error {
 }
 
 // TaskManagerLost records that a TaskManager's container ended; the
-// subtasks it ran fail with cause.
+// subtasks it ran fail with cause. A TaskManager already lost through its
+// broken connection gets its cause replaced by this one, which says why
+// its container ended (a job failing on it waits a little for it).
 func (m *JobManager) TaskManagerLost(id, cause string) {
+	m.taskManagerGone(id, cause, true)
+}
+
+// taskManagerGone records a TaskManager lost for cause; ended says the
+// cause is its container's end.
+func (m *JobManager) taskManagerGone(id, cause string, ended bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	tm, ok := m.tms[id]
 	if !ok {
 		// Lost before it registered: remember, so a late registration is refused.
-		m.tms[id] = &taskManager{id: id, lost: true}
+		m.tms[id] = &taskManager{id: id, lost: true, lostCause: cause, ended: ended}
 		return
 	}
+	m.loseLocked(tm, cause, ended)
+}
+
+// loseLocked records tm lost for cause and fails the subtasks it ran; mu
+// is held.
+func (m *JobManager) loseLocked(tm *taskManager, cause string, ended bool) {
 	if tm.lost {
+		if ended && !tm.ended && tm.lostCause != "" {
+			m.log.Warn("TaskManager lost earlier ended", "id", tm.id, "cause", cause)
+			tm.lostCause, tm.ended = cause, true
+			m.broadcast()
+		}
 		return
 	}
-	tm.lost = true
-	m.log.Warn("TaskManager lost", "id", id, "cause", cause)
+	tm.lost, tm.lostCause, tm.ended = true, cause, ended
+	m.log.Warn("TaskManager lost", "id", tm.id, "cause", cause)
 	if j := m.jobs[tm.job]; j != nil {
-		j.taskManagerLost(id, fmt.Sprintf("%s was lost: %s", m.cfg.DescribeTaskManager(id), cause))
+		j.taskManagerLost(tm.id)
 	}
 	m.broadcast()
 }

@@ -1,7 +1,12 @@
 package jobmanager
 
 import (
+	"context"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/spindle-yarn/spindle/jobgraph"
 	"github.com/spindle-yarn/spindle/modes/internal/control"
@@ -21,6 +26,14 @@ func (j *job) update(tm *taskManager, u control.TaskUpdate) {
 	if s == nil || s.tm != tm.id || isTerminal(s.state) {
 		return
 	}
+	if u.State == control.TaskCanceled && !s.cancelAsked && !tm.lost {
+		// Cancelled without the JobManager asking: its TaskManager is
+		// stopping (its process got SIGTERM: its container is being
+		// killed, by its NodeManager for exceeding its memory, say), which
+		// is its loss.
+		j.m.loseLocked(tm, "it cancelled its subtasks unasked: its process was told to stop (its container is being stopped)", false)
+		return
+	}
 	s.state = u.State
 	if u.Counters != nil {
 		s.counters = u.Counters
@@ -38,25 +51,89 @@ func (j *job) update(tm *taskManager, u control.TaskUpdate) {
 	}
 }
 
-// taskManagerLost fails the attempt if the TaskManager ran one of its
-// unfinished subtasks; mu is held.
-func (j *job) taskManagerLost(id, cause string) {
+// lostFailure is a region's failure by the loss of a TaskManager that ran
+// some of its unfinished subtasks. Its text is built when asked, from the
+// TaskManager's cause then known: its subtasks cancelled unasked or its
+// broken connection are seen first, the exit status of its container
+// (killed for exceeding its memory, say) a heartbeat or two later.
+type lostFailure struct {
+	tm      string
+	attempt int
+}
+
+// text says which subtasks the TaskManager ran when it was lost, in graph
+// order, and why it was lost; mu is held.
+func (l *lostFailure) text(j *job) string {
+	cause := "unknown cause"
+	if tm := j.m.tms[l.tm]; tm != nil && tm.lostCause != "" {
+		cause = tm.lostCause
+	}
+	var ran []jobgraph.Subtask
+	for st, s := range j.subtasks {
+		if s.tm == l.tm && s.byLoss {
+			ran = append(ran, st)
+		}
+	}
+	return fmt.Sprintf("%s (attempt %d): %s was lost: %s", subtaskList(j.g, ran), l.attempt, j.m.cfg.DescribeTaskManager(l.tm), cause)
+}
+
+// subtaskList names subtasks vertex by vertex in the graph's order:
+// `vertex "a" subtask 0/2` for one of a vertex, `vertex "a" subtasks 0, 1
+// of 2` for several.
+func subtaskList(g *jobgraph.JobGraph, sts []jobgraph.Subtask) string {
+	by := map[string][]int{}
+	for _, st := range sts {
+		by[st.Vertex] = append(by[st.Vertex], st.Index)
+	}
+	var parts []string
+	for _, v := range g.Vertices {
+		idx := by[v.ID]
+		switch len(idx) {
+		case 0:
+			continue
+		case 1:
+			parts = append(parts, fmt.Sprintf("vertex %q subtask %d/%d", v.ID, idx[0], v.Parallelism))
+			continue
+		}
+		slices.Sort(idx)
+		s := make([]string, len(idx))
+		for i, n := range idx {
+			s[i] = strconv.Itoa(n)
+		}
+		parts = append(parts, fmt.Sprintf("vertex %q subtasks %s of %d", v.ID, strings.Join(s, ", "), v.Parallelism))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// taskManagerLost fails the regions whose unfinished subtasks the
+// TaskManager ran; mu is held.
+func (j *job) taskManagerLost(id string) {
 	for i, t := range j.tms {
 		if t == id {
 			j.tms[i] = ""
 		}
 	}
+	// Every region it ran unfinished subtasks of fails; each names all the
+	// subtasks it ran, as the loss of one process ended them together.
+	ran := map[int][]jobgraph.Subtask{}
 	for st, s := range j.subtasks {
 		if s.tm == id && !isTerminal(s.state) {
-			s.state, s.err = control.TaskFailed, cause
 			r := j.regionOf[st]
-			c := fmt.Sprintf("vertex %q subtask %d (attempt %d): %s", st.Vertex, st.Index, j.attempts[r], cause)
-			if j.failure[r] == "" {
-				j.failure[r] = c
-			}
-			if j.primary[r] == "" {
-				j.primary[r] = c
-			}
+			ran[r] = append(ran[r], st)
+			s.state, s.byLoss = control.TaskFailed, true
+		}
+	}
+	for r, sts := range ran {
+		l := &lostFailure{tm: id, attempt: j.attempts[r]}
+		c := l.text(j)
+		for _, st := range sts {
+			j.subtasks[st].err = c
+		}
+		if j.failure[r] == "" {
+			j.failure[r] = c
+		}
+		if j.primary[r] == "" {
+			j.primary[r], j.lost[r] = c, l
 		}
 	}
 }
@@ -70,11 +147,42 @@ func (j *job) primaryCause(regions []int, cause string) string {
 		return cause
 	}
 	for _, r := range regions {
+		if l := j.lost[r]; l != nil {
+			return l.text(j)
+		}
 		if j.primary[r] != "" {
 			return j.primary[r]
 		}
 	}
 	return cause
+}
+
+// lostCauseWait bounds how long a failing job waits for YARN to say why
+// the container of a TaskManager whose loss failed it ended, once the
+// broken connection told the loss.
+const lostCauseWait = 10 * time.Second
+
+// awaitLostCauses waits, up to lostCauseWait, until every TaskManager
+// whose loss failed one of regions has its container's end known, so the
+// root cause says why it ended.
+func (m *JobManager) awaitLostCauses(j *job, regions []int) {
+	ctx, cancel := context.WithTimeout(context.Background(), lostCauseWait)
+	defer cancel()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for {
+		waiting := false
+		for _, r := range regions {
+			if l := j.lost[r]; l != nil {
+				if tm := m.tms[l.tm]; tm != nil && !tm.ended {
+					waiting = true
+				}
+			}
+		}
+		if !waiting || m.wait(ctx, 0) != nil {
+			return
+		}
+	}
 }
 
 func (j *job) aborted() bool {

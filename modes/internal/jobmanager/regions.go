@@ -69,6 +69,7 @@ func (m *JobManager) planRegions(j *job) error {
 	j.attempts = make([]int, len(j.regions))
 	j.failure = make([]string, len(j.regions))
 	j.primary = make([]string, len(j.regions))
+	j.lost = make([]*lostFailure, len(j.regions))
 	j.subtasks = map[jobgraph.Subtask]*subtaskState{}
 	return nil
 }
@@ -100,7 +101,7 @@ func (m *JobManager) start(ctx context.Context, j *job, regions []int) (outcome,
 	}
 	j.state = StateRunning
 	for _, r := range regions {
-		j.failure[r], j.primary[r] = "", ""
+		j.failure[r], j.primary[r], j.lost[r] = "", "", nil
 		m.deployRegion(j, r)
 	}
 	m.broadcast()
@@ -162,6 +163,9 @@ func (m *JobManager) acquire(ctx context.Context, j *job) error {
 				j.tms[i] = ""
 			}
 			for _, tm := range m.assignable(j) {
+				if m.wantedEarlier(j, tm) {
+					continue
+				}
 				tm.job, tm.identity = j.id, j.opts.Identity
 				j.tms[i] = tm.id
 				break
@@ -189,6 +193,26 @@ func (m *JobManager) acquire(ctx context.Context, j *job) error {
 			return err
 		}
 	}
+}
+
+// wantedEarlier reports whether tm could serve a session job that has
+// waited for TaskManagers since before j: that job gets it first. Jobs
+// queue in order; and only the first waiting job grows the session, so a
+// TaskManager it asked for, taken by a later job, would leave it waiting
+// for that job to end though the session had room. mu is held.
+func (m *JobManager) wantedEarlier(j *job, tm *taskManager) bool {
+	if m.cfg.Session == nil {
+		return false
+	}
+	for _, id := range m.waiting {
+		if id == j.id {
+			return false
+		}
+		if e := m.jobs[id]; e != nil && !e.done && slices.Contains(m.assignable(e), tm) {
+			return true
+		}
+	}
+	return false
 }
 
 // computeSplits runs the splitters of the source vertices in regions.
@@ -318,6 +342,7 @@ func (m *JobManager) stopRegions(j *job, regions []int) {
 		for _, st := range j.regions[r] {
 			if s := j.subtasks[st]; s != nil && !isTerminal(s.state) {
 				byTM[s.tm] = append(byTM[s.tm], control.SubtaskRef{Vertex: st.Vertex, Index: st.Index})
+				s.cancelAsked = true
 			}
 		}
 		for id, refs := range byTM {

@@ -147,3 +147,30 @@ func testLogger(t *testing.T) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, nil))
 }
+
+// Two jobs submitted one right after the other to a session with room
+// for both run at once: the TaskManager the session asked for on the
+// first job's behalf goes to the first job, never to the second, which
+// would leave the first waiting for the second to end (it asked for its
+// TaskManager already). Several rounds, since which job's wait wakes
+// first when the TaskManager registers is chance.
+func TestSessionQueueOrder(t *testing.T) {
+	for round := range 4 {
+		jm, _ := newSession(t, 1, jobmanager.SessionConfig{MinTaskManagers: 0, MaxTaskManagers: 4})
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		for i, id := range []string{"first", "second"} {
+			g := &jobgraph.JobGraph{ID: id, Vertices: []jobgraph.Vertex{{ID: "block", Operator: "test.block", Parallelism: 1}}}
+			wg.Add(1)
+			go func() { defer wg.Done(); jm.RunWith(ctx, g, jobmanager.RunOptions{Identity: "alice"}) }()
+			waitFor(t, func() bool { return len(jm.Jobs()) == i+1 })
+		}
+		waitFor(t, func() bool {
+			st := jm.Jobs()
+			return st[0].Subtasks.Running == 1 && st[1].Subtasks.Running == 1
+		})
+		cancel()
+		wg.Wait()
+		t.Logf("round %d: both jobs ran at once", round)
+	}
+}
