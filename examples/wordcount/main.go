@@ -30,7 +30,7 @@ import (
 func main() {
 	var input, output string
 	var failOnce, failAlways bool
-	var restarts, hogMemory int
+	var restarts, hogMemory, pauseMS int
 	var failProbability float64
 	var failSeed uint64
 	var failAttempts int
@@ -45,6 +45,7 @@ func main() {
 			fs.Float64Var(&failProbability, "fail-probability", 0, "testing: each tokenize and count subtask fails with this probability in each of the first -fail-attempts job attempts (0: off)")
 			fs.Uint64Var(&failSeed, "fail-seed", 0, "testing: seed of -fail-probability's draws, which repeat with it (0: drawn from the clock and printed)")
 			fs.IntVar(&failAttempts, "fail-attempts", 1, "testing: the job attempts, from the first, in which -fail-probability fails subtasks")
+			fs.IntVar(&pauseMS, "pause-ms", 0, "testing: the tokenizers pause this many ms after every 1000 lines they read, so that the job runs for a while")
 			fs.IntVar(&hogMemory, "hog-memory", 0, "testing: every attempt's tokenizer allocates and touches this many MiB, so that a smaller TaskManager container is killed for exceeding its memory (0: off)")
 		},
 		Main: func(ctx context.Context, env *modes.Env) error {
@@ -67,11 +68,16 @@ func main() {
 					g.Config[configFail] = "always"
 				}
 			}
-			if hogMemory > 0 {
+			if hogMemory > 0 || pauseMS > 0 {
 				if g.Config == nil {
 					g.Config = map[string]string{}
 				}
-				g.Config[configHogMemory] = strconv.Itoa(hogMemory)
+				if hogMemory > 0 {
+					g.Config[configHogMemory] = strconv.Itoa(hogMemory)
+				}
+				if pauseMS > 0 {
+					g.Config[configPause] = strconv.Itoa(pauseMS)
+				}
 			}
 			if failProbability > 0 {
 				if failSeed == 0 {

@@ -15,6 +15,9 @@ const configFail = wc.ConfigFail
 // configHogMemory is the job config key of -hog-memory.
 const configHogMemory = wc.ConfigHogMemory
 
+// configPause is the job config key of -pause-ms.
+const configPause = wc.ConfigPause
+
 // Graph is the wordcount job of input into output (wc.Graph).
 func Graph(input, output string, parallelism int) *jobgraph.JobGraph {
 	return wc.Graph(input, output, parallelism)

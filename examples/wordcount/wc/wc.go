@@ -62,6 +62,15 @@ const FailAfterLines = 1000
 // instead of taking the machine's memory.
 const ConfigHogMemory = "wordcount.hog-memory"
 
+// ConfigPause, set in the job's config to a number of milliseconds, makes
+// every tokenize subtask pause that long after every PauseEveryLines
+// lines it reads, so that a job of a small input runs for a while: for
+// the tests of what happens beside a running job.
+const ConfigPause = "wordcount.pause-ms"
+
+// PauseEveryLines is how often ConfigPause pauses.
+const PauseEveryLines = 1000
+
 // HogChunkMiB is what ConfigHogMemory allocates at a time, HogPace the
 // pause between two allocations (memory grows by HogChunkMiB/HogPace,
 // 320 MiB/s, so a NodeManager sampling every few seconds sees it over the
@@ -175,6 +184,14 @@ func tokenize(ctx context.Context, t *operator.Task) error {
 	if err != nil {
 		return err
 	}
+	var pause time.Duration
+	if v := t.Config[ConfigPause]; v != "" {
+		ms, err := strconv.Atoi(v)
+		if err != nil || ms < 0 {
+			return fmt.Errorf("wordcount: config %s is %q: want a number of milliseconds", ConfigPause, v)
+		}
+		pause = time.Duration(ms) * time.Millisecond
+	}
 	var tk corpus.Tokenizer
 	c := newCombiner()
 	var lines, words int64
@@ -191,6 +208,13 @@ func tokenize(ctx context.Context, t *operator.Task) error {
 			return randomFailureMidway(ctx, t, c, lines)
 		}
 		lines++
+		if pause > 0 && lines%PauseEveryLines == 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(pause):
+			}
+		}
 		tk.Words(r.Value, add)
 		if len(c.words) >= MaxCombined {
 			return c.emit(ctx, t)

@@ -328,3 +328,35 @@ func TestTokenizeHogMemory(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenizePause: with wordcount.pause-ms tokenize pauses after every
+// PauseEveryLines lines and still counts right; a cancelled pause ends
+// the subtask; a value that is no count of milliseconds is refused.
+func TestTokenizePause(t *testing.T) {
+	lines := lineRecords(strings.Repeat("a b\n", 3*PauseEveryLines))
+	var out collector
+	info := operator.Info{Config: map[string]string{ConfigPause: "30"}}
+	began := time.Now()
+	if _, err := run(t, tokenize, info, []operator.Input{&sliceInput{lines}}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(began); took < 90*time.Millisecond {
+		t.Errorf("3 pauses of 30 ms took %s", took)
+	}
+	if got := sums(t, out.records); got["a"] != 3*PauseEveryLines {
+		t.Errorf("a=%d", got["a"])
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	task := operator.NewTask(operator.Info{Config: map[string]string{ConfigPause: "60000"}},
+		operator.Hooks{Inputs: []operator.Input{&sliceInput{lineRecords(strings.Repeat("a\n", PauseEveryLines))}}, Outputs: []operator.Output{&collector{}}})
+	if err := tokenize(ctx, task); err != context.Canceled {
+		t.Errorf("a cancelled pause: %v", err)
+	}
+
+	info.Config[ConfigPause] = "soon"
+	if _, err := run(t, tokenize, info, nil, &collector{}); err == nil || !strings.Contains(err.Error(), "want a number of milliseconds") {
+		t.Errorf("%s=soon: %v", ConfigPause, err)
+	}
+}
