@@ -4,7 +4,7 @@ GO ?= go
 GOFLAGS_TEST ?= -race -count=1
 TESTBED := integration/testbed
 
-.PHONY: all build test unit integration fuzz generate testbed testbed-build demo vet clean bench
+.PHONY: all build test unit integration fuzz generate testbed testbed-build demo vet clean bench soak
 
 all: build
 
@@ -48,6 +48,13 @@ integration: testbed-build
 # SPINDLE_TESTBED_DIR=<dir> uses a plain test bed already running there.
 bench: testbed-build
 	integration/run-bench.sh
+
+# The soak (issue: nothing lost, nothing left behind): 200 Application-mode
+# deployments one after another, 20 at once, 200 jobs through one session,
+# all from one process, whose goroutines and open files are counted before
+# and after. Not part of make test (10 minutes or more); SOAK_N=20 is quick.
+soak: testbed-build
+	SPINDLE_SOAK=1 SPINDLE_TESTBED_MODE=plain $(GO) test -tags integration -count=1 -v -timeout 2h -run '^TestSoak$$' ./integration/
 
 # Starts a plain test bed, shows the cluster, runs examples/dshell on it.
 demo: testbed-build

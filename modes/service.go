@@ -7,10 +7,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/spindle-yarn/spindle/hdfs"
+	"github.com/spindle-yarn/spindle/jobgraph"
+	"github.com/spindle-yarn/spindle/modes/internal/control"
 	"github.com/spindle-yarn/spindle/modes/internal/deploy"
+	"github.com/spindle-yarn/spindle/modes/internal/jobmanager"
 	"github.com/spindle-yarn/spindle/modes/internal/launch"
+	"github.com/spindle-yarn/spindle/modes/internal/secure"
 	"github.com/spindle-yarn/spindle/yarn"
 )
 
@@ -147,3 +156,105 @@ func (d *Deployment) Close() error { return d.d.Close() }
 
 // String names the application; it holds no secret.
 func (d *Deployment) String() string { return "deployment " + d.ID.String() }
+
+// JobOptions are a session job's own settings (Deployment.Submit).
+type JobOptions struct {
+	// Identity, ProxyUser and User say whom the job acts for, as in
+	// DeployRequest: its HDFS delegation tokens are obtained for that
+	// user and handed to its tasks alone. All empty: the session's user,
+	// with the session's own tokens.
+	Identity        *yarn.Identity
+	User, ProxyUser string
+	// Binary is the program whose operators the graph uses; empty means
+	// the session's own. Another is shipped with the job (staged by
+	// content in the user's HDFS cache) and run by the job's
+	// TaskManagers.
+	Binary string
+	// Progress, when set, receives the job's progress lines.
+	Progress io.Writer
+}
+
+// Submit runs the job graph g in the session d started (TargetSession)
+// and returns its result when it ends; a job that fails or is cancelled
+// returns a *JobError with the result. When ctx ends first the job is
+// cancelled.
+func (d *Deployment) Submit(ctx context.Context, g *jobgraph.JobGraph, opts JobOptions) (*Result, error) {
+	if d.d.Spec == nil || d.d.Spec.Mode != TargetSession {
+		return nil, fmt.Errorf("modes: %s is not a session this process started", d.ID)
+	}
+	if err := g.Validate(operatorsOf(g), nil); err != nil {
+		return nil, err
+	}
+	b, err := jobgraph.Encode(g)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := d.waitRegistered(ctx)
+	if err != nil {
+		return nil, err
+	}
+	_, tlsConf, err := secure.TLSConfigs(d.d.Secret)
+	if err != nil {
+		return nil, err
+	}
+	cc := control.NewClient(net.JoinHostPort(rep.Host, strconv.Itoa(int(rep.RPCPort))), tlsConf)
+	defer cc.Close()
+	req := deploy.Request{Identity: opts.Identity, User: opts.User, ProxyUser: opts.ProxyUser}
+	sub := jobmanager.SubmitRequest{Graph: b, Identity: cmp.Or(opts.ProxyUser, opts.User)}
+	if opts.Identity != nil {
+		sub.Identity = cmp.Or(opts.ProxyUser, hdfs.ShortName(opts.Identity.Principal()))
+		if sub.Credentials, err = jobCredentials(ctx, req); err != nil {
+			return nil, err
+		}
+	}
+	var bin binaryInfo
+	if opts.Binary != "" {
+		if bin, err = hashBinary(opts.Binary); err != nil {
+			return nil, fmt.Errorf("modes: JobOptions.Binary: %w", err)
+		}
+		sub.BinarySHA256 = bin.sha256
+	}
+	var resp jobmanager.SubmitResponse
+	err = cc.Do(ctx, http.MethodPost, "/v1/jobs", sub, &resp)
+	if ce := (*control.Error)(nil); errors.As(err, &ce) && ce.Status == http.StatusConflict && opts.Binary != "" {
+		if sub.Binary, _, err = shipBinary(ctx, req, bin, d.ID); err != nil {
+			return nil, err
+		}
+		err = cc.Do(ctx, http.MethodPost, "/v1/jobs", sub, &resp)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("submitting to session %s: %w", d.ID, err)
+	}
+	return followSessionJob(ctx, cc, resp.ID, cmp.Or[io.Writer](opts.Progress, io.Discard))
+}
+
+// waitRegistered waits until the session's JobManager has registered.
+func (d *Deployment) waitRegistered(ctx context.Context) (yarn.ApplicationReport, error) {
+	for {
+		r, err := d.d.RM.ApplicationReport(ctx, d.ID)
+		if err != nil {
+			return r, err
+		}
+		if r.State == yarn.ApplicationRunning && r.RPCPort > 0 {
+			return r, nil
+		}
+		if r.State.IsFinal() {
+			return r, fmt.Errorf("session %s ended (%s): %s", d.ID, r.State, strings.TrimSpace(r.Diagnostics))
+		}
+		select {
+		case <-ctx.Done():
+			return r, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// operatorsOf are the operator names g uses: the session's (or the
+// shipped) binary has them, not necessarily this process.
+func operatorsOf(g *jobgraph.JobGraph) map[string]bool {
+	names := map[string]bool{}
+	for _, v := range g.Vertices {
+		names[v.Operator] = true
+	}
+	return names
+}

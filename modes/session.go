@@ -510,7 +510,13 @@ func (c *client) sessionSubmit(ctx context.Context, g *jobgraph.JobGraph) (*Resu
 // jobCredentials are the HDFS delegation tokens of the submitting user,
 // for the job alone.
 func (c *client) jobCredentials(ctx context.Context) ([]byte, error) {
-	_, hcfg, err := deploy.ClientConfigs(c.req)
+	return jobCredentials(ctx, c.req)
+}
+
+// jobCredentials are the HDFS delegation tokens of req's user (its proxy
+// user, if any), for one session job alone.
+func jobCredentials(ctx context.Context, req deploy.Request) ([]byte, error) {
+	_, hcfg, err := deploy.ClientConfigs(req)
 	if err != nil {
 		return nil, err
 	}

@@ -31,17 +31,7 @@ var selfBinary = sync.OnceValues(func() (binaryInfo, error) {
 	if err != nil {
 		return binaryInfo{}, err
 	}
-	f, err := os.Open(exe)
-	if err != nil {
-		return binaryInfo{}, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return binaryInfo{}, err
-	}
-	return binaryInfo{path: exe, sha256: hex.EncodeToString(h.Sum(nil)), size: n}, nil
+	return hashBinary(exe)
 })
 
 type binaryInfo struct {
@@ -72,7 +62,27 @@ func (c *client) shipBinary(ctx context.Context, session yarn.ApplicationID) (*c
 	if err != nil {
 		return nil, "", fmt.Errorf("reading this program's binary to ship it: %w", err)
 	}
-	ycfg, hcfg, err := deploy.ClientConfigs(c.req)
+	return shipBinary(ctx, c.req, self, session)
+}
+
+// hashBinary is the path, hex SHA-256 and size of the binary at path.
+func hashBinary(path string) (binaryInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return binaryInfo{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return binaryInfo{}, err
+	}
+	return binaryInfo{path: path, sha256: hex.EncodeToString(h.Sum(nil)), size: n}, nil
+}
+
+// shipBinary stages the binary self as req's user for a job of session.
+func shipBinary(ctx context.Context, req deploy.Request, self binaryInfo, session yarn.ApplicationID) (*control.BinaryRef, string, error) {
+	ycfg, hcfg, err := deploy.ClientConfigs(req)
 	if err != nil {
 		return nil, "", err
 	}
