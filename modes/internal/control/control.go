@@ -17,6 +17,7 @@
 //	POST /v1/splits                          SplitRequest → SplitResponse
 //	GET  /v1/jobs                            → []JobStatus
 //	POST /v1/jobs/{id}/cancel
+//	POST /v1/credentials                     CredentialsUpdate → tokens.PushAnswer (a client's fresh tokens)
 package control
 
 import (

@@ -43,6 +43,10 @@ const pollInterval = 250 * time.Millisecond
 // state and status and the diagnostics, where the JobManager puts the
 // job's result or the root cause of its failure, removes the staging
 // directory (unless Request.KeepStaging) and returns the final report.
+// While it runs, the JobManager of a deployment this client made gets its
+// heartbeats (lease.go) and, on a Kerberos cluster without a shipped
+// keytab, fresh HDFS delegation tokens before the current ones die
+// (push.go), each push printed.
 //
 // When ctx ends first (Ctrl-C, a timeout), Follow kills the application,
 // waits for it to end, removes the staging directory and returns an error
