@@ -88,6 +88,11 @@ type Options struct {
 	// Hadoop's own MapReduce jobs can run on the bed (the wordcount
 	// benchmark's reference). Ready.MapReduce says it does.
 	MapReduce bool
+	// MemoryCheck makes the NodeManagers kill a container whose process
+	// tree uses more physical memory than the container asked for (exit
+	// status -104, yarn.nodemanager.pmem-check-enabled), checked every
+	// second. Off on other beds. Ready.MemoryCheck says it is on.
+	MemoryCheck bool
 }
 
 // Ready is the test bed's ready.json: where everything listens.
@@ -118,6 +123,8 @@ type Ready struct {
 	Profiles *Profiles `json:"profiles"`
 	// MapReduce is set on a bed started with Options.MapReduce.
 	MapReduce bool `json:"mapreduce"`
+	// MemoryCheck is set on a bed started with Options.MemoryCheck.
+	MemoryCheck bool `json:"memory_check"`
 }
 
 // Profiles describes the profiles bed (Options.Profiles).
@@ -257,6 +264,9 @@ func Start(ctx context.Context, opts Options) (*TestBed, error) {
 	}
 	if opts.MapReduce {
 		args = append(args, "--mapreduce")
+	}
+	if opts.MemoryCheck {
+		args = append(args, "--memory-check")
 	}
 	if opts.AMRMTokenRollInterval > 0 {
 		args = append(args, "--amrm-token-rolling-interval-secs", fmt.Sprint(int64(opts.AMRMTokenRollInterval.Seconds())))

@@ -272,7 +272,25 @@ public final class TestBed {
     conf.setInt(YarnConfiguration.RM_AM_MAX_ATTEMPTS, 4);
     conf.setBoolean(YarnConfiguration.LOG_AGGREGATION_ENABLED, false);
     conf.setInt(YarnConfiguration.DEBUG_NM_DELETE_DELAY_SEC, 600);
-    conf.setBoolean(YarnConfiguration.NM_PMEM_CHECK_ENABLED, false);
+    conf.setBoolean(YarnConfiguration.NM_PMEM_CHECK_ENABLED, opts.memoryCheck);
+    if (opts.memoryCheck) {
+      // Containers whose process tree outgrows their memory are killed
+      // (exit status -104), sampled every second rather than every 3 s so
+      // the tests of it are quick. Opt-in: on other beds the JVMs the
+      // tests start may use more than their containers ask for.
+      // MiniYARNCluster turns the monitor off unless told the test controls
+      // it; the process tree is read from /proc.
+      conf.setBoolean(YarnConfiguration.YARN_MINICLUSTER_CONTROL_RESOURCE_MONITORING, true);
+      conf.set(YarnConfiguration.NM_CONTAINER_MON_RESOURCE_CALCULATOR,
+          "org.apache.hadoop.yarn.util.LinuxResourceCalculatorPlugin");
+      conf.set(YarnConfiguration.NM_CONTAINER_MON_PROCESS_TREE,
+          "org.apache.hadoop.yarn.util.ProcfsBasedProcessTree");
+      conf.setLong(YarnConfiguration.NM_CONTAINER_MON_INTERVAL_MS, 1000);
+      // Without cgroups nothing else enforces memory, yet the monitor leaves
+      // it to cgroups while yarn.nodemanager.resource.memory.enforced is
+      // true (its default).
+      conf.setBoolean(YarnConfiguration.NM_MEMORY_RESOURCE_ENFORCED, false);
+    }
     conf.setBoolean(YarnConfiguration.NM_VMEM_CHECK_ENABLED, false);
     // A stopped NodeManager is declared LOST within seconds, not minutes.
     conf.setLong(YarnConfiguration.RM_NM_EXPIRY_INTERVAL_MS, 10_000);
@@ -628,6 +646,7 @@ public final class TestBed {
     }
     j.append("  \"ha\": ").append(opts.ha).append(",\n");
     j.append("  \"mapreduce\": ").append(opts.mapreduce).append(",\n");
+    j.append("  \"memory_check\": ").append(opts.memoryCheck).append(",\n");
     if (opts.profiles) {
       j.append("  \"profiles\": ").append(ProfilesBed.readyJson(opts.nodeManagers)).append(",\n");
     }
@@ -1116,6 +1135,8 @@ public final class TestBed {
     boolean profiles;
     /** The NodeManagers run MapReduce's shuffle service (mapreduce_shuffle). */
     boolean mapreduce;
+    /** The NodeManagers kill containers exceeding their physical memory. */
+    boolean memoryCheck;
 
     static Options parse(String[] args) throws IOException {
       Options o = new Options();
@@ -1136,6 +1157,7 @@ public final class TestBed {
             o.amrmRollingSecs = Long.parseLong(need(a, v)); i++; break;
           case "--profiles": o.profiles = true; break;
           case "--mapreduce": o.mapreduce = true; break;
+          case "--memory-check": o.memoryCheck = true; break;
           default: throw new IllegalArgumentException("unknown argument " + a + "\n" + USAGE);
         }
       }
@@ -1166,7 +1188,7 @@ public final class TestBed {
     static final String USAGE = "usage: TestBed --dir DIR [--kerberos] [--ha]"
         + " [--rpc-protection authentication|integrity|privacy[,...]] [--nodemanagers N]"
         + " [--token-renew-interval-ms MS] [--token-max-lifetime-ms MS] [--ticket-lifetime-ms MS]"
-        + " [--amrm-token-rolling-interval-secs S] [--profiles] [--mapreduce]"
+        + " [--amrm-token-rolling-interval-secs S] [--profiles] [--mapreduce] [--memory-check]"
         + " [--exit-on-stdin-eof]";
   }
 }
