@@ -1,0 +1,158 @@
+//go:build integration
+
+package integration
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jcmturner/gokrb5/v8/keytab"
+
+	"github.com/spindle-yarn/spindle/integration/testbed"
+	"github.com/spindle-yarn/spindle/yarn"
+)
+
+// TestSecretsNowhere (Kerberos bed): an Application-mode job deployed
+// with its keytab shipped and the client's calls logged (-v) leaks no
+// secret: the deployment secret, the password of every token in its
+// containers' credentials (HDFS delegation tokens, the AMRMToken) and the
+// keys of the shipped keytab appear, raw, in hex or in base64, in none of
+// the client's output, the containers' logs, launch scripts and other
+// files, the application's diagnostics, or the JobManager's tracking
+// pages and metrics read while the job ran. The credentials files
+// themselves, and the keytab the JobManager's container localized, are
+// where they belong and not scanned; the keytab must be in the
+// JobManager's container only.
+func TestSecretsNowhere(t *testing.T) {
+	tb := testbed.RequireKerberos(t)
+	k := tb.Ready.Kerberos
+	kt, err := keytab.Load(k.Users["alice"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var secrets [][]byte
+	for _, e := range kt.Entries {
+		secrets = append(secrets, e.Key.KeyValue)
+	}
+	if len(secrets) == 0 {
+		t.Fatal("alice's keytab holds no keys")
+	}
+
+	p := startRuntimeProbe(t, tb, "-t", "yarn-application", "-ship-keytab", "-v", "-records", "300000", "-delay-ms", "30", "-parallelism", "2")
+	appID := recv(t, p, p.appID, "application id")
+	url := recv(t, p, p.tracking, "tracking URL")
+	waitAllRunning(t, url)
+	var pages []string
+	for _, path := range []string{"", "api/status", "metrics"} {
+		resp, err := http.Get(strings.TrimSuffix(url, "/") + "/" + path)
+		if err != nil {
+			t.Fatalf("tracking page /%s: %v", path, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || len(b) == 0 {
+			t.Fatalf("tracking page /%s: %d, %d bytes", path, resp.StatusCode, len(b))
+		}
+		pages = append(pages, string(b))
+	}
+	out := p.wait(t)
+	if p.code != 0 {
+		t.Fatalf("exit %d, want 0", p.code)
+	}
+
+	// The credentials: the secret and every token password.
+	var files []string
+	tokens := 0
+	keytabIn := map[string]bool{}
+	err = filepath.Walk(filepath.Join(tb.Dir, "work"), func(path string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() || !strings.Contains(path, appID) {
+			return nil
+		}
+		if strings.HasSuffix(path, ".tokens") {
+			creds, err := yarn.ReadCredentialsFile(path)
+			if err != nil {
+				t.Errorf("%s: %v", path, err)
+				return nil
+			}
+			if s, ok := creds.Secret("spindle.deployment.secret"); ok {
+				secrets = append(secrets, s)
+			}
+			for _, tok := range creds.Tokens() {
+				secrets = append(secrets, tok.Password)
+				tokens++
+			}
+			return nil
+		}
+		if strings.HasSuffix(path, "spindle-am.keytab") {
+			keytabIn[containerIDPattern.FindString(path)] = true
+			return nil
+		}
+		if !strings.HasSuffix(path, ".crc") && !strings.HasSuffix(path, "/program") {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tokens < 2 {
+		t.Fatalf("found %d tokens in the application's credentials files", tokens)
+	}
+	for c := range keytabIn {
+		if !strings.HasSuffix(c, "_000001") {
+			t.Errorf("the shipped keytab reached container %s, not the JobManager's alone", c)
+		}
+	}
+	if len(keytabIn) == 0 {
+		t.Error("the shipped keytab was localized in no container")
+	}
+
+	var forms []string
+	for _, s := range secrets {
+		if len(s) < 8 {
+			continue
+		}
+		forms = append(forms, string(s), hex.EncodeToString(s), base64.StdEncoding.EncodeToString(s),
+			base64.RawStdEncoding.EncodeToString(s), base64.URLEncoding.EncodeToString(s), base64.RawURLEncoding.EncodeToString(s))
+	}
+	scan := func(what, text string) {
+		for _, f := range forms {
+			if strings.Contains(text, f) {
+				t.Errorf("a secret appears in %s", what)
+				return
+			}
+		}
+	}
+	scanned := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		scanned++
+		scan(f, string(b))
+	}
+	if scanned < 4 {
+		t.Errorf("scanned only %d files of the application", scanned)
+	}
+	scan("the client's output (-v)", out)
+	for i, pg := range pages {
+		scan(fmt.Sprintf("tracking page %d", i), pg)
+	}
+	id, _ := yarn.ParseApplicationID(appID)
+	rep, err := rmClient(t, tb, "alice", "").ApplicationReport(testContext(t, time.Minute), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scan("the application's diagnostics", rep.Diagnostics)
+	t.Logf("scanned %d files, %d bytes of client output and %d tracking pages of %s for %d secrets (%d token passwords, the deployment secret, %d keytab keys)",
+		scanned, len(out), len(pages), appID, len(secrets), tokens, len(kt.Entries))
+}
