@@ -82,7 +82,7 @@ func runClient(ctx context.Context, p Program, args []string) int {
 		TaskManager: launch.TaskManagerSpec{MemoryMB: rf.TaskManagerMemoryMB, VCores: int32(rf.TaskManagerVCores),
 			Slots: rf.Slots, NodeLabel: rf.NodeLabel},
 		Parallelism: rf.Parallelism, Ship: rf.Ship, Config: rf.Config, KeepStaging: rf.KeepStaging,
-		Identity: id, User: user, ProxyUser: rf.ProxyUser, Logger: log, ACLs: rf.ACLs(),
+		Identity: id, User: user, ProxyUser: rf.ProxyUser, Logger: log, ACLs: rf.ACLs(), RMToken: rf.RMToken, AccessFS: rf.AccessFS,
 	}
 	if rf.ShipKeytab {
 		req.ShipKeytab, req.ShipPrincipal = rf.Keytab, rf.Principal

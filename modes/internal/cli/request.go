@@ -29,6 +29,8 @@ func (f *RunFlags) Request(args []string) deploy.Request {
 		KeepStaging: f.KeepStaging,
 		ProxyUser:   f.ProxyUser,
 		ACLs:        f.ACLs(),
+		RMToken:     f.RMToken,
+		AccessFS:    f.AccessFS,
 		Progress:    StagingProgress(os.Stderr),
 	}
 	if len(f.Config) > 0 {

@@ -61,6 +61,13 @@ type RunFlags struct {
 	// ShipKeytab ships -keytab to the JobManager, which obtains fresh
 	// delegation tokens with it for a long-running application.
 	ShipKeytab bool
+	// RMToken adds a ResourceManager delegation token to the
+	// application's credentials (for jobs that submit applications).
+	RMToken bool
+	// AccessFS are other HDFS file systems (hdfs://host:port, or a
+	// nameservice the configuration defines) whose delegation tokens the
+	// application gets too, as Flink's security.kerberos.access.hadoopFileSystems.
+	AccessFS []string
 	// ProxyUser is the user the application runs as, impersonated by the
 	// logged-in one.
 	ProxyUser string
@@ -114,6 +121,19 @@ func NewRunFlags(fs *flag.FlagSet) *RunFlags {
 	fs.StringVar(&f.Principal, "principal", "", "Kerberos principal of -keytab")
 	fs.BoolVar(&f.ShipKeytab, "ship-keytab", false, "ship -keytab to the JobManager (only), which then obtains fresh HDFS delegation tokens before they expire: for applications running longer than the tokens' lifetime")
 	fs.StringVar(&f.ProxyUser, "proxy-user", "", "run the application as this user, impersonated by the logged-in one")
+	fs.BoolVar(&f.RMToken, "rm-token", false, "give the application a ResourceManager delegation token too (Kerberos), for jobs that submit applications")
+	fs.Func("access-fs", "another HDFS the application's jobs read or write, hdfs://host:port or hdfs://NAMESERVICE (repeatable, or comma-separated): its delegation tokens join the application's (Kerberos)", func(s string) error {
+		for _, u := range strings.Split(s, ",") {
+			if u = strings.TrimSpace(u); u == "" {
+				continue
+			}
+			if !strings.HasPrefix(u, "hdfs://") || len(u) == len("hdfs://") || strings.Contains(strings.TrimPrefix(u, "hdfs://"), "/") {
+				return fmt.Errorf("%q is not a file system: write hdfs://host:port or hdfs://NAMESERVICE, without a path", u)
+			}
+			f.AccessFS = append(f.AccessFS, u)
+		}
+		return nil
+	})
 	fs.StringVar(&f.ViewACL, "view-acl", "", `users and groups who may see the application and its jobs, as "alice,bob analysts" (users, a space, groups; "*" is everyone); default: its owner and YARN's admins`)
 	fs.StringVar(&f.ModifyACL, "modify-acl", "", `users and groups who may also kill the application through YARN, as "alice,bob analysts"; the users listed (not the groups: the JobManager cannot see the cluster's group mapping) may also submit, cancel and stop through the JobManager; default: its owner and YARN's admins`)
 	fs.Func("D", "configuration override key=value (repeatable)", func(s string) error {

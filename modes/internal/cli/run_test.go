@@ -99,6 +99,8 @@ func TestRunFlagsErrors(t *testing.T) {
 		{name: "long tag", args: []string{"-t", "yarn-per-job", "-tags", strings.Repeat("x", 101)}, validateErr: "-tags: "},
 		{name: "acl with two spaces", args: []string{"-t", "yarn-per-job", "-modify-acl", "alice bob ops"}, validateErr: `-modify-acl "alice bob ops" has more than one space`},
 		{name: "acl on two lines", args: []string{"-t", "yarn-per-job", "-view-acl", "alice\nbob"}, validateErr: `-view-acl "alice\nbob": an ACL is users, a space, then groups`},
+		{name: "access-fs with a path", args: []string{"-access-fs", "hdfs://nn:8020/data"}, parseErr: `is not a file system: write hdfs://host:port or hdfs://NAMESERVICE, without a path`},
+		{name: "access-fs not hdfs", args: []string{"-access-fs", "s3a://bucket"}, parseErr: `is not a file system`},
 		{name: "too many tags", args: []string{"-t", "yarn-per-job", "-tags", "a,b,c,d,e,f,g,h,i,j,k"}, validateErr: "-tags: 11 tags, YARN allows 10"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -118,6 +118,12 @@ type Request struct {
 	// when the client is killed. Zero: the application outlives its
 	// client (detached deployments).
 	ClientLease time.Duration
+	// RMToken adds a ResourceManager delegation token (renewer: the RM)
+	// to the application's credentials; AccessFS the delegation tokens of
+	// other HDFS file systems (hdfs://host:port, or hdfs://NAMESERVICE of
+	// the configuration). Kerberos clusters only.
+	RMToken  bool
+	AccessFS []string
 	// OnStaging, when set, is called with the application's id before
 	// anything is staged: from then until Deploy returns, a client that
 	// dies leaves a staging directory (and perhaps a submitted
@@ -409,6 +415,11 @@ func (d *Deployment) deploy(ctx context.Context, req *Request, ycfg yarn.Config)
 			creds.AddToken(tok.Service, tok)
 		}
 		d.tokens = toks
+		if err := d.extraTokens(ctx, req, ycfg, creds); err != nil {
+			return fmt.Errorf("deploy %s: %w", id, err)
+		}
+	} else if req.RMToken || len(req.AccessFS) > 0 {
+		return fmt.Errorf("deploy %s: -rm-token and -access-fs ask for delegation tokens, which a cluster without Kerberos does not issue; leave them out", id)
 	}
 	creds.AddSecret(launch.SecretAlias, d.Secret)
 
