@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -53,12 +54,17 @@ func shortTokenBed(ctx context.Context, t *testing.T) (*testbed.TestBed, string)
 // renewing every 20 s and die after 40 s, a job that reads and writes
 // HDFS every second (through new NameNode connections after each pause)
 // for 2.5 times the tokens' max lifetime, deployed without -ship-keytab,
-// twice at once:
+// three times at once:
 //
 //   - attached: its client, logged in with a keytab, obtains fresh tokens
 //     at 0.75 of the current ones' lifetime and pushes them to the
 //     JobManager, which switches itself and the TaskManager to them; the
-//     job finishes, and the JobManager never warned of an expiry;
+//     job finishes, and the JobManager never warned of an expiry; pushes
+//     come every 30 s and the tokens need renewing every 20 s, so the
+//     client renewed the tokens it pushed;
+//   - attached, deployed by the bed's service principal for bob
+//     (-proxy-user): the same with bob's tokens, obtained and renewed
+//     through impersonation;
 //   - detached: `tokenprobe credentials push -id APPID` run every 10 s
 //     keeps it alive, alternately with this machine's record of the
 //     application (the deployment secret) and from an empty SPINDLE_HOME
@@ -66,7 +72,7 @@ func shortTokenBed(ctx context.Context, t *testing.T) (*testbed.TestBed, string)
 //
 // The run without a keytab and without pushes is TestTokenRenewal's. Runs
 // once, in the Kerberos run of the suite; costs a bed start (~20 s,
-// ~1.5 GB) plus ~2 minutes.
+// ~1.5 GB) plus ~2.5 minutes.
 func TestTokenPush(t *testing.T) {
 	if testbed.Get(t).Mode() != testbed.ModeKerberos {
 		t.Skip("runs once, in the Kerberos run of the suite, on a Kerberos bed of its own with short token lifetimes")
@@ -86,7 +92,10 @@ func TestTokenPush(t *testing.T) {
 	}
 	runArgs := func(write string, extra ...string) []string {
 		args := []string{"run", "-t", "yarn-application", "-path", input, "-write", write, "-duration", duration.String(), "-parallelism", "1"}
-		return append(append(args, login...), extra...)
+		if !slices.Contains(extra, "-proxy-user") {
+			args = append(args, login...)
+		}
+		return append(args, extra...)
 	}
 	appIDOf := func(out string) string {
 		if m := regexp.MustCompile(`submitted (application_\d+_\d+)`).FindStringSubmatch(out); m != nil {
@@ -125,6 +134,19 @@ func TestTokenPush(t *testing.T) {
 		cmd := command(home, runArgs("/user/alice/tokenpush-attached")...)
 		b, _ := cmd.CombinedOutput()
 		attachedOut, attachedCode, attachedTook = string(b), cmd.ProcessState.ExitCode(), time.Since(start)
+	}()
+
+	// Attached, by the bed's service principal for bob (-proxy-user): the
+	// pushed tokens are bob's, obtained and renewed through impersonation.
+	var proxyOut string
+	var proxyCode int
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		svc := []string{"-keytab", filepath.Join(filepath.Dir(k.KRB5Conf), "hadoop.keytab"), "-principal", k.ServicePrincipal, "-proxy-user", "bob"}
+		cmd := command(t.TempDir(), runArgs("/user/bob/tokenpush-proxy", svc...)...)
+		b, _ := cmd.CombinedOutput()
+		proxyOut, proxyCode = string(b), cmd.ProcessState.ExitCode()
 	}()
 
 	// Detached: `credentials push` every 10 s.
@@ -210,6 +232,15 @@ push:
 	}
 	if strings.Contains(attachedOut, "failed (will retry)") {
 		t.Errorf("a push of the attached client failed:\n%s", attachedOut)
+	}
+
+	// For bob, through the service principal.
+	proxyID := appIDOf(proxyOut)
+	proxyPushes := lines(proxyOut, "fresh HDFS delegation tokens to the JobManager (")
+	t.Logf("attached for bob (-proxy-user) %s: exit %d; %d pushes", proxyID, proxyCode, len(proxyPushes))
+	if proxyCode != 0 || len(proxyPushes) < 2 || !strings.Contains(proxyPushes[0], "of bob") {
+		t.Errorf("the proxy-user job: exit %d, %d pushes (want 0 and at least 2 of bob's tokens):\n%s\n%s", proxyCode, len(proxyPushes), proxyOut,
+			logs(proxyID, "jobmanager.err")+logs(proxyID, "taskmanager.stderr"))
 	}
 
 	// Detached.
