@@ -75,6 +75,11 @@ type DeployRequest struct {
 	ProxyUser string
 	// ACLs grant other users VIEW_APP and MODIFY_APP access.
 	ACLs map[yarn.ApplicationAccessType]string
+	// RMToken and AccessFS add a ResourceManager delegation token and
+	// other HDFS file systems' tokens to the application's credentials
+	// (-rm-token, -access-fs).
+	RMToken  bool
+	AccessFS []string
 	// ClientLease, when positive, ends the application once this process
 	// has not followed it (Wait) for that long: a crashed service takes
 	// its deployments with it. Zero: they outlive the service.
@@ -118,6 +123,7 @@ func Deploy(ctx context.Context, req DeployRequest) (*Deployment, error) {
 			Slots: cmp.Or(req.Slots, 2), NodeLabel: req.NodeLabel},
 		Parallelism: cmp.Or(req.Parallelism, 2), Args: req.Args, Ship: req.Ship, Config: req.Config,
 		Identity: req.Identity, User: req.User, ProxyUser: req.ProxyUser, ACLs: req.ACLs,
+		RMToken: req.RMToken, AccessFS: req.AccessFS,
 		ClientLease: req.ClientLease, Binary: req.Binary, HadoopConfDir: req.HadoopConfDir, Logger: req.Logger,
 	}
 	switch r.Mode {
