@@ -3,10 +3,13 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -15,7 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spindle-yarn/spindle/examples/wordcount/corpus"
 	"github.com/spindle-yarn/spindle/examples/wordcount/wc"
+	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/integration/testbed"
 	"github.com/spindle-yarn/spindle/yarn"
 )
@@ -45,12 +50,12 @@ func TestWordcountRandomFailures(t *testing.T) {
 		p           = 0.05
 		failing     = 2 // job attempts in which subtasks may fail
 	)
-	in, want := wordcountCorpus(t, tb)
+	in, want := splitCorpus(t, tb, parallelism, 128<<10)
 	seed := uint64(time.Now().UnixNano())%1_000_000_000 + 1
 	// The attempts the job needs: the first in which no subtask draws a
 	// failure; and the draws of the ones before it, by attempt and
 	// subtask, each the record it fails after (or the end of a shorter
-	// input: with 3 splits, most read subtasks get none).
+	// input).
 	attempts := failing + 1
 	drawn := map[int]map[string]int64{}
 	for a := 0; a < failing; a++ {
@@ -121,8 +126,42 @@ func TestWordcountRandomFailures(t *testing.T) {
 			t.Errorf("attempt %d drew %d failures but the logs show none", a, len(drawn[a]))
 		}
 	}
-	t.Logf("%d attempt(s) in %s; failures logged per attempt %v (drawn %d, %d); %d containers",
-		attempts, took.Round(time.Millisecond), perAttempt, len(drawn[0]), len(drawn[1]), len(containerDirs(tb, r.appID)))
+	t.Logf("%d attempt(s) in %s; failures logged per attempt %v (drawn %d, %d): %v; %d containers",
+		attempts, took.Round(time.Millisecond), perAttempt, len(drawn[0]), len(drawn[1]), slices.Sorted(maps.Keys(seen)), len(containerDirs(tb, r.appID)))
+}
+
+// splitCorpus writes files generated text files of size bytes each into
+// alice's HDFS home and returns their directory and the counts computed
+// locally: one split per file, so that every source subtask of a job of
+// that parallelism may read one, and its tokenizer fail midway.
+func splitCorpus(t *testing.T, tb *testbed.TestBed, files int, size int64) (string, map[string]int64) {
+	t.Helper()
+	ctx := testContext(t, 2*time.Minute)
+	fs := stagingClient(t, tb, "alice", nil)
+	dir := fmt.Sprintf("/user/alice/faults-in-%d", time.Now().UnixNano())
+	var all bytes.Buffer
+	for i := 0; i < files; i++ {
+		var b bytes.Buffer
+		if err := corpus.Generate(&b, uint64(500+i), size); err != nil {
+			t.Fatal(err)
+		}
+		all.Write(b.Bytes())
+		w, err := fs.Create(ctx, path.Join(dir, fmt.Sprintf("text-%02d.txt", i)), hdfs.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(b.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+		if err := closeRetrying(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := corpus.Count(&all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, want
 }
 
 // TestNodeManagerLost: in each mode in turn (Application, Per-Job, a job
@@ -201,7 +240,12 @@ func nodeManagerLost(t *testing.T, tb *testbed.TestBed, rm *yarn.RMClient, targe
 		}()
 		p = startRuntimeProbe(t, tb, append([]string{"-t", target, "-session", name}, job...)...)
 		defer func() {
-			// The session runs on: stop it, and it ends as asked.
+			// The session runs on: a job after the loss runs on the
+			// TaskManagers left, and the session ends as asked.
+			after := runTool(t, tb, home, runtimeProbe(t), "run", "-t", "yarn-session", "-session", name, "-records", "10000", "-parallelism", "2", "-slots", "1")
+			if after.code != 0 || !strings.Contains(after.stdout, "probe.records = 10000") {
+				t.Errorf("a job after the loss: exit %d, want 0 with probe.records = 10000", after.code)
+			}
 			stop := runTool(t, tb, home, runtimeProbe(t), "session", "stop", "-name", name)
 			stopped = true
 			if stop.code != 0 || !strings.Contains(stop.stdout, "FINISHED, final status SUCCEEDED") {
