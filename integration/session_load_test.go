@@ -257,6 +257,18 @@ func TestSessionFaultIsolation(t *testing.T) {
 	if !regexp.MustCompile(`root cause: .*vertex "tokenize" subtasks? 0[/,].* \(attempt 0\): TaskManager container_\S+ on node \S+ was lost: its container ended \(exceeded_memory, exit status -104\)`).MatchString(h.r.out) {
 		t.Errorf("the memory hog's root cause does not name tokenize's subtask 0 and its TaskManager killed for its memory")
 	}
+	// The hog's TaskManager is gone; the crashing job's, whose process
+	// never failed, stays in the session for later jobs.
+	if m := regexp.MustCompile(`root cause: .*TaskManager (container_\S+) on node`).FindStringSubmatch(h.r.out); m == nil {
+		t.Error("the memory hog's root cause names no TaskManager")
+	} else if n := containerPids(m[1]); n > 0 {
+		t.Errorf("the hog's container %s still has %d process(es)", m[1], n)
+	}
+	if m := regexp.MustCompile(`root cause: .*failed in TaskManager (container_\S+) on node`).FindStringSubmatch(c.r.out); m == nil {
+		t.Error("the crashing job's root cause names no TaskManager")
+	} else if n := containerPids(m[1]); n == 0 {
+		t.Errorf("the crashing job's TaskManager %s is gone: its process did not fail, the session should keep it", m[1])
+	}
 	checkNoOutput(t, tb, crashOut)
 	checkNoOutput(t, tb, hogOut)
 
@@ -305,6 +317,26 @@ func runWordcountQuiet(t *testing.T, tb *testbed.TestBed, args ...string) wordco
 		r.out += fmt.Sprintf("\nwordcount %s did not finish: %v", strings.Join(args, " "), err)
 	}
 	return r
+}
+
+// containerPids counts the processes of a container running on this
+// machine (the bed's NodeManagers are local).
+func containerPids(container string) int {
+	ents, _ := os.ReadDir("/proc")
+	n := 0
+	for _, e := range ents {
+		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil {
+			continue
+		}
+		for _, kv := range strings.Split(string(env), "\x00") {
+			if kv == "CONTAINER_ID="+container {
+				n++
+				break
+			}
+		}
+	}
+	return n
 }
 
 // waitSessionJob waits until the session's tracking page shows its job
