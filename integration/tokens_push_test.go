@@ -60,8 +60,8 @@ func shortTokenBed(ctx context.Context, t *testing.T) (*testbed.TestBed, string)
 //     at 0.75 of the current ones' lifetime and pushes them to the
 //     JobManager, which switches itself and the TaskManager to them; the
 //     job finishes, and the JobManager never warned of an expiry; pushes
-//     come every 30 s and the tokens need renewing every 20 s, so the
-//     client renewed the tokens it pushed;
+//     come every 30 s and the tokens need renewing every 20 s, and the
+//     client renewed the tokens it pushed in between (its -v log);
 //   - attached, deployed by the bed's service principal for bob
 //     (-proxy-user): the same with bob's tokens, obtained and renewed
 //     through impersonation;
@@ -131,7 +131,8 @@ func TestTokenPush(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		start := time.Now()
-		cmd := command(home, runArgs("/user/alice/tokenpush-attached")...)
+		// -v: the client's log shows its renewals.
+		cmd := command(home, runArgs("/user/alice/tokenpush-attached", "-v")...)
 		b, _ := cmd.CombinedOutput()
 		attachedOut, attachedCode, attachedTook = string(b), cmd.ProcessState.ExitCode(), time.Since(start)
 	}()
@@ -215,8 +216,9 @@ push:
 	clientPushes := lines(attachedOut, "fresh HDFS delegation tokens to the JobManager (")
 	accepted := lines(jmLog, "a client pushed a fresh HDFS delegation token")
 	switched := lines(tmLog, "HDFS access switched to a new delegation token")
-	t.Logf("attached %s: exit %d after %v (tokens' max lifetime %v); %d pushes by the client, %d accepted by the JobManager, %d switches in the TaskManager",
-		attachedID, attachedCode, attachedTook.Round(time.Second), renewalBedMaxLifetime, len(clientPushes), len(accepted), len(switched))
+	renewed := lines(attachedOut, "renewed an HDFS delegation token")
+	t.Logf("attached %s: exit %d after %v (tokens' max lifetime %v); %d pushes by the client, %d accepted by the JobManager, %d switches in the TaskManager, %d renewals by the client",
+		attachedID, attachedCode, attachedTook.Round(time.Second), renewalBedMaxLifetime, len(clientPushes), len(accepted), len(switched), len(renewed))
 	for _, l := range clientPushes {
 		t.Logf("  %.300s", l)
 	}
@@ -224,8 +226,8 @@ push:
 		t.Errorf("the attached job did not finish (exit %d):\n%s\n%s%s", attachedCode, attachedOut, jmLog, tmLog)
 	}
 	// 100 s on tokens that die after 40 s, pushed at 30 s intervals.
-	if len(clientPushes) < 2 || len(accepted) < 2 || len(switched) < 2 {
-		t.Errorf("attached: %d pushes, %d accepted, %d switches; want at least 2 each", len(clientPushes), len(accepted), len(switched))
+	if len(clientPushes) < 2 || len(accepted) < 2 || len(switched) < 2 || len(renewed) < 2 {
+		t.Errorf("attached: %d pushes, %d accepted, %d switches, %d renewals; want at least 2 each", len(clientPushes), len(accepted), len(switched), len(renewed))
 	}
 	if w := lines(jmLog, "nothing renews or replaces it"); len(w) > 0 {
 		t.Errorf("the attached application's JobManager warned of an expiry although its client pushed: %s", w[0])
