@@ -48,7 +48,7 @@ func commandsUsage(name string) string {
        %[1]s cancel -id APPID [-job ID]   cancel a job (or -session NAME|APPID [-job ID])
        %[1]s stop -id APPID               cancel its jobs and kill the application
        %[1]s logs -id APPID               print its containers' logs
-       %[1]s credentials push -id APPID   push fresh HDFS delegation tokens to it (deployed without -ship-keytab)
+       %[1]s credentials push -id APPID   push fresh HDFS delegation tokens to it (or -session NAME|APPID; deployed without -ship-keytab)
        %[1]s session list|stop|start      sessions many jobs share (%[1]s session prints their usage)
        %[1]s COMMAND -h                   lists a command's flags
 jobs and cancel reach the JobManager: with this machine's record of the application
@@ -105,7 +105,7 @@ func parseCommand(prog string, args []string, stderr io.Writer) (*command, error
 	if c.name != cmdList {
 		fs.StringVar(&id, "id", "", "the application's id, application_<cluster timestamp>_<number> ("+prog+" list shows them)")
 	}
-	bySession := c.name == cmdJobs || c.name == cmdCancel
+	bySession := c.name == cmdJobs || c.name == cmdCancel || c.name == cmdCredentials
 	if bySession {
 		fs.StringVar(&c.session, "session", "", "instead of -id: a running session's name or application id ("+prog+" session list shows them)")
 	}

@@ -17,13 +17,16 @@ func TestParseCredentialsPush(t *testing.T) {
 	if c.name != cmdCredentials || c.id.String() != "application_1700000000000_0007" || c.keytab != "k" || c.principal != "alice@R" {
 		t.Errorf("parsed %+v", c)
 	}
+	if c, err := parseCommand("wc", []string{"credentials", "push", "-session", "etl"}, io.Discard); err != nil || c.session != "etl" {
+		t.Errorf("credentials push -session etl: %+v %v", c, err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"credentials"}, "wc credentials push -id APPID"},
 		{[]string{"credentials", "pull", "-id", "application_1700000000000_0007"}, "wc credentials push -id APPID"},
-		{[]string{"credentials", "push"}, "-id is required"},
+		{[]string{"credentials", "push"}, "-id or -session is required"},
 	} {
 		_, err := parseCommand("wc", tc.args, io.Discard)
 		var ue *usageError

@@ -78,7 +78,7 @@ func (d *Deployment) keepCredentials(ctx context.Context) (report func(yarn.Appl
 		fraction = 0
 	}
 	r, err := tokens.New(tokens.Config{
-		Tokens: d.tokens, Obtain: func(ctx context.Context) ([]hdfs.Token, error) { return fs.DelegationTokens(ctx) }, Renew: fs.RenewDelegationToken,
+		Tokens: d.tokens, Obtain: p.obtain, Renew: fs.RenewDelegationToken,
 		Renewer: hdfs.ShortName(d.HDFS.User()), Push: p.push, Fraction: fraction,
 		RetryInterval: 30 * time.Second, Logger: d.log.With("component", "credentials"),
 	})
@@ -139,6 +139,16 @@ func (p *credentialsPusher) say(s string) {
 	p.mu.Lock()
 	p.news = append(p.news, s)
 	p.mu.Unlock()
+}
+
+// obtain is the Renewer's Obtain; a failure (an expired ticket cache,
+// say) is printed, so the user learns it before the tokens die.
+func (p *credentialsPusher) obtain(ctx context.Context) ([]hdfs.Token, error) {
+	toks, err := p.fs.DelegationTokens(ctx)
+	if err != nil {
+		p.say(fmt.Sprintf("obtaining fresh HDFS delegation tokens to push failed (will retry; a login from the ticket cache needs a fresh kinit once its ticket expired): %v", err))
+	}
+	return toks, err
 }
 
 // push is the Renewer's Push: it posts toks to the JobManager.
