@@ -39,9 +39,19 @@ const renewFractionKey = "spindle.token.renew-fraction"
 // as renewer (the ResourceManager renews only the tokens of the
 // submission), so the same Renewer renews them while Follow runs;
 // pushed tokens outlive their client by one renewal interval at most.
+//
+// A JobManager of a later attempt starts from the tokens of the
+// submission, which may have died: when the JobManager's address changes,
+// the last tokens pushed go to the new one at once.
 type credentialsPusher struct {
 	fs        *hdfs.Client
 	clientTLS *tls.Config
+	moved     chan struct{} // the JobManager's address changed
+
+	// pushMu orders pushes, so that a JobManager never gets older tokens
+	// after newer ones; last are the tokens last pushed.
+	pushMu sync.Mutex
+	last   []hdfs.Token
 
 	mu     sync.Mutex
 	addr   string
@@ -72,7 +82,7 @@ func (d *Deployment) keepCredentials(ctx context.Context) (report func(yarn.Appl
 		d.log.Warn("pushing no credentials", "err", err)
 		return none()
 	}
-	p := &credentialsPusher{fs: fs, clientTLS: clientTLS}
+	p := &credentialsPusher{fs: fs, clientTLS: clientTLS, moved: make(chan struct{}, 1)}
 	fraction, _ := strconv.ParseFloat(d.Spec.Config[renewFractionKey], 64)
 	if !(fraction > 0 && fraction < 1) {
 		fraction = 0
@@ -88,14 +98,19 @@ func (d *Deployment) keepCredentials(ctx context.Context) (report func(yarn.Appl
 		return none()
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
 	go func() {
-		defer close(done)
+		defer wg.Done()
 		r.Run(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		p.followMoves(ctx)
 	}()
 	return p.report, p.takeNews, func() {
 		cancel()
-		<-done
+		wg.Wait()
 		p.mu.Lock()
 		if p.cc != nil {
 			p.cc.Close()
@@ -122,9 +137,51 @@ func (p *credentialsPusher) report(r yarn.ApplicationReport) {
 	if r.State != yarn.ApplicationRunning || r.RPCPort <= 0 || r.Host == "" || r.Host == "N/A" {
 		return
 	}
+	addr := net.JoinHostPort(r.Host, strconv.Itoa(int(r.RPCPort)))
 	p.mu.Lock()
-	p.addr = net.JoinHostPort(r.Host, strconv.Itoa(int(r.RPCPort)))
+	moved := p.addr != "" && p.addr != addr
+	p.addr = addr
 	p.mu.Unlock()
+	if moved {
+		select {
+		case p.moved <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// followMoves pushes the last tokens pushed to each new JobManager (a new
+// attempt's), trying every few seconds for a minute, until ctx ends.
+func (p *credentialsPusher) followMoves(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.moved:
+		}
+		for range 12 {
+			if p.repush(ctx) == nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-p.moved:
+			case <-time.After(5 * time.Second):
+			}
+		}
+	}
+}
+
+// repush sends the tokens last pushed again (to the JobManager known
+// now); nothing when none were pushed yet.
+func (p *credentialsPusher) repush(ctx context.Context) error {
+	p.pushMu.Lock()
+	defer p.pushMu.Unlock()
+	if p.last == nil {
+		return nil
+	}
+	return p.send(ctx, p.last)
 }
 
 func (p *credentialsPusher) takeNews() []string {
@@ -153,6 +210,17 @@ func (p *credentialsPusher) obtain(ctx context.Context) ([]hdfs.Token, error) {
 
 // push is the Renewer's Push: it posts toks to the JobManager.
 func (p *credentialsPusher) push(ctx context.Context, toks []hdfs.Token) error {
+	p.pushMu.Lock()
+	defer p.pushMu.Unlock()
+	if err := p.send(ctx, toks); err != nil {
+		return err
+	}
+	p.last = toks
+	return nil
+}
+
+// send posts toks to the JobManager known now; pushMu is held.
+func (p *credentialsPusher) send(ctx context.Context, toks []hdfs.Token) error {
 	p.mu.Lock()
 	if p.addr != p.ccAddr {
 		if p.cc != nil {

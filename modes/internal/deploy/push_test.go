@@ -2,11 +2,13 @@ package deploy
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -131,5 +133,86 @@ func TestKeepCredentialsOnlyWhenNeeded(t *testing.T) {
 			t.Errorf("%s: news %q", name, n)
 		}
 		stop()
+	}
+}
+
+// fakeJobManager serves tokens.PushPath over the deployment's TLS and
+// records the sequence numbers pushed to it.
+func fakeJobManager(t *testing.T, serverTLS *tls.Config) (report yarn.ApplicationReport, pushed func() []int32) {
+	t.Helper()
+	var mu sync.Mutex
+	var seqs []int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var u control.CredentialsUpdate
+		c := &yarn.Credentials{}
+		if err := json.NewDecoder(r.Body).Decode(&u); err != nil || c.UnmarshalBinary(u.Tokens) != nil {
+			http.Error(w, "bad update", http.StatusBadRequest)
+			return
+		}
+		toks := yarn.HDFSTokens(c)
+		mu.Lock()
+		for _, tok := range toks {
+			id, _ := tok.DelegationIdentifier()
+			seqs = append(seqs, id.SequenceNumber)
+		}
+		mu.Unlock()
+		json.NewEncoder(w).Encode(tokens.PushAnswer{Tokens: len(toks)})
+	}))
+	srv.TLS = serverTLS
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	host, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	portN, _ := strconv.Atoi(port)
+	return yarn.ApplicationReport{State: yarn.ApplicationRunning, Host: host, RPCPort: int32(portN)}, func() []int32 {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(seqs)
+	}
+}
+
+// TestCredentialsPusherFollowsNewAttempt: the JobManager of a new attempt
+// (a new address) gets the tokens last pushed at once; before any push
+// there is nothing to send it.
+func TestCredentialsPusherFollowsNewAttempt(t *testing.T) {
+	secret, _ := secure.NewSecret()
+	serverTLS, clientTLS, err := secure.TLSConfigs(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, firstGot := fakeJobManager(t, serverTLS)
+	second, secondGot := fakeJobManager(t, serverTLS)
+	third, thirdGot := fakeJobManager(t, serverTLS)
+	p := &credentialsPusher{clientTLS: clientTLS, moved: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.followMoves(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	p.report(first)
+	p.report(second) // moved before any push: nothing to send
+	if err := p.push(ctx, []hdfs.Token{testToken(7)}); err != nil {
+		t.Fatal(err)
+	}
+	p.report(third)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(thirdGot()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The move to second may be handled after the push, which then goes
+	// to second or third twice: harmless.
+	only7 := func(got []int32) bool { return len(got) > 0 && !slices.ContainsFunc(got, func(s int32) bool { return s != 7 }) }
+	if got := thirdGot(); !only7(got) {
+		t.Errorf("the new attempt's JobManager got %v, want the last pushed, 7", got)
+	}
+	if got := secondGot(); !only7(got) {
+		t.Errorf("the JobManager at the time of the push got %v, want 7", got)
+	}
+	if got := firstGot(); len(got) != 0 {
+		t.Errorf("the first JobManager got %v before any push", got)
 	}
 }
