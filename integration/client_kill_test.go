@@ -77,7 +77,8 @@ func TestAttachedClientKilled(t *testing.T) {
 			if !strings.Contains(rep.Diagnostics, "the attached client sent no heartbeat") || !strings.Contains(rep.Diagnostics, "deploy with -d") {
 				t.Errorf("the diagnostics do not say the client went away: %q", rep.Diagnostics)
 			}
-			checkStagingRemoved(t, tb, appID)
+			// The JobManager removes it right after it unregistered.
+			waitStagingRemoved(t, tb, appID, 30*time.Second)
 			deadline := time.Now().Add(time.Minute)
 			for len(containerProcesses(t, appID, "taskmanager"))+len(containerProcesses(t, appID, "jobmanager")) > 0 {
 				if time.Now().After(deadline) {
@@ -87,4 +88,20 @@ func TestAttachedClientKilled(t *testing.T) {
 			}
 		})
 	}
+}
+
+// waitStagingRemoved waits up to d for appID's staging directory to go
+// (an ApplicationMaster removes it just after it unregistered, so after
+// the RM reports the application ended), then checks it is gone.
+func waitStagingRemoved(t *testing.T, tb *testbed.TestBed, appID string, d time.Duration) {
+	t.Helper()
+	fs := hdfsClient(t, tb, "alice")
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if _, err := fs.Stat("/user/alice/.spindle/" + appID); err != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	checkStagingRemoved(t, tb, appID)
 }

@@ -223,9 +223,27 @@ func StartAppMaster(ctx context.Context, log *slog.Logger) (*AppMaster, error) {
 		},
 		FastHeartbeat: 100 * time.Millisecond,
 		SlowHeartbeat: time.Second,
+		// Every container of an earlier attempt is a TaskManager.
+		Adopt: func(yarn.Container) (string, bool) { return tmProfile, true },
 	})
 	if err != nil {
 		return nil, err
+	}
+	if prev := r.ContainersFromPreviousAttempts; len(prev) > 0 {
+		// Keep them until the JobManager sets its own target: they come
+		// back to it once they find its address (attempts.go).
+		if err := a.eng.SetTarget(tmProfile, len(prev)); err != nil {
+			return nil, err
+		}
+		n := a.eng.Adopt(prev)
+		log.Info("adopted the TaskManagers of the earlier attempt", "containers", len(prev), "kept", n)
+	}
+	if attempt := attemptOf(); attempt > 1 {
+		if err := a.publishAddr(ctx, ctlAddr.String()); err != nil {
+			log.Error("publishing this JobManager's address for the earlier attempt's TaskManagers", "err", err)
+		} else {
+			log.Info("published this JobManager's address for the earlier attempt's TaskManagers", "attempt", attempt, "addr", ctlAddr.String())
+		}
 	}
 	ectx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopEng = cancel

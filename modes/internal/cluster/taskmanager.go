@@ -64,5 +64,7 @@ func RunTaskManager(ctx context.Context, log *slog.Logger) error {
 		JobHDFS:     func(b []byte) (*hdfs.Client, error) { return JobHDFSClient(spec, b, log) },
 		// A session job's own binary replaces this one (become.go).
 		BinarySHA256: ownSHA256, Become: (&becomer{ln: ln, exec: syscall.Exec}).become, After: after,
+		// A later ApplicationMaster attempt adopts this container (attempts.go).
+		Rediscover: rediscoverer(spec, w),
 	})
 }

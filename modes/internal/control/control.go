@@ -31,6 +31,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/spindle-yarn/spindle/jobgraph"
@@ -227,8 +229,25 @@ func (e *Error) Error() string {
 
 // Client speaks the protocol to one JobManager.
 type Client struct {
+	mu   sync.Mutex
 	base string
 	hc   *http.Client
+}
+
+// Addr is the JobManager's address (host:port) the client speaks to.
+func (c *Client) Addr() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return strings.TrimPrefix(c.base, "https://")
+}
+
+// SetAddr points the client at another JobManager of the same deployment
+// (the next ApplicationMaster attempt's, which holds the same secret).
+func (c *Client) SetAddr(addr string) {
+	c.mu.Lock()
+	c.base = "https://" + addr
+	c.mu.Unlock()
+	c.hc.CloseIdleConnections()
 }
 
 // NewClient returns a client of the JobManager at addr (host:port), with
@@ -261,7 +280,10 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	c.mu.Lock()
+	base := c.base
+	c.mu.Unlock()
+	req, err := http.NewRequestWithContext(ctx, method, base+path, body)
 	if err != nil {
 		return err
 	}

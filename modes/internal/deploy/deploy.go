@@ -41,6 +41,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -124,6 +125,12 @@ type Request struct {
 	// the configuration). Kerberos clusters only.
 	RMToken  bool
 	AccessFS []string
+	// MaxAttempts is how many ApplicationMaster attempts YARN makes (the
+	// cluster's yarn.resourcemanager.am.max-attempts caps it). Zero means
+	// -D yarn.application-attempts (Flink's key), else DefaultMaxAttempts.
+	// Containers are kept across attempts: the next attempt's JobManager
+	// adopts the TaskManagers.
+	MaxAttempts int32
 	// OnStaging, when set, is called with the application's id before
 	// anything is staged: from then until Deploy returns, a client that
 	// dies leaves a staging directory (and perhaps a submitted
@@ -186,6 +193,14 @@ func (d *Deployment) LogValue() slog.Value { return slog.StringValue(d.ID.String
 func (d *Deployment) Close() error {
 	return errors.Join(d.RM.Close(), d.HDFS.Close())
 }
+
+// DefaultMaxAttempts is Request.MaxAttempts when neither it nor -D
+// yarn.application-attempts says otherwise: one more attempt after the
+// JobManager's process died, which adopts the running TaskManagers.
+const DefaultMaxAttempts = 2
+
+// MaxAttemptsKey is the -D key of Request.MaxAttempts (Flink's).
+const MaxAttemptsKey = "yarn.application-attempts"
 
 // Deploy stages and submits req. See the package doc for what it checks
 // first and what it cleans up.
@@ -274,6 +289,16 @@ func checkRequest(req *Request) error {
 	}
 	if req.Queue == "" {
 		req.Queue = "default"
+	}
+	if req.MaxAttempts == 0 {
+		req.MaxAttempts = DefaultMaxAttempts
+		if v, ok := req.Config[MaxAttemptsKey]; ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 1 {
+				return fmt.Errorf("-D %s=%s: give how many ApplicationMaster attempts YARN may make, at least 1 (1: none after a failure)", MaxAttemptsKey, v)
+			}
+			req.MaxAttempts = int32(n)
+		}
 	}
 	if req.Binary == "" {
 		self, err := os.Executable()

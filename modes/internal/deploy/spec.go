@@ -63,7 +63,9 @@ func submission(req *Request, id yarn.ApplicationID, spec *launch.ClusterSpec, c
 		Tags:        req.Tags,
 		NodeLabel:   req.NodeLabel,
 		AMResource:  req.AMResource,
-		MaxAttempts: 1,
+		MaxAttempts: max(req.MaxAttempts, 1),
+		// The next attempt adopts the TaskManagers (cluster/attempts.go).
+		KeepContainersAcrossAttempts: true,
 		AM: yarn.ContainerLaunchContext{
 			LocalResources: spec.Resources,
 			Environment:    map[string]string{launch.EnvRole: launch.RoleJobManager, launch.EnvSpec: specEnv},

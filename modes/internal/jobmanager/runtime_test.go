@@ -106,6 +106,8 @@ type pool struct {
 	// onCredentials, when set, receives the credentials pushed to each
 	// TaskManager.
 	onCredentials func(id string, creds []byte) error
+	// rediscover, when set, is the TaskManagers' Config.Rediscover.
+	rediscover func(ctx context.Context) (string, error)
 }
 
 func (p *pool) SetTaskManagers(n int) error {
@@ -143,6 +145,9 @@ func (p *pool) startLocked() {
 		cfg := taskmanager.Config{ID: id, Host: "127.0.0.1", Slots: p.slots, Control: cc, Exchange: ex}
 		if f := p.onCredentials; f != nil {
 			cfg.Credentials = func(b []byte) error { return f(id, b) }
+		}
+		if p.rediscover != nil {
+			cfg.Rediscover, cfg.RediscoverInterval = p.rediscover, 100*time.Millisecond
 		}
 		err := taskmanager.Run(ctx, cfg)
 		if ctx.Err() == nil {

@@ -62,6 +62,13 @@ type Config struct {
 	// After is the sequence number of the last command already handled:
 	// non-zero in a TaskManager that became a job's binary.
 	After int64
+	// Rediscover, when set, returns where the deployment's JobManager
+	// listens now: a TaskManager that cannot reach its JobManager asks it
+	// every RediscoverInterval, and when the answer is another address (a
+	// new ApplicationMaster attempt, which adopted this container) it
+	// cancels its subtasks, points Control there and registers again.
+	Rediscover         func(ctx context.Context) (string, error)
+	RediscoverInterval time.Duration
 	// UpdateInterval is how often running subtasks' counters are reported;
 	// zero means 1 s.
 	UpdateInterval time.Duration
@@ -81,6 +88,12 @@ type TaskManager struct {
 	// jobFS are the HDFS clients of jobs with credentials of their own,
 	// by job id, dropped when the JobManager says the job ended.
 	jobFS map[string]*hdfs.Client
+
+	// epoch counts the JobManagers this TaskManager moved to (Rediscover);
+	// lastRediscover is when it last asked, under rediscoverMu.
+	epoch          atomic.Int64
+	rediscoverMu   sync.Mutex
+	lastRediscover time.Time
 }
 
 type key struct {
@@ -121,6 +134,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.JobManagerTimeout == 0 {
 		cfg.JobManagerTimeout = 60 * time.Second
 	}
+	if cfg.RediscoverInterval == 0 {
+		cfg.RediscoverInterval = 2 * time.Second
+	}
 	t := &TaskManager{cfg: cfg, log: cfg.Logger, running: map[key]*subtask{}, jobFS: map[string]*hdfs.Client{}}
 	defer t.forgetAll()
 	ctx, cancel := context.WithCancel(ctx)
@@ -140,13 +156,32 @@ func Run(ctx context.Context, cfg Config) error {
 	go t.reportLoop(ctx)
 
 	after := cfg.After
+	epoch := t.epoch.Load()
 	for {
+		if e := t.epoch.Load(); e != epoch {
+			// A new JobManager (the next attempt's): the subtasks of the
+			// old one's jobs end, and this TaskManager offers its slots
+			// anew.
+			t.log.Info("the JobManager moved: cancelling this TaskManager's subtasks and registering again", "addr", cfg.Control.Addr())
+			t.cancelAll()
+			if err := t.retry(ctx, func(ctx context.Context) error {
+				_, err := cfg.Control.Register(ctx, reg)
+				return err
+			}); err != nil && t.epoch.Load() == e {
+				return fmt.Errorf("registering with the new JobManager: %w", err)
+			}
+			epoch, after = e, 0
+			continue
+		}
 		var cs []control.Command
 		err := t.retry(ctx, func(ctx context.Context) error {
 			var err error
 			cs, err = cfg.Control.Commands(ctx, cfg.ID, after)
 			return err
 		})
+		if err != nil && t.epoch.Load() != epoch {
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("polling the JobManager: %w", err)
 		}
@@ -193,6 +228,9 @@ func (t *TaskManager) retry(ctx context.Context, f func(context.Context) error) 
 			first = time.Now()
 		} else if time.Since(first) > t.cfg.JobManagerTimeout {
 			return err
+		}
+		if t.rediscover(ctx) {
+			return fmt.Errorf("%w: %v", errJobManagerMoved, err)
 		}
 		t.log.Warn("JobManager unreachable, retrying", "err", err)
 		select {
@@ -462,4 +500,31 @@ func (t *TaskManager) forgetAll() {
 	for _, c := range fs {
 		c.Close()
 	}
+}
+
+// errJobManagerMoved ends a call to a JobManager that another one (the
+// next attempt's) replaced.
+var errJobManagerMoved = errors.New("the JobManager moved to a new attempt")
+
+// rediscover asks Config.Rediscover where the JobManager is, at most once
+// per RediscoverInterval, and moves Control there if it moved, reporting
+// whether it did.
+func (t *TaskManager) rediscover(ctx context.Context) bool {
+	if t.cfg.Rediscover == nil {
+		return false
+	}
+	t.rediscoverMu.Lock()
+	defer t.rediscoverMu.Unlock()
+	if time.Since(t.lastRediscover) < t.cfg.RediscoverInterval {
+		return false
+	}
+	t.lastRediscover = time.Now()
+	addr, err := t.cfg.Rediscover(ctx)
+	if err != nil || addr == "" || addr == t.cfg.Control.Addr() {
+		return false
+	}
+	t.log.Info("the JobManager moved", "from", t.cfg.Control.Addr(), "to", addr)
+	t.cfg.Control.SetAddr(addr)
+	t.epoch.Add(1)
+	return true
 }
