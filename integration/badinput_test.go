@@ -23,8 +23,13 @@ import (
 	"testing"
 	"time"
 
+	krbclient "github.com/jcmturner/gokrb5/v8/client"
+	krbconfig "github.com/jcmturner/gokrb5/v8/config"
+	"github.com/jcmturner/gokrb5/v8/keytab"
+
 	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/integration/testbed"
+	"github.com/spindle-yarn/spindle/internal/identity/identitytest"
 	"github.com/spindle-yarn/spindle/yarn"
 )
 
@@ -185,6 +190,9 @@ func badInputCases() []badCase {
 		{name: "missing ticket cache", args: []string{"run", "-t", app}, bed: testbed.ModeKerberos, noLogin: true,
 			env:  []string{"KRB5CCNAME=/nonexistent/spindle-badinput-cc"},
 			want: []string{"no ticket cache at /nonexistent/spindle-badinput-cc: run `kinit <principal>` first"}},
+		{name: "expired ticket cache", args: []string{"run", "-t", app}, bed: testbed.ModeKerberos, noLogin: true,
+			env:  []string{"KRB5CCNAME=FILE:{expired-cc}"},
+			want: []string{"the ticket of alice@", "expired at", "run `kinit alice@"}},
 		{name: "keytab without the principal", bed: testbed.ModeKerberos, noLogin: true,
 			args: []string{"run", "-t", perJob, "-keytab", "{alice-keytab}", "-principal", "bob@{realm}"},
 			want: []string{"has no key for bob@", "it holds alice@", "give one of those as the principal"}},
@@ -201,6 +209,8 @@ func badInputCases() []badCase {
 			want: []string{"-max-taskmanagers must be at least 1, got 0"}},
 		{name: "negative TaskManagers", args: []string{"session", "start", "-d", "-min-taskmanagers", "-1"},
 			want: []string{"-min-taskmanagers must be at least 0, got -1"}},
+		{name: "cancel a job the session does not have", args: []string{"cancel", "-session", "{session}", "-job", "job-999"},
+			want: []string{"-job job-999:", "has no such job", "run without -job to cancel its running one"}},
 		{name: "session name started twice", args: []string{"session", "start", "-d", "-min-taskmanagers", "0", "-name", "{session}"},
 			want: []string{"is already running", "stop it with `badgraph session stop -name badinput-session-"}},
 
@@ -330,7 +340,12 @@ func runBadCase(t *testing.T, tb *testbed.TestBed, rm *yarn.RMClient, fs *hdfs.C
 	if k := tb.Ready.Kerberos; k != nil {
 		env = append(env, "KRB5_CONFIG="+k.KRB5Conf)
 	}
-	env = append(env, c.env...)
+	for _, e := range c.env {
+		if strings.Contains(e, "{expired-cc}") {
+			e = strings.ReplaceAll(e, "{expired-cc}", expiredCCache(t, tb, home))
+		}
+		env = append(env, e)
+	}
 	code, stderr, all, took := runBadCommand(t, badProgram(t, c.prog), env, args)
 
 	if code == 0 {
@@ -660,4 +675,33 @@ func stagingEntries(t *testing.T, c *hdfs.Client) []string {
 		names = append(names, e.Name)
 	}
 	return names
+}
+
+// expiredCCache writes alice's ticket cache holding a real TGT from the
+// bed's KDC whose end time lies in the past (the KDC issues none so short
+// that it could expire during a test), as a cache kinit filled a day ago
+// would hold, and returns its path.
+func expiredCCache(t *testing.T, tb *testbed.TestBed, dir string) string {
+	t.Helper()
+	k := tb.Ready.Kerberos
+	conf, err := krbconfig.Load(k.KRB5Conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kt, err := keytab.Load(k.Users["alice"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := krbclient.NewWithKeytab("alice", k.Realm, kt, conf, krbclient.DisablePAFXFAST(true))
+	tgt, err := identitytest.TGT(kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgt.EndTime = time.Now().Add(-time.Hour)
+	tgt.RenewTill = tgt.EndTime
+	cc := filepath.Join(dir, "krb5cc_expired")
+	if err := identitytest.WriteCCache(cc, kc.Credentials.CName(), k.Realm, tgt); err != nil {
+		t.Fatal(err)
+	}
+	return cc
 }
