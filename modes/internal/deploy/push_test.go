@@ -205,7 +205,9 @@ func TestCredentialsPusherFollowsNewAttempt(t *testing.T) {
 	}
 	// The move to second may be handled after the push, which then goes
 	// to second or third twice: harmless.
-	only7 := func(got []int32) bool { return len(got) > 0 && !slices.ContainsFunc(got, func(s int32) bool { return s != 7 }) }
+	only7 := func(got []int32) bool {
+		return len(got) > 0 && !slices.ContainsFunc(got, func(s int32) bool { return s != 7 })
+	}
 	if got := thirdGot(); !only7(got) {
 		t.Errorf("the new attempt's JobManager got %v, want the last pushed, 7", got)
 	}
