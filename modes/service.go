@@ -205,6 +205,14 @@ func (d *Deployment) Submit(ctx context.Context, g *jobgraph.JobGraph, opts JobO
 	}
 	cc := control.NewClient(net.JoinHostPort(rep.Host, strconv.Itoa(int(rep.RPCPort))), tlsConf)
 	defer cc.Close()
+	// Following the job survives the session's JobManager restarting.
+	cc.Relocate = func(ctx context.Context) (string, error) {
+		r, err := d.d.RM.ApplicationReport(ctx, d.ID)
+		if err != nil || r.State != yarn.ApplicationRunning || r.RPCPort <= 0 {
+			return "", err
+		}
+		return net.JoinHostPort(r.Host, strconv.Itoa(int(r.RPCPort))), nil
+	}
 	req := deploy.Request{Identity: opts.Identity, User: opts.User, ProxyUser: opts.ProxyUser}
 	sub := jobmanager.SubmitRequest{Graph: b, Identity: cmp.Or(opts.ProxyUser, opts.User)}
 	if opts.Identity != nil {

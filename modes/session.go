@@ -469,6 +469,8 @@ func (c *client) sessionSubmit(ctx context.Context, g *jobgraph.JobGraph) (*Resu
 		return nil, err
 	}
 	defer cc.Close()
+	// Following the job survives the session's JobManager restarting.
+	cc.Relocate = relocator(cfg, r.ID)
 	sub := jobmanager.SubmitRequest{Graph: b, Identity: c.req.User}
 	if c.req.ProxyUser != "" {
 		sub.Identity = c.req.ProxyUser

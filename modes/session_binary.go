@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strconv"
 	"sync"
 
 	"github.com/spindle-yarn/spindle/hdfs"
@@ -122,4 +124,21 @@ func shipBinary(ctx context.Context, req deploy.Request, self binaryInfo, sessio
 		note = "found in the cache, nothing uploaded"
 	}
 	return &control.BinaryRef{Path: r.Path, SHA256: self.sha256, Size: r.Size}, note, nil
+}
+
+// relocator finds where session id's JobManager listens now (a new
+// ApplicationMaster attempt's), for control.Client.Relocate.
+func relocator(cfg yarn.Config, id yarn.ApplicationID) func(ctx context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		rm, err := yarn.NewRMClient(cfg)
+		if err != nil {
+			return "", err
+		}
+		defer rm.Close()
+		r, err := rm.ApplicationReport(ctx, id)
+		if err != nil || r.State != yarn.ApplicationRunning || r.RPCPort <= 0 || r.Host == "" || r.Host == "N/A" {
+			return "", err
+		}
+		return net.JoinHostPort(r.Host, strconv.Itoa(int(r.RPCPort))), nil
+	}
 }

@@ -133,6 +133,8 @@ func StartAppMaster(ctx context.Context, log *slog.Logger) (*AppMaster, error) {
 				}
 				return func(context.Context) (*hdfs.Client, error) { return c, nil }, func() { c.Close() }, nil
 			},
+			// Running jobs outlive this attempt (attempts.go).
+			Store: hdfsJobStore{a: a},
 		}
 	}
 	binary := ""

@@ -2,7 +2,9 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	iofs "io/fs"
 	"os"
 	"path"
 	"strings"
@@ -87,4 +89,81 @@ func rediscoverer(spec *launch.ClusterSpec, w *workerHDFS) func(ctx context.Cont
 		}
 		return addr, nil
 	}
+}
+
+// hdfsJobStore keeps a session's running jobs (jobmanager.JobStore) in
+// the application's staging directory (its user's, 0700), each
+// submission a file of mode 0600: they hold the jobs' credentials.
+type hdfsJobStore struct {
+	a *AppMaster
+}
+
+// sessionJobsDir is where hdfsJobStore keeps them.
+func (s hdfsJobStore) dir() string {
+	return path.Join(s.a.Spec.HDFS.StagingRoot, s.a.Spec.AppID, "session-jobs")
+}
+
+func (s hdfsJobStore) Save(id string, b []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	fs, err := s.a.HDFS(ctx)
+	if err != nil {
+		return err
+	}
+	p := path.Join(s.dir(), id+".json")
+	w, err := fs.Create(ctx, p+".tmp", hdfs.CreateOptions{Perm: 0o600, Overwrite: true})
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(b); err != nil {
+		w.Close()
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return fs.Rename(ctx, p+".tmp", p, true)
+}
+
+func (s hdfsJobStore) Delete(id string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	fs, err := s.a.HDFS(ctx)
+	if err != nil {
+		return err
+	}
+	err = fs.Remove(ctx, path.Join(s.dir(), id+".json"), false)
+	if errors.Is(err, iofs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+func (s hdfsJobStore) Load() (map[string][]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	fs, err := s.a.HDFS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ents, err := fs.ReadDir(ctx, s.dir())
+	if errors.Is(err, iofs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]byte{}
+	for _, e := range ents {
+		id, ok := strings.CutSuffix(e.Name, ".json")
+		if !ok {
+			continue
+		}
+		b, err := fs.ReadFile(ctx, path.Join(s.dir(), e.Name))
+		if err != nil {
+			return nil, err
+		}
+		out[id] = b
+	}
+	return out, nil
 }

@@ -18,13 +18,16 @@
 //	GET  /v1/jobs                            → []JobStatus
 //	POST /v1/jobs/{id}/cancel
 //	POST /v1/credentials                     CredentialsUpdate → tokens.PushAnswer (a client's fresh tokens)
+//	POST /v1/jobs/{id}/credentials           CredentialsUpdate → tokens.PushAnswer (a session job's fresh tokens)
 package control
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -71,6 +74,9 @@ type Command struct {
 	// Credentials replaces the application's delegation tokens (their
 	// renewal or re-obtaining, see package tokens).
 	Credentials *CredentialsUpdate `json:"credentials,omitempty"`
+	// JobCredentials replaces one session job's own delegation tokens
+	// (pushed by its client, jobmanager's jobcredentials.go).
+	JobCredentials *JobCredentials `json:"job_credentials,omitempty"`
 }
 
 // CredentialsUpdate carries an application's fresh delegation tokens to a
@@ -229,6 +235,15 @@ func (e *Error) Error() string {
 
 // Client speaks the protocol to one JobManager.
 type Client struct {
+	// Relocate, when set, says where the deployment's JobManager listens
+	// now ("" while none is registered): a GET that cannot reach the
+	// JobManager asks it, every RelocateInterval for up to RelocateFor,
+	// and is sent again to a new address (a new ApplicationMaster
+	// attempt's). Other methods are never sent twice.
+	Relocate         func(ctx context.Context) (string, error)
+	RelocateInterval time.Duration
+	RelocateFor      time.Duration
+
 	mu   sync.Mutex
 	base string
 	hc   *http.Client
@@ -272,6 +287,34 @@ func (c *Client) Close() { c.hc.CloseIdleConnections() }
 // Do sends in (nil: no body) with method to path and decodes the answer
 // into out (nil: discarded).
 func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
+	err := c.do(ctx, method, path, in, out)
+	if err == nil || c.Relocate == nil || method != http.MethodGet || ctx.Err() != nil {
+		return err
+	}
+	var ce *Error
+	if errors.As(err, &ce) {
+		return err // the JobManager answered
+	}
+	every, until := cmp.Or(c.RelocateInterval, time.Second), time.Now().Add(cmp.Or(c.RelocateFor, 2*time.Minute))
+	for time.Now().Before(until) {
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(every):
+		}
+		addr, rerr := c.Relocate(ctx)
+		if rerr != nil || addr == "" || addr == c.Addr() {
+			continue
+		}
+		c.SetAddr(addr)
+		if err = c.do(ctx, method, path, in, out); err == nil || errors.As(err, &ce) {
+			return err
+		}
+	}
+	return err
+}
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)

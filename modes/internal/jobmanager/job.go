@@ -112,6 +112,8 @@ func (m *JobManager) RunWith(ctx context.Context, g *jobgraph.JobGraph, opts Run
 		m.nextJob++
 		id = fmt.Sprintf("job-%d", m.nextJob)
 	}
+	// A job an earlier attempt numbered keeps its number; new ones follow.
+	m.nextJob = max(m.nextJob, jobNumber(id))
 	if _, dup := m.jobs[id]; dup {
 		m.mu.Unlock()
 		return nil, fmt.Errorf("a job with id %q exists already; give the graph another ID", id)

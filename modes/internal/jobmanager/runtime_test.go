@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/jobgraph"
 	"github.com/spindle-yarn/spindle/modes/internal/control"
 	"github.com/spindle-yarn/spindle/modes/internal/exchange"
@@ -108,6 +109,8 @@ type pool struct {
 	onCredentials func(id string, creds []byte) error
 	// rediscover, when set, is the TaskManagers' Config.Rediscover.
 	rediscover func(ctx context.Context) (string, error)
+	// jobHDFS, when set, is the TaskManagers' Config.JobHDFS.
+	jobHDFS func(id string, creds []byte) (*hdfs.Client, error)
 }
 
 func (p *pool) SetTaskManagers(n int) error {
@@ -148,6 +151,9 @@ func (p *pool) startLocked() {
 		}
 		if p.rediscover != nil {
 			cfg.Rediscover, cfg.RediscoverInterval = p.rediscover, 100*time.Millisecond
+		}
+		if f := p.jobHDFS; f != nil {
+			cfg.JobHDFS = func(b []byte) (*hdfs.Client, error) { return f(id, b) }
 		}
 		err := taskmanager.Run(ctx, cfg)
 		if ctx.Err() == nil {

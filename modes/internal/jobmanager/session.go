@@ -31,6 +31,9 @@ type SessionConfig struct {
 	// its splitters and committers; the returned func closes it. Nil means
 	// Config.HDFS.
 	JobHDFS func(creds []byte) (func(ctx context.Context) (*hdfs.Client, error), func(), error)
+	// Store, when set, keeps the running jobs for the next
+	// ApplicationMaster attempt (persist.go).
+	Store JobStore
 }
 
 // ErrQuota refuses a job larger than the session allows.
@@ -167,6 +170,7 @@ func (m *JobManager) RunSession(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	m.recoverJobs()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -225,7 +229,11 @@ type SubmitResponse struct {
 }
 
 // submit starts a job of a session and returns its id once accepted.
-func (m *JobManager) submit(req SubmitRequest) (string, error) {
+func (m *JobManager) submit(req SubmitRequest) (string, error) { return m.submitAs(req, "") }
+
+// submitAs is submit, under the id given when not empty (a job an earlier
+// attempt stored).
+func (m *JobManager) submitAs(req SubmitRequest, id string) (string, error) {
 	m.mu.Lock()
 	ctx := m.sessionCtx
 	closed := m.closed
@@ -236,6 +244,9 @@ func (m *JobManager) submit(req SubmitRequest) (string, error) {
 	g, err := jobgraph.Decode(req.Graph)
 	if err != nil {
 		return "", err
+	}
+	if id != "" {
+		g.ID = id
 	}
 	bin, err := m.shippedBinary(req)
 	if err != nil {
@@ -252,15 +263,24 @@ func (m *JobManager) submit(req SubmitRequest) (string, error) {
 	}
 	started := make(chan string, 1)
 	failed := make(chan error, 1)
-	opts.OnStart = func(id string) { started <- id }
+	opts.OnStart = func(id string) {
+		m.persist(id, req) // before the client hears of it
+		started <- id
+	}
 	go func() {
 		if closeFS != nil {
 			defer closeFS()
 		}
-		_, err := m.RunWith(ctx, g, opts)
+		r, err := m.RunWith(ctx, g, opts)
 		var je *JobError
 		if err != nil && !errors.As(err, &je) {
 			failed <- err // refused before it started
+			return
+		}
+		if r != nil && ctx.Err() == nil {
+			// Ended, not cut short with the session (the next attempt
+			// runs a job this one did not see end).
+			m.unpersist(r.JobID)
 		}
 	}()
 	select {
@@ -275,6 +295,7 @@ func (m *JobManager) submit(req SubmitRequest) (string, error) {
 //
 //	POST /v1/jobs        SubmitRequest → SubmitResponse
 //	GET  /v1/jobs/{id}   → control.JobStatus
+//	POST /v1/jobs/{id}/credentials   control.CredentialsUpdate → tokens.PushAnswer (jobcredentials.go)
 func (m *JobManager) sessionHandlers(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/jobs", func(w http.ResponseWriter, r *http.Request) {
 		var req SubmitRequest
@@ -313,6 +334,7 @@ func (m *JobManager) sessionHandlers(mux *http.ServeMux) {
 		}
 		writeJSON(w, st)
 	})
+	m.jobCredentialsHandler(mux)
 }
 
 // WaitJobs waits until no job runs, or ctx ends.

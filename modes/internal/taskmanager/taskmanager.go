@@ -205,6 +205,8 @@ func Run(ctx context.Context, cfg Config) error {
 				t.updateCredentials(c.Credentials)
 			case c.Forget != "":
 				t.forget(c.Forget)
+			case c.JobCredentials != nil:
+				t.updateJobCredentials(c.JobCredentials)
 			}
 		}
 	}
