@@ -174,8 +174,8 @@ func splitCorpus(t *testing.T, tb *testbed.TestBed, files int, size int64) (stri
 // FINISHED/SUCCEEDED when stopped.
 //
 // The JobManager's node is left alone on purpose: losing it is another
-// fault (the application's attempt ends; Spindle submits with
-// MaxAttempts 1, so the application fails), that of the AM-attempt test.
+// fault (the application's attempt ends and attempt 2 adopts the
+// TaskManagers), that of TestJobManagerKilled.
 // The RM's off-switch scheduling gives one container per node heartbeat,
 // so 4 TaskManagers land on both nodes; should all land on the
 // JobManager's, the test fails saying so rather than stop that node.
