@@ -190,6 +190,8 @@ func badInputCases() []badCase {
 		{name: "missing ticket cache", args: []string{"run", "-t", app}, bed: testbed.ModeKerberos, noLogin: true,
 			env:  []string{"KRB5CCNAME=/nonexistent/spindle-badinput-cc"},
 			want: []string{"no ticket cache at /nonexistent/spindle-badinput-cc: run `kinit <principal>` first"}},
+		{name: "ship hdfs path missing", args: []string{"run", "-t", app, "-ship", "hdfs:///user/alice/badinput-nosuch-file"},
+			want: []string{"-ship hdfs:///user/alice/badinput-nosuch-file: no such file or directory in HDFS; upload it first"}},
 		{name: "expired ticket cache", args: []string{"run", "-t", app}, bed: testbed.ModeKerberos, noLogin: true,
 			env:  []string{"KRB5CCNAME=FILE:{expired-cc}"},
 			want: []string{"the ticket of alice@", "expired at", "run `kinit alice@"}},

@@ -110,7 +110,7 @@ func NewRunFlags(fs *flag.FlagSet) *RunFlags {
 	fs.IntVar(&f.TaskManagerVCores, "tm-vcores", 1, "TaskManager container vcores")
 	fs.IntVar(&f.Slots, "slots", 2, "slots per TaskManager")
 	fs.IntVar(&f.Parallelism, "parallelism", 2, "default parallelism of the job's vertices")
-	fs.Func("ship", "local file or directory every container gets in its working directory (repeatable)", func(s string) error {
+	fs.Func("ship", "local file or directory, or hdfs:///path already in HDFS, every container gets in its working directory (repeatable)", func(s string) error {
 		if s == "" {
 			return errors.New("empty path")
 		}

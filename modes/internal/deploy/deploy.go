@@ -395,6 +395,9 @@ func (d *Deployment) deploy(ctx context.Context, req *Request, ycfg yarn.Config)
 	if err := checkNodeLabel(ctx, d.RM, q, req.NodeLabel); err != nil {
 		return fmt.Errorf("deploy %s: %w", id, err)
 	}
+	if err := checkRemoteShip(ctx, d.HDFS, req); err != nil {
+		return fmt.Errorf("deploy %s: %w", id, err)
+	}
 
 	// From here on the staging directory may exist: remove it on failure.
 	if req.OnStaging != nil {
@@ -537,6 +540,11 @@ func stage(ctx context.Context, fs *hdfs.Client, id yarn.ApplicationID, req *Req
 	}
 	deps = append(deps, kdeps...)
 	for _, p := range req.Ship {
+		if isRemote(p) {
+			// Referenced where it is, not copied.
+			deps = append(deps, hdfs.Dependency{Remote: p})
+			continue
+		}
 		deps = append(deps, hdfs.Dependency{Local: p})
 	}
 	if req.Graph != nil {

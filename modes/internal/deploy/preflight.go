@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/yarn"
 )
 
@@ -48,6 +50,9 @@ func checkLocal(req *Request) error {
 		return err
 	}
 	for _, p := range req.Ship {
+		if isRemote(p) {
+			continue // checked against HDFS before staging (checkRemoteShip)
+		}
 		if err := checkShip(p); err != nil {
 			return err
 		}
@@ -200,4 +205,28 @@ func checkNodeLabel(ctx context.Context, rm *yarn.RMClient, q yarn.QueueInfo, la
 	}
 	slices.Sort(carried)
 	return fmt.Errorf("-node-label %q: no running NodeManager carries it; use one of %s, or drop -node-label", label, strings.Join(carried, ", "))
+}
+
+// isRemote reports whether a -ship path names a file already in HDFS.
+func isRemote(p string) bool { return strings.HasPrefix(p, "hdfs://") }
+
+// checkRemoteShip checks that every hdfs:// path of req.Ship exists, so
+// that a mistyped one is reported before anything is staged.
+func checkRemoteShip(ctx context.Context, hc *hdfs.Client, req *Request) error {
+	for _, p := range req.Ship {
+		if !isRemote(p) {
+			continue
+		}
+		u, err := url.Parse(p)
+		if err != nil || u.Path == "" {
+			return fmt.Errorf("-ship %s: not an HDFS path; write hdfs:///path (the cluster's file system) or hdfs://host:port/path", p)
+		}
+		if _, err := hc.Stat(ctx, u.Path); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("-ship %s: no such file or directory in HDFS; upload it first (hdfs dfs -put) or correct the path", p)
+			}
+			return fmt.Errorf("-ship %s: %w", p, err)
+		}
+	}
+	return nil
 }
