@@ -239,7 +239,9 @@ func (d *Deployment) Submit(ctx context.Context, g *jobgraph.JobGraph, opts JobO
 	if err != nil {
 		return nil, fmt.Errorf("submitting to session %s: %w", d.ID, err)
 	}
-	return followSessionJob(ctx, cc, resp.ID, cmp.Or[io.Writer](opts.Progress, io.Discard))
+	out := &syncWriter{w: cmp.Or[io.Writer](opts.Progress, io.Discard)}
+	defer keepJobCredentials(ctx, cc, resp.ID, req, sub.Credentials, out)()
+	return followSessionJob(ctx, cc, resp.ID, out)
 }
 
 // waitRegistered waits until the session's JobManager has registered.

@@ -506,7 +506,9 @@ func (c *client) sessionSubmit(ctx context.Context, g *jobgraph.JobGraph) (*Resu
 		fmt.Fprintln(c.p.Stdout, resp.ID)
 		return &Result{JobID: resp.ID, Name: g.Name, State: "submitted"}, nil
 	}
-	return followSessionJob(ctx, cc, resp.ID, c.p.Stdout)
+	out := &syncWriter{w: c.p.Stdout}
+	defer keepJobCredentials(ctx, cc, resp.ID, c.req, sub.Credentials, out)()
+	return followSessionJob(ctx, cc, resp.ID, out)
 }
 
 // jobCredentials are the HDFS delegation tokens of the submitting user,
@@ -518,7 +520,9 @@ func (c *client) jobCredentials(ctx context.Context) ([]byte, error) {
 // jobCredentials are the HDFS delegation tokens of req's user (its proxy
 // user, if any), for one session job alone.
 func jobCredentials(ctx context.Context, req deploy.Request) ([]byte, error) {
-	_, hcfg, err := deploy.ClientConfigs(req)
+	// The job's user renews them while its client pushes fresh ones
+	// (session_credentials.go).
+	hcfg, err := jobHDFSConfig(req)
 	if err != nil {
 		return nil, err
 	}
