@@ -15,7 +15,7 @@ import (
 )
 
 // TestJobManagerKilled: the JobManager's process is SIGKILLed while an
-// Application-mode job runs on two TaskManagers. YARN starts attempt 2,
+// Application-mode (and then a Per-Job) job runs on two TaskManagers. YARN starts attempt 2,
 // whose JobManager adopts the two TaskManagers (still running; they find
 // its address in the staging directory and register again) instead of
 // asking for new containers, runs the job again, and it finishes with
@@ -26,8 +26,14 @@ func TestJobManagerKilled(t *testing.T) {
 	if tb.Mode() != testbed.ModePlain {
 		t.Skip("a JobManager attempt failure is handled the same on every bed; proven once, on the plain bed")
 	}
+	for _, target := range []string{"yarn-application", "yarn-per-job"} {
+		t.Run(target, func(t *testing.T) { jobManagerKilled(t, tb, target) })
+	}
+}
+
+func jobManagerKilled(t *testing.T, tb *testbed.TestBed, target string) {
 	const records = 200000
-	p := startRuntimeProbe(t, tb, "-t", "yarn-application", "-records", strconv.Itoa(records), "-delay-ms", "50", "-parallelism", "4")
+	p := startRuntimeProbe(t, tb, "-t", target, "-records", strconv.Itoa(records), "-delay-ms", "50", "-parallelism", "4")
 	appID := recv(t, p, p.appID, "application id")
 	url := recv(t, p, p.tracking, "tracking URL")
 	waitAllRunning(t, url)
