@@ -9,8 +9,6 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -399,35 +397,13 @@ func TestRuntimeSecretNowhere(t *testing.T) {
 	if secret == nil || tmTokens == 0 {
 		t.Fatalf("found the secret in %d TaskManager credentials files (want the AM's and at least one TaskManager's)", tmTokens)
 	}
-	forms := []string{string(secret), hex.EncodeToString(secret), base64.StdEncoding.EncodeToString(secret),
-		base64.RawStdEncoding.EncodeToString(secret), base64.URLEncoding.EncodeToString(secret), base64.RawURLEncoding.EncodeToString(secret)}
-	scan := func(what, text string) {
-		for _, f := range forms {
-			if strings.Contains(text, f) {
-				t.Errorf("the deployment secret appears in %s", what)
-				return
-			}
-		}
-	}
-	scanned := 0
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		scanned++
-		scan(f, string(b))
-	}
+	sc := newSecretScanner(t, "the deployment secret", secret)
+	scanned := sc.files(files)
 	if scanned < 4 {
 		t.Errorf("scanned only %d files of the application (launch scripts, logs)", scanned)
 	}
-	scan("the client's output", out)
-	id, _ := yarn.ParseApplicationID(appID)
-	rep, err := rmClient(t, tb, "alice", "").ApplicationReport(testContext(t, time.Minute), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	scan("the application's diagnostics", rep.Diagnostics)
+	sc.scan("the client's output", out)
+	sc.diagnostics(tb, appID)
 	t.Logf("scanned %d files of %s for the secret; %d TaskManager credentials files hold it", scanned, appID, tmTokens)
 }
 

@@ -115,44 +115,73 @@ func TestSecretsNowhere(t *testing.T) {
 		t.Error("the shipped keytab was localized in no container")
 	}
 
-	var forms []string
+	sc := newSecretScanner(t, "a secret", secrets...)
+	scanned := sc.files(files)
+	if scanned < 4 {
+		t.Errorf("scanned only %d files of the application", scanned)
+	}
+	sc.scan("the client's output (-v)", out)
+	for i, pg := range pages {
+		sc.scan(fmt.Sprintf("tracking page %d", i), pg)
+	}
+	sc.diagnostics(tb, appID)
+	t.Logf("scanned %d files, %d bytes of client output and %d tracking pages of %s for %d secrets (%d token passwords, the deployment secret, %d keytab keys)",
+		scanned, len(out), len(pages), appID, len(secrets), tokens, len(kt.Entries))
+}
+
+// secretScanner looks for secrets in texts, raw and in the encodings a
+// leak would use (hex, every base64 alphabet, padded or not).
+type secretScanner struct {
+	t     *testing.T
+	what  string
+	forms []string
+}
+
+func newSecretScanner(t *testing.T, what string, secrets ...[]byte) *secretScanner {
+	sc := &secretScanner{t: t, what: what}
 	for _, s := range secrets {
 		if len(s) < 8 {
-			continue
+			continue // too short to tell from chance
 		}
-		forms = append(forms, string(s), hex.EncodeToString(s), base64.StdEncoding.EncodeToString(s),
+		sc.forms = append(sc.forms, string(s), hex.EncodeToString(s), base64.StdEncoding.EncodeToString(s),
 			base64.RawStdEncoding.EncodeToString(s), base64.URLEncoding.EncodeToString(s), base64.RawURLEncoding.EncodeToString(s))
 	}
-	scan := func(what, text string) {
-		for _, f := range forms {
-			if strings.Contains(text, f) {
-				t.Errorf("a secret appears in %s", what)
-				return
-			}
+	return sc
+}
+
+// scan fails the test when text, found where, holds a secret.
+func (sc *secretScanner) scan(where, text string) {
+	sc.t.Helper()
+	for _, f := range sc.forms {
+		if strings.Contains(text, f) {
+			sc.t.Errorf("%s appears in %s", sc.what, where)
+			return
 		}
 	}
-	scanned := 0
-	for _, f := range files {
+}
+
+// files scans the files that can be read and returns how many were.
+func (sc *secretScanner) files(paths []string) int {
+	sc.t.Helper()
+	n := 0
+	for _, f := range paths {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			continue
 		}
-		scanned++
-		scan(f, string(b))
+		n++
+		sc.scan(f, string(b))
 	}
-	if scanned < 4 {
-		t.Errorf("scanned only %d files of the application", scanned)
-	}
-	scan("the client's output (-v)", out)
-	for i, pg := range pages {
-		scan(fmt.Sprintf("tracking page %d", i), pg)
-	}
+	return n
+}
+
+// diagnostics scans the application's final diagnostics.
+func (sc *secretScanner) diagnostics(tb *testbed.TestBed, appID string) {
+	sc.t.Helper()
 	id, _ := yarn.ParseApplicationID(appID)
-	rep, err := rmClient(t, tb, "alice", "").ApplicationReport(testContext(t, time.Minute), id)
+	rep, err := rmClient(sc.t, tb, "alice", "").ApplicationReport(testContext(sc.t, time.Minute), id)
 	if err != nil {
-		t.Fatal(err)
+		sc.t.Fatal(err)
 	}
-	scan("the application's diagnostics", rep.Diagnostics)
-	t.Logf("scanned %d files, %d bytes of client output and %d tracking pages of %s for %d secrets (%d token passwords, the deployment secret, %d keytab keys)",
-		scanned, len(out), len(pages), appID, len(secrets), tokens, len(kt.Entries))
+	sc.scan("the application's diagnostics", rep.Diagnostics)
 }
