@@ -23,10 +23,6 @@ import (
 	"testing"
 	"time"
 
-	krbclient "github.com/jcmturner/gokrb5/v8/client"
-	krbconfig "github.com/jcmturner/gokrb5/v8/config"
-	"github.com/jcmturner/gokrb5/v8/keytab"
-
 	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/integration/testbed"
 	"github.com/spindle-yarn/spindle/internal/identity/identitytest"
@@ -685,25 +681,8 @@ func stagingEntries(t *testing.T, c *hdfs.Client) []string {
 // would hold, and returns its path.
 func expiredCCache(t *testing.T, tb *testbed.TestBed, dir string) string {
 	t.Helper()
-	k := tb.Ready.Kerberos
-	conf, err := krbconfig.Load(k.KRB5Conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kt, err := keytab.Load(k.Users["alice"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc := krbclient.NewWithKeytab("alice", k.Realm, kt, conf, krbclient.DisablePAFXFAST(true))
-	tgt, err := identitytest.TGT(kc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tgt.EndTime = time.Now().Add(-time.Hour)
-	tgt.RenewTill = tgt.EndTime
-	cc := filepath.Join(dir, "krb5cc_expired")
-	if err := identitytest.WriteCCache(cc, kc.Credentials.CName(), k.Realm, tgt); err != nil {
-		t.Fatal(err)
-	}
-	return cc
+	return aliceCCache(t, tb, filepath.Join(dir, "krb5cc_expired"), func(c *identitytest.Cred) {
+		c.EndTime = time.Now().Add(-time.Hour)
+		c.RenewTill = c.EndTime
+	})
 }

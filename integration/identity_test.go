@@ -130,23 +130,7 @@ func TestIdentityProxyUser(t *testing.T) {
 func TestIdentityTicketCache(t *testing.T) {
 	tb := testbed.RequireKerberos(t)
 	k := tb.Ready.Kerberos
-	conf, err := krbconfig.Load(k.KRB5Conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kt, err := keytab.Load(k.Users["alice"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc := krbclient.NewWithKeytab("alice", k.Realm, kt, conf, krbclient.DisablePAFXFAST(true))
-	tgt, err := identitytest.TGT(kc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cc := filepath.Join(t.TempDir(), "krb5cc_alice")
-	if err := identitytest.WriteCCache(cc, kc.Credentials.CName(), k.Realm, tgt); err != nil {
-		t.Fatal(err)
-	}
+	cc := aliceCCache(t, tb, filepath.Join(t.TempDir(), "krb5cc_alice"), nil)
 	t.Setenv("KRB5CCNAME", "FILE:"+cc)
 	t.Setenv("KRB5_CONFIG", k.KRB5Conf)
 	id, err := yarn.LoginTicketCache("", "")
@@ -292,4 +276,32 @@ func TestHDFSProxyUserSimple(t *testing.T) {
 	if st.Owner != "alice" {
 		t.Errorf("%s made for alice is owned by %q", dir, st.Owner)
 	}
+}
+
+// aliceCCache writes to path a ticket cache holding a real TGT of alice's
+// from the bed's KDC (as kinit would; edit, when set, changes it first),
+// and returns path.
+func aliceCCache(t *testing.T, tb *testbed.TestBed, path string, edit func(*identitytest.Cred)) string {
+	t.Helper()
+	k := tb.Ready.Kerberos
+	conf, err := krbconfig.Load(k.KRB5Conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kt, err := keytab.Load(k.Users["alice"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := krbclient.NewWithKeytab("alice", k.Realm, kt, conf, krbclient.DisablePAFXFAST(true))
+	tgt, err := identitytest.TGT(kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(&tgt)
+	}
+	if err := identitytest.WriteCCache(path, kc.Credentials.CName(), k.Realm, tgt); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
