@@ -3,16 +3,12 @@
 package integration
 
 import (
-	"bytes"
 	"fmt"
-	"path"
 	"regexp"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/spindle-yarn/spindle/examples/wordcount/corpus"
-	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/integration/testbed"
 	"github.com/spindle-yarn/spindle/yarn"
 )
@@ -29,30 +25,7 @@ func TestWordcountNameNodeFailover(t *testing.T) {
 	}
 	restoreFirstNameNode(t, tb)
 	ctx := testContext(t, 5*time.Minute)
-	fs := stagingClient(t, tb, "alice", nil)
-	in := fmt.Sprintf("/user/alice/nnfailover-in-%d", time.Now().UnixNano())
-	var all bytes.Buffer
-	for i := range 4 {
-		var b bytes.Buffer
-		if err := corpus.Generate(&b, uint64(300+i), 12<<20); err != nil {
-			t.Fatal(err)
-		}
-		all.Write(b.Bytes())
-		w, err := fs.Create(ctx, path.Join(in, fmt.Sprintf("text-%d.txt", i)), hdfs.CreateOptions{BlockSize: 4 << 20})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(b.Bytes()); err != nil {
-			t.Fatal(err)
-		}
-		if err := closeRetrying(ctx, w); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := corpus.Count(&all)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in, want := writeCorpusFiles(t, tb, "nnfailover-in", 300, 4, 12<<20, 4<<20)
 	out := outputDir(t)
 	p := startWordcountLogin(t, tb, nil, "run", "-t", "yarn-application", "-input", in, "-output", out, "-parallelism", "4")
 	p.waitOutput(t, regexp.MustCompile(`subtasks [1-9]\d* running`), 3*time.Minute)

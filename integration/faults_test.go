@@ -3,13 +3,11 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"maps"
 	"net/http"
 	"os"
-	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -18,9 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spindle-yarn/spindle/examples/wordcount/corpus"
 	"github.com/spindle-yarn/spindle/examples/wordcount/wc"
-	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/integration/testbed"
 	"github.com/spindle-yarn/spindle/yarn"
 )
@@ -136,32 +132,7 @@ func TestWordcountRandomFailures(t *testing.T) {
 // that parallelism may read one, and its tokenizer fail midway.
 func splitCorpus(t *testing.T, tb *testbed.TestBed, files int, size int64) (string, map[string]int64) {
 	t.Helper()
-	ctx := testContext(t, 2*time.Minute)
-	fs := stagingClient(t, tb, "alice", nil)
-	dir := fmt.Sprintf("/user/alice/faults-in-%d", time.Now().UnixNano())
-	var all bytes.Buffer
-	for i := 0; i < files; i++ {
-		var b bytes.Buffer
-		if err := corpus.Generate(&b, uint64(500+i), size); err != nil {
-			t.Fatal(err)
-		}
-		all.Write(b.Bytes())
-		w, err := fs.Create(ctx, path.Join(dir, fmt.Sprintf("text-%02d.txt", i)), hdfs.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(b.Bytes()); err != nil {
-			t.Fatal(err)
-		}
-		if err := closeRetrying(ctx, w); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := corpus.Count(&all)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir, want
+	return writeCorpusFiles(t, tb, "faults-in", 500, files, size, 0)
 }
 
 // TestNodeManagerLost: in each mode in turn (Application, Per-Job, a job

@@ -3,7 +3,6 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,15 +10,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/spindle-yarn/spindle/examples/wordcount/corpus"
-	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/integration/testbed"
 	"github.com/spindle-yarn/spindle/yarn"
 )
@@ -32,32 +28,7 @@ import (
 // locally.
 func writeLoadCorpus(t *testing.T, tb *testbed.TestBed, seed uint64, files int, size int64) (string, map[string]int64) {
 	t.Helper()
-	ctx := testContext(t, 3*time.Minute)
-	fs := stagingClient(t, tb, "alice", nil)
-	dir := fmt.Sprintf("/user/alice/session-load-in-%d", time.Now().UnixNano())
-	var all bytes.Buffer
-	for i := 0; i < files; i++ {
-		var b bytes.Buffer
-		if err := corpus.Generate(&b, seed+uint64(i), size); err != nil {
-			t.Fatal(err)
-		}
-		all.Write(b.Bytes())
-		w, err := fs.Create(ctx, path.Join(dir, fmt.Sprintf("text-%d.txt", i)), hdfs.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(b.Bytes()); err != nil {
-			t.Fatal(err)
-		}
-		if err := closeRetrying(ctx, w); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := corpus.Count(&all)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir, want
+	return writeCorpusFiles(t, tb, "session-load-in", seed, files, size, 0)
 }
 
 // startLoadSession starts a detached session as alice with the flags

@@ -66,17 +66,28 @@ func wordcountCorpus(t *testing.T, tb *testbed.TestBed) (string, map[string]int6
 	if dir, ok := corpusDirs[tb]; ok {
 		return dir, corpusWant
 	}
-	ctx := testContext(t, 2*time.Minute)
+	dir, want := writeCorpusFiles(t, tb, "wordcount-in", 100, 3, 2<<20, 1<<20)
+	corpusDirs[tb], corpusWant = dir, want
+	return dir, want
+}
+
+// writeCorpusFiles writes files generated texts of size bytes each
+// (seeds seed, seed+1, ...) into a new directory of alice's named after
+// name, in blocks of blockSize (0: the default), and returns it with the
+// words counted locally.
+func writeCorpusFiles(t *testing.T, tb *testbed.TestBed, name string, seed uint64, files int, size, blockSize int64) (string, map[string]int64) {
+	t.Helper()
+	ctx := testContext(t, 3*time.Minute)
 	fs := stagingClient(t, tb, "alice", nil)
-	dir := fmt.Sprintf("/user/alice/wordcount-in-%d", time.Now().UnixNano())
+	dir := fmt.Sprintf("/user/alice/%s-%d", name, time.Now().UnixNano())
 	var all bytes.Buffer
-	for i := 0; i < 3; i++ {
+	for i := range files {
 		var b bytes.Buffer
-		if err := corpus.Generate(&b, uint64(100+i), 2<<20); err != nil {
+		if err := corpus.Generate(&b, seed+uint64(i), size); err != nil {
 			t.Fatal(err)
 		}
 		all.Write(b.Bytes())
-		w, err := fs.Create(ctx, path.Join(dir, fmt.Sprintf("text-%d.txt", i)), hdfs.CreateOptions{BlockSize: 1 << 20})
+		w, err := fs.Create(ctx, path.Join(dir, fmt.Sprintf("text-%02d.txt", i)), hdfs.CreateOptions{BlockSize: blockSize})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +102,6 @@ func wordcountCorpus(t *testing.T, tb *testbed.TestBed) (string, map[string]int6
 	if err != nil {
 		t.Fatal(err)
 	}
-	corpusDirs[tb], corpusWant = dir, want
 	return dir, want
 }
 
