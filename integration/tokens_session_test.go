@@ -27,7 +27,8 @@ import (
 // times the tokens' max lifetime. Each job's client renews its job's
 // tokens and pushes fresh ones to that job alone
 // (POST /v1/jobs/{id}/credentials): both jobs finish; the JobManager
-// took at least two pushes per job; each TaskManager's log shows
+// took at least two pushes per job, and each client renewed its tokens
+// between pushes (its -v log); each TaskManager's log shows
 // switches of one job only, whose owner is that job's user; bob's tokens
 // never reach the TaskManager of alice's job nor the reverse. Runs once,
 // in the Kerberos run of the suite; costs a bed start (~20 s, ~1.5 GB)
@@ -92,7 +93,7 @@ func TestTokenPushSession(t *testing.T) {
 			defer wg.Done()
 			cmd := command(append([]string{"run", "-t", "yarn-session", "-session", name, "-path", inputs[u],
 				"-write", "/user/" + u + "/tokensession-out", "-duration", duration.String(), "-parallelism", "1",
-				"-proxy-user", u}, svc...)...)
+				"-proxy-user", u, "-v"}, svc...)...) // -v: the client's log shows its renewals
 			b, _ := cmd.CombinedOutput()
 			mu.Lock()
 			outs[u], codes[u] = string(b), cmd.ProcessState.ExitCode()
@@ -146,10 +147,11 @@ func TestTokenPushSession(t *testing.T) {
 
 	for _, u := range users {
 		pushes := lines(outs[u], "fresh HDFS delegation tokens to the session (")
+		renewed := lines(outs[u], "renewed an HDFS delegation token")
 		accepted := lines(jmLog.String(), "a client pushed a fresh HDFS delegation token for a job")
 		accepted = slicesFilter(accepted, "job="+jobs[u]+" ")
-		t.Logf("%s's job %s: exit %d after %v (tokens' max lifetime %v); %d pushes by its client, %d accepted by the JobManager",
-			u, jobs[u], codes[u], took.Round(time.Second), renewalBedMaxLifetime, len(pushes), len(accepted))
+		t.Logf("%s's job %s: exit %d after %v (tokens' max lifetime %v); %d pushes by its client, %d accepted by the JobManager, %d renewals by its client",
+			u, jobs[u], codes[u], took.Round(time.Second), renewalBedMaxLifetime, len(pushes), len(accepted), len(renewed))
 		for _, l := range pushes {
 			t.Logf("  %.300s", l)
 		}
@@ -157,8 +159,10 @@ func TestTokenPushSession(t *testing.T) {
 			t.Errorf("%s's job did not finish (exit %d):\n%s", u, codes[u], outs[u])
 		}
 		// 100 s on tokens that die after 40 s, pushed at 30 s intervals.
-		if len(pushes) < 2 || len(accepted) < 2 {
-			t.Errorf("%s's job: %d pushes, %d accepted; want at least 2 each", u, len(pushes), len(accepted))
+		// The tokens need renewing every 20 s: the client renewed those it
+		// pushed (and the job's first) in between.
+		if len(pushes) < 2 || len(accepted) < 2 || len(renewed) < 2 {
+			t.Errorf("%s's job: %d pushes, %d accepted, %d renewals by its client; want at least 2 each", u, len(pushes), len(accepted), len(renewed))
 		}
 		for _, p := range pushes {
 			if !strings.Contains(p, "of "+u+",") {

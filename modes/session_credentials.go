@@ -3,6 +3,7 @@ package modes
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -107,6 +108,9 @@ func keepJobCredentials(ctx context.Context, cc *control.Client, job string, req
 			pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			defer cancel()
 			n, err := pushJobCredentials(pctx, cc, job, toks)
+			if ce := (*control.Error)(nil); errors.As(err, &ce) && ce.Status == http.StatusConflict && strings.Contains(ce.Message, "ended") {
+				return err // the job ended as the push went: no failure to report
+			}
 			if err != nil {
 				say("job %s: pushing fresh HDFS delegation tokens failed (will retry): %v", job, err)
 				return err
