@@ -149,8 +149,8 @@ func (m *JobManager) ReplaceJobCredentials(id string, creds []byte) (int, error)
 		}
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if j.done {
+		m.mu.Unlock()
 		return 0, fmt.Errorf("%w: job %s ended", ErrJobCredentials, id)
 	}
 	j.opts.Credentials = bytes.Clone(creds)
@@ -174,7 +174,42 @@ func (m *JobManager) ReplaceJobCredentials(id string, creds []byte) (int, error)
 		m.log.Info("a client pushed a fresh HDFS delegation token for a job; the job switched to it", "job", id, "taskmanagers", n, "token", t)
 	}
 	m.broadcast()
+	stored := j.opts.Credentials
+	m.mu.Unlock()
+	m.repersist(j, stored)
 	return len(toks), nil
+}
+
+// repersist replaces the credentials in job j's stored submission
+// (persist.go) with creds, so that a JobManager of the next attempt runs
+// it with the fresh tokens. The job ends, and its submission is removed,
+// after done is set: a save that raced that removal is undone.
+func (m *JobManager) repersist(j *job, creds []byte) {
+	s := m.cfg.Session
+	if s == nil || s.Store == nil {
+		return
+	}
+	stored, err := s.Store.Load()
+	if err != nil {
+		m.log.Error("reading a session job's stored submission to give it fresh credentials", "job", j.id, "err", err)
+		return
+	}
+	b, ok := stored[j.id]
+	if !ok {
+		return
+	}
+	var req SubmitRequest
+	if err := json.Unmarshal(b, &req); err != nil {
+		return // recoverJobs drops it
+	}
+	req.Credentials = creds
+	m.persist(j.id, req)
+	m.mu.Lock()
+	done := j.done
+	m.mu.Unlock()
+	if done {
+		m.unpersist(j.id)
+	}
 }
 
 // sessionContext is the context jobs of the session run under.

@@ -215,3 +215,64 @@ func TestJobCredentialsReplaced(t *testing.T) {
 		t.Errorf("push to an ended job: %d %q", code, body)
 	}
 }
+
+// TestJobCredentialsStored: a pushed job's stored submission (for the
+// next ApplicationMaster attempt) carries the fresh credentials, so that
+// a JobManager of that attempt runs it with them; the job's end removes
+// it as before.
+func TestJobCredentialsStored(t *testing.T) {
+	store := &memStore{jobs: map[string][]byte{}}
+	jm, _ := newSession(t, 1, jobmanager.SessionConfig{MaxTaskManagers: 2, Store: store})
+	g, err := jobgraph.Encode(&jobgraph.JobGraph{Vertices: []jobgraph.Vertex{{ID: "b", Operator: "test.block", Parallelism: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := jm.Handler()
+	post := func(path string, v any) (int, string) {
+		body, _ := json.Marshal(v)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body)))
+		return rec.Code, rec.Body.String()
+	}
+	code, body := post("/v1/jobs", jobmanager.SubmitRequest{Graph: g, Identity: "alice", Credentials: credsOf(t, jobToken("alice", 1, time.Hour))})
+	var resp jobmanager.SubmitResponse
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &resp) != nil {
+		t.Fatalf("submit: %d %s", code, body)
+	}
+	storedSeq := func() int {
+		b, err := store.Load()
+		if err != nil || b[resp.ID] == nil {
+			return 0
+		}
+		var req jobmanager.SubmitRequest
+		if err := json.Unmarshal(b[resp.ID], &req); err != nil {
+			t.Fatal(err)
+		}
+		c := &yarn.Credentials{}
+		if err := c.UnmarshalBinary(req.Credentials); err != nil {
+			t.Fatal(err)
+		}
+		_, s := seqOf(t, yarn.HDFSTokens(c)[0])
+		return s
+	}
+	if s := storedSeq(); s != 1 {
+		t.Fatalf("stored submission holds token %d, want 1", s)
+	}
+	if code, body := post(control.JobCredentialsPath(resp.ID), control.CredentialsUpdate{Tokens: credsOf(t, jobToken("alice", 2, time.Hour))}); code != http.StatusOK {
+		t.Fatalf("push: %d %s", code, body)
+	}
+	if s := storedSeq(); s != 2 {
+		t.Errorf("after the push, the stored submission holds token %d, want 2", s)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := jm.Cancel(resp.ID); err != nil {
+		t.Fatal(err)
+	}
+	for storedSeq() != 0 {
+		if ctx.Err() != nil {
+			t.Fatal("the cancelled job's submission stayed stored")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
