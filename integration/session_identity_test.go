@@ -253,7 +253,8 @@ func TestSessionConcurrentIdentities(t *testing.T) {
 }
 
 // proxyTokenHead obtains an HDFS delegation token as the bed's service
-// principal impersonating user, exactly as a session job's client does,
+// principal impersonating user, with user as renewer, exactly as a
+// session job's client does,
 // and returns the head of its identifier (delegationHead), checked against
 // the token's bytes.
 func proxyTokenHead(t *testing.T, tb *testbed.TestBed, keytab, user string) []byte {
@@ -269,7 +270,11 @@ func proxyTokenHead(t *testing.T, tb *testbed.TestBed, keytab, user string) []by
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newStagingClient(t, cfg.WithIdentity(id.WithProxyUser(user)))
+	cfg = cfg.WithIdentity(id.WithProxyUser(user))
+	// A session job's tokens name its user as renewer: its client renews
+	// them while it follows the job (modes/session_credentials.go).
+	cfg.TokenRenewer = user
+	c := newStagingClient(t, cfg)
 	toks, err := c.DelegationTokens(ctx)
 	if err != nil {
 		t.Fatal(err)
