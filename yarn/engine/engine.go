@@ -79,6 +79,13 @@ type Config struct {
 	// means 200 milliseconds and 3 seconds. A heartbeat also follows at
 	// once when a target changes or a start fails.
 	FastHeartbeat, SlowHeartbeat time.Duration
+	// HeartbeatRetryFor is how long heartbeats that fail are tried again
+	// (after FastHeartbeat, doubling up to SlowHeartbeat) before Run gives
+	// up with the error: an allocate the ResourceManager answers with an
+	// error while it fails over (YarnRuntimeException: InterruptedException
+	// from the RM going standby) is tried again, and reaches the new
+	// active one. Zero means 60 seconds; negative gives up at the first.
+	HeartbeatRetryFor time.Duration
 	// MaxFailures is the failure budget: when this many of the
 	// application's own container failures (see Cause.CountsAgainstBudget)
 	// fall within FailureValidity, Run returns a *BudgetError. Zero means
@@ -556,6 +563,9 @@ func (e *Engine) Run(ctx context.Context, cb Callbacks) error {
 		e.starts.Wait()
 		e.disp.close()
 	}()
+	retryFor := orDefault(e.cfg.HeartbeatRetryFor, time.Minute)
+	var failingSince time.Time
+	backoff := e.cfg.FastHeartbeat
 	for {
 		e.mu.Lock()
 		if e.fatal != nil {
@@ -575,9 +585,27 @@ func (e *Engine) Run(ctx context.Context, cb Callbacks) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			e.log.Error("engine: heartbeat failed", "err", err)
-			return fmt.Errorf("engine: heartbeat: %w", err)
+			now := e.clock.Now()
+			if failingSince.IsZero() {
+				failingSince, backoff = now, e.cfg.FastHeartbeat
+			}
+			if retryFor < 0 || now.Sub(failingSince) >= retryFor {
+				e.log.Error("engine: heartbeat failed", "err", err)
+				return fmt.Errorf("engine: heartbeat: %w", err)
+			}
+			e.log.Warn("engine: heartbeat failed; trying again with the whole state", "err", err, "in", backoff, "failing_for", now.Sub(failingSince))
+			e.mu.Lock()
+			e.resendLocked()
+			e.mu.Unlock()
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-e.clock.After(backoff):
+			}
+			backoff = min(2*backoff, e.cfg.SlowHeartbeat)
+			continue
 		}
+		failingSince = time.Time{}
 		switch resp.Command {
 		case yarn.AMShutdown:
 			e.log.Error("engine: the ResourceManager ordered a shutdown")
@@ -632,6 +660,16 @@ func (e *Engine) doneLocked() bool {
 // whose completion has not been seen.
 func (e *Engine) resyncLocked() {
 	e.log.Info("engine: the ResourceManager forgot this attempt; resending asks, blacklist and releases")
+	e.resendLocked()
+	if f := e.cb.OnResync; f != nil {
+		e.disp.post(f)
+	}
+}
+
+// resendLocked makes the next heartbeat carry the whole state (asks as
+// totals, the blacklist, pending releases): after a resync, or a heartbeat
+// that failed, whose deltas the RM may not have seen. mu is held.
+func (e *Engine) resendLocked() {
 	for _, p := range e.order {
 		p.valid, p.scheduled = false, false
 	}
@@ -641,7 +679,4 @@ func (e *Engine) resyncLocked() {
 		e.toRelease = append(e.toRelease, id)
 	}
 	slices.SortFunc(e.toRelease, func(a, b yarn.ContainerID) int { return cmp.Compare(a.ID, b.ID) })
-	if f := e.cb.OnResync; f != nil {
-		e.disp.post(f)
-	}
 }

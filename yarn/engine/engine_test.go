@@ -915,7 +915,8 @@ func TestRefusedStartsExcludeNode(t *testing.T) {
 }
 
 // TestRunEnds: Run returns ErrShutdown when the RM orders a shutdown, and
-// a heartbeat's error, wrapped, when the AMClient gives up.
+// a heartbeat's error, wrapped, when the AMClient gives up (at once with
+// HeartbeatRetryFor negative; TestHeartbeatRetried for the default).
 func TestRunEnds(t *testing.T) {
 	h := newHarness(t, Config{Profiles: []Profile{small("w", 1)}})
 	h.take()
@@ -924,12 +925,55 @@ func TestRunEnds(t *testing.T) {
 		t.Errorf("after AM_SHUTDOWN Run returned %v", err)
 	}
 
-	h = newHarness(t, Config{Profiles: []Profile{small("w", 1)}})
+	h = newHarness(t, Config{Profiles: []Profile{small("w", 1)}, HeartbeatRetryFor: -1})
 	h.take()
 	boom := &yarn.OpError{Op: "allocate", Err: yarn.ErrNoActiveResourceManager}
 	h.rm.resps <- fakeAnswer{err: boom}
 	err := h.runErr()
 	if !errors.Is(err, yarn.ErrNoActiveResourceManager) || !strings.Contains(err.Error(), "engine: heartbeat") {
 		t.Errorf("after a failed heartbeat Run returned %v", err)
+	}
+}
+
+// TestHeartbeatRetried: a heartbeat the RM answers with an error (as one
+// going standby mid-call does) is sent again, backing off, and the engine
+// goes on when one succeeds; failing for HeartbeatRetryFor ends Run with
+// the error.
+func TestHeartbeatRetried(t *testing.T) {
+	h := newHarness(t, Config{Profiles: []Profile{small("w", 2)}, HeartbeatRetryFor: 30 * time.Second})
+	h.take()
+	boom := &yarn.OpError{Op: "allocate", Err: errors.New("YarnRuntimeException: java.lang.InterruptedException")}
+	h.rm.resps <- fakeAnswer{err: boom}
+	h.clock.advance(time.Second)
+	req := h.take() // sent again
+	if n := req.Asks; len(n) == 0 {
+		t.Fatalf("the retried heartbeat asks for nothing: %+v", req)
+	}
+	h.rm.apply(req)
+	h.answer(h.rm.pull())
+	h.rm.schedule(2)
+	h.mustBeat(nil)
+	h.settle("2 running", func() bool { return h.profile("w").Running == 2 })
+
+	// Failing for longer than HeartbeatRetryFor ends Run.
+	h.take()
+	h.rm.resps <- fakeAnswer{err: boom}
+	for i := 0; ; i++ {
+		h.clock.advance(10 * time.Second)
+		select {
+		case err := <-h.done:
+			if !errors.Is(err, boom) || !strings.Contains(err.Error(), "engine: heartbeat") {
+				t.Fatalf("Run returned %v", err)
+			}
+			h.done <- err
+			return
+		case <-h.rm.reqs:
+			h.rm.resps <- fakeAnswer{err: boom}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no heartbeat and no end")
+		}
+		if i > 10 {
+			t.Fatal("Run kept retrying past HeartbeatRetryFor")
+		}
 	}
 }

@@ -165,6 +165,7 @@ func (m *JobManager) RunSession(ctx context.Context) error {
 	}
 	m.mu.Lock()
 	m.sessionCtx = ctx
+	m.broadcast() // submissions waiting for the session to run
 	err := m.cfg.Pool.SetTaskManagers(m.target) // the minimum, or more if jobs came first
 	m.mu.Unlock()
 	if err != nil {
@@ -235,6 +236,12 @@ func (m *JobManager) submit(req SubmitRequest) (string, error) { return m.submit
 // attempt stored).
 func (m *JobManager) submitAs(req SubmitRequest, id string) (string, error) {
 	m.mu.Lock()
+	// A client may submit as soon as the JobManager registered, a moment
+	// before the session runs (RunSession): wait for it a while.
+	deadline := time.Now().Add(30 * time.Second)
+	for m.sessionCtx == nil && !m.closed && time.Now().Before(deadline) {
+		m.wait(context.Background(), time.Until(deadline))
+	}
 	ctx := m.sessionCtx
 	closed := m.closed
 	m.mu.Unlock()
