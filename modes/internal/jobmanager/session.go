@@ -165,7 +165,7 @@ func (m *JobManager) RunSession(ctx context.Context) error {
 	}
 	m.mu.Lock()
 	m.sessionCtx = ctx
-	m.broadcast() // submissions waiting for the session to run
+	m.broadcast()                               // submissions waiting for the session to run
 	err := m.cfg.Pool.SetTaskManagers(m.target) // the minimum, or more if jobs came first
 	m.mu.Unlock()
 	if err != nil {
