@@ -353,52 +353,43 @@ func TestRuntimeSecretNowhere(t *testing.T) {
 	if tb.Mode() == testbed.ModeHA {
 		t.Skip("the secret travels the same way on every bed; proven on the plain and Kerberos beds")
 	}
-	p := startRuntimeProbe(t, tb, "-t", "yarn-per-job", "-records", "20000", "-parallelism", "2")
+	p := startRuntimeProbe(t, tb, "-t", "yarn-per-job", "-records", "300000", "-delay-ms", "20", "-parallelism", "2")
+	appID := recv(t, p, p.appID, "application id")
+	waitAllRunning(t, recv(t, p, p.tracking, "tracking URL"))
+	// Read while the job runs: the NodeManagers delete the containers'
+	// directories, credentials files among them, once the application
+	// ends; the logs stay and are read again after.
+	running := snapshotAppFiles(t, tb, appID)
 	out := p.wait(t)
 	if p.code != 0 {
 		t.Fatalf("exit %d, want 0", p.code)
 	}
-	appID := recv(t, p, p.appID, "application id")
+	ended := snapshotAppFiles(t, tb, appID)
 	var secret []byte
-	var files []string
 	tmTokens := 0
-	err := filepath.Walk(filepath.Join(tb.Dir, "work"), func(path string, fi os.FileInfo, err error) error {
-		if err != nil || fi.IsDir() || !strings.Contains(path, appID) {
-			return nil
+	for path, creds := range running.creds {
+		s, ok := creds.Secret("spindle.deployment.secret")
+		if !ok {
+			t.Errorf("%s holds no deployment secret", path)
+			continue
 		}
-		if strings.HasSuffix(path, ".tokens") {
-			creds, err := yarn.ReadCredentialsFile(path)
-			if err != nil {
-				t.Errorf("%s: %v", path, err)
-				return nil
+		secret = s
+		if !strings.HasSuffix(path, "_000001.tokens") && !strings.Contains(path, "_000001/container_tokens") {
+			tmTokens++
+			if len(creds.TokensByKind(yarn.KindAMRMToken)) > 0 {
+				t.Errorf("a TaskManager's credentials %s hold the AMRMToken", path)
 			}
-			s, ok := creds.Secret("spindle.deployment.secret")
-			if !ok {
-				t.Errorf("%s holds no deployment secret", path)
-				return nil
-			}
-			secret = s
-			if !strings.HasSuffix(path, "_000001.tokens") {
-				tmTokens++
-				if len(creds.TokensByKind(yarn.KindAMRMToken)) > 0 {
-					t.Errorf("a TaskManager's credentials %s hold the AMRMToken", path)
-				}
-			}
-			return nil
 		}
-		if !strings.HasSuffix(path, ".crc") && !strings.HasSuffix(path, "/program") {
-			files = append(files, path)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	if secret == nil || tmTokens == 0 {
 		t.Fatalf("found the secret in %d TaskManager credentials files (want the AM's and at least one TaskManager's)", tmTokens)
 	}
+	files := running.contents
+	for path, b := range ended.contents {
+		files[path+" (after the end)"] = b
+	}
 	sc := newSecretScanner(t, "the deployment secret", secret)
-	scanned := sc.files(files)
+	scanned := sc.contents(files)
 	if scanned < 4 {
 		t.Errorf("scanned only %d files of the application (launch scripts, logs)", scanned)
 	}

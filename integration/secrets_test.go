@@ -63,60 +63,42 @@ func TestSecretsNowhere(t *testing.T) {
 		}
 		pages = append(pages, string(b))
 	}
+	// The application's files are read while it runs: its NodeManager
+	// deletes the containers' directories (credentials, launch scripts,
+	// the localized keytab) once it ends; the logs stay and are read again
+	// after.
+	running := snapshotAppFiles(t, tb, appID)
 	out := p.wait(t)
 	if p.code != 0 {
 		t.Fatalf("exit %d, want 0", p.code)
 	}
+	ended := snapshotAppFiles(t, tb, appID)
 
-	// The credentials: the secret and every token password.
-	var files []string
-	tokens := 0
-	keytabIn := map[string]bool{}
-	err = filepath.Walk(filepath.Join(tb.Dir, "work"), func(path string, fi os.FileInfo, err error) error {
-		if err != nil || fi.IsDir() || !strings.Contains(path, appID) {
-			return nil
-		}
-		if strings.HasSuffix(path, ".tokens") {
-			creds, err := yarn.ReadCredentialsFile(path)
-			if err != nil {
-				t.Errorf("%s: %v", path, err)
-				return nil
-			}
-			if s, ok := creds.Secret("spindle.deployment.secret"); ok {
-				secrets = append(secrets, s)
-			}
-			for _, tok := range creds.Tokens() {
-				secrets = append(secrets, tok.Password)
-				tokens++
-			}
-			return nil
-		}
-		if strings.HasSuffix(path, "spindle-am.keytab") {
-			keytabIn[containerIDPattern.FindString(path)] = true
-			return nil
-		}
-		if !strings.HasSuffix(path, ".crc") && !strings.HasSuffix(path, "/program") {
-			files = append(files, path)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tokens := len(running.tokenPasswords)
 	if tokens < 2 {
-		t.Fatalf("found %d tokens in the application's credentials files", tokens)
+		t.Fatalf("found %d tokens in the application's credentials files while it ran", tokens)
 	}
-	for c := range keytabIn {
+	secrets = append(secrets, running.tokenPasswords...)
+	secrets = append(secrets, ended.tokenPasswords...)
+	if running.deploymentSecret == nil {
+		t.Fatal("no deployment secret in the application's credentials files while it ran")
+	}
+	secrets = append(secrets, running.deploymentSecret)
+	for c := range running.keytabIn {
 		if !strings.HasSuffix(c, "_000001") {
 			t.Errorf("the shipped keytab reached container %s, not the JobManager's alone", c)
 		}
 	}
-	if len(keytabIn) == 0 {
+	if len(running.keytabIn) == 0 {
 		t.Error("the shipped keytab was localized in no container")
+	}
+	contents := running.contents
+	for path, b := range ended.contents {
+		contents[path+" (after the end)"] = b
 	}
 
 	sc := newSecretScanner(t, "a secret", secrets...)
-	scanned := sc.files(files)
+	scanned := sc.contents(contents)
 	if scanned < 4 {
 		t.Errorf("scanned only %d files of the application", scanned)
 	}
@@ -160,19 +142,62 @@ func (sc *secretScanner) scan(where, text string) {
 	}
 }
 
-// files scans the files that can be read and returns how many were.
-func (sc *secretScanner) files(paths []string) int {
-	sc.t.Helper()
-	n := 0
-	for _, f := range paths {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
+// appFiles is what an application's files on the bed held at one moment.
+type appFiles struct {
+	creds            map[string]*yarn.Credentials // its credentials files, by path
+	tokenPasswords   [][]byte                     // of every token in them
+	deploymentSecret []byte                       // from them
+	keytabIn         map[string]bool              // containers holding the shipped keytab
+	contents         map[string][]byte            // every other file, by path
+}
+
+// snapshotAppFiles reads every file of appID under the bed's work
+// directory: credentials files (the NodeManager's private copy and the
+// container's container_tokens) are decoded, the localized keytab noted,
+// the others kept for scanning (checksums and the program binary aside).
+func snapshotAppFiles(t *testing.T, tb *testbed.TestBed, appID string) appFiles {
+	t.Helper()
+	snap := appFiles{creds: map[string]*yarn.Credentials{}, keytabIn: map[string]bool{}, contents: map[string][]byte{}}
+	filepath.Walk(filepath.Join(tb.Dir, "work"), func(path string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() || !strings.Contains(path, appID) {
+			return nil
 		}
-		n++
-		sc.scan(f, string(b))
+		switch {
+		case strings.HasSuffix(path, ".tokens") || filepath.Base(path) == "container_tokens":
+			creds, err := yarn.ReadCredentialsFile(path)
+			if err != nil {
+				if !os.IsNotExist(err) {
+					t.Errorf("%s: %v", path, err)
+				}
+				return nil
+			}
+			snap.creds[path] = creds
+			if s, ok := creds.Secret("spindle.deployment.secret"); ok {
+				snap.deploymentSecret = s
+			}
+			for _, tok := range creds.Tokens() {
+				snap.tokenPasswords = append(snap.tokenPasswords, tok.Password)
+			}
+		case strings.HasSuffix(path, "spindle-am.keytab"):
+			snap.keytabIn[containerIDPattern.FindString(path)] = true
+		case strings.HasSuffix(path, ".crc") || strings.HasSuffix(path, "/program"):
+		default:
+			if b, err := os.ReadFile(path); err == nil {
+				snap.contents[path] = b
+			}
+		}
+		return nil
+	})
+	return snap
+}
+
+// contents scans files read earlier, by path, and returns how many.
+func (sc *secretScanner) contents(files map[string][]byte) int {
+	sc.t.Helper()
+	for path, b := range files {
+		sc.scan(path, string(b))
 	}
-	return n
+	return len(files)
 }
 
 // diagnostics scans the application's final diagnostics.
