@@ -48,7 +48,8 @@ func commandsUsage(name string) string {
        %[1]s cancel -id APPID [-job ID]   cancel a job (or -session NAME|APPID [-job ID])
        %[1]s stop -id APPID               cancel its jobs and kill the application
        %[1]s logs -id APPID               print its containers' logs
-       %[1]s credentials push -id APPID   push fresh HDFS delegation tokens to it (or -session NAME|APPID; deployed without -ship-keytab)
+       %[1]s credentials push -id APPID   push fresh HDFS delegation tokens to it (or -session NAME|APPID; deployed without -ship-keytab;
+                                         -job ID: to that session job alone)
        %[1]s session list|stop|start      sessions many jobs share (%[1]s session prints their usage)
        %[1]s COMMAND -h                   lists a command's flags
 jobs and cancel reach the JobManager: with this machine's record of the application
@@ -121,7 +122,9 @@ func parseCommand(prog string, args []string, stderr io.Writer) (*command, error
 	case cmdStop:
 		fs.StringVar(&status, "status", yarn.FinalKilled.String(), "the application's final status: KILLED, FAILED or SUCCEEDED (the last two need the JobManager: this machine's record, or a ClientToAMToken)")
 		fs.DurationVar(&c.grace, "grace", 15*time.Second, "how long the application may take to end on its own once its jobs are cancelled, before it is killed")
-	case cmdLogs, cmdCredentials:
+	case cmdCredentials:
+		fs.StringVar(&c.job, "job", "", "a session's job: push the tokens to this job alone (a job carries its user's own tokens); default: the application's own")
+	case cmdLogs:
 	default:
 		return nil, usagef("unknown command %q", c.name)
 	}

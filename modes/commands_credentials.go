@@ -13,7 +13,7 @@ import (
 // (cmdCredentials and the flags).
 func credentialsArgs(prog string, args []string) ([]string, error) {
 	if len(args) < 2 || args[1] != "push" {
-		return nil, usagef("the credentials command is `%s credentials push -id APPID`: it pushes fresh HDFS delegation tokens to an application deployed without -ship-keytab", prog)
+		return nil, usagef("the credentials command is `%s credentials push -id APPID [-job JOB]`: it pushes fresh HDFS delegation tokens to an application deployed without -ship-keytab, or to one job of a session", prog)
 	}
 	return append([]string{cmdCredentials}, args[2:]...), nil
 }
@@ -25,7 +25,9 @@ func credentialsArgs(prog string, args []string) ([]string, error) {
 // attached client that ended). The tokens name the user as renewer and
 // nobody renews them after this command, so they live one renewal
 // interval (a day by default, printed): push again before then, e.g.
-// from cron.
+// from cron. With -job, the tokens go to that job of a session alone
+// (POST /v1/jobs/{id}/credentials): a session job carries its user's own
+// tokens, which its client keeps alive only while it follows the job.
 func (r *commandRun) pushCredentials(ctx context.Context) (int, error) {
 	defer r.close()
 	d, err := r.attachDeployment(ctx)
@@ -49,11 +51,18 @@ func (r *commandRun) pushCredentials(ctx context.Context) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	n, err := deploy.PushCredentials(ctx, jm.Client, toks)
+	to := rep.ID.String()
+	var n int
+	if r.c.job != "" {
+		to = "job " + r.c.job + " of " + to
+		n, err = pushJobCredentials(ctx, jm.Client, r.c.job, toks)
+	} else {
+		n, err = deploy.PushCredentials(ctx, jm.Client, toks)
+	}
 	if err != nil {
-		return 1, jm.explain(err, "pushing credentials to "+rep.ID.String())
+		return 1, jm.explain(err, "pushing credentials to "+to)
 	}
 	fmt.Fprintf(r.p.Stdout, "pushed %d fresh HDFS delegation tokens to %s; they expire at %s unless pushed again before (in %s)\n",
-		n, rep.ID, expiry.UTC().Format(time.RFC3339), time.Until(expiry).Round(time.Second))
+		n, to, expiry.UTC().Format(time.RFC3339), time.Until(expiry).Round(time.Second))
 	return 0, nil
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // TestParseCredentialsPush: `credentials push -id APPID` with the login
-// flags parses; without push, or without -id, the error says what to type.
+// flags parses, and with -session and -job; without push, or without -id, the error says what to type.
 func TestParseCredentialsPush(t *testing.T) {
 	c, err := parseCommand("wc", []string{"credentials", "push", "-id", "application_1700000000000_0007", "-keytab", "k", "-principal", "alice@R"}, io.Discard)
 	if err != nil {
@@ -19,6 +19,9 @@ func TestParseCredentialsPush(t *testing.T) {
 	}
 	if c, err := parseCommand("wc", []string{"credentials", "push", "-session", "etl"}, io.Discard); err != nil || c.session != "etl" {
 		t.Errorf("credentials push -session etl: %+v %v", c, err)
+	}
+	if c, err := parseCommand("wc", []string{"credentials", "push", "-session", "etl", "-job", "job-3"}, io.Discard); err != nil || c.session != "etl" || c.job != "job-3" {
+		t.Errorf("credentials push -session etl -job job-3: %+v %v", c, err)
 	}
 	for _, tc := range []struct {
 		args []string

@@ -135,6 +135,8 @@ func StartAppMaster(ctx context.Context, log *slog.Logger) (*AppMaster, error) {
 			},
 			// Running jobs outlive this attempt (attempts.go).
 			Store: hdfsJobStore{a: a},
+			// Jobs' own tokens (jobtokens.go).
+			KeepJobTokens: a.keepJobTokens,
 		}
 	}
 	binary := ""

@@ -25,6 +25,20 @@ func noKeytabHint(spec *launch.ClusterSpec) string {
 		" credentials push -id " + spec.AppID + "` more often than the tokens' renewal interval"
 }
 
+// renewFraction is -D RenewFractionKey of config, 0 (the default) when
+// not set.
+func renewFraction(config map[string]string) (float64, error) {
+	v, ok := config[RenewFractionKey]
+	if !ok {
+		return 0, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(f > 0 && f < 1) {
+		return 0, fmt.Errorf("-D %s=%s: the fraction of the tokens' lifetime is a number between 0 and 1, e.g. 0.75", RenewFractionKey, v)
+	}
+	return f, nil
+}
+
 // tokenKeeper is the ApplicationMaster's part in keeping the application's
 // HDFS delegation tokens alive: the renewer, its Kerberos login and
 // client when a keytab was shipped, and the newest tokens for containers
@@ -45,13 +59,9 @@ func (a *AppMaster) startTokens(ctx context.Context) error {
 	if len(held) == 0 {
 		return nil
 	}
-	fraction := 0.0
-	if v, ok := a.Spec.Config[RenewFractionKey]; ok {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || !(f > 0 && f < 1) {
-			return fmt.Errorf("-D %s=%s: the fraction of the tokens' lifetime is a number between 0 and 1, e.g. 0.75", RenewFractionKey, v)
-		}
-		fraction = f
+	fraction, err := renewFraction(a.Spec.Config)
+	if err != nil {
+		return err
 	}
 	k := &tokenKeeper{done: make(chan struct{})}
 	cfg := tokens.Config{Tokens: held, Fraction: fraction, Hint: noKeytabHint(a.Spec), Logger: a.log.With("component", "tokens"), Push: a.pushTokens}

@@ -78,6 +78,9 @@ type RunOptions struct {
 	HDFS func(ctx context.Context) (*hdfs.Client, error)
 	// OnStart is called with the job's id once it is accepted.
 	OnStart func(id string)
+	// Tokens keeps the job's own credentials alive; nil means nothing
+	// does.
+	Tokens JobTokenKeeper
 	// Binary, when set, is the binary the job's client shipped (a
 	// session's job, see binary.go); its TaskManagers become it.
 	Binary *control.BinaryRef
@@ -252,6 +255,9 @@ func (m *JobManager) commitQuietly(j *job) {
 
 // finishJob records the job's end and gives its TaskManagers back.
 func (m *JobManager) finishJob(j *job, state, cause string, need int) {
+	if k := j.opts.Tokens; k != nil && state == StateFailed {
+		cause = k.Explain(cause)
+	}
 	m.mu.Lock()
 	j.state, j.done, j.ended, j.rootCause = state, true, m.cfg.Now(), cause
 	var cs []map[string]int64

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/spindle-yarn/spindle/hdfs"
@@ -120,6 +121,13 @@ func jobTokens(creds []byte) ([]hdfs.Token, error) {
 // replacing one still queued) and its later deployments. It returns how
 // many tokens it took.
 func (m *JobManager) ReplaceJobCredentials(id string, creds []byte) (int, error) {
+	return m.replaceJobCredentials(id, creds, true)
+}
+
+// replaceJobCredentials is ReplaceJobCredentials; pushed says a client
+// pushed creds (and the job's token keeper hears of them), else the
+// keeper obtained them.
+func (m *JobManager) replaceJobCredentials(id string, creds []byte, pushed bool) (int, error) {
 	owner, err := m.jobOwner(id)
 	if err != nil {
 		return 0, err
@@ -127,7 +135,7 @@ func (m *JobManager) ReplaceJobCredentials(id string, creds []byte) (int, error)
 	m.mu.Lock()
 	j := m.jobs[id]
 	held, err := jobTokens(j.opts.Credentials)
-	done, fsOf := j.done, j.opts.HDFS
+	done, fsOf, keeper := j.done, j.opts.HDFS, j.opts.Tokens
 	m.mu.Unlock()
 	if err != nil {
 		return 0, err
@@ -171,12 +179,19 @@ func (m *JobManager) ReplaceJobCredentials(id string, creds []byte) (int, error)
 		n++
 	}
 	for _, t := range toks {
-		m.log.Info("a client pushed a fresh HDFS delegation token for a job; the job switched to it", "job", id, "taskmanagers", n, "token", t)
+		if pushed {
+			m.log.Info("a client pushed a fresh HDFS delegation token for a job; the job switched to it", "job", id, "taskmanagers", n, "token", t)
+		} else {
+			m.log.Info("the job switched to a fresh HDFS delegation token the JobManager obtained", "job", id, "taskmanagers", n, "token", t)
+		}
 	}
 	m.broadcast()
 	stored := j.opts.Credentials
 	m.mu.Unlock()
 	m.repersist(j, stored)
+	if pushed && keeper != nil {
+		keeper.Pushed(toks)
+	}
 	return len(toks), nil
 }
 
@@ -220,4 +235,43 @@ func (m *JobManager) sessionContext() context.Context {
 		return m.sessionCtx
 	}
 	return context.Background()
+}
+
+// keeperSlot is a job's JobTokenKeeper, set once the job has an id
+// (SessionConfig.KeepJobTokens starts it then): until then, and when
+// none started, it does nothing.
+type keeperSlot struct {
+	mu sync.Mutex
+	k  JobTokenKeeper
+}
+
+func (s *keeperSlot) set(k JobTokenKeeper) {
+	s.mu.Lock()
+	s.k = k
+	s.mu.Unlock()
+}
+
+func (s *keeperSlot) get() JobTokenKeeper {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.k
+}
+
+func (s *keeperSlot) Pushed(toks []hdfs.Token) {
+	if k := s.get(); k != nil {
+		k.Pushed(toks)
+	}
+}
+
+func (s *keeperSlot) Explain(cause string) string {
+	if k := s.get(); k != nil {
+		return k.Explain(cause)
+	}
+	return cause
+}
+
+func (s *keeperSlot) Stop() {
+	if k := s.get(); k != nil {
+		k.Stop()
+	}
 }

@@ -34,6 +34,23 @@ type SessionConfig struct {
 	// Store, when set, keeps the running jobs for the next
 	// ApplicationMaster attempt (persist.go).
 	Store JobStore
+	// KeepJobTokens starts keeping alive the HDFS delegation tokens a
+	// job carries (creds, Hadoop's credentials format): fresh ones it
+	// obtains go to the job through replace. Nil means nothing in the
+	// session does; the job's client pushes (jobcredentials.go).
+	KeepJobTokens func(ctx context.Context, job string, creds []byte, replace func(ctx context.Context, creds []byte) error) (JobTokenKeeper, error)
+}
+
+// JobTokenKeeper keeps one session job's own HDFS delegation tokens alive
+// (SessionConfig.KeepJobTokens), from the job's start to its end.
+type JobTokenKeeper interface {
+	// Pushed tells the keeper of tokens a client pushed to the job.
+	Pushed(toks []hdfs.Token)
+	// Explain adds to the root cause of the job's failure which of its
+	// tokens died, when one did, and what to configure.
+	Explain(cause string) string
+	// Stop stops the keeper; the job ended.
+	Stop()
 }
 
 // ErrQuota refuses a job larger than the session allows.
@@ -270,14 +287,28 @@ func (m *JobManager) submitAs(req SubmitRequest, id string) (string, error) {
 	}
 	started := make(chan string, 1)
 	failed := make(chan error, 1)
+	keeper := &keeperSlot{}
+	opts.Tokens = keeper
 	opts.OnStart = func(id string) {
 		m.persist(id, req) // before the client hears of it
+		if s := m.cfg.Session; s.KeepJobTokens != nil && len(req.Credentials) > 0 {
+			k, err := s.KeepJobTokens(ctx, id, req.Credentials, func(ctx context.Context, creds []byte) error {
+				_, err := m.replaceJobCredentials(id, creds, false)
+				return err
+			})
+			if err != nil {
+				m.log.Error("keeping a job's HDFS delegation tokens alive", "job", id, "err", err)
+			} else {
+				keeper.set(k)
+			}
+		}
 		started <- id
 	}
 	go func() {
 		if closeFS != nil {
 			defer closeFS()
 		}
+		defer keeper.Stop()
 		r, err := m.RunWith(ctx, g, opts)
 		var je *JobError
 		if err != nil && !errors.As(err, &je) {
