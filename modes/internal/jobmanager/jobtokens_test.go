@@ -46,7 +46,9 @@ func (k *fakeKeeper) Pushed(toks []hdfs.Token) {
 	}
 }
 
-func (k *fakeKeeper) Explain(cause string) string { return cause + "\nEXPLAINED BY THE KEEPER of " + k.job }
+func (k *fakeKeeper) Explain(cause string) string {
+	return cause + "\nEXPLAINED BY THE KEEPER of " + k.job
+}
 
 func (k *fakeKeeper) Stop() {
 	k.mu.Lock()
