@@ -33,6 +33,32 @@ type jobManager struct {
 // record of the application.
 var errNoRecord = errors.New("no local record")
 
+// liveJobManager attaches to -id (or the session -session names) and
+// connects to its JobManager; the caller closes both. An application that
+// ended is refused, saying so and then what ended(its id) adds, and this
+// machine's record of it is forgotten. A failed connection returns the deployment's report
+// with the error (the deployment is closed).
+func (r *commandRun) liveJobManager(ctx context.Context, ended func(id string) string) (*deploy.Deployment, yarn.ApplicationReport, *jobManager, error) {
+	d, err := r.attachDeployment(ctx)
+	if err != nil {
+		return nil, yarn.ApplicationReport{}, nil, err
+	}
+	rep, err := d.RM.ApplicationReport(ctx, d.ID)
+	if err == nil && rep.State.IsFinal() {
+		forgetRecord(r.p, rep.ID.String())
+		err = fmt.Errorf("%s has ended (%s, final status %s)%s", rep.ID, rep.State, rep.FinalStatus, ended(rep.ID.String()))
+	}
+	var jm *jobManager
+	if err == nil {
+		jm, err = r.openJobManager(rep)
+	}
+	if err != nil {
+		d.Close()
+		return nil, rep, nil, err
+	}
+	return d, rep, jm, nil
+}
+
 // openJobManager connects to the JobManager of the running application
 // rep, with the secret of its local record, or without one with the
 // report's ClientToAMToken (Kerberos clusters); the caller closes it.
@@ -128,23 +154,11 @@ func runningJob(id yarn.ApplicationID, prog string, jobs []control.JobStatus) (s
 // end.
 func (r *commandRun) cancel(ctx context.Context) (int, error) {
 	defer r.close()
-	d, err := r.attachDeployment(ctx)
+	d, _, jm, err := r.liveJobManager(ctx, func(string) string { return ": it has no job to cancel" })
 	if err != nil {
 		return 1, err
 	}
 	defer d.Close()
-	rep, err := d.RM.ApplicationReport(ctx, d.ID)
-	if err != nil {
-		return 1, err
-	}
-	if rep.State.IsFinal() {
-		forgetRecord(r.p, rep.ID.String())
-		return 1, fmt.Errorf("%s has ended (%s, final status %s): it has no job to cancel", rep.ID, rep.State, rep.FinalStatus)
-	}
-	jm, err := r.openJobManager(rep)
-	if err != nil {
-		return 1, err
-	}
 	defer jm.Close()
 	job := r.c.job
 	if job == "" {

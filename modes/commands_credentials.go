@@ -30,22 +30,11 @@ func credentialsArgs(prog string, args []string) ([]string, error) {
 // tokens, which its client keeps alive only while it follows the job.
 func (r *commandRun) pushCredentials(ctx context.Context) (int, error) {
 	defer r.close()
-	d, err := r.attachDeployment(ctx)
+	d, rep, jm, err := r.liveJobManager(ctx, func(string) string { return ": there is no JobManager to push credentials to" })
 	if err != nil {
 		return 1, err
 	}
 	defer d.Close()
-	rep, err := d.RM.ApplicationReport(ctx, d.ID)
-	if err != nil {
-		return 1, err
-	}
-	if rep.State.IsFinal() {
-		return 1, fmt.Errorf("%s has ended (%s, final status %s): there is no JobManager to push credentials to", rep.ID, rep.State, rep.FinalStatus)
-	}
-	jm, err := r.openJobManager(rep)
-	if err != nil {
-		return 1, err
-	}
 	defer jm.Close()
 	toks, expiry, err := d.FreshTokens(ctx)
 	if err != nil {

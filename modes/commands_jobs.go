@@ -20,21 +20,9 @@ import (
 // JobManager reports them, in the order they were submitted.
 func (r *commandRun) jobs(ctx context.Context) (int, error) {
 	defer r.close()
-	d, err := r.attachDeployment(ctx)
-	if err != nil {
-		return 1, err
-	}
-	defer d.Close()
-	rep, err := d.RM.ApplicationReport(ctx, d.ID)
-	if err != nil {
-		return 1, err
-	}
-	if rep.State.IsFinal() {
-		forgetRecord(r.p, rep.ID.String())
-		return 1, fmt.Errorf("%s has ended (%s, final status %s) and its JobManager with it, so no one can list its jobs any more; `%s attach -id %s` prints how it ended and the jobs' results it reported",
-			rep.ID, rep.State, rep.FinalStatus, r.p.Name, rep.ID)
-	}
-	jm, err := r.openJobManager(rep)
+	d, rep, jm, err := r.liveJobManager(ctx, func(id string) string {
+		return fmt.Sprintf(" and its JobManager with it, so no one can list its jobs any more; `%s attach -id %s` prints how it ended and the jobs' results it reported", r.p.Name, id)
+	})
 	if errors.Is(err, errNoRecord) {
 		dir, _ := record.Dir()
 		return 1, fmt.Errorf("listing the jobs of %s needs its JobManager, which this client can reach neither with the deployment's secret "+
@@ -46,6 +34,7 @@ func (r *commandRun) jobs(ctx context.Context) (int, error) {
 	if err != nil {
 		return 1, err
 	}
+	defer d.Close()
 	defer jm.Close()
 	jobs, err := jm.Jobs(ctx)
 	if err != nil {

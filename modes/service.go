@@ -80,6 +80,13 @@ type DeployRequest struct {
 	// (-rm-token, -access-fs).
 	RMToken  bool
 	AccessFS []string
+	// ShipKeytab, with ShipPrincipal, is a keytab file shipped to the
+	// JobManager only (-ship-keytab), which obtains fresh HDFS delegation
+	// tokens with it before they expire: the application's and, in a
+	// session, those of jobs submitted as ShipPrincipal or through it as
+	// a proxy user. Empty: nothing is shipped; the deployer pushes
+	// (Deployment.Submit's jobs push their own while followed).
+	ShipKeytab, ShipPrincipal string
 	// ClientLease, when positive, ends the application once this process
 	// has not followed it (Wait) for that long: a crashed service takes
 	// its deployments with it. Zero: they outlive the service.
@@ -123,7 +130,7 @@ func Deploy(ctx context.Context, req DeployRequest) (*Deployment, error) {
 			Slots: cmp.Or(req.Slots, 2), NodeLabel: req.NodeLabel},
 		Parallelism: cmp.Or(req.Parallelism, 2), Args: req.Args, Ship: req.Ship, Config: req.Config,
 		Identity: req.Identity, User: req.User, ProxyUser: req.ProxyUser, ACLs: req.ACLs,
-		RMToken: req.RMToken, AccessFS: req.AccessFS,
+		RMToken: req.RMToken, AccessFS: req.AccessFS, ShipKeytab: req.ShipKeytab, ShipPrincipal: req.ShipPrincipal,
 		ClientLease: req.ClientLease, Binary: req.Binary, HadoopConfDir: req.HadoopConfDir, Logger: req.Logger,
 	}
 	switch r.Mode {

@@ -116,9 +116,14 @@ func sessionStart(ctx context.Context, p Program, args []string) (int, error) {
 		TaskManager: launch.TaskManagerSpec{MemoryMB: rf.TaskManagerMemoryMB, VCores: int32(rf.TaskManagerVCores),
 			Slots: rf.Slots, NodeLabel: rf.NodeLabel},
 		Parallelism: rf.Parallelism, Ship: rf.Ship, Config: rf.Config, KeepStaging: rf.KeepStaging,
-		Identity: id, User: user, ProxyUser: rf.ProxyUser, ACLs: rf.ACLs(),
+		Identity: id, User: user, ProxyUser: rf.ProxyUser, ACLs: rf.ACLs(), RMToken: rf.RMToken, AccessFS: rf.AccessFS,
 		Session: &launch.SessionSpec{Name: rf.Name, MinTaskManagers: sf.MinTaskManagers, MaxTaskManagers: sf.MaxTaskManagers,
 			MaxTaskManagersPerJob: sf.MaxTaskManagersPerJob, IdleTimeoutMS: sf.IdleTimeout.Milliseconds()},
+	}
+	if rf.ShipKeytab {
+		// The JobManager keeps the session's tokens alive, and those of
+		// jobs submitted as the principal or through it (-proxy-user).
+		req.ShipKeytab, req.ShipPrincipal = rf.Keytab, rf.Principal
 	}
 	if !rf.Detached {
 		// An attached session ends with its client, even a killed one.

@@ -170,7 +170,7 @@ func TestCredentialsEndpoint(t *testing.T) {
 // TestExpiryHint: a failed application whose token died says so and what
 // to configure in its diagnostics; one whose tokens live does not.
 func TestExpiryHint(t *testing.T) {
-	spec := &launch.ClusterSpec{AppID: "application_1700000000000_0002", Name: "wc"}
+	spec := &launch.ClusterSpec{AppID: "application_1700000000000_0002", Name: "nightly", Program: "wc"}
 	alive, err := tokens.New(tokens.Config{Tokens: []hdfs.Token{delegationToken("alice", 5, time.Now(), "P")}})
 	if err != nil {
 		t.Fatal(err)

@@ -50,15 +50,11 @@ func (a *AppMaster) keepJobTokens(ctx context.Context, job string, creds []byte,
 	}
 	owner := hdfs.ShortName(di.Owner)
 	log := a.log.With("component", "tokens", "job", job)
-	k := &jobTokens{job: job, done: make(chan struct{}), hint: jobNoKeytabHint(cmp.Or(a.Spec.Name, "PROG"), a.Spec.AppID, job)}
+	k := &jobTokens{job: job, done: make(chan struct{}), hint: jobNoKeytabHint(cmp.Or(a.Spec.Program, "PROG"), a.Spec.AppID, job)}
 	cfg := tokens.Config{
 		Tokens: held, Fraction: fraction, Hint: k.hint, Logger: log,
 		Push: func(ctx context.Context, toks []hdfs.Token) error {
-			c := &yarn.Credentials{}
-			for _, t := range toks {
-				c.AddToken(t.Service, yarn.Token(t))
-			}
-			b, err := c.MarshalBinary()
+			_, b, err := tokensCredentials(toks)
 			if err != nil {
 				return err
 			}

@@ -21,7 +21,7 @@ const RenewFractionKey = "spindle.token.renew-fraction"
 // noKeytabHint is what the JobManager's expiry warnings tell to configure.
 func noKeytabHint(spec *launch.ClusterSpec) string {
 	return "to run longer, deploy with -ship-keytab (with -keytab and -principal) so the JobManager obtains fresh tokens, " +
-		"or keep the client that deployed it attached (it pushes fresh ones), or push them with `" + cmp.Or(spec.Name, "PROG") +
+		"or keep the client that deployed it attached (it pushes fresh ones), or push them with `" + cmp.Or(spec.Program, "PROG") +
 		" credentials push -id " + spec.AppID + "` more often than the tokens' renewal interval"
 }
 
@@ -142,11 +142,7 @@ func (k *tokenKeeper) close() {
 // JobManager), to the AM's own HDFS client, and to containers started
 // later.
 func (a *AppMaster) pushTokens(_ context.Context, toks []hdfs.Token) error {
-	c := &yarn.Credentials{}
-	for _, t := range toks {
-		c.AddToken(t.Service, yarn.Token(t))
-	}
-	b, err := c.MarshalBinary()
+	c, b, err := tokensCredentials(toks)
 	if err != nil {
 		return err
 	}
@@ -167,6 +163,17 @@ func (a *AppMaster) pushTokens(_ context.Context, toks []hdfs.Token) error {
 		}
 	}
 	return nil
+}
+
+// tokensCredentials are toks as credentials, and those in Hadoop's
+// token storage format.
+func tokensCredentials(toks []hdfs.Token) (*yarn.Credentials, []byte, error) {
+	c := &yarn.Credentials{}
+	for _, t := range toks {
+		c.AddToken(t.Service, yarn.Token(t))
+	}
+	b, err := c.MarshalBinary()
+	return c, b, err
 }
 
 // withNewestTokens is l with the newest pushed HDFS tokens in place of

@@ -455,6 +455,7 @@ func (d *Deployment) deploy(ctx context.Context, req *Request, ycfg yarn.Config)
 		Mode:          req.Mode,
 		AppID:         id.String(),
 		Name:          req.Name,
+		Program:       filepath.Base(req.Binary),
 		Args:          req.Args,
 		RMs:           schedulerAddresses(ycfg.ResourceManagers),
 		RPCProtection: ycfg.RPCProtection,

@@ -65,8 +65,12 @@ type ClusterSpec struct {
 	Mode string `json:"mode"`
 	// AppID is the application's id.
 	AppID string `json:"app_id"`
-	// Name of the program (its binary's base name), for logs and pages.
+	// Name of the application (-name; by default the program's), for
+	// logs and pages; a session's name in Session mode.
 	Name string `json:"name"`
+	// Program is the base name of the program's binary, for the commands
+	// messages tell users to run.
+	Program string `json:"program,omitempty"`
 	// Args is the program's command line after the subcommand (`run`),
 	// flags included: in Application mode main runs in the JobManager with
 	// it.
