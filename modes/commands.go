@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spindle-yarn/spindle/modes/internal/cli"
 	"github.com/spindle-yarn/spindle/modes/internal/deploy"
 	"github.com/spindle-yarn/spindle/modes/internal/record"
 	"github.com/spindle-yarn/spindle/yarn"
@@ -68,8 +69,10 @@ type command struct {
 	session string
 	// all is list's -all.
 	all bool
-	// job is cancel's -job.
+	// job is cancel's and credentials push's -job.
 	job string
+	// accessFS is credentials push's -access-fs.
+	accessFS []string
 	// status is stop's -status.
 	status yarn.FinalStatus
 	// grace is how long stop lets the application end on its own after
@@ -124,6 +127,7 @@ func parseCommand(prog string, args []string, stderr io.Writer) (*command, error
 		fs.DurationVar(&c.grace, "grace", 15*time.Second, "how long the application may take to end on its own once its jobs are cancelled, before it is killed")
 	case cmdCredentials:
 		fs.StringVar(&c.job, "job", "", "a session's job: push the tokens to this job alone (a job carries its user's own tokens); default: the application's own")
+		cli.AccessFSFlag(fs, &c.accessFS, "another HDFS the application was deployed with -access-fs for: fresh tokens of it are pushed too (repeatable, or comma-separated)")
 	case cmdLogs:
 	default:
 		return nil, usagef("unknown command %q", c.name)

@@ -36,7 +36,7 @@ func (r *commandRun) pushCredentials(ctx context.Context) (int, error) {
 	}
 	defer d.Close()
 	defer jm.Close()
-	toks, expiry, err := d.FreshTokens(ctx)
+	toks, expiry, err := d.FreshTokens(ctx, r.c.accessFS...)
 	if err != nil {
 		return 1, err
 	}

@@ -86,6 +86,24 @@ type RunFlags struct {
 	Verbose bool
 }
 
+// AccessFSFlag defines -access-fs on fs, appending each file system named
+// (hdfs://host:port or hdfs://NAMESERVICE; repeatable, or comma-separated)
+// to list.
+func AccessFSFlag(fs *flag.FlagSet, list *[]string, usage string) {
+	fs.Func("access-fs", usage, func(s string) error {
+		for _, u := range strings.Split(s, ",") {
+			if u = strings.TrimSpace(u); u == "" {
+				continue
+			}
+			if !strings.HasPrefix(u, "hdfs://") || len(u) == len("hdfs://") || strings.Contains(strings.TrimPrefix(u, "hdfs://"), "/") {
+				return fmt.Errorf("%q is not a file system: write hdfs://host:port or hdfs://NAMESERVICE, without a path", u)
+			}
+			*list = append(*list, u)
+		}
+		return nil
+	})
+}
+
 // NewRunFlags registers the run command's flags on fs and returns where
 // their values land.
 func NewRunFlags(fs *flag.FlagSet) *RunFlags {
@@ -122,18 +140,7 @@ func NewRunFlags(fs *flag.FlagSet) *RunFlags {
 	fs.BoolVar(&f.ShipKeytab, "ship-keytab", false, "ship -keytab to the JobManager (only), which then obtains fresh HDFS delegation tokens before they expire: for applications running longer than the tokens' lifetime")
 	fs.StringVar(&f.ProxyUser, "proxy-user", "", "run the application as this user, impersonated by the logged-in one")
 	fs.BoolVar(&f.RMToken, "rm-token", false, "give the application a ResourceManager delegation token too (Kerberos), for jobs that submit applications")
-	fs.Func("access-fs", "another HDFS the application's jobs read or write, hdfs://host:port or hdfs://NAMESERVICE (repeatable, or comma-separated): its delegation tokens join the application's (Kerberos)", func(s string) error {
-		for _, u := range strings.Split(s, ",") {
-			if u = strings.TrimSpace(u); u == "" {
-				continue
-			}
-			if !strings.HasPrefix(u, "hdfs://") || len(u) == len("hdfs://") || strings.Contains(strings.TrimPrefix(u, "hdfs://"), "/") {
-				return fmt.Errorf("%q is not a file system: write hdfs://host:port or hdfs://NAMESERVICE, without a path", u)
-			}
-			f.AccessFS = append(f.AccessFS, u)
-		}
-		return nil
-	})
+	AccessFSFlag(fs, &f.AccessFS, "another HDFS the application's jobs read or write, hdfs://host:port or hdfs://NAMESERVICE (repeatable, or comma-separated): its delegation tokens join the application's (Kerberos)")
 	fs.StringVar(&f.ViewACL, "view-acl", "", `users and groups who may see the application and its jobs, as "alice,bob analysts" (users, a space, groups; "*" is everyone); default: its owner and YARN's admins`)
 	fs.StringVar(&f.ModifyACL, "modify-acl", "", `users and groups who may also kill the application through YARN, as "alice,bob analysts"; the users listed (not the groups: the JobManager cannot see the cluster's group mapping) may also submit, cancel and stop through the JobManager; default: its owner and YARN's admins`)
 	fs.Func("D", "configuration override key=value (repeatable)", func(s string) error {

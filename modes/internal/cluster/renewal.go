@@ -69,7 +69,8 @@ func (a *AppMaster) startTokens(ctx context.Context) error {
 		if err := k.login(ctx, a.Spec, ks); err != nil {
 			return err
 		}
-		cfg.Obtain = func(ctx context.Context) ([]hdfs.Token, error) { return k.kfs.DelegationTokens(ctx) }
+		// The other file systems' (-access-fs) come fresh too.
+		cfg.Obtain = func(ctx context.Context) ([]hdfs.Token, error) { return k.kfs.DelegationTokens(ctx, a.Spec.HDFS.AccessFS...) }
 		cfg.Renew = k.kfs.RenewDelegationToken
 		cfg.Renewer = a.Spec.HDFS.User
 	}
@@ -87,7 +88,8 @@ func (a *AppMaster) startTokens(ctx context.Context) error {
 	}()
 	a.tokens = k
 	if cfg.Obtain != nil {
-		a.log.Info("keeping the HDFS delegation tokens alive with the shipped keytab", "principal", a.Spec.Keytab.Principal)
+		a.log.Info("keeping the HDFS delegation tokens alive with the shipped keytab", "principal", a.Spec.Keytab.Principal,
+			"access_fs", strings.Join(a.Spec.HDFS.AccessFS, ","))
 	}
 	return nil
 }
@@ -113,6 +115,7 @@ func (k *tokenKeeper) login(ctx context.Context, spec *launch.ClusterSpec, ks *l
 	cfg := hdfs.Config{
 		NameNodes: spec.HDFS.NameNodes, NameService: spec.HDFS.NameService, StagingRoot: spec.HDFS.StagingRoot,
 		RPCProtection: spec.RPCProtection, Kerberos: &hdfs.KerberosConfig{ServerPrincipal: ks.NameNodePrincipal},
+		NameServices: spec.HDFS.NameServices,
 	}.WithIdentity(id)
 	// The application's user renews the tokens it obtains (the
 	// ResourceManager does not know them).

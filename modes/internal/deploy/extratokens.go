@@ -64,6 +64,23 @@ func (d *Deployment) extraTokens(ctx context.Context, req *Request, ycfg yarn.Co
 	return nil
 }
 
+// accessNameServices are the NameNodes, from base's site files, of the
+// file systems of uris named by nameservice (hdfs://NAMESERVICE), for the
+// JobManager to obtain their tokens; nil when none is.
+func accessNameServices(base hdfs.Config, uris []string) map[string][]string {
+	var out map[string][]string
+	for _, uri := range uris {
+		auth, _ := strings.CutPrefix(uri, "hdfs://")
+		if nns, ok := base.NameServices[auth]; ok {
+			if out == nil {
+				out = map[string][]string{}
+			}
+			out[auth] = nns
+		}
+	}
+	return out
+}
+
 // fileSystemConfig is base pointed at the file system uri:
 // hdfs://NAMESERVICE of base's configuration, or hdfs://host:port.
 func fileSystemConfig(base hdfs.Config, uri string) (hdfs.Config, error) {

@@ -45,6 +45,7 @@ const renewFractionKey = "spindle.token.renew-fraction"
 // the last tokens pushed go to the new one at once.
 type credentialsPusher struct {
 	fs        *hdfs.Client
+	accessFS  []string // -access-fs: their tokens are pushed too
 	clientTLS *tls.Config
 	moved     chan struct{} // the JobManager's address changed
 
@@ -82,7 +83,7 @@ func (d *Deployment) keepCredentials(ctx context.Context) (report func(yarn.Appl
 		d.log.Warn("pushing no credentials", "err", err)
 		return none()
 	}
-	p := &credentialsPusher{fs: fs, clientTLS: clientTLS, moved: make(chan struct{}, 1)}
+	p := &credentialsPusher{fs: fs, accessFS: d.Spec.HDFS.AccessFS, clientTLS: clientTLS, moved: make(chan struct{}, 1)}
 	fraction, _ := strconv.ParseFloat(d.Spec.Config[renewFractionKey], 64)
 	if !(fraction > 0 && fraction < 1) {
 		fraction = 0
@@ -201,7 +202,7 @@ func (p *credentialsPusher) say(s string) {
 // obtain is the Renewer's Obtain; a failure (an expired ticket cache,
 // say) is printed, so the user learns it before the tokens die.
 func (p *credentialsPusher) obtain(ctx context.Context) ([]hdfs.Token, error) {
-	toks, err := p.fs.DelegationTokens(ctx)
+	toks, err := p.fs.DelegationTokens(ctx, p.accessFS...)
 	if err != nil {
 		p.say(fmt.Sprintf("obtaining fresh HDFS delegation tokens to push failed (will retry; a login from the ticket cache needs a fresh kinit once its ticket expired): %v", err))
 	}
@@ -268,13 +269,13 @@ func PushCredentials(ctx context.Context, cc *control.Client, toks []hdfs.Token)
 // that user as renewer, and renews them once: the expiry returned is
 // when the first of them dies unless renewed again (a renewal interval
 // from now, a day by default), and when a push must come by.
-func (d *Deployment) FreshTokens(ctx context.Context) ([]hdfs.Token, time.Time, error) {
+func (d *Deployment) FreshTokens(ctx context.Context, accessFS ...string) ([]hdfs.Token, time.Time, error) {
 	fs, err := d.renewerClient()
 	if err != nil {
 		return nil, time.Time{}, err
 	}
 	defer fs.Close()
-	toks, err := fs.DelegationTokens(ctx)
+	toks, err := fs.DelegationTokens(ctx, accessFS...)
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("obtaining HDFS delegation tokens: %w", err)
 	}

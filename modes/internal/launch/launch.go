@@ -156,6 +156,12 @@ type HDFSSpec struct {
 	NameService string   `json:"nameservice,omitempty"`
 	User        string   `json:"user"`
 	StagingRoot string   `json:"staging_root,omitempty"`
+	// AccessFS are the other file systems of -access-fs (hdfs://host:port
+	// or hdfs://NAMESERVICE), whose tokens the JobManager obtains afresh
+	// with the default file system's; NameServices the NameNodes of those
+	// named by nameservice, from the client's site files.
+	AccessFS     []string            `json:"access_fs,omitempty"`
+	NameServices map[string][]string `json:"nameservices,omitempty"`
 }
 
 // TaskManagerSpec describes the worker containers.
