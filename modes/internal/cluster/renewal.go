@@ -70,7 +70,9 @@ func (a *AppMaster) startTokens(ctx context.Context) error {
 			return err
 		}
 		// The other file systems' (-access-fs) come fresh too.
-		cfg.Obtain = func(ctx context.Context) ([]hdfs.Token, error) { return k.kfs.DelegationTokens(ctx, a.Spec.HDFS.AccessFS...) }
+		cfg.Obtain = func(ctx context.Context) ([]hdfs.Token, error) {
+			return k.kfs.DelegationTokens(ctx, a.Spec.HDFS.AccessFS...)
+		}
 		cfg.Renew = k.kfs.RenewDelegationToken
 		cfg.Renewer = a.Spec.HDFS.User
 	}
