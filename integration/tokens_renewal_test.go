@@ -157,30 +157,8 @@ func TestTokenRenewal(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	tb, err := testbed.Start(ctx, testbed.Options{Kerberos: true,
-		TokenRenewInterval: renewalBedRenewInterval, TokenMaxLifetime: renewalBedMaxLifetime})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("own bed's log (last 40 lines):\n%s", tb.LogTail(40))
-		}
-		tb.Stop()
-	})
+	tb, path := shortTokenBed(ctx, t)
 	k := tb.Ready.Kerberos
-	alice := stagingClient(t, tb, "alice", nil)
-	path := "/user/alice/tokenprobe-input"
-	w, err := alice.Create(ctx, path, hdfs.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write([]byte(strings.Repeat("spindle tokens\n", 1000))); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
 	probe := tokenProbe(t)
 
 	type outcome struct {

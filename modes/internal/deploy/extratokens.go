@@ -71,7 +71,11 @@ func accessNameServices(base hdfs.Config, uris []string) map[string][]string {
 	var out map[string][]string
 	for _, uri := range uris {
 		auth, _ := strings.CutPrefix(uri, "hdfs://")
-		if nns, ok := base.NameServices[auth]; ok {
+		nns, ok := base.NameServices[auth]
+		if !ok && auth != "" && auth == base.NameService {
+			nns, ok = base.NameNodes, true
+		}
+		if ok {
 			if out == nil {
 				out = map[string][]string{}
 			}

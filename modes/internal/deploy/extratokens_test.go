@@ -9,6 +9,22 @@ import (
 	"github.com/spindle-yarn/spindle/hdfs"
 )
 
+// TestAccessNameServices: the JobManager learns the NameNodes of the
+// -access-fs file systems named by nameservice, the default one's too;
+// those named by address need none.
+func TestAccessNameServices(t *testing.T) {
+	base := hdfs.Config{NameNodes: []string{"nn1:8020", "nn2:8020"}, NameService: "ns1",
+		NameServices: map[string][]string{"other": {"o1:8020", "o2:8020"}}}
+	got := accessNameServices(base, []string{"hdfs://other", "hdfs://ns1", "hdfs://far.example.com:8020"})
+	want := map[string][]string{"other": {"o1:8020", "o2:8020"}, "ns1": {"nn1:8020", "nn2:8020"}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got)\n%s", d)
+	}
+	if got := accessNameServices(base, []string{"hdfs://far.example.com:8020"}); got != nil {
+		t.Errorf("addresses only: %v, want nil", got)
+	}
+}
+
 func TestFileSystemConfig(t *testing.T) {
 	base := hdfs.Config{NameNodes: []string{"nn1:8020", "nn2:8020"}, NameService: "ns1",
 		NameServices: map[string][]string{"other": {"o1:8020", "o2:8020"}}}
