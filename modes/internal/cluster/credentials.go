@@ -8,9 +8,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/spindle-yarn/spindle/internal/tokens"
 	"github.com/spindle-yarn/spindle/modes/internal/clienttoam"
 	"github.com/spindle-yarn/spindle/modes/internal/control"
-	"github.com/spindle-yarn/spindle/modes/internal/tokens"
 )
 
 // withCredentialsEndpoint adds tokens.PushPath to the control server's

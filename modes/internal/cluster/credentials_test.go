@@ -13,13 +13,13 @@ import (
 	"time"
 
 	"github.com/spindle-yarn/spindle/hdfs"
+	"github.com/spindle-yarn/spindle/internal/tokens"
 	"github.com/spindle-yarn/spindle/internal/writable"
 	"github.com/spindle-yarn/spindle/jobgraph"
 	"github.com/spindle-yarn/spindle/modes/internal/clienttoam"
 	"github.com/spindle-yarn/spindle/modes/internal/control"
 	"github.com/spindle-yarn/spindle/modes/internal/jobmanager"
 	"github.com/spindle-yarn/spindle/modes/internal/launch"
-	"github.com/spindle-yarn/spindle/modes/internal/tokens"
 	"github.com/spindle-yarn/spindle/yarn"
 )
 

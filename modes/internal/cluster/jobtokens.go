@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/spindle-yarn/spindle/hdfs"
+	"github.com/spindle-yarn/spindle/internal/tokens"
 	"github.com/spindle-yarn/spindle/modes/internal/jobmanager"
-	"github.com/spindle-yarn/spindle/modes/internal/tokens"
 	"github.com/spindle-yarn/spindle/yarn"
 )
 

@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/spindle-yarn/spindle/hdfs"
+	"github.com/spindle-yarn/spindle/internal/tokens"
 	"github.com/spindle-yarn/spindle/modes/internal/launch"
-	"github.com/spindle-yarn/spindle/modes/internal/tokens"
 	"github.com/spindle-yarn/spindle/yarn"
 )
 

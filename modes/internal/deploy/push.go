@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/spindle-yarn/spindle/hdfs"
+	"github.com/spindle-yarn/spindle/internal/tokens"
 	"github.com/spindle-yarn/spindle/modes/internal/control"
 	"github.com/spindle-yarn/spindle/modes/internal/secure"
-	"github.com/spindle-yarn/spindle/modes/internal/tokens"
 	"github.com/spindle-yarn/spindle/yarn"
 )
 

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/spindle-yarn/spindle/hdfs"
+	"github.com/spindle-yarn/spindle/internal/tokens"
 	"github.com/spindle-yarn/spindle/modes/internal/clienttoam"
 	"github.com/spindle-yarn/spindle/modes/internal/control"
-	"github.com/spindle-yarn/spindle/modes/internal/tokens"
 	"github.com/spindle-yarn/spindle/yarn"
 )
 
