@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/spindle-yarn/spindle/integration/testbed"
+	"github.com/spindle-yarn/spindle/yarn"
 )
 
 var (
@@ -261,4 +262,45 @@ func TestDshellMaxFailures(t *testing.T) {
 		}
 		checkStagingRemoved(t, tb, r.appID)
 	})
+}
+
+// TestDshellProxyUser (Kerberos bed): the bed's service principal runs
+// dshell for bob (-proxy-user): the application is bob's, staged in his
+// home (and removed from it), with bob's tokens and the service as the
+// real user the ResourceManager records.
+func TestDshellProxyUser(t *testing.T) {
+	tb := testbed.RequireKerberos(t)
+	k := tb.Ready.Kerberos
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, dshellBinary(t), "-keytab", filepath.Join(filepath.Dir(k.KRB5Conf), "hadoop.keytab"),
+		"-principal", k.ServicePrincipal, "-proxy-user", "bob", "-n", "2", "--", "/bin/true")
+	cmd.Env = append(os.Environ(), "HADOOP_CONF_DIR="+tb.Ready.ConfDir, "KRB5_CONFIG="+k.KRB5Conf)
+	out, err := cmd.CombinedOutput()
+	t.Logf("dshell -proxy-user bob: %v\n%s", err, out)
+	if err != nil {
+		t.Fatalf("exit %d, want 0", cmd.ProcessState.ExitCode())
+	}
+	m := regexp.MustCompile(`submitted (application_\d+_\d+) to queue \S+ as (\S+) `).FindStringSubmatch(string(out))
+	if m == nil || m[2] != "bob" {
+		t.Fatalf("dshell did not say it submitted as bob: %q", m)
+	}
+	id, err := yarn.ParseApplicationID(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := rmClient(t, tb, "bob", "").ApplicationReport(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.User != "bob" || rep.FinalStatus != yarn.FinalSucceeded {
+		t.Errorf("the application ran as %q, final status %s; want bob, SUCCEEDED", rep.User, rep.FinalStatus)
+	}
+	if !strings.Contains(string(out), "staging directory removed by the ApplicationMaster") {
+		t.Error("bob's staging directory was not removed by the ApplicationMaster")
+	}
+	fs := hdfsClient(t, tb, "bob")
+	if _, err := fs.Stat(path.Join("/user/bob/.spindle", m[1])); !os.IsNotExist(err) {
+		t.Errorf("bob's staging directory for %s: stat %v, want gone", m[1], err)
+	}
 }

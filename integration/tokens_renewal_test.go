@@ -146,7 +146,9 @@ func tokenProbe(t testing.TB) string {
 // without, and its client's pushes turned off, the JobManager warns ahead
 // of the expiry, naming the token and what to configure, and the job then
 // fails with the NameNode's word on the expired token, the application's
-// diagnostics naming it and what to configure.
+// diagnostics naming it and what to configure. dshell with -ship-keytab
+// runs a container for as long beside them: its ApplicationMaster obtains
+// fresh tokens and removes the staging directory with them at the end.
 //
 // It runs once, in the Kerberos run of the suite (the shared bed's tokens
 // live a day: shrinking them for every test would fail the longer ones),
@@ -190,11 +192,26 @@ func TestTokenRenewal(t *testing.T) {
 		}
 		return o
 	}
-	var shipped, plain outcome
+	var shipped, plain, dsh outcome
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); shipped = run(true) }()
 	go func() { defer wg.Done(); plain = run(false) }()
+	go func() {
+		// dshell with its keytab shipped: a container that outlives the
+		// tokens, then the ApplicationMaster removes the staging
+		// directory with fresh ones.
+		defer wg.Done()
+		cmd := exec.CommandContext(ctx, dshellBinary(t), "-keytab", k.Users["alice"], "-principal", "alice@"+k.Realm, "-ship-keytab",
+			"-n", "1", "--", "/bin/sleep", fmt.Sprint(int(renewalProbeDuration.Seconds())))
+		cmd.Env = append(os.Environ(), "HADOOP_CONF_DIR="+tb.Ready.ConfDir, "KRB5_CONFIG="+k.KRB5Conf)
+		start := time.Now()
+		b, _ := cmd.CombinedOutput()
+		dsh = outcome{out: string(b), code: cmd.ProcessState.ExitCode(), start: start}
+		if m := regexp.MustCompile(`submitted (application_\d+_\d+)`).FindStringSubmatch(dsh.out); m != nil {
+			dsh.appID = m[1]
+		}
+	}()
 	wg.Wait()
 
 	logs := func(o outcome) string {
@@ -264,6 +281,21 @@ func TestTokenRenewal(t *testing.T) {
 	}
 	if !regexp.MustCompile(`The application's HDFS_DELEGATION_TOKEN sequence number \d+ of alice.* expired: .*-ship-keytab.* credentials push -id ` + plain.appID).MatchString(plain.out) {
 		t.Errorf("the client's output does not name the dead token and what to configure (-ship-keytab, credentials push):\n%s", plain.out)
+	}
+
+	// dshell: its AM obtained fresh tokens and removed the staging
+	// directory with them after the first ones died.
+	amLog := amStderr(tb, dsh.appID)
+	dshObtained := lines(amLog, "obtained a fresh HDFS delegation token")
+	t.Logf("dshell -ship-keytab: %s, exit %d after %v; its AM re-obtained tokens %d times", dsh.appID, dsh.code, time.Since(dsh.start).Round(time.Second), len(dshObtained))
+	if dsh.code != 0 || !strings.Contains(dsh.out, "staging directory removed by the ApplicationMaster") {
+		t.Errorf("dshell -ship-keytab: exit %d, or its AM did not remove the staging directory:\n%s\n%s", dsh.code, dsh.out, amLog)
+	}
+	if len(dshObtained) < 2 || len(lines(amLog, "keeping the HDFS delegation tokens alive with the shipped keytab")) == 0 {
+		t.Errorf("dshell's AM re-obtained tokens %d times with the shipped keytab, want at least 2:\n%s", len(dshObtained), amLog)
+	}
+	if w := lines(amLog, "nothing renews or replaces it"); len(w) > 0 {
+		t.Errorf("dshell's AM warned of an expiry with its keytab shipped: %s", w[0])
 	}
 
 	// The keytab was in the JobManager's container only (the NodeManagers

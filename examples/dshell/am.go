@@ -66,8 +66,12 @@ func runAM(ctx context.Context, log *slog.Logger) error {
 	launch := yarn.ContainerLaunchContext{
 		LocalResources: spec.Resources,
 		Commands:       []string{command},
-		Credentials:    workerCreds,
 	}
+	toks, err := startTokens(ctx, spec, creds, workerCreds, log)
+	if err != nil {
+		return err
+	}
+	defer toks.close()
 
 	st := newAMState(spec.Containers)
 	srv, trackingURL, err := serveStatus(st)
@@ -91,7 +95,9 @@ func runAM(ctx context.Context, log *slog.Logger) error {
 		AM: am, NM: nm, Logger: log, MaxCapability: reg.MaxCapability,
 		Profiles: []engine.Profile{spec.profile()},
 		LaunchContext: func(context.Context, yarn.Container, string) (yarn.ContainerLaunchContext, error) {
-			return launch, nil
+			l := launch
+			l.Credentials = toks.launchCredentials() // the newest tokens
+			return l, nil
 		},
 		// dshell waits for its containers to end, which it learns only at
 		// heartbeats: the engine's idle default (3 s) would add up to 3 s
@@ -155,7 +161,7 @@ func runAM(ctx context.Context, log *slog.Logger) error {
 	// Unregistered: the RM runs no further attempt, so the staging
 	// directory is no longer needed.
 	if !spec.KeepStaging {
-		removeStaging(ctx, spec, creds, log)
+		removeStaging(ctx, spec, toks.hdfsTokens(), log)
 	}
 	log.Info("exiting", "peak_rss_kib", peakRSSKiB())
 	return nil
@@ -214,12 +220,12 @@ func peakRSSKiB() int64 {
 }
 
 // removeStaging deletes the application's staging directory with the
-// application's HDFS delegation tokens (on a Kerberos cluster the AM has
-// no keytab), or as the user without Kerberos.
-func removeStaging(ctx context.Context, spec *jobSpec, creds *yarn.Credentials, log *slog.Logger) {
+// application's newest HDFS delegation tokens (toks, on a Kerberos
+// cluster), or as the user without Kerberos.
+func removeStaging(ctx context.Context, spec *jobSpec, toks []hdfs.Token, log *slog.Logger) {
 	cfg := hdfs.Config{
 		NameNodes: spec.HDFS.NameNodes, NameService: spec.HDFS.NameService, User: spec.HDFS.User,
-		StagingRoot: spec.HDFS.StagingRoot, Tokens: yarn.HDFSTokens(creds), RPCProtection: spec.RPCProtection, Logger: log,
+		StagingRoot: spec.HDFS.StagingRoot, Tokens: toks, RPCProtection: spec.RPCProtection, Logger: log,
 	}
 	auth := "simple authentication"
 	if len(cfg.Tokens) > 0 {

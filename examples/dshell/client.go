@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spindle-yarn/spindle/hdfs"
+	krbid "github.com/spindle-yarn/spindle/internal/identity"
 	"github.com/spindle-yarn/spindle/yarn"
 )
 
@@ -43,7 +44,12 @@ func runClient(ctx context.Context, o *options, out io.Writer) (int, error) {
 	cfg.User = userName
 	if who != nil {
 		defer who.Close()
+		if o.proxyUser != "" {
+			who = who.WithProxyUser(o.proxyUser) // shares the login closed above
+		}
 		cfg = cfg.WithIdentity(who)
+	} else {
+		cfg.ProxyUser = o.proxyUser
 	}
 
 	rm, err := newRM(cfg, o.rest)
@@ -103,6 +109,13 @@ func runClient(ctx context.Context, o *options, out io.Writer) (int, error) {
 	for _, p := range o.shipPublic {
 		deps = append(deps, hdfs.Dependency{Local: p, Visibility: hdfs.VisibilityPublic})
 	}
+	var keytab *keytabSpec
+	if o.shipKeytab {
+		if keytab, err = keytabShipping(o, cfg); err != nil {
+			return 1, err
+		}
+		deps = append(deps, keytabDependencies(o)...)
+	}
 	staging, err := fs.Stage(ctx, id.String(), deps, hdfs.StageOptions{Progress: progressBar(os.Stderr)})
 	if err != nil {
 		return 1, err
@@ -110,8 +123,17 @@ func runClient(ctx context.Context, o *options, out io.Writer) (int, error) {
 	fmt.Fprintf(out, "staged %d files: %d uploaded (%s), %d found in the cache (%s)\n",
 		len(staging.Resources), staging.UploadedFiles, mib(staging.UploadedBytes), staging.ReusedFiles, mib(staging.ReusedBytes))
 	shipped := yarn.LocalResourcesFromStaging(staging)
-	amBinary := shipped["dshell"]
+	amResources := map[string]yarn.LocalResource{"dshell": shipped["dshell"]}
 	delete(shipped, "dshell")
+	// The keytab and its krb5.conf are the AM's alone, PRIVATE: never in
+	// the workers' resources.
+	for _, name := range []string{keytabResource, krb5ConfResource} {
+		if r, ok := shipped[name]; ok {
+			r.Visibility = yarn.VisibilityPrivate
+			amResources[name] = r
+			delete(shipped, name)
+		}
+	}
 
 	creds := &yarn.Credentials{}
 	if who != nil {
@@ -131,6 +153,7 @@ func runClient(ctx context.Context, o *options, out io.Writer) (int, error) {
 		HDFS:        hdfsSpec{NameNodes: fs.NameNodes(), NameService: fs.NameService(), User: fs.User(), StagingRoot: fs.StagingRoot()},
 		MaxFailures: o.maxFailures, Custom: o.resources, NodeLabel: o.nodeLabel, Nodes: o.nodes, RackNames: o.racks,
 		StrictLocality: o.strict, Opportunistic: o.opportunistic, AntiAffinity: o.antiAffinity,
+		Keytab: keytab,
 	}
 	if len(o.nodes) > 0 {
 		if spec.Racks, err = racksOf(ctx, rm, o.nodes); err != nil {
@@ -145,7 +168,6 @@ func runClient(ctx context.Context, o *options, out io.Writer) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	amResources := map[string]yarn.LocalResource{"dshell": amBinary}
 	sub := &yarn.ApplicationSubmission{
 		ID:          id,
 		Name:        o.name,
@@ -164,7 +186,7 @@ func runClient(ctx context.Context, o *options, out io.Writer) (int, error) {
 		return 1, err
 	}
 	submitted = true
-	fmt.Fprintf(out, "submitted %s to queue %s (%d containers of %d MB, %d vcores)\n", id, o.queue, o.n, o.memoryMB, o.vcores)
+	fmt.Fprintf(out, "submitted %s to queue %s as %s (%d containers of %d MB, %d vcores)\n", id, o.queue, fs.User(), o.n, o.memoryMB, o.vcores)
 
 	report, err := follow(ctx, rm, id, out)
 	if err != nil {
@@ -332,13 +354,13 @@ func identity(ctx context.Context, o *options, kerberos bool) (string, *yarn.Ide
 }
 
 // stagingClient is the HDFS client staging the application, as the same
-// user as the YARN client.
+// user as the YARN client (its -proxy-user, with one).
 func stagingClient(ycfg yarn.Config, userName string, id *yarn.Identity, log *slog.Logger) (*hdfs.Client, error) {
 	cfg, err := hdfs.LoadConfig("") // $HADOOP_CONF_DIR
 	if err != nil {
 		return nil, err
 	}
-	cfg.User = userName
+	cfg.User, cfg.ProxyUser = userName, ycfg.ProxyUser
 	cfg.RPCProtection = ycfg.RPCProtection
 	cfg.Logger = log
 	if id != nil {
@@ -394,3 +416,40 @@ func progressBar(w *os.File) func(hdfs.Progress) {
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// keytabShipping checks -ship-keytab against the cluster and returns what
+// the AM needs to log in with the keytab.
+func keytabShipping(o *options, ycfg yarn.Config) (*keytabSpec, error) {
+	if ycfg.Kerberos == nil {
+		return nil, errors.New("-ship-keytab: the cluster does not use Kerberos (hadoop.security.authentication): there are no tokens to keep alive")
+	}
+	st, err := os.Stat(o.keytab)
+	if err != nil {
+		return nil, fmt.Errorf("-ship-keytab: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("-ship-keytab: %s is not a file", o.keytab)
+	}
+	hcfg, err := hdfs.LoadConfig("") // $HADOOP_CONF_DIR
+	if err != nil {
+		return nil, err
+	}
+	nn := ""
+	if hcfg.Kerberos != nil {
+		nn = hcfg.Kerberos.ServerPrincipal
+	}
+	return &keytabSpec{Principal: o.principal, NameNodePrincipal: nn}, nil
+}
+
+// keytabDependencies stage the keytab, and the krb5.conf this client uses,
+// in the application's own 0700 staging directory (never a shared cache),
+// so they go with it.
+func keytabDependencies(o *options) []hdfs.Dependency {
+	deps := []hdfs.Dependency{{Local: o.keytab, Name: keytabResource, Type: hdfs.TypeFile, Visibility: hdfs.VisibilityApplication}}
+	if conf := krbid.Krb5ConfPath(""); conf != "" {
+		if st, err := os.Stat(conf); err == nil && st.Mode().IsRegular() {
+			deps = append(deps, hdfs.Dependency{Local: conf, Name: krb5ConfResource, Type: hdfs.TypeFile, Visibility: hdfs.VisibilityApplication})
+		}
+	}
+	return deps
+}

@@ -19,7 +19,14 @@
 // It reads the cluster's configuration from HADOOP_CONF_DIR. On a
 // Kerberos cluster it logs in from -keytab and -principal, or uses the
 // credential cache (KRB5CCNAME, else /tmp/krb5cc_<uid>); krb5.conf comes
-// from KRB5_CONFIG, else /etc/krb5.conf.
+// from KRB5_CONFIG, else /etc/krb5.conf. -proxy-user runs the application
+// as another user, impersonated by the one logged in. The ApplicationMaster
+// keeps the application's HDFS delegation tokens: with -ship-keytab (the
+// keytab reaches the AM alone, as a PRIVATE resource in the 0700 staging
+// directory) it obtains fresh ones at 0.75 of their lifetime and renews
+// them between, so that containers started later localize with live ones
+// and the staging directory is removed however long the run; without, it
+// warns in its log before they expire.
 //
 // Each container runs CMD once. A container that fails (CMD exits
 // non-zero, or its NodeManager will not start it) is final by default, as
@@ -79,6 +86,8 @@ type options struct {
 	shipPublic    []string
 	keytab        string
 	principal     string
+	proxyUser     string
+	shipKeytab    bool
 	rpcProtection string
 	timeout       time.Duration
 	keepStaging   bool
@@ -148,6 +157,8 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.Var(shipFlag{&o.shipPublic}, "ship-public", "like -ship, but world-readable in the public cache, localized once per node for every application (repeatable)")
 	fs.StringVar(&o.keytab, "keytab", "", "keytab to log in from (Kerberos clusters)")
 	fs.StringVar(&o.principal, "principal", "", "principal to log in as, user@REALM (with -keytab)")
+	fs.StringVar(&o.proxyUser, "proxy-user", "", "run the application as this user, impersonated by the logged-in one (the cluster's hadoop.proxyuser.* must allow it)")
+	fs.BoolVar(&o.shipKeytab, "ship-keytab", false, "ship -keytab to the ApplicationMaster only, which then keeps the application's HDFS delegation tokens alive (containers started later get fresh ones; it removes the staging directory however long the run): for runs longer than the tokens' lifetime")
 	fs.StringVar(&o.rpcProtection, "rpc-protection", "", "hadoop.rpc.protection to use (default: the cluster configuration's)")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up (and kill the application) after this long")
 	fs.BoolVar(&o.keepStaging, "keep-staging", false, "keep the HDFS staging directory, for debugging")
@@ -181,6 +192,8 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-vcores %d: need at least one", o.vcores)
 	case (o.keytab == "") != (o.principal == ""):
 		return nil, errors.New("-keytab and -principal go together")
+	case o.shipKeytab && o.keytab == "":
+		return nil, errors.New("-ship-keytab ships the keytab you log in with: give -keytab and -principal too")
 	case o.maxFailures < 0:
 		return nil, fmt.Errorf("-max-failures %d: must be 0 or more", o.maxFailures)
 	case o.priority < 0:

@@ -59,6 +59,7 @@ func TestParseOptionsRefuses(t *testing.T) {
 		{[]string{"-anti-affinity", "-opportunistic", "--", "x"}, "-anti-affinity cannot be combined"},
 		{[]string{"-max-failures", "-1", "--", "x"}, "must be 0 or more"},
 		{[]string{"-priority", "-2", "--", "x"}, "must be 0 or more"},
+		{[]string{"-ship-keytab", "--", "x"}, "-ship-keytab ships the keytab you log in with"},
 		{[]string{"-resource", "yarn.io/gpu", "--", "x"}, "want NAME=N"},
 		{[]string{"-resource", "yarn.io/gpu=0", "--", "x"}, "want NAME=N"},
 		{[]string{"-resource", "memory-mb=5", "--", "x"}, "use -memory and -vcores"},

@@ -44,7 +44,22 @@ type jobSpec struct {
 	// Racks maps the hosts of Nodes to their racks, as the RM reported
 	// them to the client, for the engine's rack rows.
 	Racks map[string]string `json:"racks,omitempty"`
+	// Keytab, with -ship-keytab, is the principal of the keytab shipped
+	// to the AM (keytabResource) and the NameNodes' principal.
+	Keytab *keytabSpec `json:"keytab,omitempty"`
 }
+
+// keytabSpec names the shipped keytab's principal and the NameNodes'.
+type keytabSpec struct {
+	Principal         string `json:"principal"`
+	NameNodePrincipal string `json:"namenode_principal"`
+}
+
+// The AM's own PRIVATE resources with -ship-keytab.
+const (
+	keytabResource   = "dshell-am.keytab"
+	krb5ConfResource = "dshell-krb5.conf"
+)
 
 // hdfsSpec is where the application's staging directory is, for the
 // ApplicationMaster to remove it with the application's delegation tokens
