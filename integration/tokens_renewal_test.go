@@ -4,8 +4,10 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/spindle-yarn/spindle/hdfs"
 	"github.com/spindle-yarn/spindle/integration/testbed"
+	"github.com/spindle-yarn/spindle/yarn"
 )
 
 // TestHDFSTokenRenewAndReplace: a token alice obtains with herself as
@@ -144,7 +147,8 @@ func tokenProbe(t testing.TB) string {
 // -ship-keytab it finishes, its JobManager having obtained fresh tokens
 // and pushed them to the TaskManager before each set died; deployed
 // without, and its client's pushes turned off, the JobManager warns ahead
-// of the expiry, naming the token and what to configure, and the job then
+// of the expiry, naming the token and what to configure, in its log and on
+// its tracking page (read every second meanwhile), and the job then
 // fails with the NameNode's word on the expired token, the application's
 // diagnostics naming it and what to configure. dshell with -ship-keytab
 // runs a container for as long beside them: its ApplicationMaster obtains
@@ -192,6 +196,44 @@ func TestTokenRenewal(t *testing.T) {
 		}
 		return o
 	}
+	// The tracking pages' warnings, by application, read every second
+	// while the runs go on (the JobManager's own page, which the
+	// ResourceManager registered).
+	pageWarnings := map[string][]string{}
+	pollDone := make(chan struct{})
+	pollEnded := make(chan struct{})
+	go func() {
+		defer close(pollEnded)
+		rm := rmClient(t, tb, "alice", "")
+		for {
+			select {
+			case <-pollDone:
+				return
+			case <-time.After(time.Second):
+			}
+			apps, err := rm.Applications(ctx, yarn.ApplicationFilter{States: []yarn.ApplicationState{yarn.ApplicationRunning}, Users: []string{"alice"}})
+			if err != nil {
+				continue
+			}
+			for _, a := range apps {
+				if a.OriginalTrackingURL == "" || a.OriginalTrackingURL == "N/A" {
+					continue
+				}
+				resp, err := http.Get(strings.TrimSuffix(a.OriginalTrackingURL, "/") + "/api/status")
+				if err != nil {
+					continue
+				}
+				var st struct {
+					Warnings []string `json:"warnings"`
+				}
+				json.NewDecoder(resp.Body).Decode(&st)
+				resp.Body.Close()
+				if len(st.Warnings) > 0 {
+					pageWarnings[a.ID.String()] = st.Warnings
+				}
+			}
+		}
+	}()
 	var shipped, plain, dsh outcome
 	var wg sync.WaitGroup
 	wg.Add(3)
@@ -213,6 +255,8 @@ func TestTokenRenewal(t *testing.T) {
 		}
 	}()
 	wg.Wait()
+	close(pollDone)
+	<-pollEnded
 
 	logs := func(o outcome) string {
 		var b strings.Builder
@@ -275,6 +319,14 @@ func TestTokenRenewal(t *testing.T) {
 	}
 	if len(warned) == 0 || !strings.Contains(warned[0], "-ship-keytab") || !strings.Contains(warned[0], "HDFS_DELEGATION_TOKEN sequence number") {
 		t.Errorf("no expiry warning naming the token and -ship-keytab in the JobManager's log:\n%s", plainLogs)
+	}
+	if w := pageWarnings[plain.appID]; len(w) == 0 || !strings.Contains(w[0], "HDFS_DELEGATION_TOKEN sequence number") || !strings.Contains(w[0], "-ship-keytab") {
+		t.Errorf("the tracking page of %s showed no expiry warning naming the token and -ship-keytab: %q", plain.appID, w)
+	} else {
+		t.Logf("tracking page warning: %.300s", w[0])
+	}
+	if w := pageWarnings[shipped.appID]; len(w) > 0 {
+		t.Errorf("the tracking page of %s (keytab shipped) warned: %q", shipped.appID, w)
 	}
 	if !strings.Contains(plain.out, "the token refused: HDFS_DELEGATION_TOKEN sequence number") || !strings.Contains(plain.out, "expired") {
 		t.Errorf("the client's output does not say which token expired:\n%s", plain.out)

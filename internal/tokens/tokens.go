@@ -79,6 +79,10 @@ type Config struct {
 	// Renew again (shorter when the tokens are about to expire). Zero
 	// means one minute.
 	RetryInterval time.Duration
+	// Notice, when set, is told each warning and expiry message as it is
+	// logged (for a tracking page), and "" once fresh tokens (pushed by
+	// Update, or obtained) replaced the ones it was about.
+	Notice func(text string)
 	// Logger; nil means silent.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -221,7 +225,15 @@ func (r *Renewer) Update(toks []hdfs.Token) error {
 	close(r.changed)
 	r.changed = make(chan struct{})
 	r.mu.Unlock()
+	r.notice("")
 	return nil
+}
+
+// notice tells Config.Notice text.
+func (r *Renewer) notice(text string) {
+	if r.cfg.Notice != nil {
+		r.cfg.Notice(text)
+	}
 }
 
 // at is the point at fraction f of the way from a to b.
@@ -385,6 +397,7 @@ func (r *Renewer) obtain(ctx context.Context) error {
 			return fmt.Errorf("pushing fresh HDFS delegation tokens: %w", err)
 		}
 	}
+	r.notice("")
 	r.mu.Lock()
 	r.held = hs
 	r.stats.Obtained++
@@ -422,17 +435,20 @@ func (r *Renewer) warn(h *held) {
 	h.warned = true
 	r.stats.Warned++
 	r.mu.Unlock()
-	r.log.Warn(fmt.Sprintf("HDFS delegation token %s expires at %s (its max lifetime) and nothing renews or replaces it: "+
-		"after that the application cannot reach HDFS; %s", h.name, fmtTime(h.max), r.cfg.Hint),
-		"token", h.tok, "max_date", fmtTime(h.max))
+	msg := fmt.Sprintf("HDFS delegation token %s expires at %s (its max lifetime) and nothing renews or replaces it: "+
+		"after that the application cannot reach HDFS; %s", h.name, fmtTime(h.max), r.cfg.Hint)
+	r.log.Warn(msg, "token", h.tok, "max_date", fmtTime(h.max))
+	r.notice(msg)
 }
 
 func (r *Renewer) expired(h *held) {
 	r.mu.Lock()
 	h.dead = true
 	r.mu.Unlock()
-	r.log.Error(fmt.Sprintf("HDFS delegation token %s expired at %s: new HDFS connections of the application fail; %s",
-		h.name, fmtTime(h.max), r.cfg.Hint), "token", h.tok)
+	msg := fmt.Sprintf("HDFS delegation token %s expired at %s: new HDFS connections of the application fail; %s",
+		h.name, fmtTime(h.max), r.cfg.Hint)
+	r.log.Error(msg, "token", h.tok)
+	r.notice(msg)
 }
 
 func fmtTime(t time.Time) string {

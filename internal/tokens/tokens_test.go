@@ -138,10 +138,17 @@ func TestRenewerObtainsAndRenews(t *testing.T) {
 func TestRenewerWarnsWithoutLogin(t *testing.T) {
 	start := time.Now()
 	var log syncBuffer
+	var noticeMu sync.Mutex
+	var notices []string
 	r, err := New(Config{
 		Tokens: []hdfs.Token{fakeToken("rm", 7, start, 1*time.Second)},
 		Hint:   "deploy with -ship-keytab",
 		Logger: slog.New(slog.NewTextHandler(&log, nil)),
+		Notice: func(text string) {
+			noticeMu.Lock()
+			notices = append(notices, text)
+			noticeMu.Unlock()
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -178,10 +185,18 @@ func TestRenewerWarnsWithoutLogin(t *testing.T) {
 		t.Errorf("warned %d times", r.Stats().Warned)
 	}
 
-	// A client pushed a token living 1 s more: a new warning, later.
+	// A client pushed a token living 1 s more: the notices are cleared,
+	// then a new warning comes, later.
 	pushed := time.Now()
 	if err := r.Update([]hdfs.Token{fakeToken("rm", 8, pushed, time.Second)}); err != nil {
 		t.Fatal(err)
+	}
+	noticeMu.Lock()
+	got := append([]string(nil), notices...)
+	noticeMu.Unlock()
+	if len(got) != 3 || !strings.Contains(got[0], "expires at") || !strings.Contains(got[0], "deploy with -ship-keytab") ||
+		!strings.Contains(got[1], "expired at") || got[2] != "" {
+		t.Errorf("notices %q: want the warning, the expiry, then \"\" after the update", got)
 	}
 	waitFor("second warning", func() bool { return r.Stats().Warned == 2 })
 	if d := time.Since(pushed); d < 850*time.Millisecond {

@@ -53,6 +53,7 @@ func (a *AppMaster) keepJobTokens(ctx context.Context, job string, creds []byte,
 	k := &jobTokens{job: job, done: make(chan struct{}), hint: jobNoKeytabHint(cmp.Or(a.Spec.Program, "PROG"), a.Spec.AppID, job)}
 	cfg := tokens.Config{
 		Tokens: held, Fraction: fraction, Hint: k.hint, Logger: log,
+
 		Push: func(ctx context.Context, toks []hdfs.Token) error {
 			_, b, err := tokensCredentials(toks)
 			if err != nil {
@@ -81,6 +82,17 @@ func (a *AppMaster) keepJobTokens(ctx context.Context, job string, creds []byte,
 		cfg.Obtain = func(ctx context.Context) ([]hdfs.Token, error) { return kfs.DelegationTokens(ctx) }
 		cfg.Renew, cfg.Renewer = kfs.RenewDelegationToken, owner
 		k.obtains = true
+	}
+	if jm := a.JM; jm != nil {
+		// Warnings of this job's tokens show on the tracking page while
+		// it runs.
+		cfg.Notice = func(text string) {
+			if text != "" {
+				text = "job " + job + ": " + text
+			}
+			jm.SetWarning("tokens/"+job, text)
+		}
+		k.unwarn = func() { jm.SetWarning("tokens/"+job, "") }
 	}
 	k.r, err = tokens.New(cfg)
 	if err != nil {
@@ -125,6 +137,7 @@ type jobTokens struct {
 	r       *tokens.Renewer
 	kfs     *hdfs.Client // nil: it only watches
 	obtains bool
+	unwarn  func()
 	cancel  context.CancelFunc
 	done    chan struct{}
 }
@@ -152,7 +165,12 @@ func (k *jobTokens) Explain(cause string) string {
 	return strings.TrimRight(cause, "\n") + "\nJob " + k.job + "'s " + what + ": nothing renewed or replaced it; " + k.hint
 }
 
-func (k *jobTokens) Stop() { k.close() }
+func (k *jobTokens) Stop() {
+	k.close()
+	if k.unwarn != nil {
+		k.unwarn() // the job ended: its tokens matter no more
+	}
+}
 
 func (k *jobTokens) close() {
 	if k.cancel != nil {

@@ -64,7 +64,8 @@ func (a *AppMaster) startTokens(ctx context.Context) error {
 		return err
 	}
 	k := &tokenKeeper{done: make(chan struct{})}
-	cfg := tokens.Config{Tokens: held, Fraction: fraction, Hint: noKeytabHint(a.Spec), Logger: a.log.With("component", "tokens"), Push: a.pushTokens}
+	cfg := tokens.Config{Tokens: held, Fraction: fraction, Hint: noKeytabHint(a.Spec), Logger: a.log.With("component", "tokens"), Push: a.pushTokens,
+		Notice: func(text string) { a.JM.SetWarning("tokens", text) }}
 	if ks := a.Spec.Keytab; ks != nil {
 		if err := k.login(ctx, a.Spec, ks); err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -141,6 +142,9 @@ type Status struct {
 	Application  string              `json:"application,omitempty"`
 	TaskManagers int                 `json:"taskmanagers"`
 	Jobs         []control.JobStatus `json:"jobs"`
+	// Warnings are what the application should know now (SetWarning),
+	// e.g. that its tokens are about to expire.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // TrackingHandler serves the read-only tracking page registered with the
@@ -150,7 +154,7 @@ type Status struct {
 func (m *JobManager) TrackingHandler(appID string, metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	status := func() Status {
-		return Status{Application: appID, TaskManagers: m.TaskManagers(), Jobs: m.Jobs()}
+		return Status{Application: appID, TaskManagers: m.TaskManagers(), Jobs: m.Jobs(), Warnings: m.Warnings()}
 	}
 	mux.HandleFunc("GET /api/status", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, status())
@@ -163,6 +167,9 @@ func (m *JobManager) TrackingHandler(appID string, metrics http.Handler) http.Ha
 		var b strings.Builder
 		fmt.Fprintf(&b, "<!doctype html><html><head><title>Spindle %s</title></head><body>", html.EscapeString(appID))
 		fmt.Fprintf(&b, "<h1>Spindle JobManager</h1><p>application %s, %d TaskManagers</p>", html.EscapeString(appID), st.TaskManagers)
+		for _, w := range st.Warnings {
+			fmt.Fprintf(&b, "<p style=\"background:#fdd;padding:4px\"><b>warning:</b> %s</p>", html.EscapeString(w))
+		}
 		b.WriteString("<table border=1><tr><th>job</th><th>name</th><th>state</th><th>attempt</th><th>subtasks running/finished/total</th><th>records out</th><th>root cause</th></tr>")
 		for _, j := range st.Jobs {
 			fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%d</td><td>%d/%d/%d</td><td>%d</td><td>%s</td></tr>",
@@ -174,4 +181,35 @@ func (m *JobManager) TrackingHandler(appID string, metrics http.Handler) http.Ha
 		io.WriteString(w, b.String())
 	})
 	return mux
+}
+
+// SetWarning shows text on the tracking page under key (one warning per
+// key: a later one replaces it); "" removes it.
+func (m *JobManager) SetWarning(key, text string) {
+	m.warnMu.Lock()
+	defer m.warnMu.Unlock()
+	if text == "" {
+		delete(m.warnings, key)
+		return
+	}
+	if m.warnings == nil {
+		m.warnings = map[string]string{}
+	}
+	m.warnings[key] = text
+}
+
+// Warnings are the tracking page's warnings, by key.
+func (m *JobManager) Warnings() []string {
+	m.warnMu.Lock()
+	defer m.warnMu.Unlock()
+	keys := make([]string, 0, len(m.warnings))
+	for k := range m.warnings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, m.warnings[k])
+	}
+	return out
 }

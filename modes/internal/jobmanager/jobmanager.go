@@ -126,6 +126,10 @@ type JobManager struct {
 	cfg Config
 	log *slog.Logger
 
+	// warnings are the tracking page's (SetWarning), by key.
+	warnMu   sync.Mutex
+	warnings map[string]string
+
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced at every change
 	tms     map[string]*taskManager
