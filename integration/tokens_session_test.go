@@ -208,10 +208,10 @@ func TestTokenPushSession(t *testing.T) {
 	case <-cliDone:
 	}
 	<-cliDone
+	wg.Wait()
 	cliMu.Lock()
 	outs["bob-cli"], codes["bob-cli"] = cliOut.String(), cliCmd.ProcessState.ExitCode()
 	cliMu.Unlock()
-	wg.Wait()
 	took := time.Since(start)
 
 	lines := func(text, s string) []string {
