@@ -199,18 +199,24 @@ func (d *fakeDataNode) serve(conn net.Conn) {
 				return
 			}
 			block = append(block, p.data...)
+			if p.last {
+				// Finalized before the last packet's ack, as a real
+				// DataNode does: a client reading the file once its
+				// write is acknowledged finds the block (a run acking
+				// first failed such a read). With the replicas the
+				// pipeline's other DataNodes would have.
+				id := req.GetHeader().GetBaseHeader().GetBlock().GetBlockId()
+				d.set(func(d *fakeDataNode) { d.blocks[id] = block })
+				for _, target := range req.GetTargets() {
+					peer := d.peers[net.JoinHostPort(target.GetId().GetIpAddr(), strconv.Itoa(int(target.GetId().GetXferPort())))]
+					peer.set(func(p *fakeDataNode) { p.blocks[id] = block })
+				}
+			}
 			replies := make([]pb.Status, req.GetPipelineSize())
 			reply(&pb.PipelineAckProto{Seqno: proto.Int64(p.seqno), Reply: replies})
 			if p.last {
 				break
 			}
-		}
-		// Store the replicas the pipeline's other DataNodes would have.
-		id := req.GetHeader().GetBaseHeader().GetBlock().GetBlockId()
-		d.set(func(d *fakeDataNode) { d.blocks[id] = block })
-		for _, target := range req.GetTargets() {
-			peer := d.peers[net.JoinHostPort(target.GetId().GetIpAddr(), strconv.Itoa(int(target.GetId().GetXferPort())))]
-			peer.set(func(p *fakeDataNode) { p.blocks[id] = block })
 		}
 	default:
 		d.t.Errorf("fake DataNode: op %d", head[2])
