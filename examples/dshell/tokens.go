@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 
 	"github.com/spindle-yarn/spindle/hdfs"
@@ -48,29 +46,18 @@ func startTokens(ctx context.Context, spec *jobSpec, creds, workerCreds *yarn.Cr
 		Hint: "to run longer, run dshell with -ship-keytab (with -keytab and -principal): its ApplicationMaster then obtains fresh tokens",
 	}
 	if ks := spec.Keytab; ks != nil {
-		krb5 := ""
-		if os.Getenv("KRB5_CONFIG") == "" {
-			if _, err := os.Stat(krb5ConfResource); err == nil {
-				krb5 = krb5ConfResource
-			}
-		}
-		id, err := hdfs.LoginKeytab(ctx, ks.Principal, keytabResource, krb5)
+		id, err := tokens.LoginShipped(ctx, ks.Principal, keytabResource, krb5ConfResource)
 		if err != nil {
-			return nil, fmt.Errorf("logging in with the shipped keytab: %w", err)
+			return nil, err
 		}
 		t.id = id
-		as := id
-		if spec.HDFS.User != "" && spec.HDFS.User != id.ShortName() {
-			as = id.WithProxyUser(spec.HDFS.User) // dshell -proxy-user
-		}
-		hcfg := hdfs.Config{
+		// With -proxy-user, the login impersonates the application's
+		// user; the user renews what it obtains.
+		t.kfs, err = tokens.ObtainingClient(id, spec.HDFS.User, hdfs.Config{
 			NameNodes: spec.HDFS.NameNodes, NameService: spec.HDFS.NameService, StagingRoot: spec.HDFS.StagingRoot,
 			RPCProtection: spec.RPCProtection, Kerberos: &hdfs.KerberosConfig{ServerPrincipal: ks.NameNodePrincipal}, Logger: log,
-		}.WithIdentity(as)
-		// The application's user renews what it obtains (the
-		// ResourceManager renews only the tokens of the submission).
-		hcfg.TokenRenewer = spec.HDFS.User
-		if t.kfs, err = hdfs.NewClient(hcfg); err != nil {
+		})
+		if err != nil {
 			t.close()
 			return nil, err
 		}

@@ -63,18 +63,12 @@ func (a *AppMaster) keepJobTokens(ctx context.Context, job string, creds []byte,
 		},
 	}
 	if login := a.keytabLogin(); login != nil && (owner == login.ShortName() || di.RealUser != "" && hdfs.ShortName(di.RealUser) == login.ShortName()) {
-		id := login
-		if owner != login.ShortName() {
-			id = login.WithProxyUser(owner)
-		}
 		ks := a.Spec.Keytab
-		hcfg := hdfs.Config{
+		// The job's user renews them, as its client does.
+		k.kfs, err = tokens.ObtainingClient(login, owner, hdfs.Config{
 			NameNodes: a.Spec.HDFS.NameNodes, NameService: a.Spec.HDFS.NameService, StagingRoot: a.Spec.HDFS.StagingRoot,
 			RPCProtection: a.Spec.RPCProtection, Kerberos: &hdfs.KerberosConfig{ServerPrincipal: ks.NameNodePrincipal},
-		}.WithIdentity(id)
-		// The job's user renews them, as its client does.
-		hcfg.TokenRenewer = owner
-		k.kfs, err = hdfs.NewClient(hcfg)
+		})
 		if err != nil {
 			return nil, fmt.Errorf("the HDFS client obtaining the job's tokens: %w", err)
 		}
@@ -143,9 +137,9 @@ type jobTokens struct {
 }
 
 func (k *jobTokens) Pushed(toks []hdfs.Token) {
-	if err := k.r.Update(toks); err != nil {
-		return // checked by the JobManager before; nothing to watch then
-	}
+	// The JobManager checked them (tokens.CheckPushed): Update cannot
+	// refuse them.
+	_ = k.r.Update(toks)
 }
 
 // Explain names the job's dead token in the root cause of its failure:

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
@@ -101,29 +100,16 @@ func (a *AppMaster) startTokens(ctx context.Context) error {
 // that obtains and renews tokens, as the application's user (impersonated
 // when the keytab's principal is a proxy-user service).
 func (k *tokenKeeper) login(ctx context.Context, spec *launch.ClusterSpec, ks *launch.KeytabSpec) error {
-	krb5 := ""
-	if os.Getenv("KRB5_CONFIG") == "" {
-		if _, err := os.Stat(launch.Krb5ConfResource); err == nil {
-			krb5 = launch.Krb5ConfResource
-		}
-	}
-	id, err := hdfs.LoginKeytab(ctx, ks.Principal, launch.KeytabResource, krb5)
+	id, err := tokens.LoginShipped(ctx, ks.Principal, launch.KeytabResource, launch.Krb5ConfResource)
 	if err != nil {
-		return fmt.Errorf("logging in with the shipped keytab: %w", err)
+		return err
 	}
 	k.id = id
-	if spec.HDFS.User != "" && spec.HDFS.User != id.ShortName() {
-		id = id.WithProxyUser(spec.HDFS.User)
-	}
-	cfg := hdfs.Config{
+	k.kfs, err = tokens.ObtainingClient(id, spec.HDFS.User, hdfs.Config{
 		NameNodes: spec.HDFS.NameNodes, NameService: spec.HDFS.NameService, StagingRoot: spec.HDFS.StagingRoot,
 		RPCProtection: spec.RPCProtection, Kerberos: &hdfs.KerberosConfig{ServerPrincipal: ks.NameNodePrincipal},
 		NameServices: spec.HDFS.NameServices,
-	}.WithIdentity(id)
-	// The application's user renews the tokens it obtains (the
-	// ResourceManager does not know them).
-	cfg.TokenRenewer = spec.HDFS.User
-	k.kfs, err = hdfs.NewClient(cfg)
+	})
 	if err != nil {
 		k.close()
 		return err
