@@ -99,6 +99,12 @@ func (m *JobManager) Handler() http.Handler {
 			http.Error(w, "this JobManager cannot be stopped by a client", http.StatusNotImplemented)
 			return
 		}
+		// The deployment learns the status asked for before its jobs are
+		// cancelled: main, which ends when they do, then finds the stop
+		// and ends with that status. (Called after the cancel, a CI run
+		// caught a Per-Job deployment stopped with SUCCEEDED ending
+		// FAILED, its cancelled job's failure.)
+		m.cfg.OnStop(status)
 		m.mu.Lock()
 		for _, j := range m.jobs {
 			if !j.done {
@@ -108,7 +114,6 @@ func (m *JobManager) Handler() http.Handler {
 		m.broadcast()
 		m.mu.Unlock()
 		w.WriteHeader(http.StatusAccepted)
-		go m.cfg.OnStop(status)
 	})
 	mux.HandleFunc("POST /v1/jobs/{id}/cancel", func(w http.ResponseWriter, r *http.Request) {
 		err := m.Cancel(r.PathValue("id"))

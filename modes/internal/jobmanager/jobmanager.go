@@ -75,8 +75,9 @@ type Config struct {
 	// SessionConfig); nil releases a job's TaskManagers when it ends.
 	Session *SessionConfig
 	// OnStop is called when a client asks the deployment to stop
-	// (POST /v1/stop?status=SUCCEEDED|FAILED|KILLED), after its jobs were
-	// told to cancel, with the final status asked for. Nil refuses stops.
+	// (POST /v1/stop?status=SUCCEEDED|FAILED|KILLED), with the final
+	// status asked for, before its jobs are told to cancel; it must not
+	// block. Nil refuses stops.
 	OnStop func(status string)
 }
 
