@@ -276,8 +276,11 @@ func (c *AMClient) resync(ctx context.Context) (AllocateResponse, error) {
 
 // Finish unregisters the ApplicationMaster with its final status. The RM
 // may take a few calls to acknowledge; Finish repeats until it does or ctx
-// ends.
+// ends. The RM acknowledges once it has stored the final state, often
+// within milliseconds, so the calls come after 10 ms, doubling to every
+// 100 ms (Hadoop's AMRMClient waits 100 ms from the first).
 func (c *AMClient) Finish(ctx context.Context, u AMUnregistration) error {
+	wait := 10 * time.Millisecond
 	for {
 		resp := &pb.FinishApplicationMasterResponseProto{}
 		err := c.call(ctx, "finish", "finishApplicationMaster", unregistrationToProto(u), resp)
@@ -302,7 +305,8 @@ func (c *AMClient) Finish(ctx context.Context, u AMUnregistration) error {
 		select {
 		case <-ctx.Done():
 			return &OpError{Op: "finish", Err: ctx.Err()}
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(wait):
 		}
+		wait = min(2*wait, 100*time.Millisecond)
 	}
 }

@@ -257,7 +257,9 @@ func follow(ctx context.Context, rm resourceManager, id yarn.ApplicationID, out 
 	var lastState yarn.ApplicationState
 	var lastProgress string
 	hc := &http.Client{Timeout: 2 * time.Second}
-	tick := time.NewTicker(250 * time.Millisecond)
+	// Every 100 ms: the report is one cheap call, and the client's exit
+	// follows the application's end by at most this.
+	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		r, err := rm.ApplicationReport(ctx, id)
@@ -374,6 +376,9 @@ func stagingClient(ycfg yarn.Config, userName string, id *yarn.Identity, log *sl
 
 // stagingGone waits a little for the ApplicationMaster, which removes the
 // staging directory right after unregistering, and reports whether it did.
+// The RM reports an application FINISHED from the moment its AM
+// unregisters, so the directory is usually still there at the first look
+// and gone some 100 ms later: it looks every 50 ms.
 func stagingGone(ctx context.Context, fs *hdfs.Client, appID string) bool {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
@@ -384,7 +389,7 @@ func stagingGone(ctx context.Context, fs *hdfs.Client, appID string) bool {
 		select {
 		case <-ctx.Done():
 			return false
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }
