@@ -538,7 +538,7 @@ func TestBlockWriteExcludesRefusingDataNode(t *testing.T) {
 // after its retries, not hang.
 func TestBlockWriteLastBlockNotReplicated(t *testing.T) {
 	if testing.Short() {
-		t.Skip("waits out complete's retries (about 20 s)")
+		t.Skip("waits out complete's retries (about 15 s)")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -550,8 +550,8 @@ func TestBlockWriteLastBlockNotReplicated(t *testing.T) {
 	if !errors.Is(err, ErrLastBlockNotReplicated) {
 		t.Fatalf("Close: %v, want ErrLastBlockNotReplicated", err)
 	}
-	if got := nn.srv.Calls("complete"); got != 10 {
-		t.Errorf("complete asked %d times, want 10", got)
+	if got := nn.srv.Calls("complete"); got != 12 {
+		t.Errorf("complete asked %d times, want 12", got)
 	}
 }
 
