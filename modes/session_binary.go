@@ -2,10 +2,7 @@ package modes
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"strconv"
@@ -65,21 +62,6 @@ func (c *client) shipBinary(ctx context.Context, session yarn.ApplicationID) (*c
 		return nil, "", fmt.Errorf("reading this program's binary to ship it: %w", err)
 	}
 	return shipBinary(ctx, c.req, self, session)
-}
-
-// hashBinary is the path, hex SHA-256 and size of the binary at path.
-func hashBinary(path string) (binaryInfo, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return binaryInfo{}, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return binaryInfo{}, err
-	}
-	return binaryInfo{path: path, sha256: hex.EncodeToString(h.Sum(nil)), size: n}, nil
 }
 
 // shipBinary stages the binary self as req's user for a job of session.
