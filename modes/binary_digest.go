@@ -54,11 +54,11 @@ func digestFile(st os.FileInfo) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	dir, err := record.Dir() // $SPINDLE_HOME/applications
+	home, err := record.Home()
 	if err != nil {
 		return "", false
 	}
-	return filepath.Join(filepath.Dir(dir), "binaries", key), true
+	return filepath.Join(home, "binaries", key), true
 }
 
 func validDigest(s string) bool {

@@ -64,16 +64,24 @@ var ErrNotFound = errors.New("no record of the application")
 // maxRecord bounds the file Read reads.
 const maxRecord = 1 << 16
 
+// Home is the client's own directory: $SPINDLE_HOME, or ~/.spindle.
+func Home() (string, error) {
+	if home := os.Getenv(EnvHome); home != "" {
+		return home, nil
+	}
+	h, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("record: finding the home directory (set %s): %w", EnvHome, err)
+	}
+	return filepath.Join(h, ".spindle"), nil
+}
+
 // Dir is the directory of the records: $SPINDLE_HOME/applications, or
 // ~/.spindle/applications.
 func Dir() (string, error) {
-	home := os.Getenv(EnvHome)
-	if home == "" {
-		h, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("record: finding the home directory (set %s): %w", EnvHome, err)
-		}
-		home = filepath.Join(h, ".spindle")
+	home, err := Home()
+	if err != nil {
+		return "", err
 	}
 	return filepath.Join(home, "applications"), nil
 }
