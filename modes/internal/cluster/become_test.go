@@ -3,6 +3,7 @@ package cluster
 import (
 	"net"
 	"strconv"
+	"syscall"
 	"testing"
 )
 
@@ -16,12 +17,21 @@ func TestExchangeListenerInherited(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
+	// The descriptor is handed over as an exec'd process inherits it: a
+	// bare number nothing else here owns, since exchangeListener closes it
+	// once it holds the listener. (Handing it f's own descriptor made f's
+	// Close a second close of the number, by then another file's: a later
+	// test's HTTP connection waited forever on a descriptor closed under it.)
 	f, err := ln.(*net.TCPListener).File()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	t.Setenv(envListenerFD, strconv.Itoa(int(f.Fd())))
+	fd, err := syscall.Dup(int(f.Fd()))
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(envListenerFD, strconv.Itoa(fd))
 	t.Setenv(envAfter, "41")
 	got, after, err := exchangeListener("127.0.0.1")
 	if err != nil {
