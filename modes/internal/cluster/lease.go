@@ -37,11 +37,11 @@ func (l *clientLease) touch() {
 	l.mu.Unlock()
 }
 
-// silence is how long no heartbeat came.
-func (l *clientLease) silence() time.Duration {
+// silence is how long no heartbeat had come at t.
+func (l *clientLease) silence(t time.Time) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.now().Sub(l.last)
+	return t.Sub(l.last)
 }
 
 // serveHTTP answers the client's heartbeat (the control server's
@@ -51,15 +51,19 @@ func (l *clientLease) serveHTTP(w http.ResponseWriter, _ *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// watch checks the lease every tick until ctx ends or it expires.
+// watch checks the lease every tick until ctx ends or it expires. The
+// silence is measured at the tick's time (a ticker's is the moment it
+// fired), so a check says what held when it was due, however late the
+// goroutine runs.
 func (l *clientLease) watch(ctx context.Context, tick <-chan time.Time) {
 	for {
+		var at time.Time
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick:
+		case at = <-tick:
 		}
-		if s := l.silence(); s >= l.timeout {
+		if s := l.silence(at); s >= l.timeout {
 			l.expired(s)
 			return
 		}

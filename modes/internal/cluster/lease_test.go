@@ -45,8 +45,8 @@ func TestClientLease(t *testing.T) {
 	// Heartbeats every 6 s for a minute: never expired.
 	srv := httptest.NewServer(http.HandlerFunc(l.serveHTTP))
 	defer srv.Close()
-	// A bound on each heartbeat: a run on a loaded machine hung in the
-	// POST (its connection never accepted) until the binary's timeout.
+	// A bound on each heartbeat, so a hang fails here, not at the
+	// binary's timeout.
 	hc := srv.Client()
 	hc.Timeout = 10 * time.Second
 	for range 10 {
