@@ -69,23 +69,8 @@ func validDigest(s string) bool {
 	return err == nil
 }
 
-// storeDigest writes sum to p through a temporary file and a rename, so
-// that a reader never sees half of it. Failures are ignored: the next
-// client hashes again.
+// storeDigest keeps sum in p (0600, its directory 0700). Failures are
+// ignored: the next client hashes again.
 func storeDigest(p, sum string) {
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".digest-*")
-	if err != nil {
-		return
-	}
-	_, werr := tmp.WriteString(sum)
-	if cerr := tmp.Close(); werr != nil || cerr != nil {
-		os.Remove(tmp.Name())
-		return
-	}
-	if os.Rename(tmp.Name(), p) != nil {
-		os.Remove(tmp.Name())
-	}
+	_ = record.WritePrivate(p, []byte(sum))
 }

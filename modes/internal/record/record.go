@@ -101,27 +101,38 @@ func Write(dir string, r *Record) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("record: %w", err)
-	}
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return fmt.Errorf("record: %w", err)
 	}
+	if err := WritePrivate(p, append(b, '\n')); err != nil {
+		return fmt.Errorf("record %s: %w", p, err)
+	}
+	return nil
+}
+
+// WritePrivate writes data to the file p, 0600, creating its directory
+// (0700) if needed, through a temporary file renamed into place, so that
+// a reader sees the old contents or all of the new, never part.
+func WritePrivate(p string, data []byte) error {
+	dir := filepath.Dir(p)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
 	// CreateTemp makes the file 0600.
-	f, err := os.CreateTemp(dir, "."+r.AppID+".*.tmp")
+	f, err := os.CreateTemp(dir, "."+filepath.Base(p)+".*.tmp")
 	if err != nil {
-		return fmt.Errorf("record: %w", err)
+		return err
 	}
 	tmp := f.Name()
-	_, werr := f.Write(append(b, '\n'))
+	_, werr := f.Write(data)
 	if err := errors.Join(werr, f.Chmod(0o600), f.Sync(), f.Close()); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("record %s: %w", p, err)
+		return err
 	}
 	if err := os.Rename(tmp, p); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("record: %w", err)
+		return err
 	}
 	return nil
 }
