@@ -11,7 +11,7 @@ modes=("$@")
 logdir=${SPINDLE_TEST_LOGS:-$(mktemp -d)}
 mkdir -p "$logdir"
 total_pass=0 total_fail=0 total_skip=0 status=0
-summary=()
+summary=() failures=()
 for mode in "${modes[@]}"; do
   log="$logdir/integration-$mode.log"
   echo "=== integration tests, $mode test bed (log: $log)"
@@ -26,9 +26,12 @@ for mode in "${modes[@]}"; do
   fi
   [ "$rc" -eq 0 ] || status=1
   summary+=("integration $mode: $pass passed, $fail failed, $skip skipped")
+  [ "$fail" -eq 0 ] || failures+=("$(LC_ALL=C awk -v mode="$mode" -v keep=12 -f integration/failures.awk "$log")")
   total_pass=$((total_pass + pass)) total_fail=$((total_fail + fail)) total_skip=$((total_skip + skip))
 done
 echo
+# What failed, last: CI keeps the tail of a run's output.
+[ ${#failures[@]} -eq 0 ] || printf '%s\n' "${failures[@]}"
 printf '%s\n' "${summary[@]}"
 echo "integration: $total_pass passed, $total_fail failed, $total_skip skipped"
 exit $status
