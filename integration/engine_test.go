@@ -3,9 +3,11 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -524,9 +526,17 @@ func TestEngineNodeLost(t *testing.T) {
 
 // TestEngineAttemptAdoption: an ApplicationMaster on the engine
 // (integration/cmd/engineam), submitted keeping containers across
-// attempts, runs 8 containers and crashes in its first attempt; the second
+// attempts, runs 8 containers and, once the RM reports all 8 RUNNING,
+// exits without unregistering (the test's SIGUSR1 tells it to); the second
 // attempt adopts all 8 (the same container ids the RM listed for the
 // first attempt), allocates none, and succeeds.
+//
+// The wait matters: the RM keeps across a failed attempt only the
+// containers it holds as RUNNING and kills those a NodeManager has
+// started but not yet reported (its next heartbeat), so an attempt that
+// crashes in that gap loses them and the next one allocates again
+// ("adopted 7, allocated 1", 1 run in about 4 when the AM exited on its own
+// as soon as its starts returned).
 //
 // Plain bed only: adoption does not depend on authentication.
 func TestEngineAttemptAdoption(t *testing.T) {
@@ -545,6 +555,40 @@ func TestEngineAttemptAdoption(t *testing.T) {
 // bed.
 func TestEngineAttemptAdoptionAfterKill(t *testing.T) {
 	testEngineAMAdoption(t, true)
+}
+
+// rmRunning counts the containers of ids the RM holds RUNNING, and says how
+// it knows. The RM's container reports say RUNNING for every container
+// not yet completed, so they cannot tell; its log can: the RM logs each
+// container's move from ACQUIRED to RUNNING, made when a NodeManager's
+// heartbeat reports the container started. The bed's log from offset from
+// on is read for those lines. A bed started outside the tests may keep no
+// log where the tests look; then the NodeManagers are given 2 s (20 of
+// their heartbeats) from since to report them.
+func rmRunning(t *testing.T, tb *testbed.TestBed, from int64, ids map[string]bool, since time.Time) (int, string) {
+	t.Helper()
+	f, err := os.Open(tb.LogPath())
+	if err != nil {
+		if time.Since(since) < 2*time.Second {
+			return 0, ""
+		}
+		return len(ids), "no bed log, 2 s after the AM started them"
+	}
+	defer f.Close()
+	if _, err := f.Seek(from, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := 0
+	for id := range ids {
+		if bytes.Contains(b, []byte(id+" Container Transitioned from ACQUIRED to RUNNING")) {
+			held++
+		}
+	}
+	return held, "from the RM's log"
 }
 
 func testEngineAMAdoption(t *testing.T, kill bool) {
@@ -568,12 +612,15 @@ func testEngineAMAdoption(t *testing.T, kill bool) {
 		t.Fatal(err)
 	}
 	const n = 8
-	env := map[string]string{"ENGINEAM_CONF_DIR": tb.Ready.ConfDir, "ENGINEAM_CONTAINERS": strconv.Itoa(n)}
 	pidFile := filepath.Join(dir, "attempt1.pid")
+	// The NodeManagers run on this machine as this user, so the AM writes
+	// where the test reads.
+	env := map[string]string{"ENGINEAM_CONF_DIR": tb.Ready.ConfDir, "ENGINEAM_CONTAINERS": strconv.Itoa(n),
+		"ENGINEAM_PID_FILE": pidFile}
+	crash, crashName := syscall.SIGUSR1, "SIGUSR1 (it exits with status 3 without unregistering)"
 	if kill {
-		// The NodeManagers run on this machine as this user, so the AM
-		// writes where the test reads.
-		env["ENGINEAM_PID_FILE"] = pidFile
+		env["ENGINEAM_ADOPT_CALLBACK"] = "1"
+		crash, crashName = syscall.SIGKILL, "SIGKILL"
 	}
 	sub := &yarn.ApplicationSubmission{
 		ID: id, Name: t.Name(), Queue: "default", Type: "SPINDLE-TEST", MaxAttempts: 2, KeepContainersAcrossAttempts: true,
@@ -586,6 +633,10 @@ func testEngineAMAdoption(t *testing.T, kill bool) {
 			Environment: env,
 			Commands:    []string{"./engineam", "1><LOG_DIR>/stdout", "2><LOG_DIR>/stderr"},
 		},
+	}
+	var logFrom int64 // where this test's part of the bed's log begins
+	if st, err := os.Stat(tb.LogPath()); err == nil {
+		logFrom = st.Size()
 	}
 	if err := rm.Submit(ctx, sub); err != nil {
 		t.Fatal(err)
@@ -601,6 +652,7 @@ func testEngineAMAdoption(t *testing.T, kill bool) {
 	first := yarn.ApplicationAttemptID{Application: id, Attempt: 1}
 	firstIDs := map[string]bool{}
 	killed := false
+	var pidSeen time.Time
 	var final yarn.ApplicationReport
 	for {
 		if reps, err := rm.Containers(ctx, first); err == nil {
@@ -610,17 +662,25 @@ func testEngineAMAdoption(t *testing.T, kill bool) {
 				}
 			}
 		}
-		if kill && !killed {
+		if !killed {
 			if b, err := os.ReadFile(pidFile); err == nil {
+				if pidSeen.IsZero() {
+					pidSeen = time.Now()
+				}
 				pid, err := strconv.Atoi(string(b))
 				if err != nil {
 					t.Fatalf("pid file %q: %v", b, err)
 				}
-				if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-					t.Fatalf("killing attempt 1's ApplicationMaster (pid %d): %v", pid, err)
+				// Only once the RM holds all of them RUNNING: it kills the
+				// rest when the attempt fails.
+				if held, how := rmRunning(t, tb, logFrom, firstIDs, pidSeen); held == n {
+					if err := syscall.Kill(pid, crash); err != nil {
+						t.Fatalf("signalling attempt 1's ApplicationMaster (pid %d): %v", pid, err)
+					}
+					killed = true
+					t.Logf("attempt 1's ApplicationMaster (pid %d) sent %s, %d workers listed, all RUNNING at the RM (%s) %.2f s after the AM had started them all",
+						pid, crashName, len(firstIDs), how, time.Since(pidSeen).Seconds())
 				}
-				killed = true
-				t.Logf("attempt 1's ApplicationMaster (pid %d) killed with SIGKILL, %d workers listed", pid, len(firstIDs))
 			}
 		}
 		r, err := rm.ApplicationReport(ctx, id)
@@ -637,10 +697,10 @@ func testEngineAMAdoption(t *testing.T, kill bool) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Logf("%s ended %s/%s: %s", id, final.State, final.FinalStatus, final.Diagnostics)
+	if !killed {
+		t.Fatalf("attempt 1 was never ended by the test (pid file seen: %v)", !pidSeen.IsZero())
+	}
 	if kill {
-		if !killed {
-			t.Fatal("attempt 1 never wrote its pid file")
-		}
 		attempts, err := rm.ApplicationAttempts(ctx, id)
 		if err != nil {
 			t.Fatal(err)

@@ -1,18 +1,21 @@
 // Command engineam is an ApplicationMaster on yarn/engine for the
 // integration tests (TestEngineAttemptAdoption): it keeps
 // $ENGINEAM_CONTAINERS containers of `sleep 600` running. In its first
-// attempt it exits without unregistering once they all run, which YARN
-// takes for a crash; a later attempt adopts the containers that survived,
+// attempt, once they all run, it writes its process id to
+// $ENGINEAM_PID_FILE and heartbeats until the test ends it: SIGUSR1 makes
+// it exit with status 3 without unregistering, which YARN takes for a
+// crash (TestEngineAttemptAdoption); SIGKILL is a crash it cannot see
+// (TestEngineAttemptAdoptionAfterKill). The test waits for the RM to
+// report every container RUNNING first: the RM keeps only those across a
+// failed attempt and kills the ones a NodeManager has not yet reported
+// running. A later attempt adopts the containers that survived,
 // heartbeats for two seconds, and unregisters with a summary the test
 // reads from the application's diagnostics:
 //
 //	attempt 2: adopted 8, allocated 0, running 8; adopted container_..., ...
 //
-// With ENGINEAM_PID_FILE set (TestEngineAttemptAdoptionAfterKill) the
-// first attempt instead keeps heartbeating once they all run, having
-// written its process id to that file, until the test kills it with
-// SIGKILL; every attempt then decides adoption through Config.Adopt, and
-// the summary counts its calls ("adopt calls 8").
+// With ENGINEAM_ADOPT_CALLBACK=1 every attempt decides adoption through
+// Config.Adopt, and the summary counts its calls ("adopt calls 8").
 //
 // It reads the cluster's configuration from $ENGINEAM_CONF_DIR.
 package main
@@ -23,10 +26,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/spindle-yarn/spindle/yarn"
@@ -81,9 +86,13 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	pidFile := os.Getenv("ENGINEAM_PID_FILE")
+	if attempt == 1 && pidFile == "" {
+		return errors.New("ENGINEAM_PID_FILE is not set: the first attempt hands its process id to the test there")
+	}
+	callback := os.Getenv("ENGINEAM_ADOPT_CALLBACK") == "1"
 	var adoptCalls atomic.Int32
 	var adopt func(yarn.Container) (string, bool)
-	if pidFile != "" {
+	if callback {
 		adopt = func(c yarn.Container) (string, bool) {
 			adoptCalls.Add(1)
 			return "sleep", c.ID.Attempt.Attempt < attempt
@@ -118,7 +127,9 @@ func run(log *slog.Logger) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	if attempt == 1 && pidFile != "" {
+	if attempt == 1 {
+		crash := make(chan os.Signal, 1)
+		signal.Notify(crash, syscall.SIGUSR1)
 		// Written whole under another name first, so the test never reads
 		// half a number.
 		tmp := pidFile + ".tmp"
@@ -128,13 +139,14 @@ func run(log *slog.Logger) error {
 		if err := os.Rename(tmp, pidFile); err != nil {
 			return err
 		}
-		log.Info("attempt 1: all containers run; heartbeating until killed", "pid", os.Getpid())
-		err := <-done
-		return fmt.Errorf("attempt 1 was not killed: %w", err)
-	}
-	if attempt == 1 {
-		log.Info("attempt 1: all containers run; exiting without unregistering")
-		os.Exit(3)
+		log.Info("attempt 1: all containers run; heartbeating until the test ends this attempt", "pid", os.Getpid())
+		select {
+		case <-crash:
+			log.Info("attempt 1: exiting without unregistering")
+			os.Exit(3)
+		case err := <-done:
+			return fmt.Errorf("attempt 1 was not ended by the test: %w", err)
+		}
 	}
 	time.Sleep(2 * time.Second) // heartbeats in which nothing more may come
 	stop()
@@ -145,7 +157,7 @@ func run(log *slog.Logger) error {
 	p := s.Profiles[0]
 	diag := fmt.Sprintf("attempt %d: adopted %d, allocated %d, running %d; adopted %s",
 		attempt, p.Adopted, s.Allocated, p.Running, strings.Join(ids, ","))
-	if pidFile != "" {
+	if callback {
 		diag += fmt.Sprintf(" adopt calls %d", adoptCalls.Load())
 	}
 	log.Info("finishing", "diagnostics", diag)
