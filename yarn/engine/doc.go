@@ -58,7 +58,11 @@
 // passes the containers its registration returned to Adopt (Run adopts
 // those the RM reports later): Config.Adopt decides each one's profile or
 // refuses it, adopted containers count toward their targets, and none is
-// counted twice.
+// counted twice. The RM keeps across a failed attempt only the containers
+// it holds as RUNNING, those a NodeManager's heartbeat has reported
+// started: a container whose start an attempt made just before it failed
+// is killed with the attempt, and the next attempt, finding its profile
+// short, asks for another.
 //
 // # Launch and failures
 //
