@@ -526,8 +526,8 @@ func TestEngineNodeLost(t *testing.T) {
 
 // TestEngineAttemptAdoption: an ApplicationMaster on the engine
 // (integration/cmd/engineam), submitted keeping containers across
-// attempts, runs 8 containers and, once the RM reports all 8 RUNNING,
-// exits without unregistering (the test's SIGUSR1 tells it to); the second
+// attempts, runs 8 containers and, once the RM holds all 8 RUNNING (its
+// log says so), exits without unregistering (the test's SIGUSR1 tells it to); the second
 // attempt adopts all 8 (the same container ids the RM listed for the
 // first attempt), allocates none, and succeeds.
 //
@@ -535,7 +535,7 @@ func TestEngineNodeLost(t *testing.T) {
 // containers it holds as RUNNING and kills those a NodeManager has
 // started but not yet reported (its next heartbeat), so an attempt that
 // crashes in that gap loses them and the next one allocates again
-// ("adopted 7, allocated 1", 1 run in about 4 when the AM exited on its own
+// ("adopted 7, allocated 1" in 1 run of 6 when the AM exited on its own
 // as soon as its starts returned).
 //
 // Plain bed only: adoption does not depend on authentication.
@@ -561,8 +561,8 @@ func TestEngineAttemptAdoptionAfterKill(t *testing.T) {
 // it knows. The RM's container reports say RUNNING for every container
 // not yet completed, so they cannot tell; its log can: the RM logs each
 // container's move from ACQUIRED to RUNNING, made when a NodeManager's
-// heartbeat reports the container started. The bed's log from offset from
-// on is read for those lines. A bed started outside the tests may keep no
+// heartbeat reports the container started. The bed's log is read for
+// those lines from offset from, where this test's part begins. A bed started outside the tests may keep no
 // log where the tests look; then the NodeManagers are given 2 s (20 of
 // their heartbeats) from since to report them.
 func rmRunning(t *testing.T, tb *testbed.TestBed, from int64, ids map[string]bool, since time.Time) (int, string) {
