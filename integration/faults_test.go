@@ -139,7 +139,8 @@ func splitCorpus(t *testing.T, tb *testbed.TestBed, files int, size int64) (stri
 // in a Session) a runtimeprobe job of 4 TaskManagers (one slot each) runs
 // while the test stops a NodeManager that hosts some of them but not the
 // JobManager. The TaskManagers there die with it; the JobManager declares
-// them lost, restarts the job once, and the replacements it gets run on
+// them lost, restarts the job once (once more for a TaskManager of the
+// node lost after the restart began), and the replacements it gets run on
 // the other node; the job finishes with every record summed, in the
 // application's first attempt. The session runs on afterwards and ends
 // FINISHED/SUCCEEDED when stopped.
@@ -176,6 +177,30 @@ func TestNodeManagerLost(t *testing.T) {
 	for _, target := range []string{"yarn-application", "yarn-per-job", "yarn-session"} {
 		t.Run(target, func(t *testing.T) { nodeManagerLost(t, tb, rm, target) })
 	}
+}
+
+// jobManagerEvents returns the lines of the application's JobManager logs
+// (its attempt 1 container's files) that tell of TaskManagers, subtasks
+// failing, and the job's restarts.
+func jobManagerEvents(tb *testbed.TestBed, appID string) string {
+	re := regexp.MustCompile(`TaskManager (lost|registered)|subtask failed|job restarting|job ended|attempt`)
+	var b strings.Builder
+	for _, dir := range containerDirs(tb, appID) {
+		if !strings.HasSuffix(dir, "_000001") {
+			continue
+		}
+		files, _ := filepath.Glob(filepath.Join(dir, "*"))
+		for _, f := range files {
+			data, _ := os.ReadFile(f)
+			for _, line := range strings.Split(string(data), "\n") {
+				if re.MatchString(line) {
+					b.WriteString(line)
+					b.WriteByte('\n')
+				}
+			}
+		}
+	}
+	return b.String()
 }
 
 // nodeManagerLost runs one mode of TestNodeManagerLost and leaves both
@@ -231,6 +256,11 @@ func nodeManagerLost(t *testing.T, tb *testbed.TestBed, rm *yarn.RMClient, targe
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func() {
+		if t.Failed() { // what the JobManager saw of the loss, and when
+			t.Logf("the JobManager's log of losses and restarts:\n%s", jobManagerEvents(tb, appID))
+		}
+	}()
 	status := jobManagerStatusURL(t, ctx, rm, id)
 	if a := waitAttemptRunning(t, ctx, p, status, 0); a != 0 {
 		t.Fatalf("attempt %d running before any fault", a)
@@ -318,7 +348,7 @@ func nodeManagerLost(t *testing.T, tb *testbed.TestBed, rm *yarn.RMClient, targe
 	if p.code != 0 {
 		t.Fatalf("exit %d, want 0", p.code)
 	}
-	for _, want := range []string{"(2 attempt(s))", fmt.Sprintf("probe.records = %d", records),
+	for _, want := range []string{fmt.Sprintf("probe.records = %d", records),
 		fmt.Sprintf("probe.sum = %d", int64(records)*(records-1)/2)} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
@@ -356,6 +386,24 @@ func nodeManagerLost(t *testing.T, tb *testbed.TestBed, rm *yarn.RMClient, targe
 		target, wantLost, declared, time.Since(began).Seconds())
 	if !slices.Equal(declared, wantLost) {
 		t.Errorf("the JobManager declared %v lost, want the TaskManagers of the lost node, %v", declared, wantLost)
+	}
+	// One restart, or one per TaskManager of the node when they are lost
+	// at different moments: an attempt started after the first loss may
+	// run on another TaskManager of the node, lost after it. Seen once in
+	// some 12 runs of the session variant (CI: 3 attempts, both of the
+	// node's TaskManagers declared lost, every record summed). No restart
+	// for anything else: only the node's TaskManagers were declared lost
+	// (above).
+	m := regexp.MustCompile(`\((\d+) attempt\(s\)\)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("output lacks the job's count of attempts")
+	}
+	attempts, _ := strconv.Atoi(m[1])
+	if attempts < 2 || attempts > 1+len(wantLost) {
+		t.Errorf("the job ran %d attempt(s), want 2 (one restart), or at most 1 + %d (one per TaskManager lost)", attempts, len(wantLost))
+	}
+	if attempts > 2 {
+		t.Logf("%d attempts, the JobManager's log of losses and restarts:\n%s", attempts, jobManagerEvents(tb, appID))
 	}
 }
 
