@@ -179,11 +179,9 @@ func TestNodeManagerLost(t *testing.T) {
 	}
 }
 
-// jobManagerEvents returns the lines of the application's JobManager logs
-// (its attempt 1 container's files) that tell of TaskManagers, subtasks
-// failing, and the job's restarts.
-func jobManagerEvents(tb *testbed.TestBed, appID string) string {
-	re := regexp.MustCompile(`TaskManager (lost|registered)|subtask failed|job restarting|job ended|attempt`)
+// jobManagerLog returns the application's JobManager logs: the files of
+// its attempt 1 container, one after another, each ending a line.
+func jobManagerLog(tb *testbed.TestBed, appID string) string {
 	var b strings.Builder
 	for _, dir := range containerDirs(tb, appID) {
 		if !strings.HasSuffix(dir, "_000001") {
@@ -192,12 +190,22 @@ func jobManagerEvents(tb *testbed.TestBed, appID string) string {
 		files, _ := filepath.Glob(filepath.Join(dir, "*"))
 		for _, f := range files {
 			data, _ := os.ReadFile(f)
-			for _, line := range strings.Split(string(data), "\n") {
-				if re.MatchString(line) {
-					b.WriteString(line)
-					b.WriteByte('\n')
-				}
-			}
+			b.Write(data)
+			b.WriteByte('\n') // a file's last line never runs into the next's first
+		}
+	}
+	return b.String()
+}
+
+// jobManagerEvents returns the lines of the application's JobManager logs
+// that tell of TaskManagers, subtasks failing, and the job's restarts.
+func jobManagerEvents(tb *testbed.TestBed, appID string) string {
+	re := regexp.MustCompile(`TaskManager (lost|registered)|subtask failed|job restarting|job ended|attempt`)
+	var b strings.Builder
+	for _, line := range strings.Split(jobManagerLog(tb, appID), "\n") {
+		if re.MatchString(line) {
+			b.WriteString(line)
+			b.WriteByte('\n')
 		}
 	}
 	return b.String()
@@ -368,17 +376,8 @@ func nodeManagerLost(t *testing.T, tb *testbed.TestBed, rm *yarn.RMClient, targe
 	// no other.
 	lostRE := regexp.MustCompile(`msg="TaskManager lost" id=(container_\S+)`)
 	var declared []string
-	for _, dir := range containerDirs(tb, appID) {
-		if !strings.HasSuffix(dir, "_000001") {
-			continue
-		}
-		files, _ := filepath.Glob(filepath.Join(dir, "*"))
-		for _, f := range files {
-			b, _ := os.ReadFile(f)
-			for _, m := range lostRE.FindAllStringSubmatch(string(b), -1) {
-				declared = append(declared, m[1])
-			}
-		}
+	for _, m := range lostRE.FindAllStringSubmatch(jobManagerLog(tb, appID), -1) {
+		declared = append(declared, m[1])
 	}
 	slices.Sort(declared)
 	wantLost := slices.Sorted(slices.Values(tmIDs[lostAddr]))
