@@ -264,8 +264,9 @@ func nodeManagerLost(t *testing.T, tb *testbed.TestBed, rm *yarn.RMClient, targe
 	if err != nil {
 		t.Fatal(err)
 	}
+	eventsLogged := false // by the check of attempts below
 	defer func() {
-		if t.Failed() { // what the JobManager saw of the loss, and when
+		if t.Failed() && !eventsLogged { // what the JobManager saw of the loss, and when
 			t.Logf("the JobManager's log of losses and restarts:\n%s", jobManagerEvents(tb, appID))
 		}
 	}()
@@ -402,6 +403,7 @@ func nodeManagerLost(t *testing.T, tb *testbed.TestBed, rm *yarn.RMClient, targe
 		t.Errorf("the job ran %d attempt(s), want 2 (one restart), or at most 1 + %d (one per TaskManager lost)", attempts, len(wantLost))
 	}
 	if attempts > 2 {
+		eventsLogged = true
 		t.Logf("%d attempts, the JobManager's log of losses and restarts:\n%s", attempts, jobManagerEvents(tb, appID))
 	}
 }

@@ -5,10 +5,10 @@
 // $ENGINEAM_PID_FILE and heartbeats until the test ends it: SIGUSR1 makes
 // it exit with status 3 without unregistering, which YARN takes for a
 // crash (TestEngineAttemptAdoption); SIGKILL is a crash it cannot see
-// (TestEngineAttemptAdoptionAfterKill). The test waits for the RM to
-// report every container RUNNING first: the RM keeps only those across a
-// failed attempt and kills the ones a NodeManager has not yet reported
-// running. A later attempt adopts the containers that survived,
+// (TestEngineAttemptAdoptionAfterKill). The test first waits until the
+// RM holds every container RUNNING (its log says so): the RM keeps only
+// those across a failed attempt and kills the ones a NodeManager has not
+// yet reported running. A later attempt adopts the containers that survived,
 // heartbeats for two seconds, and unregisters with a summary the test
 // reads from the application's diagnostics:
 //
